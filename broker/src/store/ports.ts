@@ -1,0 +1,88 @@
+// Storage ports. The broker core talks only to these; entries provide node:sqlite (Node) or
+// D1 / Durable Objects / KV (Workers) implementations. Each port keeps its own atomicity promise.
+
+/** Single use of a token id. */
+export interface ReplayGuard {
+  /**
+   * Atomically records `key` as used until `expiresAt` (epoch seconds). Returns true for the first claim
+   * and false for every later one while the record lives, however many run concurrently.
+   */
+  claim(key: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
+/** One stored audit entry: the record plus its place in the hash chain. */
+export interface AuditEntry {
+  seq: number;
+  prev_hash: string;
+  hash: string;
+  /** Canonical JSON of the record (what the hash covers together with seq and prev_hash). */
+  record: string;
+}
+
+export interface AuditHead {
+  seq: number;
+  hash: string;
+}
+
+export interface AuditQuery {
+  /** Only entries with seq greater than this (cursor). */
+  afterSeq?: number;
+  /** Only entries with seq less than this (backwards paging). */
+  beforeSeq?: number;
+  limit?: number;
+  /** Newest first when true. */
+  descending?: boolean;
+}
+
+export interface AuditStore {
+  /** The last entry's seq and hash, or null when the log is empty. */
+  head(): Promise<AuditHead | null>;
+  /**
+   * Inserts `entry` only if no entry with its seq exists (optimistic concurrency on the chain head).
+   * Returns false on a conflict so that the caller re-reads the head and retries.
+   */
+  insert(entry: AuditEntry): Promise<boolean>;
+  list(query: AuditQuery): Promise<AuditEntry[]>;
+}
+
+/** One encrypted version of a stored secret (see store/envelope.ts for the format). */
+export interface SecretRow {
+  name: string;
+  version: number;
+  kek_id: string;
+  wrapped_key: string;
+  iv: string;
+  ciphertext: string;
+  created_at: number;
+}
+
+export interface SecretMeta {
+  name: string;
+  version: number;
+  versions: number;
+  created_at: number;
+}
+
+export interface SecretStore {
+  /** The newest version of `name`, or a given version. */
+  get(name: string, version?: number): Promise<SecretRow | null>;
+  /** Inserts a new version; false when that version already exists (a concurrent writer won). */
+  insert(row: SecretRow): Promise<boolean>;
+  /** Replaces the key wrapping of an existing version (KEK rotation). */
+  rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void>;
+  /** Every version of every secret, oldest first (for KEK rotation). */
+  all(): Promise<SecretRow[]>;
+  /** Newest version per name, with the version count. */
+  list(): Promise<SecretMeta[]>;
+}
+
+/** Last good JWKS per issuer, shared across isolates where the platform allows it. */
+export interface JwksCacheEntry {
+  jwks: { keys: unknown[] };
+  fetched_at: number;
+}
+
+export interface JwksCache {
+  get(issuerUrl: string): Promise<JwksCacheEntry | null>;
+  put(issuerUrl: string, entry: JwksCacheEntry): Promise<void>;
+}
