@@ -1,6 +1,4 @@
 // Small web-standard helpers shared by every module (no node:* here: this runs on workerd too).
-import canonicalize from 'canonicalize';
-
 const encoder = new TextEncoder();
 
 export function utf8(text: string): Uint8Array<ArrayBuffer> {
@@ -34,11 +32,21 @@ export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise
   return toHex(await crypto.subtle.digest('SHA-256', bytes));
 }
 
-/** RFC 8785 canonical JSON: the form that hashes are computed over. */
+/**
+ * Canonical JSON (sorted keys, no whitespace; numbers and strings as JSON.stringify writes them, which is
+ * what RFC 8785 prescribes): the form hashes are computed over, so equal records hash equally everywhere.
+ */
 export function canonicalJson(value: unknown): string {
-  const out = canonicalize(value);
-  if (out === undefined) throw new TypeError('value cannot be canonicalised');
-  return out;
+  if (value === null || typeof value !== 'object') {
+    const out = JSON.stringify(value);
+    if (out === undefined || (typeof value === 'number' && !Number.isFinite(value))) {
+      throw new TypeError('value cannot be canonicalised');
+    }
+    return out;
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
+  const keys = Object.keys(value).filter((k) => (value as Record<string, unknown>)[k] !== undefined).sort();
+  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
 }
 
 /** Constant-time comparison (admin tokens): the time depends only on the length of `expected`. */

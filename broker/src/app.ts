@@ -1,0 +1,65 @@
+// createApp(deps) -> the Hono app, identical on workerd and Node. Routes are thin: read the request,
+// call the exchange, write the response. One onError turns every failure into the wire format.
+import { Hono } from 'hono';
+import { BrokerError, errorBody } from './errors.ts';
+import { exchange, MAX_BODY_BYTES, type ExchangeDeps } from './exchange.ts';
+import { newRequestId } from './util/ids.ts';
+import { readCapped } from './util/http.ts';
+
+export interface AppDeps extends ExchangeDeps {
+  version: string;
+  /** The caller's address as the platform reports it (socket address on Node, CF-Connecting-IP on Workers). */
+  clientIp: (req: Request, env: unknown) => string | null;
+  log?: (line: Record<string, unknown>) => void;
+}
+
+type Env = { Variables: { requestId: string } };
+
+export function createApp(deps: AppDeps): Hono<Env> {
+  const app = new Hono<Env>();
+
+  // A request id of our own on every response (never taken from the caller), and nothing cacheable.
+  app.use('*', async (c, next) => {
+    const id = newRequestId(deps.now());
+    c.set('requestId', id);
+    await next();
+    c.res.headers.set('X-Request-Id', id);
+    c.res.headers.set('Cache-Control', 'no-store');
+    c.res.headers.set('X-Content-Type-Options', 'nosniff');
+  });
+
+  app.get('/healthz', (c) => c.json({ status: 'ok', policy_hash: deps.policy().hash, version: deps.version }));
+
+  app.post('/v1/exchange', async (c) => {
+    // The cap holds however the body is sent: a declared length is checked first, then the stream is counted.
+    const declared = Number(c.req.header('content-length') ?? '0');
+    const body = declared > MAX_BODY_BYTES ? undefined : await readCapped(c.req.raw, MAX_BODY_BYTES);
+    const result = await exchange(
+      deps,
+      { body, authorization: c.req.header('authorization') ?? null },
+      {
+        requestId: c.get('requestId'),
+        clientIp: deps.clientIp(c.req.raw, c.env),
+        userAgent: c.req.header('user-agent') ?? null,
+      },
+    );
+    return c.json(result);
+  });
+
+  app.notFound((c) => c.json(errorBody('ERR_NOT_FOUND', c.get('requestId')), 404));
+
+  app.onError((err, c) => {
+    const e = err instanceof BrokerError ? err : new BrokerError('ERR_INTERNAL', 'unhandled', { cause: err });
+    const requestId = c.get('requestId') ?? newRequestId(deps.now());
+    deps.log?.({
+      level: e.code === 'ERR_INTERNAL' ? 'error' : 'info',
+      request_id: requestId,
+      code: e.code,
+      detail: e.detail,
+      ...(e.code === 'ERR_INTERNAL' || e.code === 'ERR_UNAVAILABLE' ? { cause: String((e.cause as Error)?.stack ?? e.cause ?? '') } : {}),
+    });
+    return c.json(errorBody(e.code, requestId), e.status as 400);
+  });
+
+  return app;
+}

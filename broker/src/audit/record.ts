@@ -1,0 +1,54 @@
+// What one audit record holds (SECURITY.md "Audit"): who asked, for what, what was decided and why, and
+// what was handed out (type, target, expiry: never a value, never the token).
+import type { Claims } from '../policy/match.ts';
+
+export type AuditDecision = 'allow' | 'deny' | 'error';
+
+export interface CredentialSummary {
+  type: string;
+  target: string;
+  expires_at?: string;
+}
+
+export interface AuditRecord {
+  time: string;
+  request_id: string;
+  action: 'exchange' | 'revoke' | 'admin_query';
+  decision: AuditDecision;
+  /** The ERR_* code (or OK) and the precise internal reason. */
+  code: string;
+  reason: string;
+  status: number;
+  role: string | null;
+  issuer: string | null;
+  subject: string | null;
+  identity: Record<string, string | number | boolean | null>;
+  jti: string | null;
+  token_sha256: string | null;
+  client_ip: string | null;
+  user_agent: string | null;
+  credentials: CredentialSummary[];
+  policy_hash: string;
+  policy_trace?: { matched: string | null; failed: string[] };
+  upstream?: { type: string; code: string } | undefined;
+}
+
+/** Identity claims copied into the record when present (GitHub and GitLab names). */
+const IDENTITY_CLAIMS = [
+  'repository', 'repository_id', 'repository_owner', 'repository_owner_id', 'repository_visibility',
+  'project_path', 'project_id', 'namespace_path', 'namespace_id', 'job_project_path', 'job_project_id',
+  'ref', 'ref_type', 'ref_protected', 'sha', 'environment', 'environment_protected', 'event_name',
+  'pipeline_source', 'workflow_ref', 'job_workflow_ref', 'ci_config_ref_uri', 'runner_environment',
+  'actor', 'actor_id', 'user_login', 'user_id', 'run_id', 'run_attempt', 'pipeline_id', 'job_id',
+] as const;
+
+export function identityOf(claims: Claims): AuditRecord['identity'] {
+  const out: AuditRecord['identity'] = {};
+  for (const name of IDENTITY_CLAIMS) {
+    if (!Object.hasOwn(claims, name)) continue;
+    const v = claims[name];
+    if (typeof v === 'string') out[name] = v.length > 512 ? v.slice(0, 512) : v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[name] = v;
+  }
+  return out;
+}

@@ -1,0 +1,214 @@
+// The exchange, top to bottom: parse, verify, replay, policy, mint, audit, respond. Every request leaves
+// exactly one audit record, written before the response; a deny never calls an upstream or mints anything.
+import type { Auditor } from './audit/auditor.ts';
+import type { AuditRecord, CredentialSummary } from './audit/record.ts';
+import { identityOf } from './audit/record.ts';
+import { BrokerError, ERROR_STATUS, type ErrorCode } from './errors.ts';
+import type { Credential, Minters, MintResult } from './mint/types.ts';
+import type { JwksRegistry } from './oidc/jwks.ts';
+import { CLOCK_TOLERANCE_S, verifyIdToken } from './oidc/verify.ts';
+import type { CompiledPolicy, CompiledRole } from './policy/compile.ts';
+import { match } from './policy/match.ts';
+import { ROLE_NAME, type Grant } from './policy/schema.ts';
+import type { ReplayGuard } from './store/ports.ts';
+import { isoSeconds } from './util/duration.ts';
+import { sha256Hex } from './util/encoding.ts';
+
+export const MAX_BODY_BYTES = 16 * 1024;
+/** A used jti is remembered this long past the token's exp (beyond the clock tolerance). */
+export const REPLAY_LEEWAY_S = CLOCK_TOLERANCE_S + 60;
+
+export interface ExchangeDeps {
+  policy: () => CompiledPolicy;
+  jwks: JwksRegistry;
+  replay: ReplayGuard;
+  auditor: Auditor;
+  minters: Minters;
+  /** Epoch milliseconds. */
+  now: () => number;
+}
+
+export interface RequestMeta {
+  requestId: string;
+  clientIp: string | null;
+  userAgent: string | null;
+}
+
+export interface ExchangeInput {
+  /** The raw body text (already size-capped by the caller) or undefined when it was too large. */
+  body: string | undefined;
+  authorization: string | null;
+}
+
+export interface ExchangeResponse {
+  request_id: string;
+  role: string;
+  expires_at: string;
+  credentials: Credential[];
+}
+
+/** Builds the record as the exchange proceeds, so that a refusal at any step is audited with what is known. */
+class Draft {
+  readonly record: AuditRecord;
+
+  constructor(meta: RequestMeta, nowMs: number, policyHash: string) {
+    this.record = {
+      time: new Date(nowMs).toISOString(),
+      request_id: meta.requestId,
+      action: 'exchange',
+      decision: 'deny',
+      code: 'ERR_INTERNAL',
+      reason: 'unfinished',
+      status: 500,
+      role: null,
+      issuer: null,
+      subject: null,
+      identity: {},
+      jti: null,
+      token_sha256: null,
+      client_ip: meta.clientIp,
+      user_agent: meta.userAgent ? meta.userAgent.slice(0, 256) : null,
+      credentials: [],
+      policy_hash: policyHash,
+    };
+  }
+
+  finish(code: ErrorCode | 'OK', reason: string): AuditRecord {
+    this.record.code = code;
+    this.record.reason = reason;
+    this.record.status = code === 'OK' ? 200 : ERROR_STATUS[code];
+    this.record.decision = code === 'OK' ? 'allow' : code === 'ERR_INTERNAL' || code === 'ERR_UNAVAILABLE' ? 'error' : 'deny';
+    return this.record;
+  }
+}
+
+export async function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: RequestMeta): Promise<ExchangeResponse> {
+  const startedMs = deps.now();
+  const policy = deps.policy();
+  const draft = new Draft(meta, startedMs, policy.hash);
+  let response: ExchangeResponse;
+  try {
+    response = await decide(deps, policy, input, meta, draft, startedMs);
+  } catch (err) {
+    const e = err instanceof BrokerError ? err : new BrokerError('ERR_INTERNAL', 'bug', { cause: err });
+    // Fail closed: a refusal that cannot be audited becomes 503 as well.
+    await deps.auditor.append(draft.finish(e.code, e.detail));
+    throw e;
+  }
+  // Written before the response leaves; if it cannot be written, nothing leaves.
+  await deps.auditor.append(draft.finish('OK', 'allowed'));
+  return response;
+}
+
+async function decide(
+  deps: ExchangeDeps,
+  policy: CompiledPolicy,
+  input: ExchangeInput,
+  meta: RequestMeta,
+  draft: Draft,
+  nowMs: number,
+): Promise<ExchangeResponse> {
+  // 1. Parse: size and shape before anything else.
+  const { token, roleName } = parseRequest(input);
+  draft.record.role = roleName;
+  draft.record.token_sha256 = await sha256Hex(token);
+
+  // 2-3. Verify against the allowlisted issuer named by iss.
+  const verified = await verifyIdToken(token, policy, deps.jwks, nowMs);
+  if (!verified.ok) {
+    draft.record.issuer = verified.issuer ?? null;
+    throw new BrokerError(verified.code, verified.detail);
+  }
+  const { claims, issuer } = verified.token;
+  draft.record.issuer = issuer.name;
+  draft.record.subject = claims.sub;
+  draft.record.jti = claims.jti;
+  draft.record.identity = identityOf(claims);
+
+  // 4. Replay: one atomic claim per (issuer, jti), kept until exp plus leeway.
+  let first: boolean;
+  try {
+    first = await deps.replay.claim(`${issuer.name}\u0000${claims.jti}`, claims.exp + REPLAY_LEEWAY_S, Math.floor(nowMs / 1000));
+  } catch (err) {
+    throw new BrokerError('ERR_UNAVAILABLE', 'replay.store_failed', { cause: err });
+  }
+  if (!first) throw new BrokerError('ERR_TOKEN_REPLAYED', 'token.replayed');
+
+  // 5. Policy: a missing role, a role for another issuer and a denied match all answer the same 403.
+  const role = policy.roles.get(roleName);
+  if (!role) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.no_such_role');
+  if (role.issuer !== issuer.name) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.issuer_mismatch');
+  const decision = match(claims, role);
+  draft.record.policy_trace = {
+    matched: decision.matched ?? null,
+    failed: decision.trace.filter((t) => !t.result).map((t) => `${t.set}.${t.claim}`).slice(0, 32),
+  };
+  if (decision.effect === 'deny') throw new BrokerError('ERR_ACCESS_DENIED', `policy.${decision.reason}`);
+
+  // 6. Mint every grant in order; the first failure stops the rest and nothing is returned.
+  const now = Math.floor(nowMs / 1000);
+  const credentials: Credential[] = [];
+  const summaries: CredentialSummary[] = [];
+  for (const grant of role.role.grants) {
+    const result = await mintOne(deps.minters, grant, { role, claims, issuer: issuer.name, requestId: meta.requestId, now, maxTtl: role.maxTtl });
+    if (!result.ok) {
+      draft.record.upstream = { type: grant.type, code: result.upstream_code ?? result.detail };
+      draft.record.credentials = summaries;
+      throw new BrokerError(result.code, result.detail);
+    }
+    credentials.push(result.credential);
+    summaries.push(result.summary);
+  }
+  draft.record.credentials = summaries;
+
+  return { request_id: meta.requestId, role: role.name, expires_at: isoSeconds(expiryOf(summaries, now, role)), credentials };
+}
+
+function mintOne(minters: Minters, grant: Grant, ctx: Parameters<NonNullable<Minters['secret']>['mint']>[1]): Promise<MintResult> {
+  const minter = minters[grant.type] as { mint(g: Grant, c: typeof ctx): Promise<MintResult> } | undefined;
+  if (!minter) return Promise.resolve({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_not_configured` });
+  return minter.mint(grant, ctx).catch((err: unknown) => ({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_failed:${(err as Error)?.message ?? 'error'}` }) as const);
+}
+
+/** The response expires with its first credential, and never later than max_ttl. */
+function expiryOf(summaries: CredentialSummary[], now: number, role: CompiledRole): number {
+  let expiry = now + role.maxTtl;
+  for (const s of summaries) {
+    if (!s.expires_at) continue;
+    const t = Math.floor(Date.parse(s.expires_at) / 1000);
+    if (Number.isFinite(t)) expiry = Math.min(expiry, t);
+  }
+  return expiry;
+}
+
+function parseRequest(input: ExchangeInput): { token: string; roleName: string } {
+  if (input.body === undefined) throw new BrokerError('ERR_PAYLOAD_TOO_LARGE', 'request.body_too_large');
+  let body: unknown;
+  try {
+    body = JSON.parse(input.body);
+  } catch {
+    throw new BrokerError('ERR_REQUEST_INVALID', 'request.body_not_json');
+  }
+  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.body_not_object');
+  const fields = body as Record<string, unknown>;
+  for (const key of Object.keys(fields)) {
+    if (key !== 'token' && key !== 'role') throw new BrokerError('ERR_REQUEST_INVALID', 'request.unknown_field');
+  }
+  const bearer = parseBearer(input.authorization);
+  if (bearer === null) throw new BrokerError('ERR_REQUEST_INVALID', 'request.authorization_malformed');
+  const fromBody = fields.token;
+  if (fromBody !== undefined && typeof fromBody !== 'string') throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_type');
+  if (fromBody !== undefined && bearer !== undefined) throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_twice');
+  const token = fromBody ?? bearer;
+  if (token === undefined) throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_missing');
+  const roleName = fields.role;
+  if (typeof roleName !== 'string' || !ROLE_NAME.test(roleName)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.role_name');
+  return { token, roleName };
+}
+
+/** undefined: no Authorization header; null: present but not a Bearer token. */
+function parseBearer(header: string | null): string | undefined | null {
+  if (header === null) return undefined;
+  const m = /^Bearer ([^\s]+)$/.exec(header);
+  return m ? m[1]! : null;
+}

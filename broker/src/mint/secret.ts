@@ -1,0 +1,26 @@
+// The `secret` grant: the newest version of a secret from the broker's own encrypted store.
+import type { GrantOf } from '../policy/schema.ts';
+import type { Minter } from './types.ts';
+
+export interface SecretReader {
+  get(name: string): Promise<{ name: string; version: number; value: string } | null>;
+}
+
+export function createSecretMinter(secrets: SecretReader): Minter<GrantOf<'secret'>> {
+  return {
+    async mint(grant) {
+      let found: Awaited<ReturnType<SecretReader['get']>>;
+      try {
+        found = await secrets.get(grant.name);
+      } catch {
+        return { ok: false, code: 'ERR_UNAVAILABLE', detail: `secret.store_failed:${grant.name}` };
+      }
+      if (!found) return { ok: false, code: 'ERR_UPSTREAM', detail: `secret.not_found:${grant.name}`, upstream_code: 'NotFound' };
+      return {
+        ok: true,
+        credential: { type: 'secret', name: found.name, env: grant.env ?? found.name, value: found.value, version: found.version },
+        summary: { type: 'secret', target: `${found.name}@${found.version}` },
+      };
+    },
+  };
+}

@@ -1,0 +1,113 @@
+// ID token verification (RFC 8725): shape and size first, then the allowlisted issuer named by `iss`, then
+// jose with that issuer's pinned algorithms, exact issuer and single audience, required claims, a 30 s
+// clock tolerance, a maximum token age, and a cap on exp - iat.
+import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import type { CompiledIssuer, CompiledPolicy } from '../policy/compile.ts';
+import type { JwksRegistry } from './jwks.ts';
+
+export const MAX_TOKEN_LENGTH = 8 * 1024;
+export const CLOCK_TOLERANCE_S = 30;
+const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
+const KEY_LOCATION_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
+const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'];
+
+export interface VerifiedToken {
+  issuer: CompiledIssuer;
+  claims: JWTPayload & { iss: string; sub: string; jti: string; exp: number; iat: number };
+  kid: string;
+}
+
+export type VerifyResult =
+  | { ok: true; token: VerifiedToken }
+  | { ok: false; code: 'ERR_REQUEST_INVALID' | 'ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED' | 'ERR_UNAVAILABLE'; detail: string; issuer?: string };
+
+/** Cheap structural check, before anything is decoded. */
+export function isTokenShaped(token: unknown): token is string {
+  return typeof token === 'string' && token.length <= MAX_TOKEN_LENGTH && TOKEN_SHAPE.test(token);
+}
+
+export async function verifyIdToken(
+  token: string,
+  policy: CompiledPolicy,
+  jwks: JwksRegistry,
+  nowMs: number,
+): Promise<VerifyResult> {
+  if (!isTokenShaped(token)) return { ok: false, code: 'ERR_REQUEST_INVALID', detail: 'token.shape' };
+
+  // Read iss and the header without trusting them: they only choose which allowlisted issuer to try.
+  let unverifiedIss: unknown;
+  let header: Record<string, unknown>;
+  try {
+    unverifiedIss = decodeJwt(token).iss;
+    header = decodeProtectedHeader(token) as Record<string, unknown>;
+  } catch {
+    return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.undecodable' };
+  }
+  const issuer = typeof unverifiedIss === 'string' ? policy.issuersByUrl.get(unverifiedIss) : undefined;
+  if (!issuer) return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.issuer_not_allowed' };
+  const fail = (code: Exclude<VerifyResult, { ok: true }>['code'], detail: string): VerifyResult => ({
+    ok: false,
+    code,
+    detail,
+    issuer: issuer.name,
+  });
+
+  for (const h of KEY_LOCATION_HEADERS) {
+    if (h in header) return fail('ERR_TOKEN_INVALID', `token.header_${h}`);
+  }
+  if ('crit' in header) return fail('ERR_TOKEN_INVALID', 'token.header_crit');
+  const kid = header.kid;
+  if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) return fail('ERR_TOKEN_INVALID', 'token.kid_missing');
+  if (typeof header.alg !== 'string' || !issuer.algorithms.includes(header.alg as never)) {
+    return fail('ERR_TOKEN_INVALID', 'token.algorithm');
+  }
+
+  const keys = await jwks.keysFor(issuer, kid);
+  if (!keys.ok) return fail(keys.reason === 'unavailable' ? 'ERR_UNAVAILABLE' : 'ERR_TOKEN_INVALID', keys.detail);
+
+  let payload: JWTPayload;
+  try {
+    ({ payload } = await jwtVerify(token, keys.resolve, {
+      issuer: issuer.url,
+      audience: issuer.audience,
+      algorithms: issuer.algorithms,
+      requiredClaims: REQUIRED_CLAIMS,
+      clockTolerance: CLOCK_TOLERANCE_S,
+      maxTokenAge: issuer.maxTokenAge,
+      currentDate: new Date(nowMs),
+    }));
+  } catch (err) {
+    return fail(...classify(err));
+  }
+
+  // jose accepts an audience array that contains ours; a token for several audiences is refused here.
+  if (Array.isArray(payload.aud) && payload.aud.length !== 1) return fail('ERR_TOKEN_INVALID', 'token.multiple_audiences');
+  const { sub, jti, exp, iat } = payload;
+  if (typeof sub !== 'string' || sub.length === 0) return fail('ERR_TOKEN_INVALID', 'token.sub');
+  if (typeof jti !== 'string' || jti.length === 0 || jti.length > 256) return fail('ERR_TOKEN_INVALID', 'token.jti');
+  if (typeof exp !== 'number' || typeof iat !== 'number') return fail('ERR_TOKEN_INVALID', 'token.times');
+  if (exp - iat > issuer.maxTokenLifetime) return fail('ERR_TOKEN_EXPIRED', 'token.lifetime_too_long');
+  if (exp <= iat) return fail('ERR_TOKEN_INVALID', 'token.exp_before_iat');
+
+  return {
+    ok: true,
+    token: { issuer, kid, claims: payload as VerifiedToken['claims'] },
+  };
+}
+
+function classify(err: unknown): ['ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED', string] {
+  if (err instanceof joseErrors.JWTExpired) return ['ERR_TOKEN_EXPIRED', `token.${err.claim}_expired`];
+  if (err instanceof joseErrors.JWTClaimValidationFailed) {
+    const claim = err.claim;
+    if (claim === 'nbf' || claim === 'iat' || claim === 'exp') {
+      // Timestamp checks; a malformed (non-numeric) time is invalid rather than expired.
+      return err.reason === 'check_failed' ? ['ERR_TOKEN_EXPIRED', `token.${claim}_window`] : ['ERR_TOKEN_INVALID', `token.${claim}_${err.reason}`];
+    }
+    return ['ERR_TOKEN_INVALID', `token.${claim}_${err.reason}`];
+  }
+  if (err instanceof joseErrors.JWSSignatureVerificationFailed) return ['ERR_TOKEN_INVALID', 'token.signature'];
+  if (err instanceof joseErrors.JOSEAlgNotAllowed) return ['ERR_TOKEN_INVALID', 'token.algorithm'];
+  if (err instanceof joseErrors.JWKSNoMatchingKey) return ['ERR_TOKEN_INVALID', 'token.no_matching_key'];
+  if (err instanceof joseErrors.JOSEError) return ['ERR_TOKEN_INVALID', `token.${err.code}`];
+  return ['ERR_TOKEN_INVALID', 'token.unverifiable'];
+}

@@ -1,0 +1,173 @@
+// The policy file format (ARCHITECTURE.md "Policy files"). Unknown keys anywhere are errors (strict
+// objects), so a typo never silently widens or narrows access.
+import { z } from 'zod';
+import { parseDuration } from '../util/duration.ts';
+
+export const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+const ISSUER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+/** Claim names a condition may use. Prototype keys are refused so claims stay plain data. */
+const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+
+const duration = (max: number) =>
+  z.string().refine((s) => {
+    const seconds = parseDuration(s);
+    return seconds !== undefined && seconds <= max;
+  }, `a duration such as 15m or 1h, at most ${max / 3600}h`);
+
+/** http:// only for loopback hosts (local development and tests); https everywhere else. */
+export function isAllowedUrl(text: string): boolean {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return false;
+  }
+  if (url.username || url.password || url.hash) return false;
+  if (url.protocol === 'https:') return true;
+  return url.protocol === 'http:' && isLoopbackHost(url.hostname);
+}
+
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+const endpoint = z.string().refine(isAllowedUrl, 'an https:// URL (http:// only for loopback hosts)');
+
+/** YAML numbers and booleans in conditions mean their canonical string: `ref_protected: true` is "true". */
+const scalar = z.union([z.string(), z.number(), z.bigint(), z.boolean()]);
+
+const globCondition = z.strictObject({ glob: z.string().min(1).max(512) });
+const regexCondition = z.strictObject({
+  regex: z
+    .string()
+    .min(1)
+    .max(512)
+    .refine((src) => {
+      try {
+        new RegExp(src, 'u');
+        return true;
+      } catch {
+        return false;
+      }
+    }, 'a valid regular expression'),
+});
+/** Typed equality, for the rare claim that is not a string: `{equals: true}` matches the boolean only. */
+const equalsCondition = z.strictObject({ equals: scalar });
+
+const singleCondition = z.union([scalar, globCondition, regexCondition, equalsCondition]);
+export const conditionSchema = z.union([singleCondition, z.array(singleCondition).min(1).max(256)]);
+
+export const conditionSetSchema = z
+  .record(
+    z.string().regex(CLAIM_NAME, 'a claim name').refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'),
+    conditionSchema,
+  )
+  .refine((set) => Object.keys(set).length > 0, 'at least one condition');
+
+const awsGrant = z.strictObject({
+  type: z.literal('aws'),
+  role_arn: z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN'),
+  region: z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'an AWS region such as us-east-1'),
+  duration: duration(12 * 3600).optional(),
+  mode: z.enum(['web_identity', 'access_key']).default('web_identity'),
+  session_policy: z.string().max(2048).optional(),
+  policy_arns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/)).max(10).optional(),
+  session_tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().regex(CLAIM_NAME)).optional(),
+  sts_endpoint: endpoint.optional(),
+});
+
+const azureGrant = z.strictObject({
+  type: z.literal('azure'),
+  tenant_id: z.string().min(1),
+  client_id: z.string().min(1),
+  scope: z.string().min(1),
+  authority_host: endpoint.default('https://login.microsoftonline.com'),
+});
+
+const gcpGrant = z.strictObject({
+  type: z.literal('gcp'),
+  workload_identity_provider: z
+    .string()
+    .regex(
+      /^\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$|^projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/,
+      'a full workload identity provider resource name',
+    ),
+  service_account: z.string().email().optional(),
+  project_id: z.string().optional(),
+  scopes: z.array(z.string().min(1)).default(['https://www.googleapis.com/auth/cloud-platform']),
+  lifetime: duration(12 * 3600).optional(),
+  access_boundary: z
+    .array(
+      z.strictObject({
+        available_resource: z.string().min(1),
+        available_permissions: z.array(z.string().min(1)).min(1),
+        availability_condition: z.strictObject({ expression: z.string(), title: z.string().optional() }).optional(),
+      }),
+    )
+    .optional(),
+  sts_url: endpoint.default('https://sts.googleapis.com/v1/token'),
+  iam_credentials_url: endpoint.default('https://iamcredentials.googleapis.com'),
+});
+
+const githubGrant = z.strictObject({
+  type: z.literal('github'),
+  app_id: z.union([z.string(), z.number()]).transform(String),
+  installation_id: z.union([z.string(), z.number()]).transform(String),
+  repositories: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a repository name without owner')).min(1),
+  permissions: z.record(z.string().regex(/^[a-z_]+$/), z.enum(['read', 'write', 'admin'])),
+  private_key_secret: z.string().optional(),
+  api_url: endpoint.default('https://api.github.com'),
+});
+
+const secretGrant = z.strictObject({
+  type: z.literal('secret'),
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'a secret name'),
+  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+});
+
+export const grantSchema = z.discriminatedUnion('type', [awsGrant, azureGrant, gcpGrant, githubGrant, secretGrant]);
+
+export const roleSchema = z.strictObject({
+  role: z.string().regex(ROLE_NAME, 'a role name: lower case letters, digits, ".", "_", "-"'),
+  description: z.string().max(1000).optional(),
+  issuer: z.string().regex(ISSUER_NAME),
+  max_ttl: duration(12 * 3600),
+  allow: z.array(conditionSetSchema).min(1),
+  deny: z.array(conditionSetSchema).default([]),
+  grants: z.array(grantSchema).min(1).max(16),
+});
+
+export const issuerSchema = z.strictObject({
+  url: z.string().refine(isAllowedUrl, 'an https:// URL (http:// only for loopback hosts)'),
+  audience: z.string().min(1),
+  algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'])).min(1).default(['RS256']),
+  /** How long after `iat` a token is still accepted. */
+  max_token_age: duration(24 * 3600).default('10m'),
+  /** Cap on exp - iat: tokens minted to live longer are refused. */
+  max_token_lifetime: duration(24 * 3600).default('2h'),
+});
+
+export const issuersFileSchema = z.strictObject({
+  issuers: z.record(z.string().regex(ISSUER_NAME, 'an issuer name'), issuerSchema).refine(
+    (m) => Object.keys(m).length > 0,
+    'at least one issuer',
+  ),
+});
+
+export const testCaseSchema = z.strictObject({
+  name: z.string().min(1),
+  role: z.string().regex(ROLE_NAME),
+  claims: z.record(z.string(), z.unknown()),
+  expect: z.enum(['allow', 'deny']),
+});
+
+export const testsFileSchema = z.strictObject({ tests: z.array(testCaseSchema).min(1) });
+
+export type Condition = z.infer<typeof conditionSchema>;
+export type ConditionSet = z.infer<typeof conditionSetSchema>;
+export type Grant = z.infer<typeof grantSchema>;
+export type GrantOf<T extends Grant['type']> = Extract<Grant, { type: T }>;
+export type Role = z.infer<typeof roleSchema>;
+export type IssuerConfig = z.infer<typeof issuerSchema>;
+export type TestCase = z.infer<typeof testCaseSchema>;
