@@ -1,0 +1,234 @@
+// The storage ports on Node: one SQLite file (node:sqlite) in the data folder. Several broker processes may
+// share the file: every promise a port makes (single-use claims, one audit entry per seq, one row per secret
+// version) is kept by a single SQL statement, so SQLite's write lock is the only coordination needed.
+// node:sqlite is synchronous; the methods are async only because the ports are.
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
+import { join } from 'node:path';
+import { DatabaseSync } from 'node:sqlite';
+import type { SQLOutputValue, StatementSync } from 'node:sqlite';
+import type {
+  AuditEntry,
+  AuditHead,
+  AuditQuery,
+  AuditStore,
+  ReplayGuard,
+  SecretMeta,
+  SecretRow,
+  SecretStore,
+} from '../../src/store/ports.ts';
+
+type Row = Record<string, SQLOutputValue>;
+
+/** Schema migrations, in order; schema_version records the ones applied. Append only, never edit. */
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE replay (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+   CREATE INDEX replay_expires_at ON replay (expires_at);
+   CREATE TABLE audit (seq INTEGER PRIMARY KEY, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, record TEXT NOT NULL);
+   CREATE TABLE secrets (
+     name TEXT NOT NULL, version INTEGER NOT NULL, kek_id TEXT NOT NULL, wrapped_key TEXT NOT NULL,
+     iv TEXT NOT NULL, ciphertext TEXT NOT NULL, created_at INTEGER NOT NULL,
+     PRIMARY KEY (name, version)
+   );`,
+];
+
+export const DATABASE_FILE = 'broker.db';
+
+/** Opens (creating if needed) `<dataDir>/broker.db`, private to this user, and brings its schema up to date. */
+export function openDatabase(dataDir: string): DatabaseSync {
+  // The file holds wrapped secrets and the audit log: owner-only, whatever the umask.
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const path = join(dataDir, DATABASE_FILE);
+  closeSync(openSync(path, 'a', 0o600));
+  chmodSync(path, 0o600); // also tightens a file created by something else; SQLite gives -wal/-shm this mode
+  const db = new DatabaseSync(path);
+  try {
+    // busy_timeout first: other processes may hold the lock while we switch to WAL or migrate.
+    db.exec('PRAGMA busy_timeout = 5000');
+    // WAL: readers never block the writer. synchronous stays FULL: an audit entry must survive a crash.
+    db.exec('PRAGMA journal_mode = WAL');
+    migrate(db);
+  } catch (error) {
+    db.close();
+    throw error;
+  }
+  return db;
+}
+
+function migrate(db: DatabaseSync): void {
+  // IMMEDIATE takes the write lock up front, so two processes starting together migrate once.
+  db.exec('BEGIN IMMEDIATE');
+  try {
+    db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
+    const current = Number(db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_version').get()?.v);
+    if (current > MIGRATIONS.length) {
+      throw new Error(
+        `the database schema is version ${current}, newer than this broker knows (${MIGRATIONS.length}): upgrade`,
+      );
+    }
+    const record = db.prepare('INSERT INTO schema_version (version) VALUES (?)');
+    for (let version = current + 1; version <= MIGRATIONS.length; version++) {
+      db.exec(MIGRATIONS[version - 1] as string);
+      record.run(version);
+    }
+    db.exec('COMMIT');
+  } catch (error) {
+    db.exec('ROLLBACK');
+    throw error;
+  }
+}
+
+function changedOne(statement: StatementSync, ...params: (string | number)[]): boolean {
+  return Number(statement.run(...params).changes) === 1;
+}
+
+/** Seconds between purges of expired claims, and claims between purges under load. */
+const PURGE_INTERVAL_S = 60;
+const PURGE_EVERY_CLAIMS = 1000;
+
+export class SqliteReplayGuard implements ReplayGuard {
+  readonly #claim: StatementSync;
+  readonly #purge: StatementSync;
+  #claimsSincePurge = 0;
+  #lastPurge = Number.NEGATIVE_INFINITY;
+
+  constructor(db: DatabaseSync) {
+    // One statement: a new key is inserted; a live key is left alone (0 changes); an expired key is taken
+    // over. SQLite runs it under its write lock, so across connections and processes exactly one wins.
+    this.#claim = db.prepare(
+      `INSERT INTO replay (key, expires_at) VALUES (?, ?)
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at < ?`,
+    );
+    this.#purge = db.prepare('DELETE FROM replay WHERE expires_at < ?');
+  }
+
+  async claim(key: string, expiresAt: number, now: number): Promise<boolean> {
+    // Purge before claiming: a failing database then fails the request (closed), never after a claim.
+    if (++this.#claimsSincePurge >= PURGE_EVERY_CLAIMS || now - this.#lastPurge >= PURGE_INTERVAL_S) {
+      this.#purge.run(now);
+      this.#claimsSincePurge = 0;
+      this.#lastPurge = now;
+    }
+    return changedOne(this.#claim, key, expiresAt, now);
+  }
+}
+
+function toAuditEntry(row: Row): AuditEntry {
+  return { seq: Number(row.seq), prev_hash: String(row.prev_hash), hash: String(row.hash), record: String(row.record) };
+}
+
+export class SqliteAuditStore implements AuditStore {
+  readonly #head: StatementSync;
+  readonly #insert: StatementSync;
+  readonly #ascending: StatementSync;
+  readonly #descending: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
+    this.#insert = db.prepare(
+      'INSERT INTO audit (seq, prev_hash, hash, record) VALUES (?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
+    );
+    // Absent bounds become sentinels and an absent limit becomes -1 (no limit), so two statements serve all.
+    const select = 'SELECT seq, prev_hash, hash, record FROM audit WHERE seq > ? AND seq < ? ORDER BY seq';
+    this.#ascending = db.prepare(`${select} ASC LIMIT ?`);
+    this.#descending = db.prepare(`${select} DESC LIMIT ?`);
+  }
+
+  async head(): Promise<AuditHead | null> {
+    const row = this.#head.get();
+    return row ? { seq: Number(row.seq), hash: String(row.hash) } : null;
+  }
+
+  async insert(entry: AuditEntry): Promise<boolean> {
+    return changedOne(this.#insert, entry.seq, entry.prev_hash, entry.hash, entry.record);
+  }
+
+  async list(query: AuditQuery): Promise<AuditEntry[]> {
+    const { limit } = query;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      throw new RangeError('audit list: limit must be a non-negative integer');
+    }
+    const statement = query.descending ? this.#descending : this.#ascending;
+    const rows = statement.all(
+      query.afterSeq ?? Number.MIN_SAFE_INTEGER,
+      query.beforeSeq ?? Number.MAX_SAFE_INTEGER,
+      limit ?? -1,
+    );
+    return rows.map(toAuditEntry);
+  }
+}
+
+function toSecretRow(row: Row): SecretRow {
+  return {
+    name: String(row.name),
+    version: Number(row.version),
+    kek_id: String(row.kek_id),
+    wrapped_key: String(row.wrapped_key),
+    iv: String(row.iv),
+    ciphertext: String(row.ciphertext),
+    created_at: Number(row.created_at),
+  };
+}
+
+const SECRET_COLUMNS = 'name, version, kek_id, wrapped_key, iv, ciphertext, created_at';
+
+export class SqliteSecretStore implements SecretStore {
+  readonly #latest: StatementSync;
+  readonly #version: StatementSync;
+  readonly #insert: StatementSync;
+  readonly #rewrap: StatementSync;
+  readonly #all: StatementSync;
+  readonly #list: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#latest = db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE name = ? ORDER BY version DESC LIMIT 1`);
+    this.#version = db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE name = ? AND version = ?`);
+    this.#insert = db.prepare(
+      `INSERT INTO secrets (${SECRET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING`,
+    );
+    this.#rewrap = db.prepare('UPDATE secrets SET kek_id = ?, wrapped_key = ? WHERE name = ? AND version = ?');
+    this.#all = db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets ORDER BY created_at, name, version`);
+    this.#list = db.prepare(
+      `SELECT s.name, s.version, s.created_at, n.versions FROM secrets s
+       JOIN (SELECT name, MAX(version) AS version, COUNT(*) AS versions FROM secrets GROUP BY name) n
+         ON s.name = n.name AND s.version = n.version
+       ORDER BY s.name`,
+    );
+  }
+
+  async get(name: string, version?: number): Promise<SecretRow | null> {
+    const row = version === undefined ? this.#latest.get(name) : this.#version.get(name, version);
+    return row ? toSecretRow(row) : null;
+  }
+
+  async insert(row: SecretRow): Promise<boolean> {
+    return changedOne(
+      this.#insert,
+      row.name,
+      row.version,
+      row.kek_id,
+      row.wrapped_key,
+      row.iv,
+      row.ciphertext,
+      row.created_at,
+    );
+  }
+
+  async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {
+    if (!changedOne(this.#rewrap, kekId, wrappedKey, name, version)) {
+      throw new Error(`secret ${name} version ${version} does not exist`);
+    }
+  }
+
+  async all(): Promise<SecretRow[]> {
+    return this.#all.all().map(toSecretRow);
+  }
+
+  async list(): Promise<SecretMeta[]> {
+    return this.#list.all().map((row) => ({
+      name: String(row.name),
+      version: Number(row.version),
+      versions: Number(row.versions),
+      created_at: Number(row.created_at),
+    }));
+  }
+}
