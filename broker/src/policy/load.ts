@@ -58,7 +58,7 @@ export async function loadPolicy(files: PolicyFile[]): Promise<LoadResult> {
     }
     const lines = new LineCounter();
     // YAML 1.2 core schema: `yes`/`no`/`on` stay strings; big integers stay exact.
-    const doc = parseDocument(file.text, { lineCounter: lines, intAsBigInt: true, uniqueKeys: true, merge: false });
+    const doc = parseDocument(file.text, { lineCounter: lines, intAsBigInt: true, uniqueKeys: true, merge: true });
     documents.set(file.path, { doc, lines });
     if (doc.errors.length > 0) {
       for (const err of doc.errors) {

@@ -1,0 +1,29 @@
+import { startNodeBroker } from '../../broker/entry/node.ts';
+import { str, UsageError, type Command } from '../context.ts';
+
+export const serveCommand: Command = {
+  usage: 'serve [--port 8787] [--host 127.0.0.1]',
+  summary: 'Run the broker on Node (node:sqlite stores in the data folder).',
+  options: { port: { type: 'string' }, host: { type: 'string' } },
+  async run(ctx) {
+    const port = Number(str(ctx, 'port') ?? '8787');
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
+    const host = str(ctx, 'host') ?? '127.0.0.1';
+    const broker = await startNodeBroker({ policiesDir: ctx.policiesDir, dataDir: ctx.dataDir, port, host, env: ctx.env });
+    for (const w of broker.warnings) ctx.err(`WARNING: ${w}`);
+    const policy = broker.deps.policy();
+    ctx.err(
+      `secret-broker ${broker.deps.version} listening on ${broker.url} ` +
+        `(policies ${ctx.policiesDir}: ${policy.roles.size} roles, hash ${policy.hash.slice(0, 12)}; data ${ctx.dataDir})`,
+    );
+    await new Promise<void>((resolve) => {
+      const stop = () => {
+        ctx.err('secret-broker: shutting down');
+        void broker.stop().then(resolve);
+      };
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    return 0;
+  },
+};
