@@ -1,0 +1,66 @@
+// In-memory implementations of the storage ports, with switches to make them fail (fail-closed tests).
+import type { AuditEntry, AuditHead, AuditQuery, AuditStore, ReplayGuard, SecretMeta, SecretRow, SecretStore } from '../../broker/src/store/ports.ts';
+
+export class MemoryReplayGuard implements ReplayGuard {
+  readonly used = new Map<string, number>();
+  broken = false;
+  async claim(key: string, expiresAt: number, now: number): Promise<boolean> {
+    if (this.broken) throw new Error('replay store down');
+    const existing = this.used.get(key);
+    if (existing !== undefined && existing >= now) return false;
+    this.used.set(key, expiresAt);
+    return true;
+  }
+}
+
+export class MemoryAuditStore implements AuditStore {
+  entries: AuditEntry[] = [];
+  broken = false;
+  async head(): Promise<AuditHead | null> {
+    if (this.broken) throw new Error('audit store down');
+    const last = this.entries.at(-1);
+    return last ? { seq: last.seq, hash: last.hash } : null;
+  }
+  async insert(entry: AuditEntry): Promise<boolean> {
+    if (this.broken) throw new Error('audit store down');
+    if (this.entries.some((e) => e.seq === entry.seq)) return false;
+    this.entries.push(entry);
+    return true;
+  }
+  async list(q: AuditQuery): Promise<AuditEntry[]> {
+    let out = this.entries.filter((e) => (q.afterSeq === undefined || e.seq > q.afterSeq) && (q.beforeSeq === undefined || e.seq < q.beforeSeq));
+    if (q.descending) out = [...out].reverse();
+    return q.limit === undefined ? out : out.slice(0, q.limit);
+  }
+  records(): Record<string, any>[] {
+    return this.entries.map((e) => JSON.parse(e.record));
+  }
+}
+
+export class MemorySecretStore implements SecretStore {
+  rows: SecretRow[] = [];
+  async get(name: string, version?: number): Promise<SecretRow | null> {
+    const rows = this.rows.filter((r) => r.name === name && (version === undefined || r.version === version));
+    return rows.sort((a, b) => b.version - a.version)[0] ?? null;
+  }
+  async insert(row: SecretRow): Promise<boolean> {
+    if (this.rows.some((r) => r.name === row.name && r.version === row.version)) return false;
+    this.rows.push(row);
+    return true;
+  }
+  async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {
+    const row = this.rows.find((r) => r.name === name && r.version === version);
+    if (row) Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
+  }
+  async all(): Promise<SecretRow[]> {
+    return [...this.rows];
+  }
+  async list(): Promise<SecretMeta[]> {
+    const names = [...new Set(this.rows.map((r) => r.name))].sort();
+    return names.map((name) => {
+      const rows = this.rows.filter((r) => r.name === name);
+      const top = rows.reduce((a, b) => (a.version > b.version ? a : b));
+      return { name, version: top.version, versions: rows.length, created_at: top.created_at };
+    });
+  }
+}
