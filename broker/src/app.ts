@@ -2,6 +2,7 @@
 // call the exchange, write the response. One onError turns every failure into the wire format.
 import { Hono } from 'hono';
 import { BrokerError, errorBody } from './errors.ts';
+import type { BrokerIssuer } from './issuer/issuer.ts';
 import { exchange, MAX_BODY_BYTES, type ExchangeDeps } from './exchange.ts';
 import { newRequestId } from './util/ids.ts';
 import { readCapped } from './util/http.ts';
@@ -11,6 +12,8 @@ export interface AppDeps extends ExchangeDeps {
   /** The caller's address as the platform reports it (socket address on Node, CF-Connecting-IP on Workers). */
   clientIp: (req: Request, env: unknown) => string | null;
   log?: (line: Record<string, unknown>) => void;
+  /** The broker's own OIDC issuer (discovery and JWKS for the clouds that trust it). */
+  issuer?: BrokerIssuer;
 }
 
 type Env = { Variables: { requestId: string } };
@@ -29,6 +32,20 @@ export function createApp(deps: AppDeps): Hono<Env> {
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok', policy_hash: deps.policy().hash, version: deps.version }));
+
+  // The broker as an OIDC issuer. Public by design: clouds fetch these to verify broker tokens.
+  app.get('/.well-known/openid-configuration', (c) => {
+    if (!deps.issuer) throw new BrokerError('ERR_NOT_FOUND', 'issuer.not_configured');
+    return c.json(deps.issuer.discovery());
+  });
+  app.get('/.well-known/jwks.json', async (c) => {
+    if (!deps.issuer) throw new BrokerError('ERR_NOT_FOUND', 'issuer.not_configured');
+    try {
+      return c.json(await deps.issuer.jwks());
+    } catch (err) {
+      throw new BrokerError('ERR_UNAVAILABLE', 'issuer.jwks_failed', { cause: err });
+    }
+  });
 
   app.post('/v1/exchange', async (c) => {
     // The cap holds however the body is sent: a declared length is checked first, then the stream is counted.

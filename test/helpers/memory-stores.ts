@@ -1,5 +1,5 @@
 // In-memory implementations of the storage ports, with switches to make them fail (fail-closed tests).
-import type { AuditEntry, AuditHead, AuditQuery, AuditStore, ReplayGuard, SecretMeta, SecretRow, SecretStore } from '../../broker/src/store/ports.ts';
+import type { AuditEntry, AuditHead, AuditQuery, AuditStore, KeyStore, ReplayGuard, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
 
 export class MemoryReplayGuard implements ReplayGuard {
   readonly used = new Map<string, number>();
@@ -62,5 +62,20 @@ export class MemorySecretStore implements SecretStore {
       const top = rows.reduce((a, b) => (a.version > b.version ? a : b));
       return { name, version: top.version, versions: rows.length, created_at: top.created_at };
     });
+  }
+}
+
+export class MemoryKeyStore implements KeyStore {
+  rows: SigningKeyRow[] = [];
+  async list(): Promise<SigningKeyRow[]> {
+    return [...this.rows];
+  }
+  async insert(row: SigningKeyRow): Promise<boolean> {
+    if (this.rows.some((r) => r.kid === row.kid)) return false;
+    this.rows.push(row);
+    return true;
+  }
+  async delete(kid: string): Promise<void> {
+    this.rows = this.rows.filter((r) => r.kid !== kid);
   }
 }

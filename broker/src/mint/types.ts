@@ -7,7 +7,9 @@ import type { Grant } from '../policy/schema.ts';
 
 export interface MintContext {
   role: CompiledRole;
+  /** The caller's verified ID token claims. */
   claims: Claims;
+  /** The caller's issuer (name in issuers.yaml). */
   issuer: string;
   requestId: string;
   /** Epoch seconds. */
@@ -19,11 +21,21 @@ export interface MintContext {
 export type Credential = { type: Grant['type'] } & Record<string, unknown>;
 
 export type MintResult =
-  | { ok: true; credential: Credential; summary: CredentialSummary }
+  | {
+      ok: true;
+      credential: Credential;
+      summary: CredentialSummary;
+      /** What the post step's revoke needs (kept sealed until the credential expires); only for revocable types. */
+      revocation?: Record<string, string>;
+    }
   | { ok: false; code: 'ERR_UPSTREAM' | 'ERR_UNAVAILABLE'; detail: string; upstream_code?: string };
+
+export type RevokeResult = { ok: true } | { ok: false; detail: string; upstream_code?: string };
 
 export interface Minter<G extends Grant = Grant> {
   mint(grant: G, ctx: MintContext): Promise<MintResult>;
+  /** Revokes what `mint` handed out, given its `revocation` data. */
+  revoke?(revocation: Record<string, string>): Promise<RevokeResult>;
 }
 
 export type Minters = { [T in Grant['type']]?: Minter<Extract<Grant, { type: T }>> };

@@ -86,3 +86,25 @@ export interface JwksCache {
   get(issuerUrl: string): Promise<JwksCacheEntry | null>;
   put(issuerUrl: string, entry: JwksCacheEntry): Promise<void>;
 }
+
+/** One of the broker's own signing keys; the private JWK is sealed like a secret (store/envelope.ts). */
+export interface SigningKeyRow {
+  kid: string;
+  alg: 'RS256';
+  /** Epoch seconds. Published in the JWKS from creation on. */
+  created_at: number;
+  /** Epoch seconds. Signs from this time on (until a newer key activates). */
+  activates_at: number;
+  public_jwk: string;
+  kek_id: string;
+  wrapped_key: string;
+  iv: string;
+  ciphertext: string;
+}
+
+export interface KeyStore {
+  list(): Promise<SigningKeyRow[]>;
+  /** False when the kid exists already. */
+  insert(row: SigningKeyRow): Promise<boolean>;
+  delete(kid: string): Promise<void>;
+}
