@@ -47,7 +47,8 @@ export interface CompiledPolicy {
 const GLOB_OPTIONS = { dot: true, nonegate: true, strictSlashes: true } as const;
 
 export function compileGlob(glob: string): RegExp {
-  return picomatch.makeRe(glob, GLOB_OPTIONS);
+  // picomatch drops a leading "./" from the pattern (so "./*" would mean "*"); escaping the dot keeps it literal.
+  return picomatch.makeRe(glob.startsWith('./') ? `\\${glob}` : glob, GLOB_OPTIONS);
 }
 
 /** Policy regexes are always anchored: `v[0-9]+` means the whole claim. */

@@ -59,11 +59,22 @@ const singleCondition = z.union([scalar, globCondition, regexCondition, equalsCo
 export const conditionSchema = z.union([singleCondition, z.array(singleCondition).min(1).max(256)]);
 
 export const conditionSetSchema = z
-  .record(
-    z.string().regex(CLAIM_NAME, 'a claim name').refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'),
-    conditionSchema,
-  )
-  .refine((set) => Object.keys(set).length > 0, 'at least one condition');
+  .unknown()
+  // zod records skip a `__proto__` key without a word: refuse it here, or that condition would vanish and
+  // the rest of the set would decide alone.
+  .superRefine((set, ctx) => {
+    if (typeof set === 'object' && set !== null && Object.hasOwn(set, '__proto__')) {
+      ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'a claim name' });
+    }
+  })
+  .pipe(
+    z
+      .record(
+        z.string().regex(CLAIM_NAME, 'a claim name').refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'),
+        conditionSchema,
+      )
+      .refine((set) => Object.keys(set).length > 0, 'at least one condition'),
+  );
 
 const awsGrant = z.strictObject({
   type: z.literal('aws'),
@@ -112,8 +123,9 @@ const gcpGrant = z.strictObject({
 
 const githubGrant = z.strictObject({
   type: z.literal('github'),
-  app_id: z.union([z.string(), z.number()]).transform(String),
-  installation_id: z.union([z.string(), z.number()]).transform(String),
+  // YAML integers load as bigint (see load.ts), so an unquoted id is a bigint here.
+  app_id: z.union([z.string(), z.number(), z.bigint()]).transform(String),
+  installation_id: z.union([z.string(), z.number(), z.bigint()]).transform(String),
   repositories: z.array(z.string().regex(/^[A-Za-z0-9_.-]+$/, 'a repository name without owner')).min(1),
   permissions: z.record(z.string().regex(/^[a-z_]+$/), z.enum(['read', 'write', 'admin'])),
   private_key_secret: z.string().optional(),
@@ -155,10 +167,23 @@ export const issuersFileSchema = z.strictObject({
   ),
 });
 
+/**
+ * Test claims stand for a token's JSON payload: YAML integers (loaded as bigint) become numbers, as JSON.parse
+ * would give them, so a case decides as the same claims would in an exchange (and a bigint never reaches match).
+ */
+function asTokenJson(value: unknown): unknown {
+  if (typeof value === 'bigint') return Number(value);
+  if (Array.isArray(value)) return value.map(asTokenJson);
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, asTokenJson(v)]));
+  }
+  return value;
+}
+
 export const testCaseSchema = z.strictObject({
   name: z.string().min(1),
   role: z.string().regex(ROLE_NAME),
-  claims: z.record(z.string(), z.unknown()),
+  claims: z.record(z.string(), z.unknown()).transform((claims) => asTokenJson(claims) as Record<string, unknown>),
   expect: z.enum(['allow', 'deny']),
 });
 
