@@ -42,9 +42,9 @@ export interface CompiledPolicy {
   source: LoadedPolicy;
 }
 
-// `*` and `?` never cross `/`; no negation, no trailing-slash leniency; matched case-sensitively against the
-// raw claim (the regex is used directly, so picomatch never rewrites the input).
-const GLOB_OPTIONS = { dot: true, nonegate: true, strictSlashes: true } as const;
+// `*` and `?` never cross `/`; no negation (extglob `!(x)` included), no trailing-slash leniency; matched
+// case-sensitively against the raw claim (the regex is used directly, so picomatch never rewrites the input).
+const GLOB_OPTIONS = { dot: true, nonegate: true, noextglob: true, strictSlashes: true } as const;
 
 export function compileGlob(glob: string): RegExp {
   // picomatch drops a leading "./" from the pattern (so "./*" would mean "*"); escaping the dot keeps it literal.

@@ -69,7 +69,8 @@ export async function loadPolicy(files: PolicyFile[]): Promise<LoadResult> {
     }
     let data: unknown;
     try {
-      data = doc.toJS({ maxAliasCount: 10 });
+      // yaml's alias budget stops alias bombs (exponential expansion) while allowing ordinary reuse.
+      data = doc.toJS({ maxAliasCount: 100 });
     } catch (err) {
       problems.push({ file: file.path, line: 1, column: 1, message: (err as Error).message });
       return undefined;

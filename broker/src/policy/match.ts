@@ -51,11 +51,12 @@ export function match(claims: Claims, role: CompiledRole): Decision {
   for (const set of role.deny) {
     if (evaluateSet(set, claims, trace)) denied ??= set.label;
   }
-  if (denied) return { effect: 'deny', reason: 'deny_matched', matched: denied, trace };
+  // Allow sets are evaluated even after a deny matched, so that the trace shows every condition.
   let allowed: string | undefined;
   for (const set of role.allow) {
     if (evaluateSet(set, claims, trace)) allowed ??= set.label;
   }
+  if (denied) return { effect: 'deny', reason: 'deny_matched', matched: denied, trace };
   if (allowed) return { effect: 'allow', reason: 'allow_matched', matched: allowed, trace };
   return { effect: 'deny', reason: 'no_allow_matched', trace };
 }
