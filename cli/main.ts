@@ -1,5 +1,6 @@
 // `secret-broker`: one table of commands, each in its own module under cli/commands.
 import { auditCommands } from './commands/audit.ts';
+import { keysCommands } from './commands/keys.ts';
 import { policyCommands } from './commands/policy.ts';
 import { secretCommands } from './commands/secret.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -12,6 +13,7 @@ export const COMMANDS: Record<string, Command> = {
   ...policyCommands,
   ...secretCommands,
   ...auditCommands,
+  ...keysCommands,
 };
 
 function overview(): string {

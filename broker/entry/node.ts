@@ -4,16 +4,25 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { createApp, type AppDeps } from '../src/app.ts';
 import { Auditor } from '../src/audit/auditor.ts';
-import { createSecretMinter } from '../src/mint/secret.ts';
+import { buildMinters } from '../src/mint/index.ts';
 import type { Minters } from '../src/mint/types.ts';
 import { JwksRegistry } from '../src/oidc/jwks.ts';
 import { compilePolicy, type CompiledPolicy } from '../src/policy/compile.ts';
 import { loadPolicy } from '../src/policy/load.ts';
+import { BrokerIssuer } from '../src/issuer/issuer.ts';
+import { RevocationVault } from '../src/store/revocations.ts';
 import { SecretVault } from '../src/store/secrets.ts';
 import { VERSION } from '../src/version.ts';
 import { loadKek } from './node/kek.ts';
 import { readPolicyDir } from './node/policy-files.ts';
-import { openDatabase, SqliteAuditStore, SqliteReplayGuard, SqliteSecretStore } from './node/sqlite.ts';
+import {
+  openDatabase,
+  SqliteAuditStore,
+  SqliteKeyStore,
+  SqliteReplayGuard,
+  SqliteRevocationStore,
+  SqliteSecretStore,
+} from './node/sqlite.ts';
 
 export interface NodeBrokerOptions {
   policiesDir: string;
@@ -28,6 +37,7 @@ export interface NodeBroker {
   app: ReturnType<typeof createApp>;
   deps: AppDeps;
   vault: SecretVault;
+  issuer: BrokerIssuer;
   warnings: string[];
   close(): void;
 }
@@ -55,9 +65,14 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   const warnings: string[] = [];
   const kek = await loadKek(env, opts.dataDir);
   if (kek.warning) warnings.push(kek.warning);
-  const vault = new SecretVault(new SqliteSecretStore(db), { current: kek.kek, previous: kek.previous });
-  const minters: Minters = { secret: createSecretMinter(vault) };
+  const keks = { current: kek.kek, previous: kek.previous };
+  const vault = new SecretVault(new SqliteSecretStore(db), keks);
+  const publicUrl = env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787';
+  const issuer = new BrokerIssuer({ store: new SqliteKeyStore(db), keks, publicUrl, now });
+  // The first start creates the signing key, so the JWKS is there before any cloud is configured.
+  await issuer.ensureKey();
   const fetchFn = opts.fetch ?? fetch;
+  const minters: Minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
   const deps: AppDeps = {
     policy: () => policy,
     jwks: new JwksRegistry({
@@ -68,12 +83,14 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
     replay: new SqliteReplayGuard(db),
     auditor: new Auditor(new SqliteAuditStore(db)),
     minters,
+    revocations: new RevocationVault(new SqliteRevocationStore(db), keks),
+    issuer,
     now,
     version: VERSION,
     clientIp: (_req, env) => (env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress ?? null,
     log,
   };
-  return { app: createApp(deps), deps, vault, warnings, close: () => db.close() };
+  return { app: createApp(deps), deps, vault, issuer, warnings, close: () => db.close() };
 }
 
 export interface RunningBroker extends NodeBroker {
@@ -90,6 +107,8 @@ export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; 
   });
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
+  // Without BROKER_PUBLIC_URL (development), broker tokens name the address actually listened on.
+  if (!(opts.env ?? process.env).BROKER_PUBLIC_URL) broker.issuer.publicUrl = `http://${host}:${addr.port}`;
   return {
     ...broker,
     server,

@@ -1,9 +1,10 @@
 // createApp(deps) -> the Hono app, identical on workerd and Node. Routes are thin: read the request,
 // call the exchange, write the response. One onError turns every failure into the wire format.
-import { Hono } from 'hono';
+import { Hono, type Context } from 'hono';
 import { BrokerError, errorBody } from './errors.ts';
 import type { BrokerIssuer } from './issuer/issuer.ts';
-import { exchange, MAX_BODY_BYTES, type ExchangeDeps } from './exchange.ts';
+import { exchange, MAX_BODY_BYTES, type ExchangeDeps, type ExchangeInput, type RequestMeta } from './exchange.ts';
+import { revoke } from './revoke.ts';
 import { newRequestId } from './util/ids.ts';
 import { readCapped } from './util/http.ts';
 
@@ -47,21 +48,18 @@ export function createApp(deps: AppDeps): Hono<Env> {
     }
   });
 
-  app.post('/v1/exchange', async (c) => {
-    // The cap holds however the body is sent: a declared length is checked first, then the stream is counted.
+  // The body cap holds however the body is sent: a declared length is checked first, then the stream is counted.
+  const readInput = async (c: Context<Env>): Promise<[ExchangeInput, RequestMeta]> => {
     const declared = Number(c.req.header('content-length') ?? '0');
     const body = declared > MAX_BODY_BYTES ? undefined : await readCapped(c.req.raw, MAX_BODY_BYTES);
-    const result = await exchange(
-      deps,
+    return [
       { body, authorization: c.req.header('authorization') ?? null },
-      {
-        requestId: c.get('requestId'),
-        clientIp: deps.clientIp(c.req.raw, c.env),
-        userAgent: c.req.header('user-agent') ?? null,
-      },
-    );
-    return c.json(result);
-  });
+      { requestId: c.get('requestId'), clientIp: deps.clientIp(c.req.raw, c.env), userAgent: c.req.header('user-agent') ?? null },
+    ];
+  };
+
+  app.post('/v1/exchange', async (c) => c.json(await exchange(deps, ...(await readInput(c)))));
+  app.post('/v1/revoke', async (c) => c.json(await revoke(deps, ...(await readInput(c)))));
 
   app.notFound((c) => c.json(errorBody('ERR_NOT_FOUND', c.get('requestId')), 404));
 

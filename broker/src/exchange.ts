@@ -6,11 +6,12 @@ import { identityOf } from './audit/record.ts';
 import { BrokerError, ERROR_STATUS, type ErrorCode } from './errors.ts';
 import type { Credential, Minters, MintResult } from './mint/types.ts';
 import type { JwksRegistry } from './oidc/jwks.ts';
-import { CLOCK_TOLERANCE_S, verifyIdToken } from './oidc/verify.ts';
+import { CLOCK_TOLERANCE_S, verifyIdToken, type VerifiedToken } from './oidc/verify.ts';
 import type { CompiledPolicy, CompiledRole } from './policy/compile.ts';
 import { match } from './policy/match.ts';
 import { ROLE_NAME, type Grant } from './policy/schema.ts';
 import type { ReplayGuard } from './store/ports.ts';
+import { revocationOwner, type RevocationItem, type RevocationVault } from './store/revocations.ts';
 import { isoSeconds } from './util/duration.ts';
 import { sha256Hex } from './util/encoding.ts';
 
@@ -24,8 +25,11 @@ export interface ExchangeDeps {
   replay: ReplayGuard;
   auditor: Auditor;
   minters: Minters;
+  /** Where revocable credentials (GitHub tokens) are kept, sealed, for the post step. */
+  revocations?: RevocationVault;
   /** Epoch milliseconds. */
   now: () => number;
+  log?: (line: Record<string, unknown>) => void;
 }
 
 export interface RequestMeta {
@@ -47,15 +51,15 @@ export interface ExchangeResponse {
   credentials: Credential[];
 }
 
-/** Builds the record as the exchange proceeds, so that a refusal at any step is audited with what is known. */
-class Draft {
+/** Builds the record as a request proceeds, so that a refusal at any step is audited with what is known. */
+export class Draft {
   readonly record: AuditRecord;
 
-  constructor(meta: RequestMeta, nowMs: number, policyHash: string) {
+  constructor(meta: RequestMeta, nowMs: number, policyHash: string, action: AuditRecord['action']) {
     this.record = {
       time: new Date(nowMs).toISOString(),
       request_id: meta.requestId,
-      action: 'exchange',
+      action,
       decision: 'deny',
       code: 'ERR_INTERNAL',
       reason: 'unfinished',
@@ -82,38 +86,108 @@ class Draft {
   }
 }
 
-export async function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: RequestMeta): Promise<ExchangeResponse> {
-  const startedMs = deps.now();
+/**
+ * Runs `body` and writes exactly one audit record for it, allow or refusal, before anything is returned.
+ * A record that cannot be written turns the outcome into 503: nothing leaves unaudited.
+ */
+export async function audited<T>(
+  deps: Pick<ExchangeDeps, 'auditor' | 'now' | 'policy'>,
+  meta: RequestMeta,
+  action: AuditRecord['action'],
+  body: (draft: Draft, policy: CompiledPolicy, nowMs: number) => Promise<T>,
+  onUnaudited?: (result: T) => Promise<void>,
+): Promise<T> {
+  const nowMs = deps.now();
   const policy = deps.policy();
-  const draft = new Draft(meta, startedMs, policy.hash);
-  let response: ExchangeResponse;
+  const draft = new Draft(meta, nowMs, policy.hash, action);
+  let result: T;
   try {
-    response = await decide(deps, policy, input, meta, draft, startedMs);
+    result = await body(draft, policy, nowMs);
   } catch (err) {
     const e = err instanceof BrokerError ? err : new BrokerError('ERR_INTERNAL', 'bug', { cause: err });
-    // Fail closed: a refusal that cannot be audited becomes 503 as well.
     await deps.auditor.append(draft.finish(e.code, e.detail));
     throw e;
   }
-  // Written before the response leaves; if it cannot be written, nothing leaves.
-  await deps.auditor.append(draft.finish('OK', 'allowed'));
-  return response;
+  try {
+    await deps.auditor.append(draft.finish('OK', action === 'exchange' ? 'allowed' : 'done'));
+  } catch (err) {
+    // Fail closed, and take back what can be taken back.
+    await onUnaudited?.(result).catch(() => {});
+    throw err;
+  }
+  return result;
 }
 
-async function decide(
-  deps: ExchangeDeps,
+export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: RequestMeta): Promise<ExchangeResponse> {
+  let minted: { credentials: Credential[]; revocations: RevocationItem[] } | undefined;
+  return audited(
+    deps,
+    meta,
+    'exchange',
+    async (draft, policy, nowMs) => {
+      // 1. Parse: size and shape before anything else.
+      const fields = parseRequest(input, ['token', 'role']);
+      const roleName = fields.role;
+      if (typeof roleName !== 'string' || !ROLE_NAME.test(roleName)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.role_name');
+      draft.record.role = roleName;
+
+      // 2-4. Verify against the allowlisted issuer named by iss; claim the jti once.
+      const { claims, issuer } = await authenticate(deps, policy, fields.token, draft, nowMs);
+
+      // 5. Policy: a missing role, a role for another issuer and a denied match all answer the same 403.
+      const role = policy.roles.get(roleName);
+      if (!role) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.no_such_role');
+      if (role.issuer !== issuer.name) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.issuer_mismatch');
+      const decision = match(claims, role);
+      draft.record.policy_trace = {
+        matched: decision.matched ?? null,
+        failed: decision.trace.filter((t) => !t.result).map((t) => `${t.set}.${t.claim}`).slice(0, 32),
+      };
+      if (decision.effect === 'deny') throw new BrokerError('ERR_ACCESS_DENIED', `policy.${decision.reason}`);
+
+      // 6. Mint every grant in order; the first failure stops the rest and nothing is returned.
+      const now = Math.floor(nowMs / 1000);
+      minted = { credentials: [], revocations: [] };
+      const summaries: CredentialSummary[] = [];
+      draft.record.credentials = summaries;
+      for (const grant of role.role.grants) {
+        const result = await mintOne(deps.minters, grant, { role, claims, issuer: issuer.name, requestId: meta.requestId, now, maxTtl: role.maxTtl });
+        if (!result.ok) {
+          draft.record.upstream = { type: grant.type, code: result.upstream_code ?? result.detail };
+          await revokeAll(deps.minters, minted.revocations);
+          throw new BrokerError(result.code, result.detail);
+        }
+        minted.credentials.push(result.credential);
+        summaries.push(result.summary);
+        if (result.revocation) minted.revocations.push({ type: grant.type, data: result.revocation });
+      }
+      const expiresAt = expiryOf(summaries, now, role);
+      if (minted.revocations.length > 0 && deps.revocations) {
+        try {
+          await deps.revocations.save(meta.requestId, await revocationOwner(claims), expiresAt, minted.revocations, now);
+        } catch (err) {
+          // The credentials still expire on their own; the post step's revoke will find nothing.
+          deps.log?.({ level: 'warn', request_id: meta.requestId, event: 'revocation.save_failed', detail: String(err) });
+        }
+      }
+      return { request_id: meta.requestId, role: role.name, expires_at: isoSeconds(expiresAt), credentials: minted.credentials };
+    },
+    async () => {
+      await revokeAll(deps.minters, minted?.revocations ?? []);
+    },
+  );
+}
+
+/** Steps 2-4, shared by exchange and revoke: verify the ID token and claim its jti, filling in the record. */
+export async function authenticate(
+  deps: Pick<ExchangeDeps, 'jwks' | 'replay'>,
   policy: CompiledPolicy,
-  input: ExchangeInput,
-  meta: RequestMeta,
+  token: unknown,
   draft: Draft,
   nowMs: number,
-): Promise<ExchangeResponse> {
-  // 1. Parse: size and shape before anything else.
-  const { token, roleName } = parseRequest(input);
-  draft.record.role = roleName;
+): Promise<VerifiedToken> {
+  if (typeof token !== 'string') throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_missing');
   draft.record.token_sha256 = await sha256Hex(token);
-
-  // 2-3. Verify against the allowlisted issuer named by iss.
   const verified = await verifyIdToken(token, policy, deps.jwks, nowMs);
   if (!verified.ok) {
     draft.record.issuer = verified.issuer ?? null;
@@ -125,7 +199,7 @@ async function decide(
   draft.record.jti = claims.jti;
   draft.record.identity = identityOf(claims);
 
-  // 4. Replay: one atomic claim per (issuer, jti), kept until exp plus leeway.
+  // Replay: one atomic claim per (issuer, jti), kept until exp plus leeway.
   let first: boolean;
   try {
     first = await deps.replay.claim(`${issuer.name}\u0000${claims.jti}`, claims.exp + REPLAY_LEEWAY_S, Math.floor(nowMs / 1000));
@@ -133,41 +207,28 @@ async function decide(
     throw new BrokerError('ERR_UNAVAILABLE', 'replay.store_failed', { cause: err });
   }
   if (!first) throw new BrokerError('ERR_TOKEN_REPLAYED', 'token.replayed');
-
-  // 5. Policy: a missing role, a role for another issuer and a denied match all answer the same 403.
-  const role = policy.roles.get(roleName);
-  if (!role) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.no_such_role');
-  if (role.issuer !== issuer.name) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.issuer_mismatch');
-  const decision = match(claims, role);
-  draft.record.policy_trace = {
-    matched: decision.matched ?? null,
-    failed: decision.trace.filter((t) => !t.result).map((t) => `${t.set}.${t.claim}`).slice(0, 32),
-  };
-  if (decision.effect === 'deny') throw new BrokerError('ERR_ACCESS_DENIED', `policy.${decision.reason}`);
-
-  // 6. Mint every grant in order; the first failure stops the rest and nothing is returned.
-  const now = Math.floor(nowMs / 1000);
-  const credentials: Credential[] = [];
-  const summaries: CredentialSummary[] = [];
-  for (const grant of role.role.grants) {
-    const result = await mintOne(deps.minters, grant, { role, claims, issuer: issuer.name, requestId: meta.requestId, now, maxTtl: role.maxTtl });
-    if (!result.ok) {
-      draft.record.upstream = { type: grant.type, code: result.upstream_code ?? result.detail };
-      draft.record.credentials = summaries;
-      throw new BrokerError(result.code, result.detail);
-    }
-    credentials.push(result.credential);
-    summaries.push(result.summary);
-  }
-  draft.record.credentials = summaries;
-
-  return { request_id: meta.requestId, role: role.name, expires_at: isoSeconds(expiryOf(summaries, now, role)), credentials };
+  return verified.token;
 }
 
 function mintOne(minters: Minters, grant: Grant, ctx: Parameters<NonNullable<Minters['secret']>['mint']>[1]): Promise<MintResult> {
   const minter = minters[grant.type] as { mint(g: Grant, c: typeof ctx): Promise<MintResult> } | undefined;
   if (!minter) return Promise.resolve({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_not_configured` });
   return minter.mint(grant, ctx).catch((err: unknown) => ({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_failed:${(err as Error)?.message ?? 'error'}` }) as const);
+}
+
+/** Best effort: revokes what was minted for a request that is not going to return it. */
+export async function revokeAll(minters: Minters, items: RevocationItem[]): Promise<{ type: string; ok: boolean; detail?: string }[]> {
+  const results = [];
+  for (const item of items) {
+    const minter = minters[item.type as Grant['type']];
+    if (!minter?.revoke) {
+      results.push({ type: item.type, ok: false, detail: 'not revocable' });
+      continue;
+    }
+    const r = await minter.revoke(item.data).catch((err: unknown) => ({ ok: false as const, detail: String(err) }));
+    results.push(r.ok ? { type: item.type, ok: true } : { type: item.type, ok: false, detail: r.detail });
+  }
+  return results;
 }
 
 /** The response expires with its first credential, and never later than max_ttl. */
@@ -181,7 +242,11 @@ function expiryOf(summaries: CredentialSummary[], now: number, role: CompiledRol
   return expiry;
 }
 
-function parseRequest(input: ExchangeInput): { token: string; roleName: string } {
+/**
+ * A JSON object body with only the named fields; the token may come as `Authorization: Bearer` instead
+ * (never both). Anything else in the body is refused: nothing in the request can widen a grant.
+ */
+export function parseRequest<K extends string>(input: ExchangeInput, allowed: readonly K[]): Record<K, unknown> & { token: unknown } {
   if (input.body === undefined) throw new BrokerError('ERR_PAYLOAD_TOO_LARGE', 'request.body_too_large');
   let body: unknown;
   try {
@@ -192,7 +257,7 @@ function parseRequest(input: ExchangeInput): { token: string; roleName: string }
   if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.body_not_object');
   const fields = body as Record<string, unknown>;
   for (const key of Object.keys(fields)) {
-    if (key !== 'token' && key !== 'role') throw new BrokerError('ERR_REQUEST_INVALID', 'request.unknown_field');
+    if (!(allowed as readonly string[]).includes(key)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.unknown_field');
   }
   const bearer = parseBearer(input.authorization);
   if (bearer === null) throw new BrokerError('ERR_REQUEST_INVALID', 'request.authorization_malformed');
@@ -201,9 +266,7 @@ function parseRequest(input: ExchangeInput): { token: string; roleName: string }
   if (fromBody !== undefined && bearer !== undefined) throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_twice');
   const token = fromBody ?? bearer;
   if (token === undefined) throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_missing');
-  const roleName = fields.role;
-  if (typeof roleName !== 'string' || !ROLE_NAME.test(roleName)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.role_name');
-  return { token, roleName };
+  return { ...(fields as Record<K, unknown>), token };
 }
 
 /** undefined: no Authorization header; null: present but not a Bearer token. */

@@ -11,8 +11,12 @@ import type {
   AuditHead,
   AuditQuery,
   AuditStore,
+  KeyStore,
   ReplayGuard,
+  RevocationEntry,
+  RevocationStore,
   SecretMeta,
+  SigningKeyRow,
   SecretRow,
   SecretStore,
 } from '../../src/store/ports.ts';
@@ -28,6 +32,14 @@ const MIGRATIONS: readonly string[] = [
      name TEXT NOT NULL, version INTEGER NOT NULL, kek_id TEXT NOT NULL, wrapped_key TEXT NOT NULL,
      iv TEXT NOT NULL, ciphertext TEXT NOT NULL, created_at INTEGER NOT NULL,
      PRIMARY KEY (name, version)
+   );`,
+  `CREATE TABLE signing_keys (
+     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, created_at INTEGER NOT NULL, activates_at INTEGER NOT NULL,
+     public_jwk TEXT NOT NULL, kek_id TEXT NOT NULL, wrapped_key TEXT NOT NULL, iv TEXT NOT NULL, ciphertext TEXT NOT NULL
+   );
+   CREATE TABLE revocations (
+     request_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL,
+     kek_id TEXT NOT NULL, wrapped_key TEXT NOT NULL, iv TEXT NOT NULL, ciphertext TEXT NOT NULL
    );`,
 ];
 
@@ -230,5 +242,60 @@ export class SqliteSecretStore implements SecretStore {
       versions: Number(row.versions),
       created_at: Number(row.created_at),
     }));
+  }
+}
+
+export class SqliteKeyStore implements KeyStore {
+  readonly #list: StatementSync;
+  readonly #insert: StatementSync;
+  readonly #delete: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#list = db.prepare('SELECT * FROM signing_keys ORDER BY activates_at, created_at, kid');
+    this.#insert = db.prepare(
+      `INSERT INTO signing_keys (kid, alg, created_at, activates_at, public_jwk, kek_id, wrapped_key, iv, ciphertext)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING`,
+    );
+    this.#delete = db.prepare('DELETE FROM signing_keys WHERE kid = ?');
+  }
+
+  async list(): Promise<SigningKeyRow[]> {
+    return this.#list.all() as unknown as SigningKeyRow[];
+  }
+
+  async insert(r: SigningKeyRow): Promise<boolean> {
+    return changedOne(this.#insert, r.kid, r.alg, r.created_at, r.activates_at, r.public_jwk, r.kek_id, r.wrapped_key, r.iv, r.ciphertext);
+  }
+
+  async delete(kid: string): Promise<void> {
+    this.#delete.run(kid);
+  }
+}
+
+export class SqliteRevocationStore implements RevocationStore {
+  readonly #put: StatementSync;
+  readonly #take: StatementSync;
+  readonly #purge: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#put = db.prepare(
+      `INSERT OR REPLACE INTO revocations (request_id, owner, expires_at, kek_id, wrapped_key, iv, ciphertext)
+       VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    // One statement: two concurrent revokes of one request cannot both get the entry.
+    this.#take = db.prepare('DELETE FROM revocations WHERE request_id = ? RETURNING *');
+    this.#purge = db.prepare('DELETE FROM revocations WHERE expires_at < ?');
+  }
+
+  async put(e: RevocationEntry): Promise<void> {
+    this.#put.run(e.request_id, e.owner, e.expires_at, e.kek_id, e.wrapped_key, e.iv, e.ciphertext);
+  }
+
+  async take(requestId: string): Promise<RevocationEntry | null> {
+    return (this.#take.get(requestId) as unknown as RevocationEntry | undefined) ?? null;
+  }
+
+  async purge(now: number): Promise<void> {
+    this.#purge.run(now);
   }
 }

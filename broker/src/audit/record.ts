@@ -31,6 +31,8 @@ export interface AuditRecord {
   policy_hash: string;
   policy_trace?: { matched: string | null; failed: string[] };
   upstream?: { type: string; code: string } | undefined;
+  /** For revoke records: the exchange whose credentials were revoked. */
+  target_request_id?: string;
 }
 
 /** Identity claims copied into the record when present (GitHub and GitLab names). */

@@ -37,7 +37,8 @@ export interface SignedBrokerToken {
 const sealName = (kid: string) => `broker-signing-key/${kid}`;
 
 export class BrokerIssuer {
-  readonly publicUrl: string;
+  /** Settable once at start-up when the public URL is only known after listening (port 0, development). */
+  publicUrl: string;
   private readonly opts: BrokerIssuerOptions;
   private cached?: { rows: SigningKeyRow[]; at: number };
   private readonly privateKeys = new Map<string, Promise<CryptoKey>>();

@@ -108,3 +108,23 @@ export interface KeyStore {
   insert(row: SigningKeyRow): Promise<boolean>;
   delete(kid: string): Promise<void>;
 }
+
+/** What the post step may revoke for one request, sealed until the credentials expire. */
+export interface RevocationEntry {
+  request_id: string;
+  /** SHA-256 of the caller's identity (issuer, subject, repository/project and run ids): who may revoke. */
+  owner: string;
+  /** Epoch seconds; the entry is useless (and purged) afterwards. */
+  expires_at: number;
+  kek_id: string;
+  wrapped_key: string;
+  iv: string;
+  ciphertext: string;
+}
+
+export interface RevocationStore {
+  put(entry: RevocationEntry): Promise<void>;
+  /** Returns and deletes the entry (a revocation happens once). */
+  take(requestId: string): Promise<RevocationEntry | null>;
+  purge(now: number): Promise<void>;
+}

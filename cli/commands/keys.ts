@@ -1,0 +1,68 @@
+import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
+import { parseDuration } from '../../broker/src/util/duration.ts';
+import { loadKek } from '../../broker/entry/node/kek.ts';
+import { openDatabase, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
+import { str, UsageError, type Command, type CommandContext } from '../context.ts';
+
+async function openIssuer(ctx: CommandContext): Promise<{ issuer: BrokerIssuer; close(): void }> {
+  const db = openDatabase(ctx.dataDir);
+  const kek = await loadKek(ctx.env, ctx.dataDir);
+  if (kek.warning) ctx.err(`WARNING: ${kek.warning}`);
+  const issuer = new BrokerIssuer({
+    store: new SqliteKeyStore(db),
+    keks: { current: kek.kek, previous: kek.previous },
+    publicUrl: ctx.env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
+    now: Date.now,
+    cacheMs: 0,
+  });
+  return { issuer, close: () => db.close() };
+}
+
+const iso = (s: number) => new Date(s * 1000).toISOString();
+
+const rotate: Command = {
+  usage: 'keys rotate [--activate-in 1h]',
+  summary: 'Add the next signing key: published in the JWKS now, signing after --activate-in (default 1h).',
+  options: { 'activate-in': { type: 'string' } },
+  async run(ctx) {
+    const text = str(ctx, 'activate-in') ?? '1h';
+    const activateIn = text === '0' || text === '0s' ? 0 : parseDuration(text);
+    if (activateIn === undefined) throw new UsageError('--activate-in must be a duration such as 1h (or 0 to sign with it at once)');
+    const { issuer, close } = await openIssuer(ctx);
+    try {
+      await issuer.ensureKey();
+      const { added, dropped } = await issuer.rotate(activateIn);
+      ctx.out(`added key ${added.kid}: published now, signs from ${iso(added.activates_at)}`);
+      for (const kid of dropped) ctx.out(`dropped key ${kid}: no token it signed can still be valid`);
+      ctx.err('Clouds that cache the JWKS pick the new key up before it signs; the previous key stays published until its last token expires.');
+      return 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+const list: Command = {
+  usage: 'keys list',
+  summary: "List the broker's signing keys and their state.",
+  options: {},
+  async run(ctx) {
+    const { issuer, close } = await openIssuer(ctx);
+    try {
+      const now = Math.floor(Date.now() / 1000);
+      const rows = await issuer.listKeys();
+      const published = new Set((await issuer.jwks()).keys.map((k) => k.kid));
+      const signing = rows.filter((r) => r.activates_at <= now).at(-1)?.kid;
+      if (rows.length === 0) ctx.err('no signing keys yet (the broker creates one on first start)');
+      for (const r of rows) {
+        const state = r.kid === signing ? 'signing' : r.activates_at > now ? 'next' : published.has(r.kid) ? 'previous' : 'retired';
+        ctx.out(`${r.kid}  ${state.padEnd(8)}  created ${iso(r.created_at)}  activates ${iso(r.activates_at)}`);
+      }
+      return 0;
+    } finally {
+      close();
+    }
+  },
+};
+
+export const keysCommands: Record<string, Command> = { 'keys rotate': rotate, 'keys list': list };
