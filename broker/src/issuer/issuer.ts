@@ -73,7 +73,9 @@ export class BrokerIssuer {
    */
   async rotate(activateIn: number): Promise<{ added: SigningKeyRow; dropped: string[] }> {
     const now = this.nowS();
-    const added = await this.createKey(now + activateIn, now);
+    // Strictly after every existing key, so that which key signs never depends on a tie.
+    const latest = Math.max(0, ...(await this.opts.store.list()).map((r) => r.activates_at));
+    const added = await this.createKey(Math.max(now + activateIn, latest + 1), now);
     delete this.cached;
     const dropped = droppableKeysAt(await this.opts.store.list(), now);
     for (const row of dropped) await this.opts.store.delete(row.kid);

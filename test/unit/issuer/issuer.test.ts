@@ -1,6 +1,6 @@
 // Signing keys rotate with overlap: the next key is published before it signs, and the previous key stays
 // published until the last token it signed has expired.
-import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { BrokerIssuer } from '../../../broker/src/issuer/issuer.ts';
 import { BROKER_TOKEN_MAX_TTL, KEY_RETENTION_LEEWAY } from '../../../broker/src/issuer/keys.ts';
@@ -24,7 +24,8 @@ const advance = (seconds: number) => (clock.now += seconds * 1000);
 async function verifiesNow(token: string): Promise<boolean> {
   const jwks = createLocalJWKSet(await issuer.jwks());
   try {
-    await jwtVerify(token, jwks, { issuer: 'https://broker.test', audience: 'sts.amazonaws.com', currentDate: new Date(T0) });
+    const at = new Date(decodeJwt(token).iat! * 1000);
+    await jwtVerify(token, jwks, { issuer: 'https://broker.test', audience: 'sts.amazonaws.com', currentDate: at });
     return true;
   } catch {
     return false;
@@ -90,8 +91,8 @@ describe('rotation with overlap', () => {
   it('drops the old key only after its last token expired (plus leeway)', async () => {
     await issuer.ensureKey();
     const oldKid = store.rows[0]!.kid;
-    await issuer.rotate(0); // activates at once
-    advance(BROKER_TOKEN_MAX_TTL + KEY_RETENTION_LEEWAY - 1);
+    await issuer.rotate(0); // activates in the next second (strictly after the current key)
+    advance(1 + BROKER_TOKEN_MAX_TTL + KEY_RETENTION_LEEWAY - 1);
     expect((await issuer.jwks()).keys.map((k) => k.kid)).toContain(oldKid);
     const early = await issuer.rotate(3600);
     expect(early.dropped).toEqual([]);
