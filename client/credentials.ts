@@ -1,0 +1,135 @@
+// The broker's exchange response as the clients (GitHub Action, `secret-broker exchange`) understand it.
+// Web-standard and pure: shared by the action bundle and the CLI.
+//
+// The shapes follow ARCHITECTURE.md "Response". A credential of a type this client does not know (a newer
+// broker) is kept, so that its values are still masked, but it is neither exported nor turned into outputs.
+
+export interface AwsCredential {
+  type: 'aws';
+  access_key_id: string;
+  secret_access_key: string;
+  session_token?: string;
+  expires_at?: string;
+  region?: string;
+  role_arn?: string;
+}
+
+export interface AzureCredential {
+  type: 'azure';
+  access_token: string;
+  expires_at?: string;
+  tenant_id?: string;
+  client_id?: string;
+  scope?: string;
+}
+
+export interface GcpCredential {
+  type: 'gcp';
+  access_token: string;
+  expires_at?: string;
+  service_account?: string;
+  project_id?: string;
+}
+
+export interface GithubCredential {
+  type: 'github';
+  token: string;
+  expires_at?: string;
+  repositories?: string[];
+  permissions?: Record<string, string>;
+}
+
+export interface SecretCredential {
+  type: 'secret';
+  name: string;
+  /** The variable name clients use; the broker sends it, and it defaults to the name when absent. */
+  env: string;
+  value: string;
+  version?: number;
+}
+
+export type Credential = AwsCredential | AzureCredential | GcpCredential | GithubCredential | SecretCredential;
+export type CredentialType = Credential['type'];
+
+export interface ExchangeResponse {
+  request_id: string;
+  role: string;
+  expires_at: string;
+  credentials: Credential[];
+  /** Types this client does not know, in order; their values are masked but not used. */
+  unknown_types: string[];
+}
+
+/** Which fields of each type hold a value the caller must have (strings), and which are optional strings. */
+const REQUIRED: Record<CredentialType, readonly string[]> = {
+  aws: ['access_key_id', 'secret_access_key'],
+  azure: ['access_token'],
+  gcp: ['access_token'],
+  github: ['token'],
+  secret: ['name', 'value'],
+};
+const OPTIONAL_STRINGS: Record<CredentialType, readonly string[]> = {
+  aws: ['session_token', 'expires_at', 'region', 'role_arn'],
+  azure: ['expires_at', 'tenant_id', 'client_id', 'scope'],
+  gcp: ['expires_at', 'service_account', 'project_id'],
+  github: ['expires_at'],
+  secret: ['env'],
+};
+
+/**
+ * Fields that describe a credential rather than being one: never masked (the job summary shows the expiry,
+ * the log may name the region). Every other string anywhere in a credential is treated as secret, so a field
+ * a newer broker adds is masked by default.
+ */
+export const PUBLIC_FIELDS: ReadonlySet<string> = new Set([
+  'type', 'expires_at', 'region', 'role_arn', 'tenant_id', 'client_id', 'scope', 'service_account',
+  'project_id', 'repositories', 'permissions', 'name', 'env', 'version',
+]);
+
+export function isKnownType(type: unknown): type is CredentialType {
+  return typeof type === 'string' && Object.hasOwn(REQUIRED, type);
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks a 200 body. Returns a reason that names a field, never a value, when it is not a usable response.
+ */
+export function parseExchangeResponse(body: unknown): { ok: true; response: ExchangeResponse } | { ok: false; reason: string } {
+  if (!isObject(body)) return { ok: false, reason: 'the body is not a JSON object' };
+  for (const key of ['request_id', 'role', 'expires_at'] as const) {
+    if (typeof body[key] !== 'string') return { ok: false, reason: `"${key}" is missing or not a string` };
+  }
+  if (!Array.isArray(body.credentials)) return { ok: false, reason: '"credentials" is missing or not a list' };
+  const credentials: Credential[] = [];
+  const unknownTypes: string[] = [];
+  for (const [i, c] of body.credentials.entries()) {
+    if (!isObject(c) || typeof c.type !== 'string') return { ok: false, reason: `credentials[${i}] has no type` };
+    if (!isKnownType(c.type)) {
+      unknownTypes.push(c.type);
+      continue;
+    }
+    const type = c.type;
+    for (const f of REQUIRED[type]) {
+      if (typeof c[f] !== 'string') return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is missing or not a string` };
+    }
+    for (const f of OPTIONAL_STRINGS[type]) {
+      if (c[f] !== undefined && typeof c[f] !== 'string') return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is not a string` };
+    }
+    if (type === 'secret') {
+      credentials.push({ ...(c as unknown as SecretCredential), env: typeof c.env === 'string' ? c.env : (c.name as string) });
+    } else {
+      credentials.push(c as unknown as Credential);
+    }
+  }
+  return {
+    ok: true,
+    response: {
+      request_id: body.request_id as string,
+      role: body.role as string,
+      expires_at: body.expires_at as string,
+      credentials,
+      unknown_types: unknownTypes,
+    },
+  };
+}
