@@ -1,0 +1,42 @@
+// The action's post step (cleanup: true): blank what main exported, then revoke the request at the broker
+// with a fresh ID token. A failed revoke never fails the job: the credentials expire on their own, so it is
+// a warning that says until when.
+import * as core from '@actions/core';
+import { describeFailure } from '../../client/describe.ts';
+import { revokeRequest } from '../../client/exchange.ts';
+import { blankVariables } from './export.ts';
+import { getIdToken } from './id-token.ts';
+import { readInputs } from './inputs.ts';
+import { STATE } from './state.ts';
+import { httpTransport } from './transport.ts';
+
+async function run(): Promise<void> {
+  const read = readInputs((name) => core.getInput(name));
+  if (!read.ok) return; // main has already failed and said why
+  const inputs = read.inputs;
+  if (!inputs.cleanup) return core.info('secret-broker: cleanup: false, so nothing is revoked or blanked');
+
+  let exported: unknown = [];
+  try {
+    exported = JSON.parse(core.getState(STATE.exported) || '[]');
+  } catch {
+    // Unreadable state: there is nothing we can safely blank.
+  }
+  const blanked = blankVariables(exported, (name, value) => core.exportVariable(name, value));
+  if (blanked.length) core.info(`secret-broker: blanked ${blanked.join(', ')} for the rest of the job`);
+
+  const requestId = core.getState(STATE.requestId);
+  if (!requestId) return core.info('secret-broker: no credentials were issued, nothing to revoke');
+  const result = await revokeRequest(requestId, {
+    brokerUrl: inputs.brokerUrl,
+    getToken: () => getIdToken(inputs.audience),
+    transport: httpTransport,
+    timeoutMs: inputs.timeoutSeconds * 1000,
+    retries: inputs.retries,
+  });
+  if (result.ok) return core.info(`secret-broker: revoked request ${requestId}`);
+  const expiry = core.getState(STATE.expiresAt);
+  core.warning(`${describeFailure(result, `secret-broker: revoke of request ${requestId}`)}. The credentials stay valid until they expire${expiry ? ` at ${expiry}` : ''}.`);
+}
+
+run().catch((err: unknown) => core.warning(`secret-broker: cleanup failed: ${(err as Error).message}`));

@@ -1,0 +1,18 @@
+// `npm run build`: every generated artefact, each by its own script, in order; the first failure stops.
+//   scripts/build-action.ts     the GitHub Action bundle, action/dist (committed; CI diffs it)
+//   scripts/bundle-policies.ts  the policy bundle for the Worker (generated, not committed)
+import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+
+const ROOT = resolve(import.meta.dirname, '..');
+const STEPS = ['scripts/build-action.ts', 'scripts/bundle-policies.ts'];
+
+for (const step of STEPS) {
+  if (!existsSync(join(ROOT, step))) continue;
+  const run = spawnSync(process.execPath, [join(ROOT, step)], { cwd: ROOT, stdio: 'inherit' });
+  if (run.status !== 0) {
+    process.stderr.write(`build: ${step} failed\n`);
+    process.exit(run.status ?? 1);
+  }
+}
