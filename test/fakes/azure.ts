@@ -5,7 +5,6 @@
 // Entra's exact JSON shapes, errors included, and serves the tenant's OpenID metadata that MSAL
 // (@azure/identity) fetches before the token request.
 import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
-import { randomUUID } from 'node:crypto';
 import { hangUntilAborted, serveFake, type FakeHandler, type ServedFake } from './tls.ts';
 
 export const ENTRA_FEDERATED_AUDIENCE = 'api://AzureADTokenExchange';
@@ -211,8 +210,8 @@ export function createFakeEntra(opts: FakeEntraOptions): FakeEntra {
 /** Entra's error body: error, error_description (with trace and correlation ids), error_codes, and the rest. */
 function entraError(now: () => number, name: EntraErrorName, ctx: Ctx, status?: number): Response {
   const e = ENTRA_ERRORS[name];
-  const traceId = randomUUID();
-  const correlationId = randomUUID();
+  const traceId = crypto.randomUUID();
+  const correlationId = crypto.randomUUID();
   const timestamp = new Date(now()).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
   return Response.json(
     {
