@@ -1,6 +1,7 @@
 // `secret-broker`: one table of commands, each in its own module under cli/commands.
 import { auditCommands } from './commands/audit.ts';
 import { keysCommands } from './commands/keys.ts';
+import { exchangeCommand } from './commands/exchange.ts';
 import { policyCommands } from './commands/policy.ts';
 import { secretCommands } from './commands/secret.ts';
 import { serveCommand } from './commands/serve.ts';
@@ -10,6 +11,7 @@ import { buildContext, COMMON_OPTIONS, UsageError, type Command } from './contex
 export const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   token: tokenCommand,
+  exchange: exchangeCommand,
   ...policyCommands,
   ...secretCommands,
   ...auditCommands,

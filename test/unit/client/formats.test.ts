@@ -1,0 +1,42 @@
+// The CLI's output formats, checked by reading them back the way their consumers do (bash for env).
+import { spawnSync } from 'node:child_process';
+import { describe, expect, it } from 'vitest';
+import { formatDotenv, formatEnv, shellQuote } from '../../../cli/lib/client-formats.ts';
+
+const VALUES = [
+  ['PLAIN', 'abc123'],
+  ['QUOTES', `it's "quoted" $HOME \`id\` \\n`],
+  ['MULTI', '-----BEGIN-----\nline two\r\n-----END-----'],
+  ['SPACES', '  padded  '],
+  ['JSON', '{"a": "b", "c": [1, 2]}'],
+] as const;
+const vars = VALUES.map(([name, value]) => ({ name, value }));
+
+describe('formatEnv', () => {
+  it('is read back by bash byte for byte, with no expansion', () => {
+    const script = `${formatEnv(vars)}\nfor n in ${VALUES.map(([n]) => n).join(' ')}; do printf '%s\\0' "\${!n}"; done`;
+    const run = spawnSync('bash', ['-c', script], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    expect(run.status, run.stderr).toBe(0);
+    expect(run.stdout.split('\0').slice(0, -1)).toEqual(VALUES.map(([, v]) => v));
+  });
+
+  it('quotes single quotes the POSIX way', () => {
+    expect(shellQuote("a'b")).toBe(`'a'\\''b'`);
+    expect(formatEnv([{ name: 'X', value: 'v' }])).toBe("export X='v'\n");
+  });
+});
+
+describe('formatDotenv', () => {
+  it('single-quotes plain values and double-quotes with escapes otherwise', () => {
+    expect(formatDotenv(vars)).toBe(
+      [
+        "PLAIN='abc123'",
+        `QUOTES="it's \\"quoted\\" $HOME \`id\` \\\\n"`,
+        'MULTI="-----BEGIN-----\\nline two\\r\\n-----END-----"',
+        "SPACES='  padded  '",
+        `JSON='{"a": "b", "c": [1, 2]}'`,
+        '',
+      ].join('\n'),
+    );
+  });
+});
