@@ -1,6 +1,7 @@
 // A scripted stand-in for the broker's HTTP API: each request takes the next answer from a list (the last
 // one repeats), and every request is recorded, so tests can make a broker fail in exactly the way they need.
-import { createServer, type IncomingHttpHeaders } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import { createServer as createTlsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 
 export interface ScriptedAnswer {
@@ -22,11 +23,14 @@ export interface FakeBroker {
   close(): Promise<void>;
 }
 
-/** `routes` maps a path ("/v1/exchange") to its answers, in order. Unknown paths answer 404 ERR_NOT_FOUND. */
-export async function serveFakeBroker(routes: Record<string, ScriptedAnswer[]>): Promise<FakeBroker> {
+/**
+ * `routes` maps a path ("/v1/exchange") to its answers, in order. Unknown paths answer 404 ERR_NOT_FOUND.
+ * With `tls`, it serves HTTPS with that key and certificate.
+ */
+export async function serveFakeBroker(routes: Record<string, ScriptedAnswer[]>, opts: { tls?: { key: string; cert: string } } = {}): Promise<FakeBroker> {
   const requests: RecordedRequest[] = [];
   const served = new Map<string, number>();
-  const server = createServer((req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse) => {
     let text = '';
     req.on('data', (d) => (text += d));
     req.on('end', () => {
@@ -45,10 +49,11 @@ export async function serveFakeBroker(routes: Record<string, ScriptedAnswer[]>):
       res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
       res.end(answer.body === undefined ? '' : typeof answer.body === 'string' ? answer.body : JSON.stringify(answer.body));
     });
-  });
+  };
+  const server = opts.tls ? createTlsServer({ key: opts.tls.key, cert: opts.tls.cert }, handler) : createServer(handler);
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    url: `${opts.tls ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     close: () => new Promise((r) => server.close(() => r())),
   };
