@@ -212,6 +212,16 @@ describe('stores and upstreams failing', () => {
     expect(b.audit.records()[0]).toMatchObject({ code: 'ERR_UPSTREAM', reason: 'secret.not_found:MISSING', upstream: { type: 'secret' } });
   });
 
+  it.each(['aws.111122223333.secret_access_key', 'github-app-12345'])('never hands out the broker\'s own upstream key %s', async (name) => {
+    const role = ROLE_APP.replace('name: DB_URL', `name: ${name}`);
+    b = await buildTestBroker({ files: [{ path: 'issuers.yaml', text: ISSUERS_YAML }, { path: 'roles/app.yaml', text: role }] });
+    await b.vault.put(name, 'AKIA-very-secret', NOW_S);
+    const res = await b.post({ token: await token(), role: 'app' });
+    expect(res.status).toBe(502);
+    expect(await res.text()).not.toContain('AKIA-very-secret');
+    expect(b.audit.records()[0]).toMatchObject({ reason: `secret.reserved_name:${name}` });
+  });
+
   it('no partial results: when the second grant fails, the first is not returned', async () => {
     const role = ROLE_APP.replace('grants:\n', 'grants:\n  - type: secret\n    name: DB_URL\n  - type: secret\n    name: MISSING\n');
     b = await buildTestBroker({ files: [{ path: 'issuers.yaml', text: ISSUERS_YAML }, { path: 'roles/app.yaml', text: role }] });

@@ -1,7 +1,9 @@
 // Every credential type behind one Minter interface, built from the same injected dependencies on both
 // runtimes.
+import { createAwsMinter } from './aws.ts';
 import { createAzureMinter } from './azure.ts';
 import type { CloudMintDeps } from './broker-token.ts';
+import { createGcpMinter } from './gcp.ts';
 import { createGithubMinter } from './github.ts';
 import { createSecretMinter } from './secret.ts';
 import type { Minters } from './types.ts';
@@ -9,7 +11,9 @@ import type { Minters } from './types.ts';
 export function buildMinters(deps: CloudMintDeps): Minters {
   return {
     secret: createSecretMinter(deps.secrets),
+    aws: createAwsMinter(deps),
     azure: createAzureMinter(deps),
+    gcp: createGcpMinter(deps),
     github: createGithubMinter(deps),
   };
 }

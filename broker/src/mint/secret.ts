@@ -6,9 +6,18 @@ export interface SecretReader {
   get(name: string): Promise<{ name: string; version: number; value: string } | null>;
 }
 
+/**
+ * Names under which the broker keeps its own upstream keys (AWS access keys for access_key mode, GitHub App
+ * private keys). A `secret` grant never hands these out, whatever a policy says.
+ */
+export const RESERVED_SECRET_NAME = /^(?:aws\.|github-app-)/;
+
 export function createSecretMinter(secrets: SecretReader): Minter<GrantOf<'secret'>> {
   return {
     async mint(grant) {
+      if (RESERVED_SECRET_NAME.test(grant.name)) {
+        return { ok: false, code: 'ERR_UPSTREAM', detail: `secret.reserved_name:${grant.name}`, upstream_code: 'Reserved' };
+      }
       let found: Awaited<ReturnType<SecretReader['get']>>;
       try {
         found = await secrets.get(grant.name);
