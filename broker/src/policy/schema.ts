@@ -2,6 +2,7 @@
 // objects), so a typo never silently widens or narrows access.
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.ts';
+import { EXCEPTABLE_RULE_IDS } from './rules.ts';
 
 export const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const ISSUER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -140,6 +141,25 @@ const secretGrant = z.strictObject({
 
 export const grantSchema = z.discriminatedUnion('type', [awsGrant, azureGrant, gcpGrant, githubGrant, secretGrant]);
 
+/**
+ * What `policy check` needs to know about a role beyond its conditions: `production` overrides the heuristic
+ * (role name, environment condition) that decides whether the production rules apply, and `exceptions` waive
+ * a rule for this role with a reason a reviewer can read. Matching never looks at this block.
+ */
+export const roleLintSchema = z.strictObject({
+  production: z.boolean().optional(),
+  exceptions: z
+    .array(
+      z.strictObject({
+        rule: z.enum(EXCEPTABLE_RULE_IDS),
+        reason: z.string().min(10, 'a reason a reviewer can judge (at least 10 characters)').max(500),
+      }),
+    )
+    .max(16)
+    .refine((list) => new Set(list.map((e) => e.rule)).size === list.length, 'each rule at most once')
+    .default([]),
+});
+
 export const roleSchema = z.strictObject({
   role: z.string().regex(ROLE_NAME, 'a role name: lower case letters, digits, ".", "_", "-"'),
   description: z.string().max(1000).optional(),
@@ -148,6 +168,7 @@ export const roleSchema = z.strictObject({
   allow: z.array(conditionSetSchema).min(1),
   deny: z.array(conditionSetSchema).default([]),
   grants: z.array(grantSchema).min(1).max(16),
+  lint: roleLintSchema.optional(),
 });
 
 export const issuerSchema = z.strictObject({
@@ -194,5 +215,6 @@ export type ConditionSet = z.infer<typeof conditionSetSchema>;
 export type Grant = z.infer<typeof grantSchema>;
 export type GrantOf<T extends Grant['type']> = Extract<Grant, { type: T }>;
 export type Role = z.infer<typeof roleSchema>;
+export type RoleLint = z.infer<typeof roleLintSchema>;
 export type IssuerConfig = z.infer<typeof issuerSchema>;
 export type TestCase = z.infer<typeof testCaseSchema>;
