@@ -5,6 +5,7 @@
 // against both sides (so "exact -> glob" and "glob widened" read the same way: "now also admits x").
 import { compileCondition } from './compile.ts';
 import type { Located } from './load.ts';
+import { oddness } from './regex-scan.ts';
 import { ID_CLAIMS, isExact, NAME_CLAIMS, productionVerdict, PROTECTED_CLAIMS, singlesOf, witnessesOf } from './role-facts.ts';
 import type { Condition, ConditionSet, Grant, IssuerConfig, Role } from './schema.ts';
 import { parseDuration } from '../util/duration.ts';
@@ -116,8 +117,7 @@ function probes(...conditions: Condition[]): unknown[] {
 
 /** Examples a reviewer recognises first: no empty path segments, not empty, then shorter. */
 function byPlausibility(a: string, b: string): number {
-  const odd = (s: string) => (s === '' ? 4 : 0) + (s.includes('//') ? 2 : 0) + (/^\/|\/$/.test(s) ? 1 : 0);
-  return odd(a) - odd(b) || a.length - b.length || (a < b ? -1 : 1);
+  return oddness(a) - oddness(b) || a.length - b.length || (a < b ? -1 : 1);
 }
 
 const showValue = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v));

@@ -6,7 +6,7 @@ import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } fro
 import { parseDuration } from '../util/duration.ts';
 import { compileGlob } from './compile.ts';
 import { locate, type LoadedPolicy, type PolicyFile } from './load.ts';
-import { parseRegex, prefixIsLiteral, sampleStrings, slashWildcards, type Alternatives } from './regex-scan.ts';
+import { oddness, parseRegex, prefixIsLiteral, sampleStrings, slashWildcards, type Alternatives } from './regex-scan.ts';
 import {
   conditionTest,
   EDITABLE_CLAIMS,
@@ -149,7 +149,9 @@ function lintPatterns(set: ConditionSet, base: Path, drafts: Draft[]): void {
 function slashWitness(pattern: { alternatives: Alternatives | undefined; test: RegExp }): string | undefined {
   const samples = sampleStrings(pattern.alternatives, 200).filter((s) => pattern.test.test(s));
   const slashes = (s: string) => s.split('/').length;
-  return samples.sort((a, b) => slashes(b) - slashes(a) || a.length - b.length)[0];
+  const fewest = Math.min(...samples.map(slashes));
+  const crossing = samples.filter((s) => slashes(s) > fewest);
+  return (crossing.length > 0 ? crossing : samples).sort((a, b) => oddness(a) - oddness(b) || slashes(b) - slashes(a) || a.length - b.length)[0];
 }
 
 // ---------------------------------------------------------------------------------------------------------

@@ -345,3 +345,8 @@ function expandSeq(seq: RegexNode[]): string[] {
   });
   return out;
 }
+
+/** How odd a sample looks to a reviewer (0 is ordinary): empty, an empty path segment, a leading or trailing "/". */
+export function oddness(s: string): number {
+  return (s === '' ? 4 : 0) + (s.includes('//') ? 2 : 0) + (/^\/|\/$/.test(s) ? 1 : 0);
+}
