@@ -1,0 +1,116 @@
+// The audit and secret ports on D1, with the same semantics as the node:sqlite ports
+// (broker/entry/node/sqlite.ts): every promise a port makes (one audit entry per seq, one row per secret
+// version) is kept by a single SQL statement, so D1's serialised writes are the only coordination needed,
+// across isolates and colos alike. Schema: migrations/0001_init.sql.
+import type { D1Database } from '@cloudflare/workers-types';
+import type { AuditEntry, AuditHead, AuditQuery, AuditStore, SecretMeta, SecretRow, SecretStore } from '../../src/store/ports.ts';
+
+type Row = Record<string, unknown>;
+
+function toAuditEntry(row: Row): AuditEntry {
+  return { seq: Number(row.seq), prev_hash: String(row.prev_hash), hash: String(row.hash), record: String(row.record) };
+}
+
+export class D1AuditStore implements AuditStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  async head(): Promise<AuditHead | null> {
+    const row = await this.#db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1').first<Row>();
+    return row ? { seq: Number(row.seq), hash: String(row.hash) } : null;
+  }
+
+  async insert(entry: AuditEntry): Promise<boolean> {
+    const result = await this.#db
+      .prepare('INSERT INTO audit (seq, prev_hash, hash, record) VALUES (?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING')
+      .bind(entry.seq, entry.prev_hash, entry.hash, entry.record)
+      .run();
+    return result.meta.changes === 1;
+  }
+
+  async list(query: AuditQuery): Promise<AuditEntry[]> {
+    const { limit } = query;
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      throw new RangeError('audit list: limit must be a non-negative integer');
+    }
+    // Absent bounds become sentinels and an absent limit becomes -1 (no limit), as on Node.
+    const order = query.descending ? 'DESC' : 'ASC';
+    const { results } = await this.#db
+      .prepare(`SELECT seq, prev_hash, hash, record FROM audit WHERE seq > ? AND seq < ? ORDER BY seq ${order} LIMIT ?`)
+      .bind(query.afterSeq ?? Number.MIN_SAFE_INTEGER, query.beforeSeq ?? Number.MAX_SAFE_INTEGER, limit ?? -1)
+      .all<Row>();
+    return results.map(toAuditEntry);
+  }
+}
+
+function toSecretRow(row: Row): SecretRow {
+  return {
+    name: String(row.name),
+    version: Number(row.version),
+    kek_id: String(row.kek_id),
+    wrapped_key: String(row.wrapped_key),
+    iv: String(row.iv),
+    ciphertext: String(row.ciphertext),
+    created_at: Number(row.created_at),
+  };
+}
+
+const SECRET_COLUMNS = 'name, version, kek_id, wrapped_key, iv, ciphertext, created_at';
+
+export class D1SecretStore implements SecretStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  async get(name: string, version?: number): Promise<SecretRow | null> {
+    const statement =
+      version === undefined
+        ? this.#db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE name = ? ORDER BY version DESC LIMIT 1`).bind(name)
+        : this.#db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE name = ? AND version = ?`).bind(name, version);
+    const row = await statement.first<Row>();
+    return row ? toSecretRow(row) : null;
+  }
+
+  async insert(row: SecretRow): Promise<boolean> {
+    const result = await this.#db
+      .prepare(`INSERT INTO secrets (${SECRET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING`)
+      .bind(row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at)
+      .run();
+    return result.meta.changes === 1;
+  }
+
+  async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {
+    const result = await this.#db
+      .prepare('UPDATE secrets SET kek_id = ?, wrapped_key = ? WHERE name = ? AND version = ?')
+      .bind(kekId, wrappedKey, name, version)
+      .run();
+    if (result.meta.changes !== 1) throw new Error(`secret ${name} version ${version} does not exist`);
+  }
+
+  async all(): Promise<SecretRow[]> {
+    const { results } = await this.#db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets ORDER BY created_at, name, version`).all<Row>();
+    return results.map(toSecretRow);
+  }
+
+  async list(): Promise<SecretMeta[]> {
+    const { results } = await this.#db
+      .prepare(
+        `SELECT s.name, s.version, s.created_at, n.versions FROM secrets s
+         JOIN (SELECT name, MAX(version) AS version, COUNT(*) AS versions FROM secrets GROUP BY name) n
+           ON s.name = n.name AND s.version = n.version
+         ORDER BY s.name`,
+      )
+      .all<Row>();
+    return results.map((row) => ({
+      name: String(row.name),
+      version: Number(row.version),
+      versions: Number(row.versions),
+      created_at: Number(row.created_at),
+    }));
+  }
+}

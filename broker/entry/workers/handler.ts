@@ -1,0 +1,159 @@
+// The Workers fetch handler: builds the same dependencies as the Node entry (broker/entry/node.ts) from the
+// Worker's bindings, once per isolate and lazily on the first request (bindings only exist inside a request,
+// and workerd forbids I/O at global scope). If the bundled policy does not load, or BROKER_KEK or a binding
+// is missing, the broker fails closed: every request answers 503 ERR_UNAVAILABLE and the problems are logged.
+import type { D1Database, DurableObjectNamespace, ExecutionContext, KVNamespace } from '@cloudflare/workers-types';
+import { createApp, type AppDeps } from '../../src/app.ts';
+import { Auditor } from '../../src/audit/auditor.ts';
+import { ERROR_STATUS, errorBody } from '../../src/errors.ts';
+import { createSecretMinter } from '../../src/mint/secret.ts';
+import type { Minters } from '../../src/mint/types.ts';
+import { JwksRegistry } from '../../src/oidc/jwks.ts';
+import { compilePolicy } from '../../src/policy/compile.ts';
+import { loadPolicy, type PolicyFile } from '../../src/policy/load.ts';
+import { importKek, type Kek } from '../../src/store/envelope.ts';
+import { SecretVault } from '../../src/store/secrets.ts';
+import { newRequestId } from '../../src/util/ids.ts';
+import { VERSION } from '../../src/version.ts';
+import { D1AuditStore, D1SecretStore } from './d1.ts';
+import { KvJwksCache } from './kv.ts';
+import { DoReplayGuard, type ReplayGuardObject } from './replay.ts';
+
+/** The bindings wrangler.toml declares. BROKER_KEK is a secret (`wrangler secret put BROKER_KEK`). */
+export interface WorkerEnv {
+  DB: D1Database;
+  JWKS_CACHE: KVNamespace;
+  REPLAY: DurableObjectNamespace<ReplayGuardObject>;
+  /** 32 random bytes in base64: wraps the data keys of stored secrets. */
+  BROKER_KEK?: string;
+  /** Old KEKs, comma-separated, still accepted for reading while `keys rotate` rewraps the store. */
+  BROKER_KEK_PREVIOUS?: string;
+  BROKER_PUBLIC_URL?: string;
+}
+
+export type Log = (line: Record<string, unknown>) => void;
+
+export interface WorkerHandlerOptions {
+  log?: Log;
+  now?: () => number;
+}
+
+type Built = { ok: true; app: ReturnType<typeof createApp> } | { ok: false; problems: string[] };
+
+/** JSON lines on the console: what Workers Logs index. */
+const consoleLog: Log = (line) => (line.level === 'error' ? console.error : console.log)(JSON.stringify(line));
+
+export function createWorkerHandler(files: PolicyFile[], options: WorkerHandlerOptions = {}) {
+  const log = options.log ?? consoleLog;
+  const now = options.now ?? Date.now;
+  // Module-scope cache for this isolate. A refusal is cached too: bundled policy and secrets do not change
+  // without a new deployment, which starts new isolates. A thrown error (a bug) is not cached.
+  let built: Promise<Built> | undefined;
+
+  return {
+    async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
+      built ??= buildBroker(env, files, log, now).catch((error: unknown) => {
+        built = undefined;
+        throw error;
+      });
+      let broker: Built;
+      try {
+        broker = await built;
+      } catch (error) {
+        return refuse('ERR_INTERNAL', [`building the broker failed: ${String((error as Error)?.stack ?? error)}`], log, now);
+      }
+      if (!broker.ok) return refuse('ERR_UNAVAILABLE', broker.problems, log, now);
+      return broker.app.fetch(request, env, ctx);
+    },
+  };
+}
+
+export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log, now: () => number): Promise<Built> {
+  const problems: string[] = [];
+
+  const loaded = await loadPolicy(files);
+  if (!loaded.ok) problems.push(...loaded.problems.map((p) => `policy ${p.file}:${p.line}:${p.column}: ${p.message}`));
+
+  const keks = await loadKeks(env);
+  if (!keks.ok) problems.push(...keks.problems);
+
+  for (const binding of ['DB', 'JWKS_CACHE', 'REPLAY'] as const) {
+    if (!env[binding]) problems.push(`binding ${binding} is missing: declare it in wrangler.toml`);
+  }
+
+  if (!loaded.ok || !keks.ok || problems.length > 0) {
+    log({ level: 'error', event: 'broker.refusing_to_serve', problems });
+    return { ok: false, problems };
+  }
+
+  const policy = compilePolicy(loaded.policy);
+  const vault = new SecretVault(new D1SecretStore(env.DB), { current: keks.current, previous: keks.previous });
+  const minters: Minters = { secret: createSecretMinter(vault) };
+  const deps: AppDeps = {
+    policy: () => policy,
+    jwks: new JwksRegistry({
+      // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a method.
+      fetch: (input, init) => fetch(input, init),
+      now,
+      cache: new KvJwksCache(env.JWKS_CACHE),
+      onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
+    }),
+    replay: new DoReplayGuard(env.REPLAY),
+    auditor: new Auditor(new D1AuditStore(env.DB)),
+    minters,
+    now,
+    version: VERSION,
+    // Set by Cloudflare's edge for every request; a client cannot forge it through the proxy.
+    clientIp: (req) => req.headers.get('cf-connecting-ip'),
+    log,
+  };
+  log({ level: 'info', event: 'broker.ready', policy_hash: policy.hash, roles: policy.roles.size, version: VERSION });
+  return { ok: true, app: createApp(deps) };
+}
+
+type LoadedKeks = { ok: true; current: Kek; previous: Kek[] } | { ok: false; problems: string[] };
+
+/** Unlike Node there is no data folder for a development KEK: without BROKER_KEK the broker does not serve. */
+async function loadKeks(env: WorkerEnv): Promise<LoadedKeks> {
+  const problems: string[] = [];
+  let current: Kek | undefined;
+  if (env.BROKER_KEK === undefined || env.BROKER_KEK.trim() === '') {
+    problems.push(
+      'BROKER_KEK is not set: run `openssl rand -base64 32 | wrangler secret put BROKER_KEK` ' +
+        '(for wrangler dev, put BROKER_KEK=... in .dev.vars)',
+    );
+  } else {
+    // importKek's message never echoes the value.
+    current = await importKek(env.BROKER_KEK).catch((e: unknown) => {
+      problems.push(`BROKER_KEK is invalid: ${(e as Error).message}`);
+      return undefined;
+    });
+  }
+  const previous: Kek[] = [];
+  const entries = (env.BROKER_KEK_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  for (const [i, entry] of entries.entries()) {
+    const kek = await importKek(entry).catch((e: unknown) => {
+      problems.push(`BROKER_KEK_PREVIOUS entry ${i + 1} is invalid: ${(e as Error).message}`);
+      return undefined;
+    });
+    if (kek && kek.id !== current?.id) previous.push(kek);
+  }
+  if (!current || problems.length > 0) return { ok: false, problems };
+  return { ok: true, current, previous };
+}
+
+/** The wire format of createApp's errors, with its headers, for the requests a broken setup refuses. */
+function refuse(code: 'ERR_UNAVAILABLE' | 'ERR_INTERNAL', problems: string[], log: Log, now: () => number): Response {
+  const requestId = newRequestId(now());
+  // Logged per request as well: isolates come and go, and the build-time line is easy to miss.
+  log({ level: 'error', event: 'broker.unavailable', request_id: requestId, code, problem: problems[0], problems: problems.length });
+  return new Response(JSON.stringify(errorBody(code, requestId)), {
+    status: ERROR_STATUS[code],
+    headers: {
+      'content-type': 'application/json',
+      'cache-control': 'no-store',
+      'x-request-id': requestId,
+      'x-content-type-options': 'nosniff',
+    },
+  });
+}

@@ -1,0 +1,84 @@
+// Single use of a token id on Workers: a SQLite-backed Durable Object (SECURITY.md: "On Workers that is a
+// Durable Object, not KV"). A Durable Object runs one event at a time, and `claim` checks and sets in one
+// synchronous SQL statement with no await in between, so any number of concurrent copies of a token yield
+// exactly one `true`. The output gate holds the RPC answer until the write is durable, so a claim is never
+// reported before it is stored. An alarm deletes claims once they have expired.
+import { DurableObject } from 'cloudflare:workers';
+import type { DurableObjectNamespace, DurableObjectState } from '@cloudflare/workers-types';
+import type { ReplayGuard } from '../../src/store/ports.ts';
+import { sha256Hex } from '../../src/util/encoding.ts';
+
+/** Claims are spread over 16^SHARD_HEX_DIGITS objects so that no single object carries all traffic. */
+const SHARD_HEX_DIGITS = 2;
+/** Purges run at most this often, however claims expire. */
+const MIN_PURGE_INTERVAL_MS = 60_000;
+const MAX_KEY_LENGTH = 1024;
+
+export class ReplayGuardObject extends DurableObject<unknown> {
+  /** The scheduled alarm time, null when none, undefined until read from storage (after a restart). */
+  #alarmAt: number | null | undefined;
+
+  constructor(ctx: DurableObjectState, env: unknown) {
+    super(ctx, env);
+    // Synchronous and idempotent: the table exists before any event is delivered.
+    ctx.storage.sql.exec(
+      `CREATE TABLE IF NOT EXISTS replay (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
+       CREATE INDEX IF NOT EXISTS replay_expires_at ON replay (expires_at);`,
+    );
+  }
+
+  /**
+   * Records `key` as used until `expiresAt` (epoch seconds); true for the first claim only. The statement
+   * inserts a new key, takes over an expired one, and leaves a live one alone (then RETURNING yields no row).
+   */
+  async claim(key: string, expiresAt: number, now: number): Promise<boolean> {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) throw new TypeError('claim: invalid key');
+    if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(now)) throw new TypeError('claim: times must be integers');
+    const won =
+      this.ctx.storage.sql
+        .exec(
+          `INSERT INTO replay (key, expires_at) VALUES (?, ?)
+           ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at < ?
+           RETURNING key`,
+          key,
+          expiresAt,
+          now,
+        )
+        .toArray().length === 1;
+    // After the decision: scheduling a purge never delays or changes it.
+    if (won) await this.#schedulePurge(expiresAt * 1000);
+    return won;
+  }
+
+  override async alarm(): Promise<void> {
+    this.ctx.storage.sql.exec('DELETE FROM replay WHERE expires_at < ?', Math.floor(Date.now() / 1000));
+    const next = this.ctx.storage.sql.exec<{ next: number | null }>('SELECT MIN(expires_at) AS next FROM replay').one().next;
+    this.#alarmAt = null;
+    // A shard with nothing left to expire schedules nothing, so idle shards do no work.
+    if (next !== null) await this.#schedulePurge((next + 1) * 1000);
+  }
+
+  async #schedulePurge(atMs: number): Promise<void> {
+    if (this.#alarmAt === undefined) this.#alarmAt = await this.ctx.storage.getAlarm();
+    if (this.#alarmAt !== null) return;
+    const at = Math.max(atMs, Date.now() + MIN_PURGE_INTERVAL_MS);
+    await this.ctx.storage.setAlarm(at);
+    this.#alarmAt = at;
+  }
+}
+
+/** The ReplayGuard port over the Durable Object namespace: the same key always reaches the same object. */
+export class DoReplayGuard implements ReplayGuard {
+  readonly #namespace: DurableObjectNamespace<ReplayGuardObject>;
+
+  constructor(namespace: DurableObjectNamespace<ReplayGuardObject>) {
+    this.#namespace = namespace;
+  }
+
+  async claim(key: string, expiresAt: number, now: number): Promise<boolean> {
+    const shard = (await sha256Hex(key)).slice(0, SHARD_HEX_DIGITS);
+    // A stub per call: stubs are cheap, and one made while serving one request is not reused by another.
+    const stub = this.#namespace.get(this.#namespace.idFromName(`replay-${shard}`));
+    return stub.claim(key, expiresAt, now);
+  }
+}

@@ -1,0 +1,6 @@
+// Runs inside workerd before each test file: brings both D1 databases to the schema in migrations/
+// (applyD1Migrations records what it applied, so repeating it is harmless).
+import { applyD1Migrations, env } from 'cloudflare:test';
+
+await applyD1Migrations(env.DB, env.TEST_MIGRATIONS);
+await applyD1Migrations(env.SCRATCH_DB, env.TEST_MIGRATIONS);
