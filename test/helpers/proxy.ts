@@ -4,7 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
-import { connect, type AddressInfo } from 'node:net';
+import { connect, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -17,6 +17,8 @@ export interface TunnelProxy {
 
 export async function serveTunnelProxy(targetPort: number): Promise<TunnelProxy> {
   const connects: string[] = [];
+  // Tunnelled sockets are not the HTTP server's any more: track them so close() never waits on one.
+  const sockets = new Set<Socket>();
   const server = createServer((_req, res) => {
     res.writeHead(405);
     res.end();
@@ -29,6 +31,10 @@ export async function serveTunnelProxy(targetPort: number): Promise<TunnelProxy>
       upstream.pipe(client);
       client.pipe(upstream);
     });
+    for (const s of [client as Socket, upstream]) {
+      sockets.add(s);
+      s.on('close', () => sockets.delete(s));
+    }
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
@@ -40,6 +46,7 @@ export async function serveTunnelProxy(targetPort: number): Promise<TunnelProxy>
       new Promise((r) => {
         server.close(() => r());
         server.closeAllConnections();
+        for (const s of sockets) s.destroy();
       }),
   };
 }
