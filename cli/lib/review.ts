@@ -3,6 +3,7 @@
 // again by a hidden marker), so the security team reads the current state in one place. Fails on lint
 // errors and failing tests; risky changes are for the reviewers (CODEOWNERS) to judge, not for CI.
 import { readFileSync } from 'node:fs';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { readPolicyDir } from '../../broker/entry/node/policy-files.ts';
 import { checkPolicy, type CheckReport } from '../../broker/src/policy/check.ts';
 import { compilePolicy } from '../../broker/src/policy/compile.ts';
@@ -35,8 +36,10 @@ export interface Review {
 /** Policy file paths as the repository names them ("policies/roles/x.yaml"), for links and SARIF. */
 export function repoPrefix(policiesDir: string): string {
   const where = locateInRepo(policiesDir);
-  if (!where || where.prefix === '') return '';
-  return `${where.prefix}/`;
+  if (where) return where.prefix === '' ? '' : `${where.prefix}/`;
+  // not in a repository: relative to the current directory when below it
+  const rel = relative(process.cwd(), resolve(policiesDir)).split(sep).join('/');
+  return rel === '' || rel.startsWith('..') || isAbsolute(rel) ? '' : `${rel}/`;
 }
 
 async function sideOf(files: PolicyFile[]): Promise<{ side: PolicySide } | { problems: number }> {
