@@ -69,6 +69,17 @@ describe('the Worker', () => {
     expect(await res.json()).toMatchObject({ status: 'ok', policy_hash: env.TEST_POLICY_HASH });
   });
 
+  it('publishes the broker issuer: discovery at BROKER_PUBLIC_URL and a signing key in the JWKS (D1)', async () => {
+    const disc = (await (await SELF.fetch(`${BROKER}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
+    expect(disc).toMatchObject({ issuer: 'https://broker.example.com', jwks_uri: 'https://broker.example.com/.well-known/jwks.json' });
+    const first = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as { keys: { kid: string; kty: string; d?: string }[] };
+    expect(first.keys.length).toBeGreaterThanOrEqual(1);
+    expect(first.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
+    expect(first.keys[0]!.d).toBeUndefined();
+    const again = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as { keys: { kid: string }[] };
+    expect(again.keys.map((k) => k.kid)).toEqual(first.keys.map((k) => k.kid));
+  });
+
   it('returns the granted secret for an allowed token, once', async () => {
     const token = await sign();
     const res = await exchange(token);

@@ -6,16 +6,18 @@ import type { D1Database, DurableObjectNamespace, ExecutionContext, KVNamespace 
 import { createApp, type AppDeps } from '../../src/app.ts';
 import { Auditor } from '../../src/audit/auditor.ts';
 import { ERROR_STATUS, errorBody } from '../../src/errors.ts';
-import { createSecretMinter } from '../../src/mint/secret.ts';
-import type { Minters } from '../../src/mint/types.ts';
+import { BrokerIssuer } from '../../src/issuer/issuer.ts';
+import { buildMinters } from '../../src/mint/index.ts';
 import { JwksRegistry } from '../../src/oidc/jwks.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
 import { loadPolicy, type PolicyFile } from '../../src/policy/load.ts';
 import { importKek, type Kek } from '../../src/store/envelope.ts';
+import { RevocationVault } from '../../src/store/revocations.ts';
 import { SecretVault } from '../../src/store/secrets.ts';
 import { newRequestId } from '../../src/util/ids.ts';
 import { VERSION } from '../../src/version.ts';
 import { D1AuditStore, D1SecretStore } from './d1.ts';
+import { D1KeyStore, D1RevocationStore } from './d1-issuer.ts';
 import { KvJwksCache } from './kv.ts';
 import { DoReplayGuard, type ReplayGuardObject } from './replay.ts';
 
@@ -28,7 +30,10 @@ export interface WorkerEnv {
   BROKER_KEK?: string;
   /** Old KEKs, comma-separated, still accepted for reading while `keys rotate` rewraps the store. */
   BROKER_KEK_PREVIOUS?: string;
+  /** The broker's own issuer URL (https, reachable by the clouds): `iss` of broker tokens. */
   BROKER_PUBLIC_URL?: string;
+  /** Deadline for each upstream (cloud, GitHub) call, in milliseconds. */
+  BROKER_UPSTREAM_TIMEOUT_MS?: string;
 }
 
 export type Log = (line: Record<string, unknown>) => void;
@@ -87,13 +92,17 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
   }
 
   const policy = compilePolicy(loaded.policy);
-  const vault = new SecretVault(new D1SecretStore(env.DB), { current: keks.current, previous: keks.previous });
-  const minters: Minters = { secret: createSecretMinter(vault) };
+  const sealing = { current: keks.current, previous: keks.previous };
+  const vault = new SecretVault(new D1SecretStore(env.DB), sealing);
+  // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a method.
+  const fetchFn = (input: Request | string | URL, init?: RequestInit) => fetch(input, init);
+  // Without BROKER_PUBLIC_URL the issuer names the request's own origin (wrangler dev); production sets it.
+  const issuer = new BrokerIssuer({ store: new D1KeyStore(env.DB), keks: sealing, publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787', now });
+  const minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
   const deps: AppDeps = {
     policy: () => policy,
     jwks: new JwksRegistry({
-      // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a method.
-      fetch: (input, init) => fetch(input, init),
+      fetch: fetchFn,
       now,
       cache: new KvJwksCache(env.JWKS_CACHE),
       onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
@@ -101,6 +110,8 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     replay: new DoReplayGuard(env.REPLAY),
     auditor: new Auditor(new D1AuditStore(env.DB)),
     minters,
+    revocations: new RevocationVault(new D1RevocationStore(env.DB), sealing),
+    issuer,
     now,
     version: VERSION,
     // Set by Cloudflare's edge for every request; a client cannot forge it through the proxy.

@@ -109,6 +109,8 @@ export class BrokerIssuer {
   }
 
   async jwks(): Promise<{ keys: JWK[] }> {
+    // A fresh deployment publishes a key before any cloud is pointed at it.
+    await this.ensureKey();
     return { keys: publishedKeysAt(await this.rows(), this.nowS()).map((r) => JSON.parse(r.public_jwk) as JWK) };
   }
 

@@ -1,0 +1,59 @@
+// The signing key and revocation ports on D1 (schema: migrations/0002_issuer.sql), with the node:sqlite
+// semantics: insert-if-absent for keys, and a take that is one DELETE ... RETURNING, so two revokes of one
+// request cannot both get the entry.
+import type { D1Database } from '@cloudflare/workers-types';
+import type { KeyStore, RevocationEntry, RevocationStore, SigningKeyRow } from '../../src/store/ports.ts';
+
+export class D1KeyStore implements KeyStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  async list(): Promise<SigningKeyRow[]> {
+    const { results } = await this.#db.prepare('SELECT * FROM signing_keys ORDER BY activates_at, created_at, kid').all<SigningKeyRow>();
+    return results;
+  }
+
+  async insert(r: SigningKeyRow): Promise<boolean> {
+    const result = await this.#db
+      .prepare(
+        `INSERT INTO signing_keys (kid, alg, created_at, activates_at, public_jwk, kek_id, wrapped_key, iv, ciphertext)
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING`,
+      )
+      .bind(r.kid, r.alg, r.created_at, r.activates_at, r.public_jwk, r.kek_id, r.wrapped_key, r.iv, r.ciphertext)
+      .run();
+    return result.meta.changes === 1;
+  }
+
+  async delete(kid: string): Promise<void> {
+    await this.#db.prepare('DELETE FROM signing_keys WHERE kid = ?').bind(kid).run();
+  }
+}
+
+export class D1RevocationStore implements RevocationStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  async put(e: RevocationEntry): Promise<void> {
+    await this.#db
+      .prepare(
+        `INSERT OR REPLACE INTO revocations (request_id, owner, expires_at, kek_id, wrapped_key, iv, ciphertext)
+         VALUES (?, ?, ?, ?, ?, ?, ?)`,
+      )
+      .bind(e.request_id, e.owner, e.expires_at, e.kek_id, e.wrapped_key, e.iv, e.ciphertext)
+      .run();
+  }
+
+  async take(requestId: string): Promise<RevocationEntry | null> {
+    return (await this.#db.prepare('DELETE FROM revocations WHERE request_id = ? RETURNING *').bind(requestId).first<RevocationEntry>()) ?? null;
+  }
+
+  async purge(now: number): Promise<void> {
+    await this.#db.prepare('DELETE FROM revocations WHERE expires_at < ?').bind(now).run();
+  }
+}
