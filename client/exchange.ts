@@ -47,7 +47,8 @@ export interface CallFailure {
 }
 
 export type ExchangeResult = { ok: true; response: ExchangeResponse; body: unknown } | CallFailure;
-export type RevokeResult = { ok: true; status: number } | CallFailure;
+/** `revoked`: the credential types the broker reports as revoked (empty when nothing was revocable). */
+export type RevokeResult = { ok: true; status: number; revoked: string[] } | CallFailure;
 
 const BASE_DELAY_MS = 500;
 const MAX_DELAY_MS = 8_000;
@@ -68,7 +69,16 @@ export async function exchangeToken(role: string, options: CallOptions): Promise
 /** `POST /v1/revoke`: revoke what can be revoked of an earlier exchange, proven by a fresh ID token. */
 export async function revokeRequest(requestId: string, options: CallOptions): Promise<RevokeResult> {
   const result = await callBroker('v1/revoke', (token) => ({ token, request_id: requestId }), options);
-  return result.ok ? { ok: true, status: result.status } : result;
+  if (!result.ok) return result;
+  // {"revoked": [{"type": "github", "ok": true}]}; anything else counts as nothing reported.
+  const list = (result.body as { revoked?: unknown } | null)?.revoked;
+  const revoked = Array.isArray(list)
+    ? list.flatMap((r: unknown) => {
+        const { type, ok } = (r ?? {}) as { type?: unknown; ok?: unknown };
+        return typeof type === 'string' && /^[a-z0-9_-]{1,32}$/.test(type) && ok === true ? [type] : [];
+      })
+    : [];
+  return { ok: true, status: result.status, revoked };
 }
 
 /** The broker's endpoint for `path`, under whatever path prefix the broker URL carries. */

@@ -1647,7 +1647,13 @@ var CODE = /^ERR_[A-Z_]{1,40}$/;
 var REQUEST_ID = /^[A-Za-z0-9_-]{1,80}$/;
 async function revokeRequest(requestId, options) {
   const result = await callBroker("v1/revoke", (token) => ({ token, request_id: requestId }), options);
-  return result.ok ? { ok: true, status: result.status } : result;
+  if (!result.ok) return result;
+  const list = result.body?.revoked;
+  const revoked = Array.isArray(list) ? list.flatMap((r) => {
+    const { type, ok } = r ?? {};
+    return typeof type === "string" && /^[a-z0-9_-]{1,32}$/.test(type) && ok === true ? [type] : [];
+  }) : [];
+  return { ok: true, status: result.status, revoked };
 }
 function brokerEndpoint(brokerUrl, path) {
   const base = new URL(brokerUrl);
@@ -1889,7 +1895,11 @@ async function run() {
     timeoutMs: inputs.timeoutSeconds * 1e3,
     retries: inputs.retries
   });
-  if (result.ok) return info(`secret-broker: revoked request ${requestId}`);
+  if (result.ok) {
+    return info(
+      result.revoked.length ? `secret-broker: revoked ${result.revoked.join(", ")} of request ${requestId}` : `secret-broker: request ${requestId} had nothing revocable; its credentials expire on their own`
+    );
+  }
   const expiry = getState(STATE.expiresAt);
   warning(`${describeFailure(result, `secret-broker: revoke of request ${requestId}`)}. The credentials stay valid until they expire${expiry ? ` at ${expiry}` : ""}.`);
 }

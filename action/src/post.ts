@@ -34,7 +34,13 @@ async function run(): Promise<void> {
     timeoutMs: inputs.timeoutSeconds * 1000,
     retries: inputs.retries,
   });
-  if (result.ok) return core.info(`secret-broker: revoked request ${requestId}`);
+  if (result.ok) {
+    return core.info(
+      result.revoked.length
+        ? `secret-broker: revoked ${result.revoked.join(', ')} of request ${requestId}`
+        : `secret-broker: request ${requestId} had nothing revocable; its credentials expire on their own`,
+    );
+  }
   const expiry = core.getState(STATE.expiresAt);
   core.warning(`${describeFailure(result, `secret-broker: revoke of request ${requestId}`)}. The credentials stay valid until they expire${expiry ? ` at ${expiry}` : ''}.`);
 }

@@ -104,9 +104,12 @@ describe('the action against a real broker', () => {
     const post = await runActionStep('post', { inputs, files: files(), env: { ...tokens.env(), ...env }, state });
     expect(post.code, post.stdout + post.stderr).toBe(0);
     expect(asMap(parseFileCommands(post.files.read('env')))).toEqual({ APP_API_KEY: '', APP_TLS_KEY: '', APP_GOOGLE_SA_JSON: '' });
-    // Until the broker has /v1/revoke it answers 404: a warning with the code and request id, never a failure.
-    expect(post.stdout).toMatch(new RegExp(`::warning::.*ERR_NOT_FOUND.*request id|revoked request ${out['request-id']}`));
-    expect(post.stdout).not.toContain('::error::');
+    // Stored secrets cannot be revoked; the broker says so, and records the revoke like any request.
+    expect(post.stdout).toContain(`secret-broker: request ${out['request-id']} had nothing revocable`);
+    expect(post.stdout).not.toMatch(/::(error|warning)::/);
+    const audit = await runCli(['audit', 'list', '--json', '--action', 'revoke', '--data', join(dir, 'data')]);
+    const records = audit.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { record: Record<string, unknown> }).record);
+    expect(records.find((r) => r.target_request_id === out['request-id'])).toMatchObject({ action: 'revoke', decision: 'allow' });
     // One fresh token for main, one for post.
     expect(tokens.audiences.slice(-2)).toEqual([AUD, AUD]);
   });
@@ -132,7 +135,7 @@ describe('the action against scripted brokers', () => {
         { status: 503, body: { error: 'ERR_UNAVAILABLE', message: 'down', request_id: 'r-503-b' } },
         { status: 200, body: all },
       ],
-      '/v1/revoke': [{ status: 200, body: { revoked: 1 } }],
+      '/v1/revoke': [{ status: 200, body: { request_id: 'r-revoke', revoked_request_id: all.request_id, revoked: [{ type: 'github', ok: true }] } }],
     });
     try {
       // No audience input: the token is requested for broker-url exactly as written.
@@ -190,7 +193,7 @@ describe('the action against scripted brokers', () => {
       const state = asMap(parseFileCommands(main.files.read('state')));
       const post = await runActionStep('post', { inputs, files: files(), env: { ...tokens.env(), ...env }, state });
       expect(post.code, post.stdout + post.stderr).toBe(0);
-      expect(post.stdout).toContain(`secret-broker: revoked request ${all.request_id}`);
+      expect(post.stdout).toContain(`secret-broker: revoked github of request ${all.request_id}`);
       const revoke = fake.requests.at(-1)!;
       expect(revoke.path).toBe('/v1/revoke');
       expect(revoke.body.request_id).toBe(all.request_id);
@@ -238,7 +241,7 @@ describe('the action against scripted brokers', () => {
     expect(main.stdout).toMatch(/input retries must be a whole number/);
   });
 
-  it('post: a failing revoke is a warning with the expiry; cleanup: false does nothing', async () => {
+  it('post: a failing or missing revoke is a warning with the expiry; cleanup: false does nothing', async () => {
     const fake = await serveFakeBroker({ '/v1/revoke': [{ status: 500, body: { error: 'ERR_INTERNAL', message: 'BODY-MARKER', request_id: 'r-500' } }] });
     try {
       const state = { 'request-id': '01JREVOKE0000000000000000', 'expires-at': '2030-01-01T00:00:00Z', exported: '["API_KEY"]' };
@@ -255,6 +258,16 @@ describe('the action against scripted brokers', () => {
       expect(fake.requests).toHaveLength(2);
       expect(off.files.read('env')).toBe('');
       expect(off.stdout).toContain('cleanup: false');
+
+      // A broker without /v1/revoke (older than the client): a warning naming the code, never a failure.
+      const old = await serveFakeBroker({});
+      try {
+        const r = await runActionStep('post', { inputs: { ...inputs, 'broker-url': old.url }, files: files(), env: tokens.env(), state });
+        expect(r.code).toBe(0);
+        expect(r.stdout).toMatch(/::warning::secret-broker: revoke of request 01JREVOKE0000000000000000: the broker refused \(ERR_NOT_FOUND, HTTP 404, request id fake-404\)/);
+      } finally {
+        await old.close();
+      }
 
       // Without an ID token the revoke cannot be proven: still only a warning.
       const noToken = await runActionStep('post', { inputs, files: files(), state });

@@ -128,8 +128,8 @@ describe('exchangeToken', () => {
 
 describe('revokeRequest', () => {
   it('posts a fresh token and the request id to /v1/revoke', async () => {
-    const { options, sent } = scripted([{ status: 200, body: { revoked: 1 } }]);
-    expect(await revokeRequest('r1', { ...options, brokerUrl: 'https://broker.test/sb/' })).toEqual({ ok: true, status: 200 });
+    const { options, sent } = scripted([{ status: 200, body: { revoked: [{ type: 'github', ok: true }, { type: 'aws', ok: false }, { type: 'x\ny', ok: true }] } }]);
+    expect(await revokeRequest('r1', { ...options, brokerUrl: 'https://broker.test/sb/' })).toEqual({ ok: true, status: 200, revoked: ['github'] });
     expect(sent).toEqual([{ url: 'https://broker.test/sb/v1/revoke', body: { token: 'token-1', request_id: 'r1' }, timeoutMs: 60_000 }]);
   });
 });
