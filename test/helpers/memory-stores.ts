@@ -1,5 +1,5 @@
 // In-memory implementations of the storage ports, with switches to make them fail (fail-closed tests).
-import type { AuditEntry, AuditHead, AuditQuery, AuditStore, KeyStore, ReplayGuard, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
+import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
 
 export class MemoryReplayGuard implements ReplayGuard {
   readonly used = new Map<string, number>();
@@ -77,5 +77,29 @@ export class MemoryKeyStore implements KeyStore {
   }
   async delete(kid: string): Promise<void> {
     this.rows = this.rows.filter((r) => r.kid !== kid);
+  }
+}
+
+export class MemoryCheckpointStore implements CheckpointStore {
+  rows: AuditCheckpoint[] = [];
+  readonly audit: MemoryAuditStore;
+  constructor(audit: MemoryAuditStore) {
+    this.audit = audit;
+  }
+  async insert(c: AuditCheckpoint): Promise<void> {
+    this.rows.push({ ...c });
+  }
+  async list(q: AuditQuery): Promise<AuditCheckpoint[]> {
+    // Stable sort by seq keeps insertion order within one seq, as the SQLite store's id does.
+    let out = [...this.rows].sort((a, b) => a.seq - b.seq).filter((c) => (q.afterSeq === undefined || c.seq > q.afterSeq) && (q.beforeSeq === undefined || c.seq < q.beforeSeq));
+    if (q.descending) out = out.reverse();
+    return q.limit === undefined ? out : out.slice(0, q.limit);
+  }
+  async pruneThrough(seq: number): Promise<{ records: number; checkpoints: number }> {
+    const records = this.audit.entries.filter((e) => e.seq <= seq).length;
+    const checkpoints = this.rows.filter((c) => c.seq <= seq).length;
+    this.audit.entries = this.audit.entries.filter((e) => e.seq > seq);
+    this.rows = this.rows.filter((c) => c.seq > seq);
+    return { records, checkpoints };
   }
 }

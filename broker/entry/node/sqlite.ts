@@ -7,10 +7,12 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { SQLOutputValue, StatementSync } from 'node:sqlite';
 import type {
+  AuditCheckpoint,
   AuditEntry,
   AuditHead,
   AuditQuery,
   AuditStore,
+  CheckpointStore,
   KeyStore,
   ReplayGuard,
   RevocationEntry,
@@ -41,6 +43,11 @@ const MIGRATIONS: readonly string[] = [
      request_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL,
      kek_id TEXT NOT NULL, wrapped_key TEXT NOT NULL, iv TEXT NOT NULL, ciphertext TEXT NOT NULL
    );`,
+  // Signed checkpoints of the audit chain, apart from it so that cutting the chain leaves them behind.
+  `CREATE TABLE audit_checkpoints (
+     id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, time TEXT NOT NULL, kid TEXT NOT NULL, jws TEXT NOT NULL
+   );
+   CREATE INDEX audit_checkpoints_seq ON audit_checkpoints (seq, id);`,
 ];
 
 export const DATABASE_FILE = 'broker.db';
@@ -166,6 +173,53 @@ export class SqliteAuditStore implements AuditStore {
       limit ?? -1,
     );
     return rows.map(toAuditEntry);
+  }
+}
+
+function toCheckpoint(row: Row): AuditCheckpoint {
+  return { seq: Number(row.seq), hash: String(row.hash), time: String(row.time), kid: String(row.kid), jws: String(row.jws) };
+}
+
+export class SqliteCheckpointStore implements CheckpointStore {
+  readonly #db: DatabaseSync;
+  readonly #insert: StatementSync;
+  readonly #ascending: StatementSync;
+  readonly #descending: StatementSync;
+  readonly #pruneAudit: StatementSync;
+  readonly #pruneCheckpoints: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#insert = db.prepare('INSERT INTO audit_checkpoints (seq, hash, time, kid, jws) VALUES (?, ?, ?, ?, ?)');
+    const select = 'SELECT seq, hash, time, kid, jws FROM audit_checkpoints WHERE seq > ? AND seq < ?';
+    this.#ascending = db.prepare(`${select} ORDER BY seq ASC, id ASC LIMIT ?`);
+    this.#descending = db.prepare(`${select} ORDER BY seq DESC, id DESC LIMIT ?`);
+    this.#pruneAudit = db.prepare('DELETE FROM audit WHERE seq <= ?');
+    this.#pruneCheckpoints = db.prepare('DELETE FROM audit_checkpoints WHERE seq <= ?');
+  }
+
+  async insert(c: AuditCheckpoint): Promise<void> {
+    this.#insert.run(c.seq, c.hash, c.time, c.kid, c.jws);
+  }
+
+  async list(query: AuditQuery): Promise<AuditCheckpoint[]> {
+    const statement = query.descending ? this.#descending : this.#ascending;
+    return statement
+      .all(query.afterSeq ?? Number.MIN_SAFE_INTEGER, query.beforeSeq ?? Number.MAX_SAFE_INTEGER, query.limit ?? -1)
+      .map(toCheckpoint);
+  }
+
+  async pruneThrough(seq: number): Promise<{ records: number; checkpoints: number }> {
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const records = Number(this.#pruneAudit.run(seq).changes);
+      const checkpoints = Number(this.#pruneCheckpoints.run(seq).changes);
+      this.#db.exec('COMMIT');
+      return { records, checkpoints };
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
   }
 }
 

@@ -1,7 +1,7 @@
 // The broker as an OIDC issuer: clouds trust it (IAM OIDC provider, Entra federated credential, GCP
 // workload identity pool), so the broker holds no long-lived cloud keys. Tokens live at most 5 minutes, have
 // sub = role:<role>, one audience per grant, and carry the caller's verified identity as claims.
-import { exportJWK, generateKeyPair, importJWK, SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
+import { CompactSign, exportJWK, generateKeyPair, importJWK, SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
 import type { Kek } from '../store/envelope.ts';
 import { openSecret, sealSecret } from '../store/envelope.ts';
 import type { KeyStore, SigningKeyRow } from '../store/ports.ts';
@@ -125,14 +125,19 @@ export class BrokerIssuer {
     };
   }
 
-  async sign(req: BrokerTokenRequest): Promise<SignedBrokerToken> {
-    const now = this.nowS();
+  private async currentRow(now: number): Promise<SigningKeyRow> {
     let row = signingKeyAt(await this.rows(), now);
     if (!row) {
       await this.ensureKey();
       row = signingKeyAt(await this.rows(), now);
       if (!row) throw new Error('no active signing key');
     }
+    return row;
+  }
+
+  async sign(req: BrokerTokenRequest): Promise<SignedBrokerToken> {
+    const now = this.nowS();
+    const row = await this.currentRow(now);
     const ttl = Math.max(1, Math.min(req.ttl, BROKER_TOKEN_MAX_TTL));
     const jti = crypto.randomUUID();
     const key = await this.privateKey(row);
@@ -147,6 +152,23 @@ export class BrokerIssuer {
       .setJti(jti)
       .sign(key);
     return { token, jti, expiresAt: now + ttl, kid: row.kid };
+  }
+
+  /**
+   * Signs `payload` as a compact JWS with the current key (audit checkpoints). The explicit `typ` (RFC 8725
+   * 3.11) and the missing aud/sub/exp keep such a statement from ever passing for a broker token.
+   */
+  async signJws(payload: Record<string, unknown>, typ: string): Promise<{ jws: string; kid: string }> {
+    const row = await this.currentRow(this.nowS());
+    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: 'RS256', kid: row.kid, typ })
+      .sign(await this.privateKey(row));
+    return { jws, kid: row.kid };
+  }
+
+  /** The public half of every stored key, published or not any more: what old signed statements verify against. */
+  async verificationKeys(): Promise<JWK[]> {
+    return (await this.rows()).map((r) => JSON.parse(r.public_jwk) as JWK);
   }
 
   private privateKey(row: SigningKeyRow): Promise<CryptoKey> {

@@ -45,6 +45,29 @@ export interface AuditStore {
   list(query: AuditQuery): Promise<AuditEntry[]>;
 }
 
+/**
+ * A signed statement of the chain head (see audit/checkpoint.ts): the broker vouches that record `seq` has
+ * `hash`. Kept apart from the chain so that truncating the chain does not take its checkpoints along.
+ */
+export interface AuditCheckpoint {
+  seq: number;
+  hash: string;
+  /** ISO time of signing. */
+  time: string;
+  kid: string;
+  /** Compact JWS (RS256, typ audit-checkpoint+jwt) over {iss, seq, hash, time, anchor}. */
+  jws: string;
+}
+
+export interface CheckpointStore {
+  /** Appends a checkpoint; several may name one seq (a re-signing after key rotation, a prune). */
+  insert(checkpoint: AuditCheckpoint): Promise<void>;
+  /** By seq (then insertion order); `descending` gives the newest first. */
+  list(query: AuditQuery): Promise<AuditCheckpoint[]>;
+  /** Retention: deletes audit records and checkpoints with seq <= `seq` in one transaction. */
+  pruneThrough(seq: number): Promise<{ records: number; checkpoints: number }>;
+}
+
 /** One encrypted version of a stored secret (see store/envelope.ts for the format). */
 export interface SecretRow {
   name: string;
