@@ -103,13 +103,15 @@ export function parseExchangeResponse(body: unknown): { ok: true; response: Exch
   if (!Array.isArray(body.credentials)) return { ok: false, reason: '"credentials" is missing or not a list' };
   const credentials: Credential[] = [];
   const unknownTypes: string[] = [];
-  for (const [i, c] of body.credentials.entries()) {
-    if (!isObject(c) || typeof c.type !== 'string') return { ok: false, reason: `credentials[${i}] has no type` };
-    if (!isKnownType(c.type)) {
-      unknownTypes.push(c.type);
+  for (const [i, raw] of body.credentials.entries()) {
+    if (!isObject(raw) || typeof raw.type !== 'string') return { ok: false, reason: `credentials[${i}] has no type` };
+    // The broker sends null for an optional field it has no value for (a GCP grant without impersonation).
+    const c = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
+    const type = raw.type;
+    if (!isKnownType(type)) {
+      unknownTypes.push(type);
       continue;
     }
-    const type = c.type;
     for (const f of REQUIRED[type]) {
       if (typeof c[f] !== 'string') return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is missing or not a string` };
     }

@@ -1702,13 +1702,14 @@ function parseExchangeResponse(body) {
   if (!Array.isArray(body.credentials)) return { ok: false, reason: '"credentials" is missing or not a list' };
   const credentials = [];
   const unknownTypes = [];
-  for (const [i, c] of body.credentials.entries()) {
-    if (!isObject(c) || typeof c.type !== "string") return { ok: false, reason: `credentials[${i}] has no type` };
-    if (!isKnownType(c.type)) {
-      unknownTypes.push(c.type);
+  for (const [i, raw] of body.credentials.entries()) {
+    if (!isObject(raw) || typeof raw.type !== "string") return { ok: false, reason: `credentials[${i}] has no type` };
+    const c = Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== null));
+    const type = raw.type;
+    if (!isKnownType(type)) {
+      unknownTypes.push(type);
       continue;
     }
-    const type = c.type;
     for (const f of REQUIRED[type]) {
       if (typeof c[f] !== "string") return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is missing or not a string` };
     }

@@ -17,6 +17,12 @@ describe('parseExchangeResponse', () => {
     expect(r.ok && r.response.unknown_types).toEqual([]);
   });
 
+  it('treats null as an absent optional field (a GCP grant without impersonation)', () => {
+    const r = parseExchangeResponse({ ...base, credentials: [{ type: 'gcp', access_token: 'y', expires_at: 't', service_account: null, project_id: null }] });
+    expect(r.ok && r.response.credentials).toEqual([{ type: 'gcp', access_token: 'y', expires_at: 't' }]);
+    expect(parseExchangeResponse({ ...base, credentials: [{ type: 'gcp', access_token: null }] })).toEqual({ ok: false, reason: 'credentials[0] (gcp): "access_token" is missing or not a string' });
+  });
+
   it('keeps unknown types aside instead of failing (a newer broker)', () => {
     const r = parseExchangeResponse({ ...base, credentials: [{ type: 'ssh', key: 'k' }] });
     expect(r.ok && r.response).toMatchObject({ credentials: [], unknown_types: ['ssh'] });
