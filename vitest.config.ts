@@ -10,6 +10,8 @@ export default defineConfig({
           name: 'node',
           include: ['test/unit/**/*.test.ts', 'test/e2e/**/*.test.ts'],
           environment: 'node',
+          // node:sqlite's ExperimentalWarning would otherwise repeat in every worker's output.
+          execArgv: ['--disable-warning=ExperimentalWarning'],
           testTimeout: 30_000,
           hookTimeout: 60_000,
         },
