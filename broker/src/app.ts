@@ -1,6 +1,7 @@
 // createApp(deps) -> the Hono app, identical on workerd and Node. Routes are thin: read the request,
 // call the exchange, write the response. One onError turns every failure into the wire format.
 import { Hono, type Context } from 'hono';
+import { adminPage, adminQuery, type AdminDeps } from './admin/routes.ts';
 import { BrokerError, errorBody } from './errors.ts';
 import type { BrokerIssuer } from './issuer/issuer.ts';
 import { exchange, MAX_BODY_BYTES, type ExchangeDeps, type ExchangeInput, type RequestMeta } from './exchange.ts';
@@ -15,6 +16,8 @@ export interface AppDeps extends ExchangeDeps {
   log?: (line: Record<string, unknown>) => void;
   /** The broker's own OIDC issuer (discovery and JWKS for the clouds that trust it). */
   issuer?: BrokerIssuer;
+  /** Audit review (GET /v1/audit, /admin/). Absent when no admin credential is configured: those routes are 404. */
+  admin?: AdminDeps;
 }
 
 type Env = { Variables: { requestId: string } };
@@ -48,18 +51,33 @@ export function createApp(deps: AppDeps): Hono<Env> {
     }
   });
 
+  const requestMeta = (c: Context<Env>): RequestMeta => ({
+    requestId: c.get('requestId'),
+    clientIp: deps.clientIp(c.req.raw, c.env),
+    userAgent: c.req.header('user-agent') ?? null,
+  });
+
   // The body cap holds however the body is sent: a declared length is checked first, then the stream is counted.
   const readInput = async (c: Context<Env>): Promise<[ExchangeInput, RequestMeta]> => {
     const declared = Number(c.req.header('content-length') ?? '0');
     const body = declared > MAX_BODY_BYTES ? undefined : await readCapped(c.req.raw, MAX_BODY_BYTES);
-    return [
-      { body, authorization: c.req.header('authorization') ?? null },
-      { requestId: c.get('requestId'), clientIp: deps.clientIp(c.req.raw, c.env), userAgent: c.req.header('user-agent') ?? null },
-    ];
+    return [{ body, authorization: c.req.header('authorization') ?? null }, requestMeta(c)];
   };
 
   app.post('/v1/exchange', async (c) => c.json(await exchange(deps, ...(await readInput(c)))));
   app.post('/v1/revoke', async (c) => c.json(await revoke(deps, ...(await readInput(c)))));
+
+  // Audit review for admins; each query is audited. Without an admin credential these routes do not exist.
+  app.get('/v1/audit', async (c) => {
+    try {
+      return c.json(await adminQuery(deps, c.req.raw, requestMeta(c)));
+    } catch (err) {
+      if (err instanceof BrokerError && err.status === 401) c.header('WWW-Authenticate', 'Bearer realm="secret-broker admin"');
+      throw err;
+    }
+  });
+  app.get('/admin', (c) => (deps.admin ? c.redirect('/admin/', 308) : c.notFound()));
+  app.get('/admin/', () => adminPage(deps));
 
   app.notFound((c) => c.json(errorBody('ERR_NOT_FOUND', c.get('requestId')), 404));
 

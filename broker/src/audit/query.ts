@@ -1,0 +1,247 @@
+// Reading the audit log for review (GET /v1/audit, the admin page, `audit list`): filters, newest-first
+// cursor pages and a summary (decisions, deny reasons, a timeline). The store has no secondary indexes, so a
+// query scans backwards from the cursor in pages, stops at `since`, and never scans more than a fixed budget
+// per request: a partial page comes back with a cursor to continue from.
+import type { AuditEntry, AuditStore } from '../store/ports.ts';
+import { parseDuration } from '../util/duration.ts';
+import type { AuditDecision, AuditRecord } from './record.ts';
+
+export const ACTIONS = ['exchange', 'revoke', 'admin_query', 'audit_prune'] as const;
+export const DECISIONS = ['allow', 'deny', 'error'] as const;
+
+export interface AuditFilters {
+  /** Epoch milliseconds, inclusive. */
+  since?: number;
+  /** Epoch milliseconds, inclusive. */
+  until?: number;
+  decision?: AuditDecision;
+  role?: string;
+  /** A repository or project, by path (acme/web) or id. */
+  repository?: string;
+  /** An error code (ERR_ACCESS_DENIED, OK) or a reason or its prefix (policy.no_match, policy.). */
+  reason?: string;
+  actions?: AuditRecord['action'][];
+}
+
+export interface AuditQueryRequest {
+  filters: AuditFilters;
+  /** Opaque to clients; the seq to continue below. */
+  cursor?: number;
+  limit: number;
+  summary: boolean;
+}
+
+export const DEFAULT_LIMIT = 50;
+export const MAX_LIMIT = 500;
+/** Records examined per request at most (filters are evaluated in memory). */
+export const SCAN_BUDGET = 20_000;
+const PAGE = 500;
+/**
+ * A record's time is when its request started; it is appended when the request ends. Scanning newest first,
+ * a record this much older than `since` means nothing older can still match.
+ */
+const APPEND_SLACK_MS = 15 * 60_000;
+
+const PARAMS = new Set(['since', 'until', 'decision', 'role', 'repository', 'reason', 'action', 'cursor', 'limit', 'summary']);
+const MAX_VALUE = 256;
+
+export type ParsedQuery = { ok: true; query: AuditQueryRequest; echo: Record<string, string> } | { ok: false; detail: string };
+
+/** "24h" / "7d" before now, or an ISO time. */
+export function parseTime(text: string, nowMs: number): number | undefined {
+  const seconds = parseDuration(text);
+  if (seconds !== undefined) return nowMs - seconds * 1000;
+  if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined;
+  const t = Date.parse(text);
+  return Number.isNaN(t) ? undefined : t;
+}
+
+/** Strict: unknown parameters, repeated parameters and bad values are refused, never ignored. */
+export function parseAuditQuery(params: URLSearchParams, nowMs: number): ParsedQuery {
+  const echo: Record<string, string> = {};
+  for (const [name, value] of params) {
+    if (!PARAMS.has(name)) return { ok: false, detail: 'audit_query.unknown_parameter' };
+    if (Object.hasOwn(echo, name)) return { ok: false, detail: 'audit_query.repeated_parameter' };
+    if (value.length > MAX_VALUE) return { ok: false, detail: 'audit_query.value_too_long' };
+    echo[name] = value;
+  }
+  const filters: AuditFilters = {};
+  for (const name of ['since', 'until'] as const) {
+    const v = echo[name];
+    if (v === undefined || v === '') continue;
+    const t = parseTime(v, nowMs);
+    if (t === undefined) return { ok: false, detail: `audit_query.${name}` };
+    filters[name] = t;
+  }
+  if (echo.decision) {
+    if (!(DECISIONS as readonly string[]).includes(echo.decision)) return { ok: false, detail: 'audit_query.decision' };
+    filters.decision = echo.decision as AuditDecision;
+  }
+  if (echo.action) {
+    const actions = echo.action.split(',');
+    if (!actions.every((a) => (ACTIONS as readonly string[]).includes(a))) return { ok: false, detail: 'audit_query.action' };
+    filters.actions = actions as AuditRecord['action'][];
+  }
+  if (echo.role) filters.role = echo.role;
+  if (echo.repository) filters.repository = echo.repository;
+  if (echo.reason) filters.reason = echo.reason;
+  let cursor: number | undefined;
+  if (echo.cursor) {
+    if (!/^[1-9]\d{0,15}$/.test(echo.cursor)) return { ok: false, detail: 'audit_query.cursor' };
+    cursor = Number(echo.cursor);
+  }
+  let limit = DEFAULT_LIMIT;
+  if (echo.limit) {
+    if (!/^\d{1,4}$/.test(echo.limit) || Number(echo.limit) < 1 || Number(echo.limit) > MAX_LIMIT) return { ok: false, detail: 'audit_query.limit' };
+    limit = Number(echo.limit);
+  }
+  const summary = echo.summary === '1' || echo.summary === 'true';
+  if (echo.summary !== undefined && !summary && echo.summary !== '0' && echo.summary !== 'false') return { ok: false, detail: 'audit_query.summary' };
+  return { ok: true, query: { filters, ...(cursor !== undefined ? { cursor } : {}), limit, summary }, echo };
+}
+
+function repositoryMatches(identity: AuditRecord['identity'], wanted: string): boolean {
+  for (const key of ['repository', 'project_path', 'repository_id', 'project_id'] as const) {
+    const v = identity[key];
+    if (v !== undefined && v !== null && String(v) === wanted) return true;
+  }
+  return false;
+}
+
+export function matchesFilters(record: AuditRecord, f: AuditFilters): boolean {
+  const t = Date.parse(record.time);
+  if (f.since !== undefined && !(t >= f.since)) return false;
+  if (f.until !== undefined && !(t <= f.until)) return false;
+  if (f.decision !== undefined && record.decision !== f.decision) return false;
+  if (f.actions !== undefined && !f.actions.includes(record.action)) return false;
+  if (f.role !== undefined && record.role !== f.role) return false;
+  if (f.repository !== undefined && !repositoryMatches(record.identity ?? {}, f.repository)) return false;
+  if (f.reason !== undefined && record.code !== f.reason && !String(record.reason).startsWith(f.reason)) return false;
+  return true;
+}
+
+export interface AuditItem {
+  seq: number;
+  hash: string;
+  record: AuditRecord;
+}
+
+export interface AuditSummary {
+  /** Records counted (matching the filters, over the whole window when `complete`). */
+  total: number;
+  complete: boolean;
+  decisions: Record<AuditDecision, number>;
+  /** Refusals grouped by code and reason, most frequent first. */
+  deny_reasons: { code: string; reason: string; count: number }[];
+  timeline: { bucket_ms: number; buckets: { start: string; allow: number; deny: number; error: number }[] };
+}
+
+export interface AuditPage {
+  records: AuditItem[];
+  /** Pass back as `cursor` for the next (older) page; null when the scan reached the end. */
+  next_cursor: string | null;
+  /** Records examined for this page. */
+  scanned: number;
+  summary?: AuditSummary;
+}
+
+const BUCKETS = [60_000, 5 * 60_000, 15 * 60_000, 3_600_000, 3 * 3_600_000, 6 * 3_600_000, 12 * 3_600_000, 86_400_000, 7 * 86_400_000];
+
+/** A bucket size that draws the window in at most ~48 bars. */
+export function bucketFor(spanMs: number): number {
+  return BUCKETS.find((b) => spanMs / b <= 48) ?? BUCKETS.at(-1)!;
+}
+
+function parse(entry: AuditEntry): AuditRecord | null {
+  try {
+    return JSON.parse(entry.record) as AuditRecord;
+  } catch {
+    return null;
+  }
+}
+
+/** One newest-first page for `q`, and on request the summary of everything in the window that matches. */
+export async function queryAudit(store: AuditStore, q: AuditQueryRequest, nowMs: number): Promise<AuditPage> {
+  const f = q.filters;
+  const records: AuditItem[] = [];
+  const summaryRecords: AuditRecord[] = [];
+  let scanned = 0;
+  let before = q.cursor;
+  let nextCursor: number | null = null;
+  let exhausted = false;
+  let pageFull = false;
+  scan: for (;;) {
+    const batch = await store.list({ ...(before !== undefined ? { beforeSeq: before } : {}), limit: PAGE, descending: true });
+    if (batch.length === 0) {
+      exhausted = true;
+      break;
+    }
+    for (const entry of batch) {
+      if (scanned >= SCAN_BUDGET) break scan;
+      scanned++;
+      before = entry.seq;
+      const record = parse(entry);
+      if (!record) continue;
+      if (f.since !== undefined && Date.parse(record.time) < f.since - APPEND_SLACK_MS) {
+        exhausted = true;
+        break scan;
+      }
+      if (!matchesFilters(record, f)) continue;
+      if (!pageFull) {
+        records.push({ seq: entry.seq, hash: entry.hash, record });
+        if (records.length === q.limit) {
+          pageFull = true;
+          nextCursor = entry.seq;
+          if (!q.summary) break scan;
+        }
+      } else if (!q.summary) break scan;
+      if (q.summary) summaryRecords.push(record);
+    }
+  }
+  // A page cut short by the scan budget continues where the scan stopped.
+  if (!pageFull && !exhausted && before !== undefined) nextCursor = before;
+  // A full page with nothing after it: no cursor (known only when the scan went on for the summary).
+  if (pageFull && q.summary && exhausted && summaryRecords.length === records.length) nextCursor = null;
+  const page: AuditPage = { records, next_cursor: nextCursor === null ? null : String(nextCursor), scanned };
+  if (q.summary) page.summary = summarise(summaryRecords, exhausted, f, nowMs);
+  return page;
+}
+
+export function summarise(records: readonly AuditRecord[], complete: boolean, f: AuditFilters, nowMs: number): AuditSummary {
+  const decisions: Record<AuditDecision, number> = { allow: 0, deny: 0, error: 0 };
+  const reasons = new Map<string, { code: string; reason: string; count: number }>();
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const r of records) {
+    decisions[r.decision] = (decisions[r.decision] ?? 0) + 1;
+    if (r.decision !== 'allow') {
+      const key = `${r.code}\u0000${r.reason}`;
+      const group = reasons.get(key) ?? { code: r.code, reason: r.reason, count: 0 };
+      group.count++;
+      reasons.set(key, group);
+    }
+    const t = Date.parse(r.time);
+    if (Number.isFinite(t)) {
+      lo = Math.min(lo, t);
+      hi = Math.max(hi, t);
+    }
+  }
+  const from = f.since ?? (Number.isFinite(lo) ? lo : nowMs);
+  const to = f.until ?? Math.max(nowMs, Number.isFinite(hi) ? hi : nowMs);
+  const bucket = bucketFor(Math.max(1, to - from));
+  const first = Math.floor(from / bucket) * bucket;
+  const count = Math.min(500, Math.floor((to - first) / bucket) + 1);
+  const buckets = Array.from({ length: count }, (_, i) => ({ start: new Date(first + i * bucket).toISOString(), allow: 0, deny: 0, error: 0 }));
+  for (const r of records) {
+    const i = Math.floor((Date.parse(r.time) - first) / bucket);
+    const b = buckets[i];
+    if (b) b[r.decision]++;
+  }
+  return {
+    total: records.length,
+    complete,
+    decisions,
+    deny_reasons: [...reasons.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, 50),
+    timeline: { bucket_ms: bucket, buckets },
+  };
+}
