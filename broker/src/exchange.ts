@@ -10,6 +10,7 @@ import { CLOCK_TOLERANCE_S, verifyIdToken, type VerifiedToken } from './oidc/ver
 import type { CompiledPolicy, CompiledRole } from './policy/compile.ts';
 import { match } from './policy/match.ts';
 import { ROLE_NAME, type Grant } from './policy/schema.ts';
+import type { RateLimiter } from './ratelimit.ts';
 import type { ReplayGuard } from './store/ports.ts';
 import { revocationOwner, type RevocationItem, type RevocationVault } from './store/revocations.ts';
 import { isoSeconds } from './util/duration.ts';
@@ -27,6 +28,8 @@ export interface ExchangeDeps {
   minters: Minters;
   /** Where revocable credentials (GitHub tokens) are kept, sealed, for the post step. */
   revocations?: RevocationVault;
+  /** Optional per-client and per-identity limits (BROKER_RATE_LIMITS). */
+  rateLimiter?: RateLimiter;
   /** Epoch milliseconds. */
   now: () => number;
   log?: (line: Record<string, unknown>) => void;
@@ -125,6 +128,7 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
     meta,
     'exchange',
     async (draft, policy, nowMs) => {
+      await limitClient(deps, meta, nowMs);
       // 1. Parse: size and shape before anything else.
       const fields = parseRequest(input, ['token', 'role']);
       const roleName = fields.role;
@@ -179,8 +183,15 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
 }
 
 /** Steps 2-4, shared by exchange and revoke: verify the ID token and claim its jti, filling in the record. */
+/** The per-client limit, checked before anything of the request is parsed. */
+export async function limitClient(deps: Pick<ExchangeDeps, 'rateLimiter'>, meta: RequestMeta, nowMs: number): Promise<void> {
+  if (deps.rateLimiter && !(await deps.rateLimiter.allow('client', meta.clientIp ?? 'unknown', Math.floor(nowMs / 1000)))) {
+    throw new BrokerError('ERR_RATE_LIMITED', 'rate_limit.client');
+  }
+}
+
 export async function authenticate(
-  deps: Pick<ExchangeDeps, 'jwks' | 'replay'>,
+  deps: Pick<ExchangeDeps, 'jwks' | 'replay' | 'rateLimiter'>,
   policy: CompiledPolicy,
   token: unknown,
   draft: Draft,
@@ -198,6 +209,11 @@ export async function authenticate(
   draft.record.subject = claims.sub;
   draft.record.jti = claims.jti;
   draft.record.identity = identityOf(claims);
+
+  // Before the jti is claimed, so that a limited request can be retried with the same token.
+  if (deps.rateLimiter && !(await deps.rateLimiter.allow('subject', `${issuer.name}\u0000${claims.sub}`, Math.floor(nowMs / 1000)))) {
+    throw new BrokerError('ERR_RATE_LIMITED', 'rate_limit.subject');
+  }
 
   // Replay: one atomic claim per (issuer, jti), kept until exp plus leeway.
   let first: boolean;

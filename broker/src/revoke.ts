@@ -1,7 +1,7 @@
 // POST /v1/revoke: the post step, with a fresh ID token from the same job, revokes what the exchange
 // handed out that can be revoked (GitHub installation tokens). Verified and audited like an exchange.
 import { BrokerError } from './errors.ts';
-import { audited, authenticate, parseRequest, revokeAll, type ExchangeDeps, type ExchangeInput, type RequestMeta } from './exchange.ts';
+import { audited, authenticate, limitClient, parseRequest, revokeAll, type ExchangeDeps, type ExchangeInput, type RequestMeta } from './exchange.ts';
 import { revocationOwner } from './store/revocations.ts';
 
 const REQUEST_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -14,6 +14,7 @@ export interface RevokeResponse {
 
 export function revoke(deps: ExchangeDeps, input: ExchangeInput, meta: RequestMeta): Promise<RevokeResponse> {
   return audited(deps, meta, 'revoke', async (draft, policy, nowMs) => {
+    await limitClient(deps, meta, nowMs);
     const fields = parseRequest(input, ['token', 'request_id']);
     const target = fields.request_id;
     if (typeof target !== 'string' || !REQUEST_ID.test(target)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.request_id');
