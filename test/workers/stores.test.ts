@@ -5,7 +5,7 @@ import { env, runDurableObjectAlarm, runInDurableObject } from 'cloudflare:test'
 import { describe, expect, it } from 'vitest';
 import { D1AuditStore, D1SecretStore } from '../../broker/entry/workers/d1.ts';
 import { KvJwksCache } from '../../broker/entry/workers/kv.ts';
-import { DoReplayGuard } from '../../broker/entry/workers/replay.ts';
+import { DoRateCounter, DoReplayGuard } from '../../broker/entry/workers/replay.ts';
 import { buildEntry, GENESIS_HASH } from '../../broker/src/audit/chain.ts';
 import { generateKekBase64, importKek } from '../../broker/src/store/envelope.ts';
 import type { AuditEntry } from '../../broker/src/store/ports.ts';
@@ -108,6 +108,17 @@ describe('DoReplayGuard', () => {
   it('refuses malformed claims', async () => {
     await expect(guard().claim('', now() + 10, now())).rejects.toThrow();
     await expect(guard().claim('k', 1.5, now())).rejects.toThrow();
+  });
+});
+
+describe('DoRateCounter', () => {
+  it('counts per key and window, exactly under concurrency, and restarts with a new window', async () => {
+    const counter = new DoRateCounter(env.REPLAY);
+    const key = `subject\u0000${crypto.randomUUID()}`;
+    const counts = await Promise.all(Array.from({ length: 30 }, () => counter.hit(key, 600, 60)));
+    expect([...counts].sort((a, b) => a - b)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    expect(await counter.hit(key, 660, 60)).toBe(1);
+    expect(await counter.hit(`client\u0000${crypto.randomUUID()}`, 660, 60)).toBe(1);
   });
 });
 

@@ -5,6 +5,7 @@
 // reported before it is stored. An alarm deletes claims once they have expired.
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectNamespace, DurableObjectState } from '@cloudflare/workers-types';
+import type { RateCounter } from '../../src/ratelimit.ts';
 import type { ReplayGuard } from '../../src/store/ports.ts';
 import { sha256Hex } from '../../src/util/encoding.ts';
 
@@ -23,7 +24,8 @@ export class ReplayGuardObject extends DurableObject<unknown> {
     // Synchronous and idempotent: the table exists before any event is delivered.
     ctx.storage.sql.exec(
       `CREATE TABLE IF NOT EXISTS replay (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-       CREATE INDEX IF NOT EXISTS replay_expires_at ON replay (expires_at);`,
+       CREATE INDEX IF NOT EXISTS replay_expires_at ON replay (expires_at);
+       CREATE TABLE IF NOT EXISTS rate (key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;`,
     );
   }
 
@@ -50,9 +52,35 @@ export class ReplayGuardObject extends DurableObject<unknown> {
     return won;
   }
 
+  /**
+   * Rate limits (BROKER_RATE_LIMITS): counts a hit of `key` in the fixed window starting at `windowStart` and
+   * returns the count so far, in one statement (a new window restarts the count).
+   */
+  async hit(key: string, windowStart: number, windowS: number): Promise<number> {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) throw new TypeError('hit: invalid key');
+    if (!Number.isSafeInteger(windowStart) || !Number.isSafeInteger(windowS)) throw new TypeError('hit: times must be integers');
+    const row = this.ctx.storage.sql
+      .exec<{ count: number }>(
+        `INSERT INTO rate (key, window_start, count, until) VALUES (?, ?, 1, ?)
+         ON CONFLICT (key) DO UPDATE SET
+           count = CASE WHEN rate.window_start = excluded.window_start THEN rate.count + 1 ELSE 1 END,
+           window_start = excluded.window_start, until = excluded.until
+         RETURNING count`,
+        key,
+        windowStart,
+        windowStart + windowS,
+      )
+      .one();
+    await this.#schedulePurge((windowStart + windowS) * 1000);
+    return row.count;
+  }
+
   override async alarm(): Promise<void> {
+    this.ctx.storage.sql.exec('DELETE FROM rate WHERE until < ?', Math.floor(Date.now() / 1000));
     this.ctx.storage.sql.exec('DELETE FROM replay WHERE expires_at < ?', Math.floor(Date.now() / 1000));
-    const next = this.ctx.storage.sql.exec<{ next: number | null }>('SELECT MIN(expires_at) AS next FROM replay').one().next;
+    const next = this.ctx.storage.sql
+      .exec<{ next: number | null }>('SELECT MIN(t) AS next FROM (SELECT MIN(expires_at) AS t FROM replay UNION ALL SELECT MIN(until) FROM rate)')
+      .one().next;
     this.#alarmAt = null;
     // A shard with nothing left to expire schedules nothing, so idle shards do no work.
     if (next !== null) await this.#schedulePurge((next + 1) * 1000);
@@ -80,5 +108,19 @@ export class DoReplayGuard implements ReplayGuard {
     // A stub per call: stubs are cheap, and one made while serving one request is not reused by another.
     const stub = this.#namespace.get(this.#namespace.idFromName(`replay-${shard}`));
     return stub.claim(key, expiresAt, now);
+  }
+}
+
+/** Rate-limit counters in the same Durable Objects, sharded the same way. */
+export class DoRateCounter implements RateCounter {
+  readonly #namespace: DurableObjectNamespace<ReplayGuardObject>;
+
+  constructor(namespace: DurableObjectNamespace<ReplayGuardObject>) {
+    this.#namespace = namespace;
+  }
+
+  async hit(key: string, windowStart: number, windowS: number): Promise<number> {
+    const shard = (await sha256Hex(key)).slice(0, SHARD_HEX_DIGITS);
+    return this.#namespace.get(this.#namespace.idFromName(`rate-${shard}`)).hit(key, windowStart, windowS);
   }
 }
