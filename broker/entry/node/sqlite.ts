@@ -100,6 +100,118 @@ function changedOne(statement: StatementSync, ...params: (string | number)[]): b
   return Number(statement.run(...params).changes) === 1;
 }
 
+interface QueuedWrite {
+  write: () => unknown;
+  durable: boolean;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit for the writes on the request path (replay claims, audit entries). synchronous=FULL makes
+ * every commit wait for an fsync (milliseconds) and node:sqlite waits synchronously, on the event loop: one
+ * commit per write capped the broker at a few hundred writes a second whatever the concurrency. Writes
+ * queued in the same turn of the event loop now share one transaction and one fsync. Each promise settles
+ * only after COMMIT returned. Each write runs under its own savepoint, so one that throws is undone and
+ * rejected alone; a failed BEGIN or COMMIT rejects them all.
+ *
+ * A write may be `durable: false` (replay claims): a batch of only those commits with synchronous=NORMAL,
+ * atomic and visible to every connection at once, and safe from a crash of the process, but fsynced only
+ * by the next durable commit (the WAL is one file, synced in order) or checkpoint. A claim must hold for
+ * every token that got an answer, and every answer waits for its audit entry's durable commit, which comes
+ * after the claim; a claim lost with the machine's power belongs to a request that never answered.
+ */
+export class WriteBatcher {
+  readonly #db: DatabaseSync;
+  #queue: QueuedWrite[] = [];
+  #scheduled = false;
+
+  constructor(db: DatabaseSync) {
+    this.#db = db;
+  }
+
+  /** Runs `write` (synchronous statements only) in the next group commit; resolves after the commit. */
+  run<T>(write: () => T, opts: { durable?: boolean } = {}): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ write, durable: opts.durable ?? true, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#scheduled) {
+        this.#scheduled = true;
+        // setImmediate, not a microtask: the writes of every request whose I/O completed in this turn join.
+        setImmediate(() => this.#flush());
+      }
+    });
+  }
+
+  #flush(): void {
+    this.#scheduled = false;
+    const batch = this.#queue;
+    this.#queue = [];
+    if (batch.length === 0) return;
+    const outcomes: { ok: boolean; value: unknown }[] = [];
+    const relaxed = !batch.some((w) => w.durable);
+    try {
+      if (relaxed) this.#db.exec('PRAGMA synchronous = NORMAL');
+      this.#db.exec('BEGIN IMMEDIATE');
+    } catch (error) {
+      this.#restoreSync(relaxed);
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    try {
+      for (const w of batch) {
+        this.#db.exec('SAVEPOINT queued_write');
+        try {
+          const value = w.write();
+          this.#db.exec('RELEASE queued_write');
+          outcomes.push({ ok: true, value });
+        } catch (error) {
+          this.#db.exec('ROLLBACK TO queued_write');
+          this.#db.exec('RELEASE queued_write');
+          outcomes.push({ ok: false, value: error });
+        }
+      }
+      this.#db.exec('COMMIT');
+    } catch (error) {
+      try {
+        if (this.#db.isTransaction) this.#db.exec('ROLLBACK');
+      } catch {
+        // The connection is unusable; the next BEGIN reports it.
+      }
+      this.#restoreSync(relaxed);
+      for (const w of batch) w.reject(error);
+      return;
+    }
+    this.#restoreSync(relaxed);
+    batch.forEach((w, i) => {
+      const o = outcomes[i]!;
+      if (o.ok) w.resolve(o.value);
+      else w.reject(o.value);
+    });
+  }
+
+  /** Every other write on the connection (secrets, keys, checkpoints) commits with synchronous=FULL. */
+  #restoreSync(relaxed: boolean): void {
+    if (!relaxed) return;
+    try {
+      this.#db.exec('PRAGMA synchronous = FULL');
+    } catch {
+      // Only fails on a closed or broken connection, which every later statement reports.
+    }
+  }
+}
+
+/** One batcher per connection: every store on it shares the group commit. */
+const batchers = new WeakMap<DatabaseSync, WriteBatcher>();
+
+export function writeBatcher(db: DatabaseSync): WriteBatcher {
+  let batcher = batchers.get(db);
+  if (!batcher) {
+    batcher = new WriteBatcher(db);
+    batchers.set(db, batcher);
+  }
+  return batcher;
+}
+
 /** Seconds between purges of expired claims, and claims between purges under load. */
 const PURGE_INTERVAL_S = 60;
 const PURGE_EVERY_CLAIMS = 1000;
@@ -107,10 +219,12 @@ const PURGE_EVERY_CLAIMS = 1000;
 export class SqliteReplayGuard implements ReplayGuard {
   readonly #claim: StatementSync;
   readonly #purge: StatementSync;
+  readonly #writes: WriteBatcher;
   #claimsSincePurge = 0;
   #lastPurge = Number.NEGATIVE_INFINITY;
 
   constructor(db: DatabaseSync) {
+    this.#writes = writeBatcher(db);
     // One statement: a new key is inserted; a live key is left alone (0 changes); an expired key is taken
     // over. SQLite runs it under its write lock, so across connections and processes exactly one wins.
     this.#claim = db.prepare(
@@ -120,14 +234,17 @@ export class SqliteReplayGuard implements ReplayGuard {
     this.#purge = db.prepare('DELETE FROM replay WHERE expires_at < ?');
   }
 
-  async claim(key: string, expiresAt: number, now: number): Promise<boolean> {
-    // Purge before claiming: a failing database then fails the request (closed), never after a claim.
-    if (++this.#claimsSincePurge >= PURGE_EVERY_CLAIMS || now - this.#lastPurge >= PURGE_INTERVAL_S) {
-      this.#purge.run(now);
-      this.#claimsSincePurge = 0;
-      this.#lastPurge = now;
-    }
-    return changedOne(this.#claim, key, expiresAt, now);
+  claim(key: string, expiresAt: number, now: number): Promise<boolean> {
+    // Claims of one turn share a commit, which need not wait for an fsync (see WriteBatcher).
+    return this.#writes.run(() => {
+      // Purge before claiming: a failing database then fails the request (closed), never after a claim.
+      if (++this.#claimsSincePurge >= PURGE_EVERY_CLAIMS || now - this.#lastPurge >= PURGE_INTERVAL_S) {
+        this.#purge.run(now);
+        this.#claimsSincePurge = 0;
+        this.#lastPurge = now;
+      }
+      return changedOne(this.#claim, key, expiresAt, now);
+    }, { durable: false });
   }
 }
 
@@ -135,13 +252,18 @@ function toAuditEntry(row: Row): AuditEntry {
   return { seq: Number(row.seq), prev_hash: String(row.prev_hash), hash: String(row.hash), record: String(row.record) };
 }
 
+/** Thrown inside a batched write to undo an insertMany whose chain position was taken meanwhile. */
+const SEQ_TAKEN = Symbol('seq taken');
+
 export class SqliteAuditStore implements AuditStore {
   readonly #head: StatementSync;
   readonly #insert: StatementSync;
   readonly #ascending: StatementSync;
   readonly #descending: StatementSync;
+  readonly #writes: WriteBatcher;
 
   constructor(db: DatabaseSync) {
+    this.#writes = writeBatcher(db);
     this.#head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
     this.#insert = db.prepare(
       'INSERT INTO audit (seq, prev_hash, hash, record) VALUES (?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
@@ -157,8 +279,23 @@ export class SqliteAuditStore implements AuditStore {
     return row ? { seq: Number(row.seq), hash: String(row.hash) } : null;
   }
 
-  async insert(entry: AuditEntry): Promise<boolean> {
-    return changedOne(this.#insert, entry.seq, entry.prev_hash, entry.hash, entry.record);
+  insert(entry: AuditEntry): Promise<boolean> {
+    return this.#writes.run(() => changedOne(this.#insert, entry.seq, entry.prev_hash, entry.hash, entry.record));
+  }
+
+  async insertMany(entries: AuditEntry[]): Promise<boolean> {
+    try {
+      return await this.#writes.run(() => {
+        for (const e of entries) {
+          // All or nothing: a later entry must never land after an earlier one that did not.
+          if (!changedOne(this.#insert, e.seq, e.prev_hash, e.hash, e.record)) throw SEQ_TAKEN;
+        }
+        return true;
+      });
+    } catch (error) {
+      if (error === SEQ_TAKEN) return false;
+      throw error;
+    }
   }
 
   async list(query: AuditQuery): Promise<AuditEntry[]> {

@@ -1,15 +1,27 @@
-// Appends records to the chain. Within one isolate appends are serialised (no wasted retries); across
-// isolates or processes the store's insert-if-absent on seq resolves races and the loser retries.
+// Appends records to the chain. Within one isolate appends are serialised (no wasted retries) and grouped:
+// the records that arrive while a write is in flight go into the next one together (one head read, one
+// commit where the store has insertMany), so that a store whose commits are slow (an fsync each) does not
+// cap the broker at one request per commit. Across isolates or processes the store's insert-if-absent on
+// seq resolves races and the loser retries.
 import { BrokerError } from '../errors.ts';
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
 import { buildEntry, GENESIS_HASH } from './chain.ts';
 import type { AuditRecord } from './record.ts';
 
 const MAX_ATTEMPTS = 50;
+/** Records written together at most. */
+const MAX_GROUP = 256;
+
+interface Pending {
+  record: AuditRecord;
+  resolve: (entry: AuditEntry) => void;
+  reject: (error: BrokerError) => void;
+}
 
 export class Auditor {
   readonly store: AuditStore;
-  private tail: Promise<unknown> = Promise.resolve();
+  private queue: Pending[] = [];
+  private writing = false;
 
   constructor(store: AuditStore) {
     this.store = store;
@@ -17,21 +29,54 @@ export class Auditor {
 
   /** Resolves once the record is durably stored; throws ERR_UNAVAILABLE when it cannot be. */
   append(record: AuditRecord): Promise<AuditEntry> {
-    const run = this.tail.then(() => this.appendNow(record));
-    this.tail = run.catch(() => {});
-    return run;
+    return new Promise<AuditEntry>((resolve, reject) => {
+      this.queue.push({ record, resolve, reject });
+      if (!this.writing) void this.drain();
+    });
   }
 
-  private async appendNow(record: AuditRecord): Promise<AuditEntry> {
+  private async drain(): Promise<void> {
+    this.writing = true;
     try {
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
+      while (this.queue.length > 0) await this.appendGroup(this.queue.splice(0, MAX_GROUP));
+    } finally {
+      this.writing = false;
+    }
+  }
+
+  /** Writes a group in order; settles every promise: resolved once its entry is stored, else rejected. */
+  private async appendGroup(group: Pending[]): Promise<void> {
+    let done = 0;
+    try {
+      for (let attempt = 0; attempt < MAX_ATTEMPTS && done < group.length; attempt++) {
         const head = await this.store.head();
-        const entry = await buildEntry((head?.seq ?? 0) + 1, head?.hash ?? GENESIS_HASH, record);
-        if (await this.store.insert(entry)) return entry;
+        const entries: AuditEntry[] = [];
+        let seq = head?.seq ?? 0;
+        let prev = head?.hash ?? GENESIS_HASH;
+        for (const p of group.slice(done)) {
+          const entry = await buildEntry(++seq, prev, p.record);
+          entries.push(entry);
+          prev = entry.hash;
+        }
+        if (entries.length > 1 && this.store.insertMany) {
+          if (await this.store.insertMany(entries)) {
+            entries.forEach((entry, i) => group[done + i]!.resolve(entry));
+            done += entries.length;
+          }
+          continue;
+        }
+        // One at a time: a conflict keeps what went in and re-chains the rest on the new head.
+        for (const entry of entries) {
+          if (!(await this.store.insert(entry))) break;
+          group[done++]!.resolve(entry);
+        }
       }
     } catch (err) {
-      throw new BrokerError('ERR_UNAVAILABLE', 'audit.write_failed', { cause: err });
+      const error = new BrokerError('ERR_UNAVAILABLE', 'audit.write_failed', { cause: err });
+      for (const p of group.slice(done)) p.reject(error);
+      return;
     }
-    throw new BrokerError('ERR_UNAVAILABLE', 'audit.contention');
+    const contention = new BrokerError('ERR_UNAVAILABLE', 'audit.contention');
+    for (const p of group.slice(done)) p.reject(contention);
   }
 }

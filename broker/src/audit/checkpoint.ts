@@ -139,6 +139,14 @@ export class Checkpointer {
         if (inserted && entry.seq - this.lastSeq >= this.everyRecords) void this.tick();
         return inserted;
       },
+      ...(store.insertMany && {
+        insertMany: async (entries: AuditEntry[]) => {
+          const inserted = await store.insertMany!(entries);
+          const last = entries.at(-1);
+          if (inserted && last && last.seq - this.lastSeq >= this.everyRecords) void this.tick();
+          return inserted;
+        },
+      }),
     };
   }
 

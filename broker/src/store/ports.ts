@@ -42,6 +42,12 @@ export interface AuditStore {
    * Returns false on a conflict so that the caller re-reads the head and retries.
    */
   insert(entry: AuditEntry): Promise<boolean>;
+  /**
+   * Optional: inserts consecutive entries all or nothing (one commit where the store can). Returns false,
+   * inserting none, when any seq is taken. The auditor uses it to write the records of concurrent requests
+   * together.
+   */
+  insertMany?(entries: AuditEntry[]): Promise<boolean>;
   list(query: AuditQuery): Promise<AuditEntry[]>;
 }
 
