@@ -149,7 +149,9 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
       };
       if (decision.effect === 'deny') throw new BrokerError('ERR_ACCESS_DENIED', `policy.${decision.reason}`);
 
-      // 6. Mint every grant in order; the first failure stops the rest and nothing is returned.
+      // 6. Mint every grant in order; the first failure stops the rest and nothing is returned. Nothing is
+      //    minted while the audit log is failing: the record of what was minted could not be kept.
+      await deps.auditor.ensureAvailable();
       const now = Math.floor(nowMs / 1000);
       minted = { credentials: [], revocations: [] };
       const summaries: CredentialSummary[] = [];

@@ -22,6 +22,8 @@ export class Auditor {
   readonly store: AuditStore;
   private queue: Pending[] = [];
   private writing = false;
+  /** The last write failed in the store (not a lost race); cleared by the next write that succeeds. */
+  private failing = false;
 
   constructor(store: AuditStore) {
     this.store = store;
@@ -33,6 +35,19 @@ export class Auditor {
       this.queue.push({ record, resolve, reject });
       if (!this.writing) void this.drain();
     });
+  }
+
+  /**
+   * Called before anything is minted: after a failed write the store must answer again first, so that
+   * nothing is minted for a request whose record could not be kept. Free while writes succeed.
+   */
+  async ensureAvailable(): Promise<void> {
+    if (!this.failing) return;
+    try {
+      await this.store.head();
+    } catch (err) {
+      throw new BrokerError('ERR_UNAVAILABLE', 'audit.unavailable', { cause: err });
+    }
   }
 
   private async drain(): Promise<void> {
@@ -71,7 +86,9 @@ export class Auditor {
           group[done++]!.resolve(entry);
         }
       }
+      if (done > 0) this.failing = false;
     } catch (err) {
+      this.failing = true;
       const error = new BrokerError('ERR_UNAVAILABLE', 'audit.write_failed', { cause: err });
       for (const p of group.slice(done)) p.reject(error);
       return;
