@@ -183,3 +183,37 @@ describe('request ids', () => {
     expect(new Set(fresh.join('')).size).toBe(32);
   });
 });
+
+describe('who writes a group', () => {
+  it('always one of the requests whose records are in it (on Workers a request cannot work for a later one)', async () => {
+    const { AsyncLocalStorage } = await import('node:async_hooks');
+    const context = new AsyncLocalStorage<string>();
+    const store = new SqliteAuditStore(open());
+    const writers: { by: string | undefined; ids: string[] }[] = [];
+    const watching: AuditStore = {
+      head: () => store.head(),
+      list: (q) => store.list(q),
+      insert: (e) => {
+        writers.push({ by: context.getStore(), ids: [JSON.parse(e.record).request_id] });
+        return store.insert(e);
+      },
+      insertMany: (es) => {
+        writers.push({ by: context.getStore(), ids: es.map((e) => JSON.parse(e.record).request_id) });
+        return store.insertMany(es);
+      },
+    };
+    const auditor = new Auditor(watching);
+    // Each append runs in its own "request" context, arriving in waves while writes are in flight.
+    const all: Promise<AuditEntry>[] = [];
+    for (let wave = 0; wave < 5; wave++) {
+      for (let i = 0; i < 20; i++) {
+        const id = `REQ-${String(wave * 20 + i).padStart(6, '0')}`;
+        all.push(context.run(id, () => auditor.append(makeRecord({ request_id: id }))));
+      }
+      await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    expect(writers.length).toBeGreaterThan(1);
+    for (const w of writers) expect(w.ids).toContain(w.by);
+  });
+});

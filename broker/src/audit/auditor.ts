@@ -1,8 +1,10 @@
 // Appends records to the chain. Within one isolate appends are serialised (no wasted retries) and grouped:
 // the records that arrive while a write is in flight go into the next one together (one head read, one
 // commit where the store has insertMany), so that a store whose commits are slow (an fsync each) does not
-// cap the broker at one request per commit. Across isolates or processes the store's insert-if-absent on
-// seq resolves races and the loser retries.
+// cap the broker at one request per commit. Each group is written by one of its own requests (the first
+// waiting), never by an earlier one: on Workers a request's I/O ends with its response, so a request must
+// not be left to write the records of requests after it. Across isolates or processes the store's
+// insert-if-absent on seq resolves races and the loser retries.
 import { BrokerError } from '../errors.ts';
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
 import { buildEntry, GENESIS_HASH } from './chain.ts';
@@ -14,14 +16,14 @@ const MAX_GROUP = 256;
 
 interface Pending {
   record: AuditRecord;
-  resolve: (entry: AuditEntry) => void;
-  reject: (error: BrokerError) => void;
+  outcome?: { ok: true; entry: AuditEntry } | { ok: false; error: BrokerError };
 }
 
 export class Auditor {
   readonly store: AuditStore;
   private queue: Pending[] = [];
-  private writing = false;
+  /** The write in flight, if any: settles when its group is settled. */
+  private writing: Promise<void> | null = null;
   /** The last write failed in the store (not a lost race); cleared by the next write that succeeds. */
   private failing = false;
 
@@ -30,11 +32,18 @@ export class Auditor {
   }
 
   /** Resolves once the record is durably stored; throws ERR_UNAVAILABLE when it cannot be. */
-  append(record: AuditRecord): Promise<AuditEntry> {
-    return new Promise<AuditEntry>((resolve, reject) => {
-      this.queue.push({ record, resolve, reject });
-      if (!this.writing) void this.drain();
-    });
+  async append(record: AuditRecord): Promise<AuditEntry> {
+    const me: Pending = { record };
+    this.queue.push(me);
+    // Wait for the write in flight; then, unless a group took this record meanwhile, lead the next group.
+    while (!me.outcome) {
+      this.writing ??= this.appendGroup(this.queue.splice(0, MAX_GROUP)).finally(() => {
+        this.writing = null;
+      });
+      await this.writing;
+    }
+    if (me.outcome.ok) return me.outcome.entry;
+    throw me.outcome.error;
   }
 
   /**
@@ -50,16 +59,7 @@ export class Auditor {
     }
   }
 
-  private async drain(): Promise<void> {
-    this.writing = true;
-    try {
-      while (this.queue.length > 0) await this.appendGroup(this.queue.splice(0, MAX_GROUP));
-    } finally {
-      this.writing = false;
-    }
-  }
-
-  /** Writes a group in order; settles every promise: resolved once its entry is stored, else rejected. */
+  /** Writes a group in order and gives every record its outcome: its entry once stored, else the error. */
   private async appendGroup(group: Pending[]): Promise<void> {
     let done = 0;
     try {
@@ -75,7 +75,7 @@ export class Auditor {
         }
         if (entries.length > 1 && this.store.insertMany) {
           if (await this.store.insertMany(entries)) {
-            entries.forEach((entry, i) => group[done + i]!.resolve(entry));
+            entries.forEach((entry, i) => (group[done + i]!.outcome = { ok: true, entry }));
             done += entries.length;
           }
           continue;
@@ -83,17 +83,17 @@ export class Auditor {
         // One at a time: a conflict keeps what went in and re-chains the rest on the new head.
         for (const entry of entries) {
           if (!(await this.store.insert(entry))) break;
-          group[done++]!.resolve(entry);
+          group[done++]!.outcome = { ok: true, entry };
         }
       }
       if (done > 0) this.failing = false;
     } catch (err) {
       this.failing = true;
       const error = new BrokerError('ERR_UNAVAILABLE', 'audit.write_failed', { cause: err });
-      for (const p of group.slice(done)) p.reject(error);
+      for (const p of group.slice(done)) p.outcome = { ok: false, error };
       return;
     }
     const contention = new BrokerError('ERR_UNAVAILABLE', 'audit.contention');
-    for (const p of group.slice(done)) p.reject(contention);
+    for (const p of group.slice(done)) p.outcome = { ok: false, error: contention };
   }
 }
