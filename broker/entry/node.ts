@@ -2,8 +2,11 @@
 // same createApp as on Workers, served by @hono/node-server.
 import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
+import { createAdminAuth } from '../src/admin/auth.ts';
 import { createApp, type AppDeps } from '../src/app.ts';
 import { Auditor } from '../src/audit/auditor.ts';
+import { Checkpointer } from '../src/audit/checkpoint.ts';
+import { parseRetention, pruneAudit } from '../src/audit/retention.ts';
 import { buildMinters } from '../src/mint/index.ts';
 import type { Minters } from '../src/mint/types.ts';
 import { JwksRegistry } from '../src/oidc/jwks.ts';
@@ -12,12 +15,14 @@ import { loadPolicy } from '../src/policy/load.ts';
 import { BrokerIssuer } from '../src/issuer/issuer.ts';
 import { RevocationVault } from '../src/store/revocations.ts';
 import { SecretVault } from '../src/store/secrets.ts';
+import { parseDuration } from '../src/util/duration.ts';
 import { VERSION } from '../src/version.ts';
 import { loadKek } from './node/kek.ts';
 import { readPolicyDir } from './node/policy-files.ts';
 import {
   openDatabase,
   SqliteAuditStore,
+  SqliteCheckpointStore,
   SqliteKeyStore,
   SqliteReplayGuard,
   SqliteRevocationStore,
@@ -38,8 +43,37 @@ export interface NodeBroker {
   deps: AppDeps;
   vault: SecretVault;
   issuer: BrokerIssuer;
+  checkpointer: Checkpointer;
+  checkpoints: SqliteCheckpointStore;
+  /** BROKER_AUDIT_RETENTION in milliseconds, when set. */
+  retentionMs: number | undefined;
   warnings: string[];
   close(): void;
+}
+
+/** BROKER_AUDIT_*: checkpoint frequency and retention. */
+function auditSettings(env: Record<string, string | undefined>): { checkpoints: { everyRecords: number; intervalMs: number }; retentionMs: number | undefined } {
+  const retention = parseRetention(env.BROKER_AUDIT_RETENTION);
+  if (retention === 'invalid') throw new Error(`BROKER_AUDIT_RETENTION="${env.BROKER_AUDIT_RETENTION}" must be a duration of at least 1d, such as 90d`);
+  return {
+    checkpoints: {
+      everyRecords: setting(env, 'BROKER_AUDIT_CHECKPOINT_RECORDS', 1000, (v) => (/^[1-9]\d{0,8}$/.test(v) ? Number(v) : undefined)),
+      intervalMs: setting(env, 'BROKER_AUDIT_CHECKPOINT_INTERVAL', 600_000, (v) => {
+        const seconds = parseDuration(v);
+        return seconds === undefined ? undefined : seconds * 1000;
+      }),
+    },
+    retentionMs: retention,
+  };
+}
+
+/** Reads a count or duration setting; a bad value stops the start (never a silent default). */
+function setting<T>(env: Record<string, string | undefined>, name: string, fallback: T, parse: (v: string) => T | undefined): T {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = parse(raw.trim());
+  if (value === undefined) throw new Error(`${name}="${raw}" is not valid`);
+  return value;
 }
 
 export class PolicyLoadError extends Error {
@@ -61,6 +95,8 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   const now = opts.now ?? Date.now;
   const log = opts.log ?? ((line) => process.stderr.write(`${JSON.stringify(line)}\n`));
   const policy = await loadCompiledPolicy(opts.policiesDir);
+  const audit = auditSettings(env);
+  const auth = createAdminAuth({ token: env.BROKER_ADMIN_TOKEN });
   const db = openDatabase(opts.dataDir);
   const warnings: string[] = [];
   const kek = await loadKek(env, opts.dataDir);
@@ -71,6 +107,10 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   const issuer = new BrokerIssuer({ store: new SqliteKeyStore(db), keks, publicUrl, now });
   // The first start creates the signing key, so the JWKS is there before any cloud is configured.
   await issuer.ensureKey();
+  // Audit checkpoints: the head is signed every N records or M minutes, whichever comes first.
+  const auditStore = new SqliteAuditStore(db);
+  const checkpoints = new SqliteCheckpointStore(db);
+  const checkpointer = new Checkpointer({ audit: auditStore, checkpoints, signer: issuer, now, log, ...audit.checkpoints });
   const fetchFn = opts.fetch ?? fetch;
   const minters: Minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
   const deps: AppDeps = {
@@ -81,7 +121,7 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
       onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
     }),
     replay: new SqliteReplayGuard(db),
-    auditor: new Auditor(new SqliteAuditStore(db)),
+    auditor: new Auditor(checkpointer.watch(auditStore)),
     minters,
     revocations: new RevocationVault(new SqliteRevocationStore(db), keks),
     issuer,
@@ -89,8 +129,45 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
     version: VERSION,
     clientIp: (_req, env) => (env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress ?? null,
     log,
+    ...(auth ? { admin: { auth, checkpoints } } : {}),
   };
-  return { app: createApp(deps), deps, vault, issuer, warnings, close: () => db.close() };
+  return { app: createApp(deps), deps, vault, issuer, checkpointer, checkpoints, retentionMs: audit.retentionMs, warnings, close: () => db.close() };
+}
+
+/** How often retention runs when BROKER_AUDIT_RETENTION is set. */
+const RETENTION_EVERY_MS = 6 * 3_600_000;
+
+/** Timers of a serving broker: due checkpoints, and retention. Returns the function that stops them. */
+function startAuditJobs(broker: NodeBroker, now: () => number, log: (line: Record<string, unknown>) => void): () => void {
+  const tick = setInterval(() => void broker.checkpointer.tick(), Math.min(broker.checkpointer.intervalMs, 60_000));
+  tick.unref();
+  void broker.checkpointer.tick();
+  const retentionMs = broker.retentionMs;
+  if (retentionMs === undefined) return () => clearInterval(tick);
+  const prune = () =>
+    pruneAudit({
+      auditor: broker.deps.auditor,
+      checkpoints: broker.checkpoints,
+      checkpointer: broker.checkpointer,
+      signer: broker.issuer,
+      before: now() - retentionMs,
+      now,
+      policyHash: broker.deps.policy().hash,
+      by: 'retention',
+    })
+      .then((r) =>
+        r.ok
+          ? r.records > 0 && log({ level: 'info', event: 'audit.pruned', through_seq: r.through?.seq, records: r.records })
+          : log({ level: 'error', event: 'audit.prune_refused', seq: r.problem.seq, reason: r.problem.reason }),
+      )
+      .catch((err: unknown) => log({ level: 'error', event: 'audit.prune_failed', detail: String((err as Error)?.message ?? err) }));
+  const timer = setInterval(() => void prune(), RETENTION_EVERY_MS);
+  timer.unref();
+  void prune();
+  return () => {
+    clearInterval(tick);
+    clearInterval(timer);
+  };
 }
 
 export interface RunningBroker extends NodeBroker {
@@ -109,15 +186,23 @@ export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; 
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   // Without BROKER_PUBLIC_URL (development), broker tokens name the address actually listened on.
   if (!(opts.env ?? process.env).BROKER_PUBLIC_URL) broker.issuer.publicUrl = `http://${host}:${addr.port}`;
+  const stopJobs = startAuditJobs(broker, opts.now ?? Date.now, opts.log ?? ((line) => process.stderr.write(`${JSON.stringify(line)}\n`)));
   return {
     ...broker,
     server,
     url: `http://${host}:${addr.port}`,
     stop: () =>
       new Promise<void>((resolve) => {
+        stopJobs();
         server.close(() => {
-          broker.close();
-          resolve();
+          // A last checkpoint, so that cutting off what this process wrote is detectable too.
+          void broker.checkpointer
+            .checkpointNow()
+            .catch(() => null)
+            .finally(() => {
+              broker.close();
+              resolve();
+            });
         });
         (server as { closeAllConnections?: () => void }).closeAllConnections?.();
       }),

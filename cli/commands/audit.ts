@@ -1,47 +1,84 @@
-import { createReadStream, createWriteStream } from 'node:fs';
+import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { readAll, toExported, verifyChain, GENESIS_HASH, type ExportedEntry } from '../../broker/src/audit/chain.ts';
-import type { AuditRecord } from '../../broker/src/audit/record.ts';
-import type { AuditEntry } from '../../broker/src/store/ports.ts';
-import { openAuditStore } from '../lib/stores.ts';
+import type { JWK } from 'jose';
+import { Auditor } from '../../broker/src/audit/auditor.ts';
+import { readAll, toExported, type ExportedEntry } from '../../broker/src/audit/chain.ts';
+import {
+  Checkpointer,
+  signCheckpoint,
+  verifyAudit,
+  type AuditProblem,
+  type AuditVerification,
+  type LocatedCheckpoint,
+  type VerifiableEntry,
+} from '../../broker/src/audit/checkpoint.ts';
+import { DECISIONS, ACTIONS, matchesFilters, type AuditFilters } from '../../broker/src/audit/query.ts';
+import type { AuditDecision, AuditRecord } from '../../broker/src/audit/record.ts';
+import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
+import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
+import type { AuditCheckpoint, AuditEntry } from '../../broker/src/store/ports.ts';
+import { loadKek } from '../../broker/entry/node/kek.ts';
+import { DATABASE_FILE, openDatabase, SqliteAuditStore, SqliteCheckpointStore, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
+import { loadCompiledPolicy } from '../../broker/entry/node.ts';
 import { parseSince, str, UsageError, type Command, type CommandContext } from '../context.ts';
 
-interface Filters {
-  since?: number;
-  until?: number;
-  role?: string;
-  decision?: string;
-}
-
-function filtersOf(ctx: CommandContext, defaultSince?: string): Filters {
+function filtersOf(ctx: CommandContext, defaultSince?: string): AuditFilters {
   const now = Date.now();
   const since = str(ctx, 'since') ?? defaultSince;
   const until = str(ctx, 'until');
   const decision = str(ctx, 'decision');
-  if (decision && !['allow', 'deny', 'error'].includes(decision)) throw new UsageError('--decision must be allow, deny or error');
+  if (decision && !(DECISIONS as readonly string[]).includes(decision)) throw new UsageError('--decision must be allow, deny or error');
+  const action = str(ctx, 'action');
+  const actions = action?.split(',');
+  if (actions && !actions.every((a) => (ACTIONS as readonly string[]).includes(a))) throw new UsageError(`--action must be one or more of ${ACTIONS.join(', ')}`);
   const role = str(ctx, 'role');
+  const repository = str(ctx, 'repository');
+  const reason = str(ctx, 'reason');
   return {
     ...(since ? { since: parseSince(since, now) } : {}),
     ...(until ? { until: parseSince(until, now) } : {}),
     ...(role ? { role } : {}),
-    ...(decision ? { decision } : {}),
+    ...(decision ? { decision: decision as AuditDecision } : {}),
+    ...(repository ? { repository } : {}),
+    ...(reason ? { reason } : {}),
+    ...(actions ? { actions: actions as AuditRecord['action'][] } : {}),
   };
 }
 
-function matches(record: AuditRecord, f: Filters): boolean {
-  const t = Date.parse(record.time);
-  if (f.since !== undefined && t < f.since) return false;
-  if (f.until !== undefined && t > f.until) return false;
-  if (f.role !== undefined && record.role !== f.role) return false;
-  if (f.decision !== undefined && record.decision !== f.decision) return false;
-  return true;
-}
-
-async function* filtered(entries: AsyncIterable<AuditEntry>, f: Filters): AsyncGenerator<AuditEntry & { parsed: AuditRecord }> {
+async function* filtered(entries: AsyncIterable<AuditEntry>, f: AuditFilters): AsyncGenerator<AuditEntry & { parsed: AuditRecord }> {
   for await (const e of entries) {
     const parsed = JSON.parse(e.record) as AuditRecord;
-    if (matches(parsed, f)) yield { ...e, parsed };
+    if (matchesFilters(parsed, f)) yield { ...e, parsed };
   }
+}
+
+/** The data folder's audit stores; never creates a database where there is none (verifying a file elsewhere). */
+function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
+  if (!opts.mustExist && !existsSync(join(ctx.dataDir, DATABASE_FILE))) return null;
+  const db = openDatabase(ctx.dataDir);
+  return {
+    db,
+    store: new SqliteAuditStore(db),
+    checkpoints: new SqliteCheckpointStore(db),
+    keys: new SqliteKeyStore(db),
+    close: () => db.close(),
+  };
+}
+
+/** The broker's signing key, for checkpoints made here (export, prune, checkpoint): needs the KEK. */
+async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
+  const kek = await loadKek(ctx.env, ctx.dataDir);
+  if (kek.warning) ctx.err(`WARNING: ${kek.warning}`);
+  const issuer = new BrokerIssuer({
+    store: keys,
+    keks: { current: kek.kek, previous: kek.previous },
+    publicUrl: ctx.env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
+    now: Date.now,
+    cacheMs: 0,
+  });
+  await issuer.ensureKey();
+  return issuer;
 }
 
 const FILTER_OPTIONS = {
@@ -49,118 +86,300 @@ const FILTER_OPTIONS = {
   until: { type: 'string' },
   role: { type: 'string' },
   decision: { type: 'string' },
+  repository: { type: 'string' },
+  reason: { type: 'string' },
+  action: { type: 'string' },
 } as const;
 
+const cell = (text: string, width: number) => (text.length > width ? `${text.slice(0, width - 1)}…` : text.padEnd(width));
+
+const COLUMNS: { title: string; max: number; value: (seq: number, r: AuditRecord) => string }[] = [
+  { title: 'SEQ', max: 8, value: (seq) => String(seq) },
+  { title: 'TIME (UTC)', max: 19, value: (_, r) => r.time.slice(0, 19).replace('T', ' ') },
+  { title: 'DECISION', max: 8, value: (_, r) => r.decision },
+  { title: 'ROLE', max: 26, value: (_, r) => (r.action === 'exchange' ? (r.role ?? '-') : r.action) },
+  { title: 'REPOSITORY', max: 32, value: (_, r) => String(r.identity?.repository ?? r.identity?.project_path ?? r.subject ?? '-') },
+  { title: 'REF', max: 28, value: (_, r) => String(r.identity?.ref ?? '-') },
+  { title: 'CODE', max: 22, value: (_, r) => r.code },
+  { title: 'REASON', max: 34, value: (_, r) => r.reason },
+  { title: 'REQUEST', max: 26, value: (_, r) => r.request_id },
+];
+
 const list: Command = {
-  usage: 'audit list [--since 24h] [--role R] [--decision allow|deny] [--json]',
-  summary: 'Show audit records as a table (or JSON lines).',
-  options: { ...FILTER_OPTIONS, json: { type: 'boolean' } },
+  usage: 'audit list [--since 24h] [--until T] [--role R] [--decision allow|deny|error] [--repository R] [--reason CODE] [--action A] [--limit N] [--json]',
+  summary: 'Show audit records as a table (or JSON lines), oldest first; --limit keeps the newest N.',
+  options: { ...FILTER_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } },
   async run(ctx) {
     const f = filtersOf(ctx, '24h');
-    const { store, close } = openAuditStore(ctx);
+    const limitText = str(ctx, 'limit');
+    const limit = limitText === undefined ? undefined : Number(limitText);
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
+    const audit = openAudit(ctx, { mustExist: true })!;
+    const rows: (AuditEntry & { parsed: AuditRecord })[] = [];
     try {
-      let n = 0;
-      if (!ctx.values.json) {
-        ctx.out(`${'SEQ'.padEnd(7)} ${'TIME'.padEnd(20)} ${'DECISION'.padEnd(8)} ${'CODE'.padEnd(22)} ${'ROLE'.padEnd(24)} ${'IDENTITY'.padEnd(36)} REQUEST`);
+      for await (const e of filtered(readAll(audit.store), f)) {
+        rows.push(e);
+        if (limit !== undefined && rows.length > limit) rows.shift();
       }
-      for await (const e of filtered(readAll(store), f)) {
-        n++;
-        const r = e.parsed;
-        if (ctx.values.json) {
-          ctx.out(JSON.stringify(toExported(e)));
-          continue;
-        }
-        const who = String(r.identity.repository ?? r.identity.project_path ?? r.subject ?? '-');
-        ctx.out(
-          `${String(e.seq).padEnd(7)} ${r.time.slice(0, 19).padEnd(20)} ${r.decision.padEnd(8)} ${r.code.padEnd(22)} ` +
-            `${(r.role ?? '-').padEnd(24)} ${who.slice(0, 36).padEnd(36)} ${r.request_id}`,
-        );
-      }
-      if (!ctx.values.json) ctx.err(`${n} record(s)`);
-      return 0;
     } finally {
-      close();
+      audit.close();
     }
+    if (ctx.values.json) {
+      for (const e of rows) ctx.out(JSON.stringify(toExported(e)));
+      return 0;
+    }
+    // Columns as wide as their content (up to a cap), so the table reads in a terminal.
+    const values = rows.map((e) => COLUMNS.map((c) => c.value(e.seq, e.parsed)));
+    const widths = COLUMNS.map((c, i) => Math.min(c.max, Math.max(c.title.length, ...values.map((v) => v[i]!.length))));
+    const line = (cells: string[]) => cells.map((v, i) => (i === cells.length - 1 ? v : cell(v, widths[i]!))).join('  ').trimEnd();
+    ctx.out(line(COLUMNS.map((c) => c.title)));
+    for (const v of values) ctx.out(line(v));
+    const counts = rows.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e.parsed.decision]: (acc[e.parsed.decision] ?? 0) + 1 }), {});
+    ctx.err(`${rows.length} record(s): ${DECISIONS.map((d) => `${counts[d] ?? 0} ${d}`).join(', ')}`);
+    return 0;
   },
 };
 
 const exportCmd: Command = {
   usage: 'audit export [--since T] [--out FILE]',
-  summary: 'Write the chain as JSON lines (for a SIEM); verify it later with audit verify --file.',
+  summary: 'Write the chain as JSON lines (for a SIEM), ending with a signed checkpoint; verify it with audit verify --file.',
   options: { since: { type: 'string' }, out: { type: 'string' } },
   async run(ctx) {
     const f = filtersOf(ctx);
     const outFile = str(ctx, 'out');
     const out: NodeJS.WritableStream = outFile ? createWriteStream(outFile, { mode: 0o600 }) : process.stdout;
-    const { store, close } = openAuditStore(ctx);
+    const write = async (line: unknown) => {
+      if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+    };
+    const audit = openAudit(ctx, { mustExist: true })!;
     let n = 0;
+    let last: AuditEntry | undefined;
+    let verification: AuditVerification;
+    let checkpoint: AuditCheckpoint | undefined;
     try {
-      // An export is a contiguous slice of the chain (from the first record at or after --since), so it verifies.
+      // An export is a contiguous slice of the chain (from the first record at or after --since), so it
+      // verifies. The store is verified on the way; only an intact chain gets a signed checkpoint at the end.
       let started = f.since === undefined;
-      for await (const e of readAll(store)) {
+      const exportOne = async (e: AuditEntry) => {
         if (!started) started = Date.parse((JSON.parse(e.record) as AuditRecord).time) >= (f.since ?? 0);
-        if (!started) continue;
-        if (!out.write(`${JSON.stringify(toExported(e))}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
+        if (!started) return;
+        await write(toExported(e));
+        last = e;
         n++;
+      };
+      const source = readAll(audit.store)[Symbol.asyncIterator]();
+      async function* exporting(): AsyncGenerator<AuditEntry> {
+        for (let step = await source.next(); !step.done; step = await source.next()) {
+          await exportOne(step.value);
+          yield step.value;
+        }
+      }
+      const keys = (await audit.keys.list()).map((r) => JSON.parse(r.public_jwk) as JWK);
+      const located = (await listAll(audit.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
+      verification = await verifyAudit({ entries: exporting(), checkpoints: located, keys, mode: 'store' });
+      // Past a break, the rest is exported all the same (it is evidence), just not signed.
+      for (let step = await source.next(); !step.done; step = await source.next()) await exportOne(step.value);
+      if (verification.ok && last) {
+        const signer = await openSigner(ctx, audit.keys);
+        checkpoint = await signCheckpoint(signer, { seq: last.seq, hash: last.hash }, verification.start, Date.now());
+        await audit.checkpoints.insert(checkpoint);
+        await write({ checkpoint });
       }
     } finally {
-      close();
+      audit.close();
+      if (outFile) await new Promise<void>((resolve) => out.end(() => resolve()));
     }
-    if (outFile) await new Promise<void>((resolve) => out.end(() => resolve()));
-    ctx.err(`exported ${n} record(s)${outFile ? ` to ${outFile}` : ''}`);
+    if (!verification.ok) {
+      ctx.err(`exported ${n} record(s) WITHOUT a checkpoint: the store does not verify`);
+      ctx.err(describe(verification.problems[0]!, {}));
+      return 1;
+    }
+    ctx.err(`exported ${n} record(s)${outFile ? ` to ${outFile}` : ''}${checkpoint ? `, ending with a checkpoint of seq ${checkpoint.seq} signed by key ${checkpoint.kid}` : ''}`);
     return 0;
   },
 };
 
-async function* readExport(file: string): AsyncGenerator<ExportedEntry & { line: number }> {
+type ExportLine = (ExportedEntry & { line: number }) | { checkpoint: LocatedCheckpoint };
+
+async function* readLines(file: string): AsyncGenerator<ExportLine> {
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let line = 0;
   for await (const text of rl) {
     line++;
     if (text.trim() === '') continue;
-    let parsed: ExportedEntry;
+    let parsed: unknown;
     try {
-      parsed = JSON.parse(text) as ExportedEntry;
+      parsed = JSON.parse(text);
     } catch {
-      parsed = { seq: Number.NaN, prev_hash: '', hash: '', record: {} };
+      parsed = null;
     }
-    yield { ...parsed, line };
+    const cp = (parsed as { checkpoint?: { jws?: unknown } } | null)?.checkpoint;
+    if (cp && typeof cp === 'object' && typeof cp.jws === 'string') {
+      yield { checkpoint: { jws: cp.jws, line, source: file } };
+      continue;
+    }
+    const entry = parsed && typeof parsed === 'object' ? (parsed as ExportedEntry) : { seq: Number.NaN, prev_hash: '', hash: '', record: {} };
+    yield { ...entry, line };
   }
 }
 
+/** --jwks: a JWKS file or URL (the broker's /.well-known/jwks.json, or a saved copy): the only keys trusted. */
+async function loadJwks(source: string): Promise<JWK[]> {
+  let text: string;
+  if (/^https?:\/\//.test(source)) {
+    const res = await fetch(source, { signal: AbortSignal.timeout(10_000), redirect: 'error' });
+    if (!res.ok) throw new Error(`--jwks ${source}: HTTP ${res.status}`);
+    text = await res.text();
+  } else text = readFileSync(source, 'utf8');
+  const keys = (JSON.parse(text) as { keys?: unknown }).keys;
+  if (!Array.isArray(keys)) throw new Error(`--jwks ${source}: not a JWKS (no "keys" array)`);
+  return keys as JWK[];
+}
+
+function describe(p: AuditProblem, where: { file?: string }): string {
+  const fromWitness = p.source !== undefined && p.source !== where.file && p.source !== 'the store';
+  let place: string;
+  if (p.kind === 'chain' || p.kind === 'start') {
+    place = where.file ? `in ${where.file} at line ${p.line ?? '?'} (record seq ${p.seq ?? '?'})` : `in the store at record seq ${p.seq ?? '?'} (position ${(p.index ?? 0) + 1})`;
+  } else if (p.kind === 'uncovered') {
+    place = `in ${where.file ?? 'the store'} from record seq ${p.seq ?? '?'}`;
+  } else if (fromWitness) {
+    place = `in ${p.source} at line ${p.line ?? '?'} (checkpoint for seq ${p.seq ?? '?'})`;
+  } else if (where.file) {
+    place = `in ${where.file} at line ${p.line ?? '?'} (checkpoint for seq ${p.seq ?? '?'})`;
+  } else {
+    place = `in the store at the checkpoint for seq ${p.seq ?? '?'}`;
+  }
+  return `audit chain BROKEN ${place}: ${p.reason}`;
+}
+
+function report(ctx: CommandContext, result: AuditVerification, where: { file?: string }): number {
+  if (!result.ok) {
+    const [first, ...rest] = result.problems;
+    ctx.out(describe(first!, where));
+    for (const p of rest) ctx.out(`  also: ${describe(p, where).replace(/^audit chain BROKEN /, '')}`);
+    return 1;
+  }
+  const head = result.head ? `head seq ${result.head.seq} ${result.head.hash}` : 'empty';
+  const from = result.start.seq > 0 ? (where.file ? ` (from seq ${result.start.seq + 1}; earlier records are not in the file)` : ` (from seq ${result.start.seq + 1}, after the signed prune point)`) : '';
+  ctx.out(`audit chain OK: ${result.count} record(s)${where.file ? ` in ${where.file}` : ''}${from}, ${head}`);
+  const cp = result.checkpoints.latest;
+  if (cp) {
+    const since = result.uncovered > 0 ? `; ${result.uncovered} newer record(s) covered by the chain only` : '';
+    ctx.out(`checkpoints OK: ${result.checkpoints.verified} verified${result.checkpoints.skipped ? `, ${result.checkpoints.skipped} older ones signed by retired keys skipped` : ''}; latest seq ${cp.seq} signed ${cp.time} by key ${cp.kid}${since}`);
+  } else if (result.head) {
+    ctx.err('WARNING: no signed checkpoint: a cut-off tail would go unnoticed (the broker signs one every N records or M minutes; audit checkpoint signs one now)');
+  }
+  return 0;
+}
+
 const verify: Command = {
-  usage: 'audit verify [--file FILE]',
-  summary: 'Verify the hash chain of the store or of an export; exit 1 at the first broken link.',
-  options: { file: { type: 'string' } },
+  usage: 'audit verify [--file FILE] [--jwks FILE|URL] [--checkpoint FILE]',
+  summary: 'Verify the hash chain and its signed checkpoints (store or export); exit 1 at the first broken link.',
+  options: { file: { type: 'string' }, jwks: { type: 'string' }, checkpoint: { type: 'string', multiple: true } },
   async run(ctx) {
     const file = str(ctx, 'file');
-    if (file) {
-      // An export may start mid-chain (audit export --since): its first link is then taken as given.
-      const lines: (ExportedEntry & { line: number })[] = [];
-      for await (const e of readExport(file)) lines.push(e);
-      const first = lines[0];
-      const start = first && first.seq > 1 && typeof first.prev_hash === 'string' ? { seq: first.seq - 1, hash: first.prev_hash } : { seq: 0, hash: GENESIS_HASH };
-      const result = await verifyChain(lines, start);
-      if (!result.ok) {
-        const at = lines[result.index];
-        ctx.out(`audit chain BROKEN in ${file} at line ${at?.line ?? '?'} (record seq ${result.seq ?? '?'}): ${result.reason}`);
-        return 1;
-      }
-      const from = start.seq > 0 ? ` (from seq ${start.seq + 1}; earlier records are not in the file)` : '';
-      ctx.out(`audit chain OK: ${result.count} record(s) in ${file}${from}, head seq ${result.head?.seq ?? 0} ${result.head?.hash ?? GENESIS_HASH}`);
-      return 0;
-    }
-    const { store, close } = openAuditStore(ctx);
+    const jwks = str(ctx, 'jwks');
+    const witnesses = (ctx.values.checkpoint as string[] | undefined) ?? [];
+    // Checkpoints kept elsewhere (an earlier export, `audit checkpoint` output): they catch a store or file
+    // cut back together with its own checkpoints.
+    const witnessed: LocatedCheckpoint[] = [];
+    for (const w of witnesses) for await (const l of readLines(w)) if ('checkpoint' in l) witnessed.push(l.checkpoint);
+    const audit = openAudit(ctx, { mustExist: !file });
     try {
-      const result = await verifyChain(readAll(store));
+      const keys = jwks ? await loadJwks(jwks) : ((await audit?.keys.list()) ?? []).map((r) => JSON.parse(r.public_jwk) as JWK);
+      if (file) {
+        const entries: VerifiableEntry[] = [];
+        const checkpoints: LocatedCheckpoint[] = [...witnessed];
+        for await (const l of readLines(file)) {
+          if ('checkpoint' in l) checkpoints.push(l.checkpoint);
+          else entries.push(l);
+        }
+        return report(ctx, await verifyAudit({ entries, checkpoints, keys, mode: 'file' }), { file });
+      }
+      const stored = (await listAll(audit!.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
+      return report(ctx, await verifyAudit({ entries: readAll(audit!.store), checkpoints: [...stored, ...witnessed], keys, mode: 'store' }), {});
+    } finally {
+      audit?.close();
+    }
+  },
+};
+
+async function policyHash(ctx: CommandContext): Promise<string> {
+  try {
+    return (await loadCompiledPolicy(ctx.policiesDir)).hash;
+  } catch {
+    return '';
+  }
+}
+
+const prune: Command = {
+  usage: 'audit prune --before 90d [--dry-run]',
+  summary: 'Delete records older than --before up to a signed prune point; the rest still verifies.',
+  options: { before: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  async run(ctx) {
+    const beforeText = str(ctx, 'before');
+    if (!beforeText) throw new UsageError('--before is required (a duration such as 90d, or an ISO time)');
+    const before = parseSince(beforeText, Date.now());
+    const audit = openAudit(ctx, { mustExist: true })!;
+    try {
+      const signer = await openSigner(ctx, audit.keys);
+      const auditor = new Auditor(audit.store);
+      const checkpointer = new Checkpointer({ audit: audit.store, checkpoints: audit.checkpoints, signer, now: Date.now });
+      const result = await pruneAudit({
+        auditor,
+        checkpoints: audit.checkpoints,
+        checkpointer,
+        signer,
+        before,
+        now: Date.now,
+        policyHash: await policyHash(ctx),
+        by: 'cli',
+        dryRun: ctx.values['dry-run'] === true,
+      });
       if (!result.ok) {
-        ctx.out(`audit chain BROKEN in the store at record seq ${result.seq ?? '?'} (position ${result.index + 1}): ${result.reason}`);
+        ctx.out(`audit prune refused: the store does not verify, and a broken chain is evidence`);
+        ctx.out(describe(result.problem, {}));
         return 1;
       }
-      ctx.out(`audit chain OK: ${result.count} record(s), head seq ${result.head?.seq ?? 0} ${result.head?.hash ?? GENESIS_HASH}`);
+      const when = new Date(before).toISOString();
+      if (!result.through) ctx.out(`nothing to prune: no records older than ${when} before the current start of the chain`);
+      else if (ctx.values['dry-run']) ctx.out(`would prune ${result.records} record(s), through seq ${result.through.seq} (older than ${when})`);
+      else ctx.out(`pruned ${result.records} record(s) through seq ${result.through.seq} (older than ${when}); the chain now starts after the signed prune point`);
       return 0;
     } finally {
-      close();
+      audit.close();
+    }
+  },
+};
+
+const checkpointCmd: Command = {
+  usage: 'audit checkpoint',
+  summary: 'Verify the store and sign its head now; prints the checkpoint line to keep elsewhere (audit verify --checkpoint).',
+  options: {},
+  async run(ctx) {
+    const audit = openAudit(ctx, { mustExist: true })!;
+    try {
+      const keys = (await audit.keys.list()).map((r) => JSON.parse(r.public_jwk) as JWK);
+      const located = (await listAll(audit.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
+      const result = await verifyAudit({ entries: readAll(audit.store), checkpoints: located, keys, mode: 'store' });
+      if (!result.ok) {
+        ctx.err('audit checkpoint refused: the store does not verify');
+        ctx.out(describe(result.problems[0]!, {}));
+        return 1;
+      }
+      if (!result.head) {
+        ctx.err('the audit log is empty: nothing to sign');
+        return 1;
+      }
+      const signer = await openSigner(ctx, audit.keys);
+      const checkpoint = await signCheckpoint(signer, result.head, result.start, Date.now());
+      await audit.checkpoints.insert(checkpoint);
+      ctx.out(JSON.stringify({ checkpoint }));
+      ctx.err(`signed seq ${checkpoint.seq} with key ${checkpoint.kid}: keep this line where the broker cannot write it`);
+      return 0;
+    } finally {
+      audit.close();
     }
   },
 };
@@ -169,4 +388,6 @@ export const auditCommands: Record<string, Command> = {
   'audit list': list,
   'audit export': exportCmd,
   'audit verify': verify,
+  'audit prune': prune,
+  'audit checkpoint': checkpointCmd,
 };

@@ -251,7 +251,7 @@ export interface AuditProblem {
 
 export interface AuditVerification {
   ok: boolean;
-  /** Sorted by seq: the first one is the first broken link. */
+  /** The first broken link first (see the sort at the end of verifyAudit). */
   problems: AuditProblem[];
   count: number;
   /** The link the verified records continue from (genesis, prune point, or the first record's prev_hash). */
@@ -399,7 +399,10 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
     });
   }
 
-  problems.sort((a, b) => (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
+  // Breaks in the chain and disagreements with it, by seq; then checkpoints that do not verify; last, what
+  // no checkpoint covers (often a consequence of the former).
+  const rank = (p: AuditProblem) => (p.kind === 'checkpoint' ? 1 : p.kind === 'uncovered' ? 2 : 0);
+  problems.sort((a, b) => rank(a) - rank(b) || (a.seq ?? Number.MAX_SAFE_INTEGER) - (b.seq ?? Number.MAX_SAFE_INTEGER));
   return {
     ok: problems.length === 0,
     problems,
