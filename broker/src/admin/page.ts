@@ -55,9 +55,11 @@ h2.section { font-size: 13px; margin: 0 0 8px; color: var(--muted); text-transfo
 .tablecard { padding: 0; overflow: hidden; }
 .tablehead { display: flex; align-items: center; padding: 12px 16px 8px; }
 .tablehead .meta { margin-left: auto; color: var(--muted); font-size: 12px; }
-table.records { width: 100%; border-collapse: collapse; }
+table.records { width: 100%; border-collapse: collapse; table-layout: fixed; }
+col.c-time { width: 170px; } col.c-decision { width: 76px; } col.c-role { width: 156px; } col.c-repo { width: 140px; }
+col.c-ref { width: 172px; } col.c-event { width: 144px; } col.c-request { width: 120px; }
 table.records th { text-align: left; font-size: 12px; color: var(--muted); font-weight: 600; padding: 8px 10px; background: #fafbfc; border-top: 1px solid var(--line); border-bottom: 1px solid var(--line); }
-table.records td { padding: 8px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; max-width: 260px; overflow: hidden; text-overflow: ellipsis; }
+table.records td { padding: 8px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 table.records tbody tr { cursor: pointer; }
 table.records tbody tr:hover td { background: #f3f6fb; }
 table.records td.reason { color: var(--muted); }
@@ -278,10 +280,10 @@ const SCRIPT = String.raw`
       el('td', '', who(r)),
       el('td', 'mono', id.ref || '\u2014'),
       el('td', '', id.event_name || id.pipeline_source || '\u2014'),
-      (function () { var td = el('td', 'reason'); if (r.code !== 'OK') { td.appendChild(el('span', 'code', r.code)); td.appendChild(document.createTextNode(' ')); } td.appendChild(document.createTextNode(r.reason)); return td; })(),
+      (function () { var td = el('td', 'reason mono', r.reason); td.title = r.code + ': ' + r.reason; return td; })(),
       el('td', 'mono', r.request_id),
     ];
-    cells.forEach(function (c) { tr.appendChild(c); });
+    cells.forEach(function (c) { if (!c.title) c.title = c.textContent; tr.appendChild(c); });
     function open() { openDetail(item); }
     tr.addEventListener('click', open);
     tr.addEventListener('keydown', function (e) { if (e.key === 'Enter') open(); });
@@ -322,8 +324,15 @@ const SCRIPT = String.raw`
       if (!t) body.appendChild(el('div', 'empty', 'The policy was not evaluated (refused before that step).'));
       else {
         var ul = el('ul', 'trace');
-        ul.appendChild(el('li', t.matched ? 'pass' : 'fail', t.matched ? 'matched condition set ' + t.matched : 'no condition set matched'));
-        t.failed.forEach(function (f) { ul.appendChild(el('li', 'fail', f)); });
+        var deniedBy = t.matched && t.matched.indexOf('deny') === 0;
+        if (!t.matched) ul.appendChild(el('li', 'fail', 'no allow condition set matched'));
+        else if (deniedBy) ul.appendChild(el('li', 'fail', t.matched + ' matched: a deny rule refused this identity'));
+        else ul.appendChild(el('li', 'pass', t.matched + ' matched: every condition held'));
+        // A deny condition that does not hold is good news; an allow condition that does not hold is why.
+        t.failed.forEach(function (f) {
+          var isDeny = f.indexOf('deny') === 0;
+          ul.appendChild(el('li', isDeny ? 'pass' : 'fail', f + (isDeny ? ': does not apply' : ': did not hold')));
+        });
         body.appendChild(ul);
       }
     }
@@ -423,6 +432,7 @@ export function renderAdminPage(nonce: string): string {
     <div class="card tablecard">
       <div class="tablehead"><h2 class="section">Decisions, newest first</h2><span class="meta" id="shown"></span></div>
       <table class="records">
+        <colgroup><col class="c-time"><col class="c-decision"><col class="c-role"><col class="c-repo"><col class="c-ref"><col class="c-event"><col><col class="c-request"></colgroup>
         <thead><tr><th>Time</th><th>Decision</th><th>Role</th><th>Repository / project</th><th>Ref</th><th>Event</th><th>Reason</th><th>Request</th></tr></thead>
         <tbody id="rows"></tbody>
       </table>
