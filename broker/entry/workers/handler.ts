@@ -4,6 +4,8 @@
 // is missing, the broker fails closed: every request answers 503 ERR_UNAVAILABLE and the problems are logged.
 import type { D1Database, DurableObjectNamespace, ExecutionContext, KVNamespace } from '@cloudflare/workers-types';
 import { createApp, type AppDeps } from '../../src/app.ts';
+import { createAccessVerifier } from '../../src/admin/access.ts';
+import { createAdminAuth, type AdminAuthenticator } from '../../src/admin/auth.ts';
 import { Auditor } from '../../src/audit/auditor.ts';
 import { ERROR_STATUS, errorBody } from '../../src/errors.ts';
 import { BrokerIssuer } from '../../src/issuer/issuer.ts';
@@ -34,6 +36,11 @@ export interface WorkerEnv {
   BROKER_PUBLIC_URL?: string;
   /** Deadline for each upstream (cloud, GitHub) call, in milliseconds. */
   BROKER_UPSTREAM_TIMEOUT_MS?: string;
+  /** Admin token for GET /v1/audit and /admin/ (a secret); without it or Access, those routes are 404. */
+  BROKER_ADMIN_TOKEN?: string;
+  /** Cloudflare Access in front of the admin routes: https://<team>.cloudflareaccess.com and the app's AUD tag. */
+  BROKER_ACCESS_TEAM_DOMAIN?: string;
+  BROKER_ACCESS_AUD?: string;
 }
 
 export type Log = (line: Record<string, unknown>) => void;
@@ -86,6 +93,18 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     if (!env[binding]) problems.push(`binding ${binding} is missing: declare it in wrangler.toml`);
   }
 
+  // A misconfigured admin credential (weak token, bad Access settings) refuses to serve, like on Node.
+  let adminAuth: AdminAuthenticator | undefined;
+  try {
+    const access =
+      env.BROKER_ACCESS_TEAM_DOMAIN || env.BROKER_ACCESS_AUD
+        ? createAccessVerifier({ teamDomain: env.BROKER_ACCESS_TEAM_DOMAIN ?? '', audience: env.BROKER_ACCESS_AUD ?? '', fetch: (input, init) => fetch(input, init), now })
+        : undefined;
+    adminAuth = createAdminAuth({ token: env.BROKER_ADMIN_TOKEN, access });
+  } catch (error) {
+    problems.push(`admin access: ${(error as Error).message}`);
+  }
+
   if (!loaded.ok || !keks.ok || problems.length > 0) {
     log({ level: 'error', event: 'broker.refusing_to_serve', problems });
     return { ok: false, problems };
@@ -117,6 +136,7 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     // Set by Cloudflare's edge for every request; a client cannot forge it through the proxy.
     clientIp: (req) => req.headers.get('cf-connecting-ip'),
     log,
+    ...(adminAuth ? { admin: { auth: adminAuth } } : {}),
   };
   log({ level: 'info', event: 'broker.ready', policy_hash: policy.hash, roles: policy.roles.size, version: VERSION });
   return { ok: true, app: createApp(deps) };
