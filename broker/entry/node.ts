@@ -13,6 +13,7 @@ import { JwksRegistry } from '../src/oidc/jwks.ts';
 import { compilePolicy, type CompiledPolicy } from '../src/policy/compile.ts';
 import { loadPolicy } from '../src/policy/load.ts';
 import { BrokerIssuer } from '../src/issuer/issuer.ts';
+import { MemoryRateCounter, parseRateLimits, RateLimiter } from '../src/ratelimit.ts';
 import { RevocationVault } from '../src/store/revocations.ts';
 import { SecretVault } from '../src/store/secrets.ts';
 import { parseDuration } from '../src/util/duration.ts';
@@ -113,6 +114,8 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   const checkpointer = new Checkpointer({ audit: auditStore, checkpoints, signer: issuer, now, log, ...audit.checkpoints });
   const fetchFn = opts.fetch ?? fetch;
   const minters: Minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
+  // Opt-in (BROKER_RATE_LIMITS, e.g. client=600/1m,subject=60/1m); a malformed setting refuses to start.
+  const rateLimits = parseRateLimits(env.BROKER_RATE_LIMITS);
   const deps: AppDeps = {
     policy: () => policy,
     jwks: new JwksRegistry({
@@ -125,6 +128,9 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
     minters,
     revocations: new RevocationVault(new SqliteRevocationStore(db), keks),
     issuer,
+    ...(rateLimits.client || rateLimits.subject
+      ? { rateLimiter: new RateLimiter(rateLimits, new MemoryRateCounter(), (err) => log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) })) }
+      : {}),
     now,
     version: VERSION,
     clientIp: (_req, env) => (env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress ?? null,

@@ -14,6 +14,7 @@ import { JwksRegistry } from '../../src/oidc/jwks.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
 import { loadPolicy, type PolicyFile } from '../../src/policy/load.ts';
 import { importKek, type Kek } from '../../src/store/envelope.ts';
+import { parseRateLimits, RateLimiter, type RateLimits } from '../../src/ratelimit.ts';
 import { RevocationVault } from '../../src/store/revocations.ts';
 import { SecretVault } from '../../src/store/secrets.ts';
 import { newRequestId } from '../../src/util/ids.ts';
@@ -21,7 +22,7 @@ import { VERSION } from '../../src/version.ts';
 import { D1AuditStore, D1SecretStore } from './d1.ts';
 import { D1KeyStore, D1RevocationStore } from './d1-issuer.ts';
 import { KvJwksCache } from './kv.ts';
-import { DoReplayGuard, type ReplayGuardObject } from './replay.ts';
+import { DoRateCounter, DoReplayGuard, type ReplayGuardObject } from './replay.ts';
 
 /** The bindings wrangler.toml declares. BROKER_KEK is a secret (`wrangler secret put BROKER_KEK`). */
 export interface WorkerEnv {
@@ -36,6 +37,8 @@ export interface WorkerEnv {
   BROKER_PUBLIC_URL?: string;
   /** Deadline for each upstream (cloud, GitHub) call, in milliseconds. */
   BROKER_UPSTREAM_TIMEOUT_MS?: string;
+  /** Optional limits, e.g. "client=600/1m,subject=60/1m" (counted in the replay Durable Objects). */
+  BROKER_RATE_LIMITS?: string;
   /** Admin token for GET /v1/audit and /admin/ (a secret); without it or Access, those routes are 404. */
   BROKER_ADMIN_TOKEN?: string;
   /** Cloudflare Access in front of the admin routes: https://<team>.cloudflareaccess.com and the app's AUD tag. */
@@ -118,6 +121,13 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
   // Without BROKER_PUBLIC_URL the issuer names the request's own origin (wrangler dev); production sets it.
   const issuer = new BrokerIssuer({ store: new D1KeyStore(env.DB), keks: sealing, publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787', now });
   const minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
+  let rateLimits: RateLimits = {};
+  try {
+    rateLimits = parseRateLimits(env.BROKER_RATE_LIMITS);
+  } catch (err) {
+    log({ level: 'error', event: 'broker.refusing_to_serve', problems: [(err as Error).message] });
+    return { ok: false, problems: [(err as Error).message] };
+  }
   const deps: AppDeps = {
     policy: () => policy,
     jwks: new JwksRegistry({
@@ -131,6 +141,9 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     minters,
     revocations: new RevocationVault(new D1RevocationStore(env.DB), sealing),
     issuer,
+    ...(rateLimits.client || rateLimits.subject
+      ? { rateLimiter: new RateLimiter(rateLimits, new DoRateCounter(env.REPLAY), (err) => log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) })) }
+      : {}),
     now,
     version: VERSION,
     // Set by Cloudflare's edge for every request; a client cannot forge it through the proxy.
