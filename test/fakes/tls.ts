@@ -9,6 +9,7 @@ import { createServer as createHttpsServer, Agent as HttpsAgent } from 'node:htt
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hang } from './oidc.ts';
 
 export type FakeHandler = (req: Request) => Promise<Response>;
 
@@ -86,13 +87,5 @@ export function handlerFetch(handler: FakeHandler) {
 
 /** Resolves when the request is aborted (the client gave up) or after `maxMs`, for `hang` modes. */
 export function hangUntilAborted(req: Request, maxMs = 120_000): Promise<Response> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      resolve(new Response(null, { status: 504 }));
-    };
-    const timer = setTimeout(done, maxMs);
-    if (req.signal.aborted) done();
-    else req.signal.addEventListener('abort', done, { once: true });
-  });
+  return hang(req, maxMs);
 }
