@@ -1,14 +1,13 @@
 // The GitHub Action as the runner runs it: action/dist/main.js and post.js as child processes with INPUT_*,
 // the file commands and a fake OIDC token service, against a real `secret-broker serve` and against scripted
 // brokers for the failure paths (503 then 200, 403, revoke answers).
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateIssuerKey, serveTestIssuer, type IssuerKey, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
+import type { IssuerKey, TestIssuerServer } from '../../cli/lib/test-issuer.ts';
+import { startE2eBroker, type E2eBroker } from '../helpers/e2e-broker.ts';
 import { asMap, maskingViolations, parseFileCommands, runActionStep, serveTokenService, stepFiles, type FakeTokenService } from '../helpers/fake-actions-runtime.ts';
 import { allTypesResponse, serveFakeBroker } from '../helpers/fake-broker.ts';
-import { runCli, serveBroker, type ServedBroker } from '../helpers/processes.ts';
+import { runCli, type ServedBroker } from '../helpers/processes.ts';
 
 const AUD = 'https://broker.action.test';
 const CLAIMS = { sub: 'repo:acme/web:ref:refs/heads/main', repository_id: '42', ref: 'refs/heads/main' };
@@ -17,6 +16,7 @@ const TLS_KEY = '-----BEGIN TEST KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKc
 const SA_JSON = '{\n  "type": "service_account",\n  "private_key_id": "pkid-action-e2e-0001",\n  "client_secret": "json-inner-secret-e2e"\n}';
 const SECRETS = [API_KEY, TLS_KEY, SA_JSON, 'pkid-action-e2e-0001', 'json-inner-secret-e2e'];
 
+let fixture: E2eBroker;
 let dir: string;
 let key: IssuerKey;
 let issuer: TestIssuerServer;
@@ -26,46 +26,40 @@ let step = 0;
 const files = () => stepFiles(join(dir, `step-${++step}`));
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sb-action-'));
-  ({ key } = await loadOrCreateIssuerKey(join(dir, 'issuer-key.json')));
-  issuer = await serveTestIssuer(key);
-  tokens = await serveTokenService(key, issuer.url, CLAIMS);
-  const pol = join(dir, 'policies');
-  mkdirSync(join(pol, 'roles'), { recursive: true });
-  writeFileSync(join(pol, 'issuers.yaml'), `issuers:\n  local:\n    url: ${issuer.url}\n    audience: ${AUD}\n`);
-  writeFileSync(
-    join(pol, 'roles/deploy.yaml'),
-    [
-      'role: deploy',
-      'issuer: local',
-      'max_ttl: 5m',
-      'allow:',
-      '  - repository_id: "42"',
-      '    ref: refs/heads/main',
-      'grants:',
-      '  - type: secret',
-      '    name: API_KEY',
-      '  - type: secret',
-      '    name: TLS_KEY',
-      '  - type: secret',
-      '    name: SA_JSON',
-      '    env: GOOGLE_SA_JSON',
-      '',
-    ].join('\n'),
-  );
-  const data = join(dir, 'data');
-  for (const [name, value] of [['API_KEY', API_KEY], ['TLS_KEY', TLS_KEY], ['SA_JSON', SA_JSON]] as const) {
-    const put = await runCli(['secret', 'put', name, '--data', data, '--policies', pol], { input: `${value}\n` });
-    expect(put.code, put.stderr).toBe(0);
-  }
-  broker = await serveBroker(['--policies', pol, '--data', data]);
+  fixture = await startE2eBroker({
+    name: 'action',
+    issuerName: 'local',
+    audience: AUD,
+    roles: {
+      deploy: [
+        'role: deploy',
+        'issuer: local',
+        'max_ttl: 5m',
+        'allow:',
+        '  - repository_id: "42"',
+        '    ref: refs/heads/main',
+        'grants:',
+        '  - type: secret',
+        '    name: API_KEY',
+        '  - type: secret',
+        '    name: TLS_KEY',
+        '  - type: secret',
+        '    name: SA_JSON',
+        '    env: GOOGLE_SA_JSON',
+        '',
+      ].join('\n'),
+    },
+    secrets: { API_KEY, TLS_KEY, SA_JSON },
+    beforeServe: async (ctx) => {
+      tokens = await serveTokenService(ctx.key, ctx.issuer.url, CLAIMS);
+    },
+  });
+  ({ dir, key, issuer, broker } = fixture);
 }, 60_000);
 
 afterAll(async () => {
-  await broker?.stop();
   await tokens?.close();
-  await issuer?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 describe('the action against a real broker', () => {

@@ -1,48 +1,41 @@
 // `secret-broker exchange` as a pipeline runs it: a real broker and issuer, the token in an environment
 // variable or a file, each format read back by its consumer, and every documented exit code.
 import { spawnSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { valuesToMask } from '../../client/mask.ts';
-import { loadOrCreateIssuerKey, serveTestIssuer, signTestToken, type IssuerKey, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
+import { signTestToken, type IssuerKey, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
 import { allTypesResponse, serveFakeBroker } from '../helpers/fake-broker.ts';
-import { runCli, serveBroker, type ServedBroker } from '../helpers/processes.ts';
+import { startE2eBroker, type E2eBroker } from '../helpers/e2e-broker.ts';
+import { runCli, type ServedBroker } from '../helpers/processes.ts';
 
 const AUD = 'https://broker.cli.test';
 const CLAIMS = { sub: 'project_path:acme/web:ref_type:branch:ref:main', project_id: '42', ref: 'main' };
 const API_KEY = "sk-cli-e2e-'quoted'-$HOME-value";
 const TLS_KEY = '-----BEGIN TEST KEY-----\nMIIcliLineOne\nMIIcliLineTwo\n-----END TEST KEY-----';
 
+let fixture: E2eBroker;
 let dir: string;
 let key: IssuerKey;
 let issuer: TestIssuerServer;
 let broker: ServedBroker;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sb-cli-'));
-  ({ key } = await loadOrCreateIssuerKey(join(dir, 'issuer-key.json')));
-  issuer = await serveTestIssuer(key);
-  const pol = join(dir, 'policies');
-  mkdirSync(join(pol, 'roles'), { recursive: true });
-  writeFileSync(join(pol, 'issuers.yaml'), `issuers:\n  gitlab:\n    url: ${issuer.url}\n    audience: ${AUD}\n`);
   const role = (name: string, projectId: string) =>
     `role: ${name}\nissuer: gitlab\nmax_ttl: 5m\nallow:\n  - project_id: "${projectId}"\n    ref: main\ngrants:\n  - type: secret\n    name: API_KEY\n  - type: secret\n    name: TLS_KEY\n    env: DEPLOY_KEY\n`;
-  writeFileSync(join(pol, 'roles/deploy.yaml'), role('deploy', '42'));
-  writeFileSync(join(pol, 'roles/locked.yaml'), role('locked', '7'));
-  const data = join(dir, 'data');
-  for (const [name, value] of [['API_KEY', API_KEY], ['TLS_KEY', TLS_KEY]] as const) {
-    const put = await runCli(['secret', 'put', name, '--data', data, '--policies', pol], { input: `${value}\n` });
-    expect(put.code, put.stderr).toBe(0);
-  }
-  broker = await serveBroker(['--policies', pol, '--data', data]);
+  fixture = await startE2eBroker({
+    name: 'cli',
+    issuerName: 'gitlab',
+    audience: AUD,
+    roles: { deploy: role('deploy', '42'), locked: role('locked', '7') },
+    secrets: { API_KEY, TLS_KEY },
+  });
+  ({ dir, key, issuer, broker } = fixture);
 }, 60_000);
 
 afterAll(async () => {
-  await broker?.stop();
-  await issuer?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 const token = () => signTestToken(key, { iss: issuer.url, aud: AUD, ...CLAIMS });

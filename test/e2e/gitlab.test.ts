@@ -3,13 +3,13 @@
 // id_tokens names, before_script and script in one bash with `set -eo pipefail`, after_script in another.
 // The credentials must be in the job's environment and nowhere in the job log or the project directory.
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { loadOrCreateIssuerKey, serveTestIssuer, signTestToken, type IssuerKey, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
-import { CLI, ROOT, runCli, serveBroker, type ServedBroker } from '../helpers/processes.ts';
+import { signTestToken, type IssuerKey, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
+import { startE2eBroker, type E2eBroker } from '../helpers/e2e-broker.ts';
+import { CLI, ROOT, type ServedBroker } from '../helpers/processes.ts';
 
 const TEMPLATE = join(ROOT, 'templates/secret-broker.yml');
 const AUD = 'https://broker.gitlab.test';
@@ -28,6 +28,7 @@ interface HiddenJob {
   after_script: string[];
 }
 
+let fixture: E2eBroker;
 let dir: string;
 let key: IssuerKey;
 let issuer: TestIssuerServer;
@@ -35,28 +36,20 @@ let broker: ServedBroker;
 let jobs = 0;
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sb-gitlab-'));
-  ({ key } = await loadOrCreateIssuerKey(join(dir, 'issuer-key.json')));
-  issuer = await serveTestIssuer(key);
-  const pol = join(dir, 'policies');
-  mkdirSync(join(pol, 'roles'), { recursive: true });
-  writeFileSync(join(pol, 'issuers.yaml'), `issuers:\n  gitlab:\n    url: ${issuer.url}\n    audience: ${AUD}\n`);
   const role = (name: string, projectId: string) =>
     `role: ${name}\nissuer: gitlab\nmax_ttl: 5m\nallow:\n  - project_id: "${projectId}"\n    namespace_id: "7"\n    ref: main\ngrants:\n  - type: secret\n    name: API_KEY\n  - type: secret\n    name: TLS_KEY\n`;
-  writeFileSync(join(pol, 'roles/deploy.yaml'), role('deploy', '42'));
-  writeFileSync(join(pol, 'roles/locked.yaml'), role('locked', '9'));
-  const data = join(dir, 'data');
-  for (const [name, value] of [['API_KEY', API_KEY], ['TLS_KEY', TLS_KEY]] as const) {
-    const put = await runCli(['secret', 'put', name, '--data', data, '--policies', pol], { input: `${value}\n` });
-    expect(put.code, put.stderr).toBe(0);
-  }
-  broker = await serveBroker(['--policies', pol, '--data', data]);
+  fixture = await startE2eBroker({
+    name: 'gitlab',
+    issuerName: 'gitlab',
+    audience: AUD,
+    roles: { deploy: role('deploy', '42'), locked: role('locked', '9') },
+    secrets: { API_KEY, TLS_KEY },
+  });
+  ({ dir, key, issuer, broker } = fixture);
 }, 60_000);
 
 afterAll(async () => {
-  await broker?.stop();
-  await issuer?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 /** The component as GitLab sees it: the spec header, then the jobs with `$[[ inputs.x ]]` replaced. */
