@@ -1,41 +1,34 @@
 // The acceptance run against real processes: `secret-broker serve` with a loopback issuer, tokens signed
 // by `secret-broker token`, secrets stored by `secret-broker secret put`, and `audit verify` on the result.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadOrCreateIssuerKey, serveTestIssuer, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
-import { runCli, serveBroker, type ServedBroker } from '../helpers/processes.ts';
+import type { TestIssuerServer } from '../../cli/lib/test-issuer.ts';
+import { startE2eBroker, type E2eBroker } from '../helpers/e2e-broker.ts';
+import { runCli, type ServedBroker } from '../helpers/processes.ts';
 
+let fixture: E2eBroker;
 let dir: string;
 let issuer: TestIssuerServer;
 let broker: ServedBroker;
 const AUD = 'https://broker.e2e.test';
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'sb-e2e-'));
-  const { key } = await loadOrCreateIssuerKey(join(dir, 'issuer-key.json'));
-  issuer = await serveTestIssuer(key);
-  const pol = join(dir, 'policies');
-  mkdirSync(join(pol, 'roles'), { recursive: true });
-  writeFileSync(join(pol, 'issuers.yaml'), `issuers:\n  local:\n    url: ${issuer.url}\n    audience: ${AUD}\n`);
-  writeFileSync(
-    join(pol, 'roles/deploy.yaml'),
-    `role: deploy\nissuer: local\nmax_ttl: 5m\nallow:\n  - repository_id: "42"\n    ref: refs/heads/main\ngrants:\n  - type: secret\n    name: API_KEY\n`,
-  );
-  writeFileSync(
-    join(pol, 'roles/locked.yaml'),
-    `role: locked\nissuer: local\nmax_ttl: 5m\nallow:\n  - repository_id: "7"\ngrants:\n  - type: secret\n    name: API_KEY\n`,
-  );
-  const put = await runCli(['secret', 'put', 'API_KEY', '--data', join(dir, 'data'), '--policies', pol], { input: 's3cr3t-value\n' });
-  expect(put.code, put.stderr).toBe(0);
-  broker = await serveBroker(['--policies', pol, '--data', join(dir, 'data')]);
+  fixture = await startE2eBroker({
+    name: 'e2e',
+    issuerName: 'local',
+    audience: AUD,
+    roles: {
+      deploy: `role: deploy\nissuer: local\nmax_ttl: 5m\nallow:\n  - repository_id: "42"\n    ref: refs/heads/main\ngrants:\n  - type: secret\n    name: API_KEY\n`,
+      locked: `role: locked\nissuer: local\nmax_ttl: 5m\nallow:\n  - repository_id: "7"\ngrants:\n  - type: secret\n    name: API_KEY\n`,
+    },
+    secrets: { API_KEY: 's3cr3t-value' },
+  });
+  ({ dir, issuer, broker } = fixture);
 }, 60_000);
 
 afterAll(async () => {
-  await broker?.stop();
-  await issuer?.close();
-  rmSync(dir, { recursive: true, force: true });
+  await fixture?.close();
 });
 
 async function mint(claims: Record<string, unknown>): Promise<string> {
