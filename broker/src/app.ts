@@ -57,10 +57,17 @@ export function createApp(deps: AppDeps): Hono<Env> {
     userAgent: c.req.header('user-agent') ?? null,
   });
 
-  // The body cap holds however the body is sent: a declared length is checked first, then the stream is counted.
+  // The body cap holds however the body is sent. A declared length frames the body (the server reads no more
+  // than it), so within the cap it is read whole, and checked again; without one (chunked) the stream is
+  // counted. Reading whole also spares @hono/node-server a full Request with an abort signal per exchange,
+  // whose cleanup lagged behind under load (the bench saw the heap grow ~40 MiB per 100,000 exchanges).
   const readInput = async (c: Context<Env>): Promise<[ExchangeInput, RequestMeta]> => {
-    const declared = Number(c.req.header('content-length') ?? '0');
-    const body = declared > MAX_BODY_BYTES ? undefined : await readCapped(c.req.raw, MAX_BODY_BYTES);
+    const header = c.req.header('content-length');
+    const declared = header === undefined ? Number.NaN : Number(header);
+    let body: string | undefined;
+    if (!Number.isSafeInteger(declared)) body = await readCapped(c.req.raw, MAX_BODY_BYTES);
+    else if (declared <= MAX_BODY_BYTES) body = await c.req.raw.text();
+    if (body !== undefined && body.length > MAX_BODY_BYTES) body = undefined;
     return [{ body, authorization: c.req.header('authorization') ?? null }, requestMeta(c)];
   };
 
