@@ -48,10 +48,6 @@ export class BrokerError extends Error {
   }
 }
 
-export function publicMessage(code: ErrorCode): string {
-  return MESSAGES[code];
-}
-
 /** The wire body for an error: code, generic message, request id. Nothing else. */
 export function errorBody(code: ErrorCode, requestId: string) {
   return { error: code, message: MESSAGES[code], request_id: requestId };

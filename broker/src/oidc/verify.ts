@@ -22,7 +22,7 @@ export type VerifyResult =
   | { ok: false; code: 'ERR_REQUEST_INVALID' | 'ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED' | 'ERR_UNAVAILABLE'; detail: string; issuer?: string };
 
 /** Cheap structural check, before anything is decoded. */
-export function isTokenShaped(token: unknown): token is string {
+function isTokenShaped(token: unknown): token is string {
   return typeof token === 'string' && token.length <= MAX_TOKEN_LENGTH && TOKEN_SHAPE.test(token);
 }
 

@@ -283,9 +283,15 @@ const ENDPOINT_DEFAULTS: Record<string, Record<string, (g: Grant) => string[]>> 
   github: { api_url: () => ['https://api.github.com'] },
 };
 
-function lintGrants(role: Role, drafts: Draft[]): void {
+/** Secret names under which the broker keeps its own upstream keys (see broker/src/mint/secret.ts). */
+const BROKER_KEY_SECRET = /^(?:aws\.|github-app-)/;
+
+function lintGrants(role: Role, drafts: Draft[], appKeySecrets: Set<string>): void {
   const maxTtl = parseDuration(role.max_ttl) ?? 0;
   role.grants.forEach((grant, j) => {
+    if (grant.type === 'secret' && (BROKER_KEY_SECRET.test(grant.name) || appKeySecrets.has(grant.name))) {
+      drafts.push({ rule: 'secret-names-broker-key', path: ['grants', j, 'name'], message: `grants[${j}] hands out secret ${grant.name}, which holds a key of the broker's own` });
+    }
     const asked = grant.type === 'aws' ? ['duration', grant.duration] : grant.type === 'gcp' ? ['lifetime', grant.lifetime] : undefined;
     if (asked && asked[1] !== undefined) {
       const seconds = parseDuration(asked[1]) ?? 0;
@@ -328,6 +334,10 @@ function sharedAudience(issuer: IssuerConfig): string | undefined {
 export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
   const out: LintFinding[] = [];
   const { documents } = policy;
+  // GitHub App keys named by any role: no secret grant anywhere may hand them out.
+  const appKeySecrets = new Set(
+    [...policy.roles.values()].flatMap((r) => r.value.grants.flatMap((g) => (g.type === 'github' ? [g.private_key_secret ?? `github-app-${g.app_id}`] : []))),
+  );
 
   for (const [name, located] of policy.roles) {
     const role = located.value;
@@ -341,7 +351,7 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
     });
     const verdict = productionVerdict(role);
     if (verdict.production) role.allow.forEach((set, i) => lintProduction(role, set, i, platform, verdict.because ?? 'production', drafts));
-    lintGrants(role, drafts);
+    lintGrants(role, drafts, appKeySecrets);
 
     const cases = policy.tests.filter((t) => t.value.role === name);
     const missing = (['allow', 'deny'] as const).filter((e) => !cases.some((t) => t.value.expect === e));

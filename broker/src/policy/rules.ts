@@ -130,6 +130,12 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
     help: "Lower the grant's duration (aws) or lifetime (gcp) to at most max_ttl, or raise max_ttl if that is what you mean.",
   },
   {
+    id: 'secret-names-broker-key',
+    severity: 'error',
+    title: "A secret grant names one of the broker's own upstream keys (aws.*, github-app-*, a github grant's private_key_secret).",
+    help: 'Those secrets hold the keys the broker signs with for AWS access_key mode and GitHub Apps; the secret minter refuses them at run time. Grant the cloud credential (type aws or github) instead of its key.',
+  },
+  {
     id: 'non-default-endpoint',
     severity: 'warning',
     title: 'A grant sends requests to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url).',

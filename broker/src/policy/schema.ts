@@ -29,7 +29,7 @@ export function isAllowedUrl(text: string): boolean {
   return url.protocol === 'http:' && isLoopbackHost(url.hostname);
 }
 
-export function isLoopbackHost(host: string): boolean {
+function isLoopbackHost(host: string): boolean {
   return host === 'localhost' || host === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(host);
 }
 

@@ -350,6 +350,28 @@ const ROWS: Row[] = [
     },
   },
   {
+    rule: 'secret-names-broker-key',
+    fail: { roles: { r: role('r', BOUND, { grants: 'grants:\n  - type: secret\n    name: aws.111122223333.secret_access_key\n' }) } },
+    pass: { roles: { r: role('r', BOUND, { grants: 'grants:\n  - type: secret\n    name: AWS_DEPLOY_BUCKET\n' }) } },
+  },
+  {
+    rule: 'secret-names-broker-key',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants: 'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    private_key_secret: APP_KEY\n  - type: secret\n    name: APP_KEY\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants: 'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    private_key_secret: APP_KEY\n  - type: secret\n    name: OTHER\n',
+        }),
+      },
+    },
+  },
+  {
     rule: 'unused-exception',
     fail: {
       roles: { 'web-prod': role('web-prod', `${PROD}  lint:\n    exceptions:\n      - rule: prod-self-hosted-runner\n        reason: production deploys run on our ephemeral hardened runners\n`) },
