@@ -14,7 +14,7 @@ export const serveCommand: Command = {
     const policy = broker.deps.policy();
     ctx.err(
       `secret-broker ${broker.deps.version} listening on ${broker.url} ` +
-        `(policies ${ctx.policiesDir}: ${policy.roles.size} roles, hash ${policy.hash.slice(0, 12)}; data ${ctx.dataDir})`,
+        `(policies ${ctx.policiesDir}: ${policy.roles.size} role(s), hash ${policy.hash.slice(0, 12)}; data ${ctx.dataDir})`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => {
