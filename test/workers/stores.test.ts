@@ -42,6 +42,19 @@ describe('D1AuditStore', () => {
   });
 });
 
+describe('D1AuditStore.insertMany', () => {
+  it('writes a group in one batch, or nothing when any seq is taken', async () => {
+    const store = new D1AuditStore(env.SCRATCH_DB);
+    const head = await store.head();
+    const base = (head?.seq ?? 0) + 1000;
+    const entry = (seq: number) => ({ seq, prev_hash: GENESIS_HASH, hash: `h${seq}`, record: '{}' });
+    expect(await store.insertMany([entry(base), entry(base + 1), entry(base + 2)])).toBe(true);
+    expect(await store.insertMany([entry(base + 3), entry(base + 1), entry(base + 4)])).toBe(false);
+    const seqs = (await store.list({ afterSeq: base - 1 })).map((e) => e.seq);
+    expect(seqs).toEqual([base, base + 1, base + 2]);
+  });
+});
+
 describe('D1SecretStore', () => {
   it('keeps versions, lists without values and rewraps under a new KEK', async () => {
     const store = new D1SecretStore(env.SCRATCH_DB);

@@ -31,6 +31,21 @@ export class D1AuditStore implements AuditStore {
     return result.meta.changes === 1;
   }
 
+  /**
+   * The records of concurrent requests in one D1 batch (one transaction, one round trip). All or nothing: a
+   * plain INSERT makes a taken seq fail the batch, which D1 rolls back whole.
+   */
+  async insertMany(entries: AuditEntry[]): Promise<boolean> {
+    const insert = this.#db.prepare('INSERT INTO audit (seq, prev_hash, hash, record) VALUES (?, ?, ?, ?)');
+    try {
+      await this.#db.batch(entries.map((e) => insert.bind(e.seq, e.prev_hash, e.hash, e.record)));
+      return true;
+    } catch (err) {
+      if (/UNIQUE constraint failed/i.test(String((err as Error)?.message ?? err))) return false;
+      throw err;
+    }
+  }
+
   async list(query: AuditQuery): Promise<AuditEntry[]> {
     const { limit } = query;
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
