@@ -1,9 +1,10 @@
 // The exchange inside workerd, through the real Worker entry (SELF): D1 audit and secrets, the replay
 // Durable Object, KV, and the fixture policy set. The test issuer's keys come from the vitest config.
 import { createExecutionContext, env, SELF } from 'cloudflare:test';
-import { importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { compactVerify, createLocalJWKSet, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { D1AuditStore, D1SecretStore } from '../../broker/entry/workers/d1.ts';
+import worker from '../../broker/entry/worker.ts';
+import { D1AuditStore, D1CheckpointStore, D1SecretStore } from '../../broker/entry/workers/d1.ts';
 import { createWorkerHandler } from '../../broker/entry/workers/handler.ts';
 import { readAll, verifyChain } from '../../broker/src/audit/chain.ts';
 import { importKek } from '../../broker/src/store/envelope.ts';
@@ -165,6 +166,23 @@ describe('the Worker', () => {
     expect(allowed).toMatchObject({ client_ip: '203.0.113.7', user_agent: 'workers-test', role: 'app-secret', policy_hash: env.TEST_POLICY_HASH });
     // Never a token or a minted value in the log.
     expect(JSON.stringify(records)).not.toContain(SECRET_VALUE);
+  });
+});
+
+describe('audit checkpoints on Workers', () => {
+  it('the cron trigger signs the chain head with the broker key, in D1', async () => {
+    await (await exchange(await sign())).arrayBuffer();
+    const pending: Promise<unknown>[] = [];
+    const ctx = { waitUntil: (p: Promise<unknown>) => pending.push(p), passThroughOnException: () => {} };
+    await worker.scheduled({}, env as never, ctx as never);
+    await Promise.all(pending);
+    const head = await new D1AuditStore(env.DB).head();
+    const [latest] = await new D1CheckpointStore(env.DB).list({ descending: true, limit: 1 });
+    expect(latest).toMatchObject({ seq: head!.seq, hash: head!.hash });
+    const jwks = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as { keys: JWK[] };
+    const { payload, protectedHeader } = await compactVerify(latest!.jws, createLocalJWKSet(jwks));
+    expect(protectedHeader.typ).toBe('audit-checkpoint+jwt');
+    expect(JSON.parse(new TextDecoder().decode(payload))).toMatchObject({ seq: head!.seq, hash: head!.hash });
   });
 });
 

@@ -3,7 +3,17 @@
 // version) is kept by a single SQL statement, so D1's serialised writes are the only coordination needed,
 // across isolates and colos alike. Schema: migrations/0001_init.sql.
 import type { D1Database } from '@cloudflare/workers-types';
-import type { AuditEntry, AuditHead, AuditQuery, AuditStore, SecretMeta, SecretRow, SecretStore } from '../../src/store/ports.ts';
+import type {
+  AuditCheckpoint,
+  AuditEntry,
+  AuditHead,
+  AuditQuery,
+  AuditStore,
+  CheckpointStore,
+  SecretMeta,
+  SecretRow,
+  SecretStore,
+} from '../../src/store/ports.ts';
 
 type Row = Record<string, unknown>;
 
@@ -127,5 +137,36 @@ export class D1SecretStore implements SecretStore {
       versions: Number(row.versions),
       created_at: Number(row.created_at),
     }));
+  }
+}
+
+/** Signed audit checkpoints on D1 (migrations/0003_audit_checkpoints.sql), as SqliteCheckpointStore. */
+export class D1CheckpointStore implements CheckpointStore {
+  readonly #db: D1Database;
+
+  constructor(db: D1Database) {
+    this.#db = db;
+  }
+
+  async insert(c: AuditCheckpoint): Promise<void> {
+    await this.#db.prepare('INSERT INTO audit_checkpoints (seq, hash, time, kid, jws) VALUES (?, ?, ?, ?, ?)').bind(c.seq, c.hash, c.time, c.kid, c.jws).run();
+  }
+
+  async list(query: AuditQuery): Promise<AuditCheckpoint[]> {
+    const order = query.descending ? 'DESC' : 'ASC';
+    const { results } = await this.#db
+      .prepare(`SELECT seq, hash, time, kid, jws FROM audit_checkpoints WHERE seq > ? AND seq < ? ORDER BY seq ${order}, id ${order} LIMIT ?`)
+      .bind(query.afterSeq ?? Number.MIN_SAFE_INTEGER, query.beforeSeq ?? Number.MAX_SAFE_INTEGER, query.limit ?? -1)
+      .all<Row>();
+    return results.map((r) => ({ seq: Number(r.seq), hash: String(r.hash), time: String(r.time), kid: String(r.kid), jws: String(r.jws) }));
+  }
+
+  /** Both deletes in one batch: one transaction, as on Node. */
+  async pruneThrough(seq: number): Promise<{ records: number; checkpoints: number }> {
+    const [records, checkpoints] = await this.#db.batch([
+      this.#db.prepare('DELETE FROM audit WHERE seq <= ?').bind(seq),
+      this.#db.prepare('DELETE FROM audit_checkpoints WHERE seq <= ?').bind(seq),
+    ]);
+    return { records: records?.meta.changes ?? 0, checkpoints: checkpoints?.meta.changes ?? 0 };
   }
 }

@@ -7,6 +7,7 @@ import { createApp, type AppDeps } from '../../src/app.ts';
 import { createAccessVerifier } from '../../src/admin/access.ts';
 import { createAdminAuth, type AdminAuthenticator } from '../../src/admin/auth.ts';
 import { Auditor } from '../../src/audit/auditor.ts';
+import { Checkpointer } from '../../src/audit/checkpoint.ts';
 import { ERROR_STATUS, errorBody } from '../../src/errors.ts';
 import { BrokerIssuer } from '../../src/issuer/issuer.ts';
 import { buildMinters } from '../../src/mint/index.ts';
@@ -19,7 +20,7 @@ import { RevocationVault } from '../../src/store/revocations.ts';
 import { SecretVault } from '../../src/store/secrets.ts';
 import { newRequestId } from '../../src/util/ids.ts';
 import { VERSION } from '../../src/version.ts';
-import { D1AuditStore, D1SecretStore } from './d1.ts';
+import { D1AuditStore, D1CheckpointStore, D1SecretStore } from './d1.ts';
 import { D1KeyStore, D1RevocationStore } from './d1-issuer.ts';
 import { KvJwksCache } from './kv.ts';
 import { DoRateCounter, DoReplayGuard, type ReplayGuardObject } from './replay.ts';
@@ -53,7 +54,7 @@ export interface WorkerHandlerOptions {
   now?: () => number;
 }
 
-type Built = { ok: true; app: ReturnType<typeof createApp> } | { ok: false; problems: string[] };
+type Built = { ok: true; app: ReturnType<typeof createApp>; checkpointer: Checkpointer } | { ok: false; problems: string[] };
 
 /** JSON lines on the console: what Workers Logs index. */
 const consoleLog: Log = (line) => (line.level === 'error' ? console.error : console.log)(JSON.stringify(line));
@@ -65,20 +66,32 @@ export function createWorkerHandler(files: PolicyFile[], options: WorkerHandlerO
   // without a new deployment, which starts new isolates. A thrown error (a bug) is not cached.
   let built: Promise<Built> | undefined;
 
+  const build = (env: WorkerEnv): Promise<Built> =>
+    (built ??= buildBroker(env, files, log, now).catch((error: unknown) => {
+      built = undefined;
+      throw error;
+    }));
+
   return {
     async fetch(request: Request, env: WorkerEnv, ctx: ExecutionContext): Promise<Response> {
-      built ??= buildBroker(env, files, log, now).catch((error: unknown) => {
-        built = undefined;
-        throw error;
-      });
       let broker: Built;
       try {
-        broker = await built;
+        broker = await build(env);
       } catch (error) {
         return refuse('ERR_INTERNAL', [`building the broker failed: ${String((error as Error)?.stack ?? error)}`], log, now);
       }
       if (!broker.ok) return refuse('ERR_UNAVAILABLE', broker.problems, log, now);
       return broker.app.fetch(request, env, ctx);
+    },
+
+    /**
+     * The cron trigger (wrangler.toml [triggers]): signs an audit checkpoint when one is due. Appends also
+     * ask for one every 1,000 records, but work left running after a response may be cut short on Workers;
+     * the cron makes sure the head is signed at least every interval.
+     */
+    async scheduled(_controller: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
+      const broker = await build(env);
+      if (broker.ok) ctx.waitUntil(broker.checkpointer.tick());
     },
   };
 }
@@ -128,6 +141,10 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     log({ level: 'error', event: 'broker.refusing_to_serve', problems: [(err as Error).message] });
     return { ok: false, problems: [(err as Error).message] };
   }
+  // Audit checkpoints: the chain head signed with the broker's key every 1,000 records or 10 minutes.
+  const auditStore = new D1AuditStore(env.DB);
+  const checkpoints = new D1CheckpointStore(env.DB);
+  const checkpointer = new Checkpointer({ audit: auditStore, checkpoints, signer: issuer, now, log });
   const deps: AppDeps = {
     policy: () => policy,
     jwks: new JwksRegistry({
@@ -137,7 +154,7 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
       onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
     }),
     replay: new DoReplayGuard(env.REPLAY),
-    auditor: new Auditor(new D1AuditStore(env.DB)),
+    auditor: new Auditor(checkpointer.watch(auditStore)),
     minters,
     revocations: new RevocationVault(new D1RevocationStore(env.DB), sealing),
     issuer,
@@ -149,10 +166,10 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     // Set by Cloudflare's edge for every request; a client cannot forge it through the proxy.
     clientIp: (req) => req.headers.get('cf-connecting-ip'),
     log,
-    ...(adminAuth ? { admin: { auth: adminAuth } } : {}),
+    ...(adminAuth ? { admin: { auth: adminAuth, checkpoints } } : {}),
   };
   log({ level: 'info', event: 'broker.ready', policy_hash: policy.hash, roles: policy.roles.size, version: VERSION });
-  return { ok: true, app: createApp(deps) };
+  return { ok: true, app: createApp(deps), checkpointer };
 }
 
 type LoadedKeks = { ok: true; current: Kek; previous: Kek[] } | { ok: false; problems: string[] };
