@@ -175,6 +175,11 @@ export class Checkpointer {
     return this.running;
   }
 
+  /** Resolves once a checkpoint run in progress, if any, has finished (tests and shutdown wait on it). */
+  async settled(): Promise<void> {
+    await this.running;
+  }
+
   /** Signs the current head now (export, shutdown, prune), with `anchor` when it moves (prune). */
   async checkpointNow(anchor?: ChainLink): Promise<AuditCheckpoint | null> {
     await this.running;

@@ -68,6 +68,9 @@ export async function auditFixture(opts: { everyRecords?: number; intervalMs?: n
     async append(n, make = () => ({})) {
       for (let i = 0; i < n; i++) {
         await auditor.append(makeRecord({ request_id: `01REQ${String(++counter).padStart(21, '0')}`, ...make(counter) }, clock.now));
+        // A due checkpoint is signed in the background; let it read the head before the next append, so
+        // which seq it names does not depend on scheduling.
+        await checkpointer.settled();
         clock.now += 1000;
       }
     },
