@@ -94,7 +94,7 @@ describe('aws inside workerd', () => {
     const started = Date.now();
     const { result } = await mintAws({ sts_endpoint: 'https://hang.sts.fake/' }, { timeoutMs: 300 });
     expect(result).toMatchObject({ ok: false, code: 'ERR_UPSTREAM', detail: 'aws.timeout' });
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it('refuses a max_ttl under 900 s without calling STS', async () => {
@@ -139,6 +139,6 @@ describe('gcp inside workerd', () => {
     const started = Date.now();
     const { result } = await mintGcp({ sts_url: 'https://sts-hang.gcp.fake/v1/token' }, { timeoutMs: 300 });
     expect(result).toMatchObject({ ok: false, code: 'ERR_UPSTREAM', detail: 'gcp.sts.timeout' });
-    expect(Date.now() - started).toBeLessThan(2000);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });

@@ -223,7 +223,7 @@ describe('upstream failures: ERR_UPSTREAM with Google code, nothing partial', ()
     const result = expectFailure(await mint({}, { deps: { timeoutMs: 300 } }));
     const elapsed = performance.now() - started;
     expect(result.detail).toBe(detail);
-    expect(elapsed).toBeLessThan(1500);
+    expect(elapsed).toBeLessThan(5000); // the fake hangs 30 s: far below that means the deadline worked
   });
 
   it('keeps the code when the attribute condition rejects the caller', async () => {

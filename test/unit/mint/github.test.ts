@@ -177,7 +177,7 @@ describe('github minter: revoke', () => {
     gh.revokeMode = 'hang';
     const started = performance.now();
     const revoked = await minter.revoke!(result.revocation);
-    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 1000);
+    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 4000);
     expect(revoked.ok).toBe(false);
     expect(!revoked.ok && revoked.detail).toMatch(/^github\.revoke_timeout/);
   });
@@ -319,7 +319,7 @@ describe('github minter: upstream failures', () => {
     gh.mode = 'hang';
     const started = performance.now();
     const result = await createGithubMinter(deps()).mint(grant(), ctx());
-    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 1000);
+    expect(performance.now() - started).toBeLessThan(TIMEOUT_MS + 4000);
     expect(result).toMatchObject({ ok: false, code: 'ERR_UPSTREAM' });
     expect(!result.ok && result.detail).toMatch(/^github\.access_tokens_timeout/);
   });
