@@ -1,5 +1,6 @@
 // `secret-broker`: one table of commands, each in its own module under cli/commands.
 import { auditCommands } from './commands/audit.ts';
+import { kekCommands } from './commands/kek.ts';
 import { keysCommands } from './commands/keys.ts';
 import { exchangeCommand } from './commands/exchange.ts';
 import { policyCommands } from './commands/policy.ts';
@@ -16,6 +17,7 @@ export const COMMANDS: Record<string, Command> = {
   ...secretCommands,
   ...auditCommands,
   ...keysCommands,
+  ...kekCommands,
 };
 
 function overview(): string {

@@ -78,6 +78,10 @@ export class MemoryKeyStore implements KeyStore {
   async delete(kid: string): Promise<void> {
     this.rows = this.rows.filter((r) => r.kid !== kid);
   }
+  async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {
+    const row = this.rows.find((r) => r.kid === kid);
+    if (row) Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
+  }
 }
 
 export class MemoryCheckpointStore implements CheckpointStore {

@@ -1,6 +1,6 @@
 // Where the Node broker and the CLI get the key-encryption key: BROKER_KEK in production; otherwise a
 // development KEK generated once into the data folder, with a warning, so that `npm start` works on a fresh
-// machine. BROKER_KEK_PREVIOUS keeps old KEKs readable while `keys rotate` rewraps the store.
+// machine. BROKER_KEK_PREVIOUS keeps old KEKs readable while `secret rewrap` rewraps the store.
 import { randomUUID } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

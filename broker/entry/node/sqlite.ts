@@ -437,6 +437,7 @@ export class SqliteSecretStore implements SecretStore {
 }
 
 export class SqliteKeyStore implements KeyStore {
+  readonly #rewrap: StatementSync;
   readonly #list: StatementSync;
   readonly #insert: StatementSync;
   readonly #delete: StatementSync;
@@ -448,6 +449,11 @@ export class SqliteKeyStore implements KeyStore {
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (kid) DO NOTHING`,
     );
     this.#delete = db.prepare('DELETE FROM signing_keys WHERE kid = ?');
+    this.#rewrap = db.prepare('UPDATE signing_keys SET kek_id = ?, wrapped_key = ? WHERE kid = ?');
+  }
+
+  async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {
+    if (Number(this.#rewrap.run(kekId, wrappedKey, kid).changes) !== 1) throw new Error(`no signing key ${kid} to rewrap`);
   }
 
   async list(): Promise<SigningKeyRow[]> {

@@ -30,6 +30,10 @@ export class D1KeyStore implements KeyStore {
   async delete(kid: string): Promise<void> {
     await this.#db.prepare('DELETE FROM signing_keys WHERE kid = ?').bind(kid).run();
   }
+
+  async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {
+    await this.#db.prepare('UPDATE signing_keys SET kek_id = ?, wrapped_key = ? WHERE kid = ?').bind(kekId, wrappedKey, kid).run();
+  }
 }
 
 export class D1RevocationStore implements RevocationStore {

@@ -32,7 +32,7 @@ export interface WorkerEnv {
   REPLAY: DurableObjectNamespace<ReplayGuardObject>;
   /** 32 random bytes in base64: wraps the data keys of stored secrets. */
   BROKER_KEK?: string;
-  /** Old KEKs, comma-separated, still accepted for reading while `keys rotate` rewraps the store. */
+  /** Old KEKs, comma-separated, still accepted for reading while `secret rewrap` rewraps the store. */
   BROKER_KEK_PREVIOUS?: string;
   /** The broker's own issuer URL (https, reachable by the clouds): `iss` of broker tokens. */
   BROKER_PUBLIC_URL?: string;

@@ -3,8 +3,8 @@
 // sub = role:<role>, one audience per grant, and carry the caller's verified identity as claims.
 import { CompactSign, exportJWK, generateKeyPair, importJWK, SignJWT, calculateJwkThumbprint, type JWK } from 'jose';
 import type { Kek } from '../store/envelope.ts';
-import { openSecret, sealSecret } from '../store/envelope.ts';
-import type { KeyStore, SigningKeyRow } from '../store/ports.ts';
+import { openSecret, rewrapRow, sealSecret } from '../store/envelope.ts';
+import type { KeyStore, SecretRow, SigningKeyRow } from '../store/ports.ts';
 import { BROKER_TOKEN_MAX_TTL, droppableKeysAt, publishedKeysAt, signingKeyAt } from './keys.ts';
 
 export interface BrokerIssuerOptions {
@@ -35,6 +35,11 @@ export interface SignedBrokerToken {
 }
 
 const sealName = (kid: string) => `broker-signing-key/${kid}`;
+
+/** A key row's sealed private half, in the form the envelope functions take. */
+function sealedRowOf(row: SigningKeyRow): SecretRow {
+  return { name: sealName(row.kid), version: 1, kek_id: row.kek_id, wrapped_key: row.wrapped_key, iv: row.iv, ciphertext: row.ciphertext, created_at: row.created_at };
+}
 
 export class BrokerIssuer {
   /** Settable once at start-up when the public URL is only known after listening (port 0, development). */
@@ -80,6 +85,23 @@ export class BrokerIssuer {
     const dropped = droppableKeysAt(await this.opts.store.list(), now);
     for (const row of dropped) await this.opts.store.delete(row.kid);
     return { added, dropped: dropped.map((r) => r.kid) };
+  }
+
+  /**
+   * KEK rotation: rewraps every signing key's sealed private half under `newKek` (the data key and the
+   * ciphertext stay as they are). Returns how many keys were rewrapped.
+   */
+  async rewrapKeys(newKek: Kek): Promise<number> {
+    const from = [this.opts.keks.current, ...(this.opts.keks.previous ?? [])];
+    let count = 0;
+    for (const row of await this.opts.store.list()) {
+      if (row.kek_id === newKek.id) continue;
+      const sealed = await rewrapRow(from, newKek, sealedRowOf(row));
+      await this.opts.store.rewrap(row.kid, sealed.kek_id, sealed.wrapped_key);
+      count++;
+    }
+    delete this.cached;
+    return count;
   }
 
   async listKeys(): Promise<SigningKeyRow[]> {
@@ -175,7 +197,7 @@ export class BrokerIssuer {
     let key = this.privateKeys.get(row.kid);
     if (!key) {
       const keks = [this.opts.keks.current, ...(this.opts.keks.previous ?? [])];
-      key = openSecret(keks, { name: sealName(row.kid), version: 1, kek_id: row.kek_id, wrapped_key: row.wrapped_key, iv: row.iv, ciphertext: row.ciphertext, created_at: row.created_at })
+      key = openSecret(keks, sealedRowOf(row))
         .then((bytes) => importJWK(JSON.parse(new TextDecoder().decode(bytes)) as JWK, 'RS256') as Promise<CryptoKey>);
       key.catch(() => this.privateKeys.delete(row.kid));
       this.privateKeys.set(row.kid, key);

@@ -136,6 +136,8 @@ export interface KeyStore {
   /** False when the kid exists already. */
   insert(row: SigningKeyRow): Promise<boolean>;
   delete(kid: string): Promise<void>;
+  /** Replaces the wrapping of a key's sealed private half (KEK rotation). */
+  rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void>;
 }
 
 /** What the post step may revoke for one request, sealed until the credentials expire. */

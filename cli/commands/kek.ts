@@ -1,0 +1,41 @@
+import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
+import { loadKek } from '../../broker/entry/node/kek.ts';
+import { openDatabase, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
+import { openVault } from '../lib/stores.ts';
+import { UsageError, type Command } from '../context.ts';
+
+/**
+ * KEK rotation: with the new KEK in BROKER_KEK and the old one in BROKER_KEK_PREVIOUS, rewraps the data key of
+ * every stored secret version and of every signing key under the new KEK. Afterwards BROKER_KEK_PREVIOUS can
+ * be removed (wait an hour for the post step's revocation entries, which are short-lived and not rewrapped).
+ */
+const rewrap: Command = {
+  usage: 'secret rewrap',
+  summary: 'KEK rotation: rewrap every secret and signing key under BROKER_KEK (old KEKs in BROKER_KEK_PREVIOUS).',
+  options: {},
+  async run(ctx) {
+    if (!ctx.env.BROKER_KEK) throw new UsageError('set BROKER_KEK to the new KEK and BROKER_KEK_PREVIOUS to the old one(s)');
+    const kek = await loadKek(ctx.env, ctx.dataDir);
+    const { vault, close } = await openVault(ctx);
+    const db = openDatabase(ctx.dataDir);
+    try {
+      const secrets = await vault.rotateKek(kek.kek);
+      const issuer = new BrokerIssuer({
+        store: new SqliteKeyStore(db),
+        keks: { current: kek.kek, previous: kek.previous },
+        publicUrl: ctx.env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
+        now: Date.now,
+        cacheMs: 0,
+      });
+      const keys = await issuer.rewrapKeys(kek.kek);
+      ctx.out(`rewrapped ${secrets} secret version(s) and ${keys} signing key(s) under KEK ${kek.kek.id}`);
+      ctx.err('Every row now opens with BROKER_KEK alone; remove BROKER_KEK_PREVIOUS after an hour (revocation entries expire by then).');
+      return 0;
+    } finally {
+      db.close();
+      close();
+    }
+  },
+};
+
+export const kekCommands: Record<string, Command> = { 'secret rewrap': rewrap };
