@@ -1,7 +1,4 @@
-import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
-import { loadKek } from '../../broker/entry/node/kek.ts';
-import { openDatabase, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
-import { openVault } from '../lib/stores.ts';
+import { openIssuer, openVault } from '../lib/stores.ts';
 import { UsageError, type Command } from '../context.ts';
 
 /**
@@ -15,24 +12,16 @@ const rewrap: Command = {
   options: {},
   async run(ctx) {
     if (!ctx.env.BROKER_KEK) throw new UsageError('set BROKER_KEK to the new KEK and BROKER_KEK_PREVIOUS to the old one(s)');
-    const kek = await loadKek(ctx.env, ctx.dataDir);
     const { vault, close } = await openVault(ctx);
-    const db = openDatabase(ctx.dataDir);
+    const { issuer, kek, close: closeIssuer } = await openIssuer(ctx);
     try {
-      const secrets = await vault.rotateKek(kek.kek);
-      const issuer = new BrokerIssuer({
-        store: new SqliteKeyStore(db),
-        keks: { current: kek.kek, previous: kek.previous },
-        publicUrl: ctx.env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
-        now: Date.now,
-        cacheMs: 0,
-      });
-      const keys = await issuer.rewrapKeys(kek.kek);
-      ctx.out(`rewrapped ${secrets} secret version(s) and ${keys} signing key(s) under KEK ${kek.kek.id}`);
+      const secrets = await vault.rotateKek(kek);
+      const keys = await issuer.rewrapKeys(kek);
+      ctx.out(`rewrapped ${secrets} secret version(s) and ${keys} signing key(s) under KEK ${kek.id}`);
       ctx.err('Every row now opens with BROKER_KEK alone; remove BROKER_KEK_PREVIOUS after an hour (revocation entries expire by then).');
       return 0;
     } finally {
-      db.close();
+      closeIssuer();
       close();
     }
   },

@@ -1,22 +1,6 @@
-import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import { parseDuration } from '../../broker/src/util/duration.ts';
-import { loadKek } from '../../broker/entry/node/kek.ts';
-import { openDatabase, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
-import { str, UsageError, type Command, type CommandContext } from '../context.ts';
-
-async function openIssuer(ctx: CommandContext): Promise<{ issuer: BrokerIssuer; close(): void }> {
-  const db = openDatabase(ctx.dataDir);
-  const kek = await loadKek(ctx.env, ctx.dataDir);
-  if (kek.warning) ctx.err(`WARNING: ${kek.warning}`);
-  const issuer = new BrokerIssuer({
-    store: new SqliteKeyStore(db),
-    keks: { current: kek.kek, previous: kek.previous },
-    publicUrl: ctx.env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
-    now: Date.now,
-    cacheMs: 0,
-  });
-  return { issuer, close: () => db.close() };
-}
+import { openIssuer } from '../lib/stores.ts';
+import { str, UsageError, type Command } from '../context.ts';
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
