@@ -22,6 +22,7 @@ import type {
   SecretRow,
   SecretStore,
 } from '../../src/store/ports.ts';
+import { SECRET_COLUMNS, toAuditEntry, toCheckpoint, toSecretRow } from '../../src/store/rows.ts';
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -248,9 +249,6 @@ export class SqliteReplayGuard implements ReplayGuard {
   }
 }
 
-function toAuditEntry(row: Row): AuditEntry {
-  return { seq: Number(row.seq), prev_hash: String(row.prev_hash), hash: String(row.hash), record: String(row.record) };
-}
 
 /** Thrown inside a batched write to undo an insertMany whose chain position was taken meanwhile. */
 const SEQ_TAKEN = Symbol('seq taken');
@@ -313,9 +311,6 @@ export class SqliteAuditStore implements AuditStore {
   }
 }
 
-function toCheckpoint(row: Row): AuditCheckpoint {
-  return { seq: Number(row.seq), hash: String(row.hash), time: String(row.time), kid: String(row.kid), jws: String(row.jws) };
-}
 
 export class SqliteCheckpointStore implements CheckpointStore {
   readonly #db: DatabaseSync;
@@ -360,19 +355,7 @@ export class SqliteCheckpointStore implements CheckpointStore {
   }
 }
 
-function toSecretRow(row: Row): SecretRow {
-  return {
-    name: String(row.name),
-    version: Number(row.version),
-    kek_id: String(row.kek_id),
-    wrapped_key: String(row.wrapped_key),
-    iv: String(row.iv),
-    ciphertext: String(row.ciphertext),
-    created_at: Number(row.created_at),
-  };
-}
 
-const SECRET_COLUMNS = 'name, version, kek_id, wrapped_key, iv, ciphertext, created_at';
 
 export class SqliteSecretStore implements SecretStore {
   readonly #latest: StatementSync;

@@ -14,12 +14,10 @@ import type {
   SecretRow,
   SecretStore,
 } from '../../src/store/ports.ts';
+import { SECRET_COLUMNS, toAuditEntry, toCheckpoint, toSecretRow } from '../../src/store/rows.ts';
 
 type Row = Record<string, unknown>;
 
-function toAuditEntry(row: Row): AuditEntry {
-  return { seq: Number(row.seq), prev_hash: String(row.prev_hash), hash: String(row.hash), record: String(row.record) };
-}
 
 export class D1AuditStore implements AuditStore {
   readonly #db: D1Database;
@@ -71,19 +69,7 @@ export class D1AuditStore implements AuditStore {
   }
 }
 
-function toSecretRow(row: Row): SecretRow {
-  return {
-    name: String(row.name),
-    version: Number(row.version),
-    kek_id: String(row.kek_id),
-    wrapped_key: String(row.wrapped_key),
-    iv: String(row.iv),
-    ciphertext: String(row.ciphertext),
-    created_at: Number(row.created_at),
-  };
-}
 
-const SECRET_COLUMNS = 'name, version, kek_id, wrapped_key, iv, ciphertext, created_at';
 
 export class D1SecretStore implements SecretStore {
   readonly #db: D1Database;
@@ -158,7 +144,7 @@ export class D1CheckpointStore implements CheckpointStore {
       .prepare(`SELECT seq, hash, time, kid, jws FROM audit_checkpoints WHERE seq > ? AND seq < ? ORDER BY seq ${order}, id ${order} LIMIT ?`)
       .bind(query.afterSeq ?? Number.MIN_SAFE_INTEGER, query.beforeSeq ?? Number.MAX_SAFE_INTEGER, query.limit ?? -1)
       .all<Row>();
-    return results.map((r) => ({ seq: Number(r.seq), hash: String(r.hash), time: String(r.time), kid: String(r.kid), jws: String(r.jws) }));
+    return results.map(toCheckpoint);
   }
 
   /** Both deletes in one batch: one transaction, as on Node. */
