@@ -28,6 +28,7 @@ export class MemoryAuditStore implements AuditStore {
     return true;
   }
   async list(q: AuditQuery): Promise<AuditEntry[]> {
+    if (q.limit !== undefined && !(Number.isSafeInteger(q.limit) && q.limit >= 0)) throw new RangeError('audit list: limit must be a non-negative integer');
     let out = this.entries.filter((e) => (q.afterSeq === undefined || e.seq > q.afterSeq) && (q.beforeSeq === undefined || e.seq < q.beforeSeq));
     if (q.descending) out = [...out].reverse();
     return q.limit === undefined ? out : out.slice(0, q.limit);

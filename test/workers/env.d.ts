@@ -11,5 +11,6 @@ declare global {
     TEST_POLICY_HASH: string;
     TEST_MIGRATIONS: D1Migration[];
     SCRATCH_DB: D1Database;
+    CONTRACT_DB: D1Database;
   }
 }

@@ -79,8 +79,9 @@ export default defineConfig(async () => {
             TEST_MIGRATIONS: migrations,
             ...mintFakes.bindings,
           },
-          // A second, empty database for the store tests, so that the exchange tests own DB's audit chain.
-          d1Databases: { SCRATCH_DB: 'scratch' },
+          // Empty databases for the store tests and the port contract suites, so that the exchange tests own
+          // DB's audit chain.
+          d1Databases: { SCRATCH_DB: 'scratch', CONTRACT_DB: 'contract' },
           outboundService: (request: Request) => mintFakes.outbound(request) ?? issuerOutbound(request),
         },
       }),
