@@ -1,0 +1,118 @@
+// The broker's settings, read from the environment in one place for both runtimes (Node's process.env, the
+// Worker's bindings) and the CLI. Every problem is collected, with the setting's name and never its value,
+// so a misconfigured deployment is told everything that is wrong at once; nothing falls back silently.
+import { parseRetention } from './audit/retention.ts';
+import { parseRateLimits, type RateLimits } from './ratelimit.ts';
+import { parseDuration } from './util/duration.ts';
+
+/** Where the broker says it lives when BROKER_PUBLIC_URL is unset (local development). */
+export const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:8787';
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export interface Settings {
+  /** BROKER_PUBLIC_URL: `iss` of broker tokens and the audience CI jobs ask for. */
+  publicUrl: string;
+  /** True when BROKER_PUBLIC_URL was set (Node then never replaces it with the address listened on). */
+  publicUrlSet: boolean;
+  /** BROKER_KEK, as given (base64); undefined when unset. Imported by the entry (store/envelope.ts). */
+  kek: string | undefined;
+  /** BROKER_KEK_PREVIOUS, split: old KEKs still accepted for reading during a rotation. */
+  previousKeks: string[];
+  /** BROKER_UPSTREAM_TIMEOUT_MS: deadline of each cloud or GitHub call. */
+  upstreamTimeoutMs: number;
+  /** BROKER_RATE_LIMITS, parsed; empty means no limits. */
+  rateLimits: RateLimits;
+  audit: {
+    /** BROKER_AUDIT_CHECKPOINT_RECORDS: sign the head at least every N records. */
+    checkpointEveryRecords: number;
+    /** BROKER_AUDIT_CHECKPOINT_INTERVAL: and at least this often. */
+    checkpointIntervalMs: number;
+    /** BROKER_AUDIT_RETENTION: records older than this are pruned behind a signed prune point. */
+    retentionMs: number | undefined;
+  };
+  admin: {
+    /** BROKER_ADMIN_TOKEN: the bearer token of /v1/audit and /admin/. */
+    token: string | undefined;
+    /** BROKER_ACCESS_TEAM_DOMAIN and BROKER_ACCESS_AUD: Cloudflare Access in front of the admin routes. */
+    accessTeamDomain: string | undefined;
+    accessAudience: string | undefined;
+  };
+}
+
+export type ParsedSettings = { ok: true; settings: Settings } | { ok: false; problems: string[] };
+
+/** The value of a setting, or undefined when it is unset or blank. */
+function read(env: Env, name: string): string | undefined {
+  const raw = env[name];
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+/** A comma-separated list: entries trimmed, empty entries dropped. */
+export function splitList(text: string | undefined): string[] {
+  return (text ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+}
+
+export function parseSettings(env: Env): ParsedSettings {
+  const problems: string[] = [];
+
+  /** A setting parsed by `parse`; unset means `fallback`; a value `parse` refuses is a problem. */
+  function setting<T>(name: string, fallback: T, parse: (v: string) => T | undefined, expected: string): T {
+    const raw = read(env, name);
+    if (raw === undefined) return fallback;
+    const value = parse(raw);
+    if (value === undefined) {
+      problems.push(`${name} is not valid: expected ${expected}`);
+      return fallback;
+    }
+    return value;
+  }
+
+  const count = (v: string) => (/^[1-9]\d{0,8}$/.test(v) ? Number(v) : undefined);
+  const milliseconds = (v: string) => {
+    const seconds = parseDuration(v);
+    return seconds === undefined ? undefined : seconds * 1000;
+  };
+
+  const publicUrlRaw = read(env, 'BROKER_PUBLIC_URL');
+  const publicUrl = setting('BROKER_PUBLIC_URL', DEFAULT_PUBLIC_URL, (v) => (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) ? v : undefined), 'an http(s) URL such as https://broker.example.com');
+
+  const kek = env.BROKER_KEK;
+  if (kek !== undefined && kek.trim() === '') {
+    problems.push('BROKER_KEK is set but empty: set it to 32 random bytes in base64 (openssl rand -base64 32)');
+  }
+
+  let rateLimits: RateLimits = {};
+  try {
+    rateLimits = parseRateLimits(env.BROKER_RATE_LIMITS);
+  } catch (error) {
+    problems.push((error as Error).message);
+  }
+
+  const retention = parseRetention(env.BROKER_AUDIT_RETENTION);
+  if (retention === 'invalid') problems.push('BROKER_AUDIT_RETENTION is not valid: expected a duration of at least 1d, such as 90d');
+
+  const settings: Settings = {
+    publicUrl,
+    publicUrlSet: publicUrlRaw !== undefined,
+    kek: kek === undefined || kek.trim() === '' ? undefined : kek.trim(),
+    previousKeks: splitList(env.BROKER_KEK_PREVIOUS),
+    upstreamTimeoutMs: setting('BROKER_UPSTREAM_TIMEOUT_MS', 10_000, count, 'a whole number of milliseconds, such as 10000'),
+    rateLimits,
+    audit: {
+      checkpointEveryRecords: setting('BROKER_AUDIT_CHECKPOINT_RECORDS', 1000, count, 'a whole number of records, such as 1000'),
+      checkpointIntervalMs: setting('BROKER_AUDIT_CHECKPOINT_INTERVAL', 600_000, milliseconds, 'a duration such as 10m'),
+      retentionMs: retention === 'invalid' ? undefined : retention,
+    },
+    admin: {
+      // As given: the admin module judges its strength and refuses a weak one.
+      token: env.BROKER_ADMIN_TOKEN,
+      accessTeamDomain: read(env, 'BROKER_ACCESS_TEAM_DOMAIN'),
+      accessAudience: read(env, 'BROKER_ACCESS_AUD'),
+    },
+  };
+  return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
+}
