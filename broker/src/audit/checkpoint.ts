@@ -291,10 +291,12 @@ export class Checkpointer {
       return { ok: false, reason: 'start_rewritten', detail: `the first record (seq ${first.seq}) does not continue from the genesis hash: the start of the chain was rewritten` };
     }
     const start: ChainLink = { seq: first.seq - 1, hash: first.prev_hash };
+    const anchors = recent.anchors;
+    const anchorsStart = (list: readonly ChainLink[]) => list.some((a) => a.seq === start.seq && a.hash === start.hash);
     // The oldest checkpoints too: after a prune that crashed before deleting, the store may start at an
     // earlier prune point than the recent checkpoints name.
-    const anchors = [...recent.anchors, ...(await validAnchors(this.opts.checkpoints, keys, { limit: RECENT }))];
-    if (anchors.some((a) => a.seq === start.seq && a.hash === start.hash)) {
+    if (!anchorsStart(anchors)) anchors.push(...(await validAnchors(this.opts.checkpoints, keys, { limit: RECENT })));
+    if (anchorsStart(anchors)) {
       return { ok: true, anchor: anchors.reduce((a, b) => (b.seq > a.seq ? b : a), start) };
     }
     return {

@@ -283,4 +283,22 @@ describe('an anchor comes only from genesis, a verified checkpoint or a prune re
     expect(await f.broker.checkpointNow()).not.toBeNull();
     expect(await f.verify()).toMatchObject({ ok: true, start: { seq: 0 } });
   });
+
+  it('a second prune that crashed before deleting, many checkpoints ago, still leaves a store the broker signs', async () => {
+    const f = await fixture();
+    await f.append(6);
+    await prune(f, T0 + 2_000); // the store starts after seq 2
+    await f.append(4);
+    const realPrune = f.checkpoints.pruneThrough.bind(f.checkpoints);
+    f.checkpoints.pruneThrough = () => Promise.reject(new Error('crash'));
+    await expect(prune(f, T0 + 5_000)).rejects.toThrow('crash'); // anchor 5 signed, nothing deleted
+    f.checkpoints.pruneThrough = realPrune;
+    // More checkpoints than the broker reads as recent, all naming the newer prune point.
+    for (let i = 0; i < 25; i++) {
+      await f.append(1);
+      expect(await f.broker.checkpointNow()).not.toBeNull();
+    }
+    expect(f.broker.status()).toEqual({ ok: true });
+    expect(await f.verify()).toMatchObject({ ok: true, start: { seq: 2 } });
+  });
 });
