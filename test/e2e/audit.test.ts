@@ -20,9 +20,9 @@ let key: IssuerKey;
 let issuer: TestIssuerServer;
 let broker: ServedBroker;
 
-async function exchange(claims: Record<string, unknown>, role: string): Promise<number> {
+async function exchange(claims: Record<string, unknown>, role: string, url = broker.url): Promise<number> {
   const token = await signTestToken(key, { iss: issuer.url, aud: AUD, sub: `repo:${claims.repository}`, ...claims });
-  const res = await fetch(`${broker.url}/v1/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role }) });
+  const res = await fetch(`${url}/v1/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role }) });
   await res.arrayBuffer();
   return res.status;
 }
@@ -272,6 +272,40 @@ describe('audit CLI', () => {
     expect(cut.code).toBe(1);
     expect(cut.stdout).toMatch(/BROKEN in the store at record seq 7 \(position 1\): records 6 to 6 are missing from the start/);
   });
+
+  it('a broker on a store whose oldest records and checkpoints were deleted refuses to sign; verify names the witness older than the store start', async () => {
+    // An earlier checkpoint, kept off-box before the store was tampered with.
+    const source = new DatabaseSync(join(data, 'broker.db'));
+    const kept = source.prepare('SELECT seq, jws FROM audit_checkpoints ORDER BY seq LIMIT 1').get() as { seq: number; jws: string };
+    source.close();
+    const witnessFile = join(dir, 'early-witness.jsonl');
+    writeFileSync(witnessFile, `${JSON.stringify({ checkpoint: { jws: kept.jws } })}\n`);
+
+    const copy = copyData('resigned');
+    const db = new DatabaseSync(join(copy, 'broker.db'));
+    db.prepare('DELETE FROM audit WHERE seq <= ?').run(kept.seq + 2);
+    db.prepare('DELETE FROM audit_checkpoints').run();
+    db.close();
+    // The broker runs on it (a checkpoint at start, every 2 records, and at shutdown) ...
+    const tampered = await serveBroker(['--policies', pol, '--data', copy], { BROKER_AUDIT_CHECKPOINT_RECORDS: '2' });
+    try {
+      const web = { repository: 'acme/web', repository_id: '42', ref: 'refs/heads/main', event_name: 'push' };
+      for (let i = 0; i < 3; i++) expect(await exchange(web, 'deploy', tampered.url)).toBe(200);
+    } finally {
+      await tampered.stop();
+    }
+    // ... and signs nothing, saying why.
+    const after = new DatabaseSync(join(copy, 'broker.db'));
+    expect(after.prepare('SELECT COUNT(*) AS n FROM audit_checkpoints').get()!.n).toBe(0);
+    after.close();
+    expect(tampered.logs()).toMatch(/"event":"audit\.checkpoint_refused","reason":"start_unanchored"/);
+
+    const r = await cliOn(copy, ['verify', '--checkpoint', witnessFile]);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      new RegExp(`^audit chain BROKEN in .*early-witness\\.jsonl at line 1 \\(checkpoint for seq ${kept.seq}\\): the store starts at seq ${kept.seq + 3} after the checkpoint .* at seq ${kept.seq}.*records were removed`),
+    );
+  }, 60_000);
 
   it('prune refuses a store that does not verify', async () => {
     const copy = copyData('broken-prune');

@@ -9,7 +9,7 @@
 // in-chain checkpoints along with it, pruning must keep the one at the prune point, and the chain stays one
 // record per request.
 import { base64url, compactVerify, decodeProtectedHeader, importJWK, type JWK } from 'jose';
-import type { AuditCheckpoint, AuditEntry, AuditHead, AuditStore, CheckpointStore } from '../store/ports.ts';
+import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore } from '../store/ports.ts';
 import { GENESIS_HASH, verifyChain, type ExportedEntry } from './chain.ts';
 
 export const CHECKPOINT_TYP = 'audit-checkpoint+jwt';
@@ -105,17 +105,39 @@ export interface CheckpointerOptions {
 /** How many recent checkpoints are read to find the newest valid one and the latest anchor. */
 const RECENT = 20;
 
+/** Why the checkpointer refuses to sign (a readiness check reads it through `Checkpointer.status()`). */
+export type CheckpointRefusal =
+  /** The chain starts after seq 1 and no valid checkpoint anchors it there (records removed). */
+  | 'start_unanchored'
+  /** The first record is seq 1 (or below) but does not continue from the genesis hash. */
+  | 'start_rewritten'
+  /** The newest valid checkpoint names a record the chain no longer holds as signed (cut off or rewritten). */
+  | 'checkpoint_mismatch';
+
+export type CheckpointerStatus = { ok: true } | { ok: false; reason: CheckpointRefusal; detail: string };
+
+/** What a refusal tells the operator to do, in the log line and the status. */
+const FIX =
+  'the broker will not sign over it (that would vouch for the cut); restore the audit tables from a backup, ' +
+  'then run `secret-broker audit verify` (with --checkpoint for checkpoints kept elsewhere) to see what is missing';
+
 /**
  * Signs the chain head every `everyRecords` appends or `intervalMs`, whichever comes first, and again when
  * the key that signed the last checkpoint is gone (so the newest checkpoint always verifies). Appends never
  * wait for a checkpoint, and a failed checkpoint never fails a request: the chain is the audit, checkpoints
  * only make cutting it detectable.
+ *
+ * The anchor it signs (where the chain may start) comes only from genesis, from a valid checkpoint already in
+ * the store, or from a prune (`checkpointNow(anchor)`, after retention verified the store). A chain that
+ * starts anywhere else lost its oldest records: the checkpointer refuses to sign, logs
+ * `audit.checkpoint_refused` and reports it in `status()`, rather than vouching for the cut.
  */
 export class Checkpointer {
   private readonly opts: CheckpointerOptions;
   private running: Promise<AuditCheckpoint | null> | null = null;
   private again = false;
   private lastSeq = 0;
+  private state: CheckpointerStatus = { ok: true };
 
   constructor(opts: CheckpointerOptions) {
     this.opts = opts;
@@ -127,6 +149,14 @@ export class Checkpointer {
 
   get intervalMs(): number {
     return this.opts.intervalMs ?? 10 * 60_000;
+  }
+
+  /**
+   * The outcome of the last check (every tick checks, due or not): `ok: false` while the stored chain has
+   * lost records that no checkpoint vouches for and nothing is being signed. For readiness checks.
+   */
+  status(): CheckpointerStatus {
+    return this.state;
   }
 
   /** The audit store, reporting appends so that a checkpoint follows every `everyRecords`. */
@@ -180,17 +210,35 @@ export class Checkpointer {
     await this.running;
   }
 
-  /** Signs the current head now (export, shutdown, prune), with `anchor` when it moves (prune). */
+  /**
+   * Signs the current head now (export, shutdown, prune), with `anchor` when it moves (prune: the caller
+   * verified the store first). Null when there is nothing to sign or signing is refused (see status()).
+   */
   async checkpointNow(anchor?: ChainLink): Promise<AuditCheckpoint | null> {
     await this.running;
     return this.run(true, anchor);
   }
 
   private async run(force: boolean, newAnchor?: ChainLink): Promise<AuditCheckpoint | null> {
+    // Checkpoints before the head: every checkpoint listed then names a record the head read sees, so one
+    // signed meanwhile by another process cannot look like a cut tail.
+    const keys = await this.opts.signer.verificationKeys();
+    const recent = await latestCheckpoints(this.opts.checkpoints, keys);
     const head = await this.opts.audit.head();
-    if (!head) return null;
-    const recent = await latestCheckpoints(this.opts.checkpoints, await this.opts.signer.verificationKeys());
     const latest = recent.latest;
+    if (!head) {
+      if (latest) return this.refuse('checkpoint_mismatch', `the audit log is empty, but the checkpoint signed ${latest.payload.time} names record seq ${latest.payload.seq}: the records were deleted`, 0);
+      return null;
+    }
+    let anchor: ChainLink;
+    if (newAnchor) anchor = newAnchor;
+    else {
+      const found = await this.anchorFor(head, recent, keys);
+      if (!found.ok) return this.refuse(found.reason, found.detail, head.seq);
+      anchor = found.anchor;
+    }
+    if (!this.state.ok) this.opts.log?.({ level: 'info', event: 'audit.checkpoint_resumed', seq: head.seq });
+    this.state = { ok: true };
     const nowMs = this.opts.now();
     if (latest) this.lastSeq = Math.max(this.lastSeq, latest.payload.seq);
     const due =
@@ -199,11 +247,63 @@ export class Checkpointer {
       head.seq - latest.payload.seq >= this.everyRecords ||
       (head.seq > latest.payload.seq && nowMs - Date.parse(latest.payload.time) >= this.intervalMs);
     if (!due) return null;
-    const anchor = newAnchor ?? recent.anchor ?? (await chainStart(this.opts.audit));
     const checkpoint = await signCheckpoint(this.opts.signer, head, anchor, nowMs);
     await this.opts.checkpoints.insert(checkpoint);
     this.lastSeq = Math.max(this.lastSeq, head.seq);
     return checkpoint;
+  }
+
+  private refuse(reason: CheckpointRefusal, detail: string, headSeq: number): null {
+    this.state = { ok: false, reason, detail: `${detail}; ${FIX}` };
+    // Not again on every append: the next attempt is the next tick, or everyRecords later.
+    this.lastSeq = Math.max(this.lastSeq, headSeq);
+    this.opts.log?.({ level: 'error', event: 'audit.checkpoint_refused', reason, detail: this.state.detail });
+    return null;
+  }
+
+  /**
+   * The anchor for the next checkpoint, checked against the stored chain: the newest valid checkpoint must
+   * still match it, and its first record must continue from genesis or from an anchor a valid checkpoint
+   * signed. Never the chain's own start: that would let anyone who deletes the oldest records (and the
+   * checkpoints) have the broker sign the cut.
+   */
+  private async anchorFor(
+    head: AuditHead,
+    recent: Awaited<ReturnType<typeof latestCheckpoints>>,
+    keys: readonly JWK[],
+  ): Promise<{ ok: true; anchor: ChainLink } | { ok: false; reason: CheckpointRefusal; detail: string }> {
+    const audit = this.opts.audit;
+    const latest = recent.latest?.payload;
+    if (latest) {
+      const [signed] = latest.seq <= head.seq ? await audit.list({ afterSeq: latest.seq - 1, limit: 1 }) : [];
+      if (!signed || signed.seq !== latest.seq || signed.hash !== latest.hash) {
+        return {
+          ok: false,
+          reason: 'checkpoint_mismatch',
+          detail: `the checkpoint signed ${latest.time} names record seq ${latest.seq}, which the chain (head seq ${head.seq}) no longer holds as signed: records were cut off, removed or rewritten`,
+        };
+      }
+    }
+    const [first] = await audit.list({ limit: 1 });
+    if (!first) return { ok: true, anchor: recent.anchor ?? GENESIS };
+    if (first.seq <= 1) {
+      if (first.seq === 1 && first.prev_hash === GENESIS_HASH) return { ok: true, anchor: recent.anchor ?? GENESIS };
+      return { ok: false, reason: 'start_rewritten', detail: `the first record (seq ${first.seq}) does not continue from the genesis hash: the start of the chain was rewritten` };
+    }
+    const start: ChainLink = { seq: first.seq - 1, hash: first.prev_hash };
+    const anchors = recent.anchors;
+    const anchorsStart = (list: readonly ChainLink[]) => list.some((a) => a.seq === start.seq && a.hash === start.hash);
+    // The oldest checkpoints too: after a prune that crashed before deleting, the store may start at an
+    // earlier prune point than the recent checkpoints name.
+    if (!anchorsStart(anchors)) anchors.push(...(await validAnchors(this.opts.checkpoints, keys, { limit: RECENT })));
+    if (anchorsStart(anchors)) {
+      return { ok: true, anchor: anchors.reduce((a, b) => (b.seq > a.seq ? b : a), start) };
+    }
+    return {
+      ok: false,
+      reason: 'start_unanchored',
+      detail: `the chain starts at seq ${first.seq}, but no valid checkpoint anchors it there (no signed prune point at seq ${start.seq}): records up to seq ${start.seq} were removed without a prune`,
+    };
   }
 }
 
@@ -211,23 +311,29 @@ export class Checkpointer {
 export async function latestCheckpoints(
   store: CheckpointStore,
   keys: readonly JWK[],
-): Promise<{ latest: { checkpoint: AuditCheckpoint; payload: CheckpointPayload } | null; anchor: ChainLink | null }> {
+): Promise<{ latest: { checkpoint: AuditCheckpoint; payload: CheckpointPayload } | null; anchor: ChainLink | null; anchors: ChainLink[] }> {
   const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
   let latest: { checkpoint: AuditCheckpoint; payload: CheckpointPayload } | null = null;
   let anchor: ChainLink | null = null;
+  const anchors: ChainLink[] = [];
   for (const checkpoint of await store.list({ descending: true, limit: RECENT })) {
     const check = await verifyCheckpoint(checkpoint.jws, keys, imported);
     if (!check.ok) continue;
     latest ??= { checkpoint, payload: check.payload };
+    anchors.push(check.payload.anchor);
     if (!anchor || check.payload.anchor.seq > anchor.seq) anchor = check.payload.anchor;
   }
-  return { latest, anchor };
+  return { latest, anchor, anchors };
 }
 
-/** Where the stored chain starts: genesis, or the link before its first record. */
-export async function chainStart(store: AuditStore): Promise<ChainLink> {
-  const [first] = await store.list({ limit: 1 });
-  return first && first.seq > 1 ? { seq: first.seq - 1, hash: first.prev_hash } : GENESIS;
+async function validAnchors(store: CheckpointStore, keys: readonly JWK[], query: AuditQuery): Promise<ChainLink[]> {
+  const imported = new Map<string, Promise<CryptoKey | Uint8Array>>();
+  const out: ChainLink[] = [];
+  for (const checkpoint of await store.list(query)) {
+    const check = await verifyCheckpoint(checkpoint.jws, keys, imported);
+    if (check.ok) out.push(check.payload.anchor);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -244,7 +350,8 @@ export interface LocatedCheckpoint {
 }
 
 export interface AuditProblem {
-  kind: 'chain' | 'start' | 'checkpoint' | 'rewritten' | 'truncated' | 'uncovered';
+  /** removed: the store starts after a valid checkpoint (a witness) without a verified prune. */
+  kind: 'chain' | 'start' | 'checkpoint' | 'rewritten' | 'truncated' | 'uncovered' | 'removed';
   /** Position of the record in the verified sequence (chain problems). */
   index: number | null;
   /** The record seq (chain problems) or the seq a checkpoint names. */
@@ -322,12 +429,14 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
   const firstStep = await iterator.next();
   const first = firstStep.done ? undefined : firstStep.value;
   let start: ChainLink = GENESIS;
+  let anchoredStart = false;
   if (first && Number.isSafeInteger(first.seq) && first.seq > 1) {
     const s0 = first.seq - 1;
     if (input.mode === 'file') start = { seq: s0, hash: String(first.prev_hash) };
     else {
       const anchored = anchors.find((a) => a.seq === s0);
       start = anchored ?? { seq: s0, hash: String(first.prev_hash) };
+      anchoredStart = anchored !== undefined;
       if (!anchored) {
         const below = Math.max(0, ...anchors.map((a) => a.seq).filter((s) => s < s0));
         problems.push({
@@ -345,6 +454,9 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
   ].sort((a, b) => a.seq - b.seq);
   const wanted = new Set(claims.map((c) => c.seq));
   const seen = new Map<number, string>();
+  // audit_prune records by the prune point they name ("seq:hash"), with the seq of the first one.
+  const prunes = new Map<string, number>();
+  const trackPrunes = input.mode === 'store' && start.seq > 0;
   let previous: VerifiableEntry | undefined;
   let current: VerifiableEntry | undefined;
   async function* observed(): AsyncGenerator<VerifiableEntry> {
@@ -354,6 +466,8 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
       // Recorded before verifyChain checks the entry. Seqs strictly increase up to a break, so the first
       // sighting of a seq at or below the last verified one is a verified entry.
       if (typeof current.seq === 'number' && wanted.has(current.seq) && !seen.has(current.seq)) seen.set(current.seq, String(current.hash));
+      const pruned = trackPrunes ? prunePointOf(current) : null;
+      if (pruned && !prunes.has(pruned)) prunes.set(pruned, current.seq);
       yield current;
     }
   }
@@ -366,6 +480,36 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
     end = previous && chain.index > 0 ? { seq: previous.seq, hash: String(previous.hash) } : null;
   }
   const lastSeq = end?.seq ?? start.seq;
+
+  // 3b. A stored chain that starts after genesis: the prune that removed the older records must be in the
+  //     chain (its audit_prune record) and under a valid checkpoint that anchors the chain there. A signed
+  //     anchor without that record is a checkpoint signed over a cut (earlier versions signed the chain's
+  //     own start when no checkpoint verified); an unsigned audit_prune record is anyone's word.
+  if (input.mode === 'store' && first && start.seq > 0) {
+    const pruneSeq = prunes.get(`${start.seq}:${start.hash}`);
+    const prunedHere =
+      anchoredStart &&
+      pruneSeq !== undefined &&
+      pruneSeq <= lastSeq &&
+      valid.some((v) => v.payload.anchor.seq === start.seq && v.payload.anchor.hash === start.hash && v.payload.seq >= pruneSeq);
+    // Past a break the prune record may just be unread: the break is the finding then.
+    const undecided = anchoredStart && !chain.ok && pruneSeq === undefined;
+    if (anchoredStart && !prunedHere && !undecided) {
+      problems.push({
+        kind: 'start', index: 0, seq: first.seq, ...(first.line !== undefined ? { line: first.line } : {}),
+        reason: `records up to seq ${start.seq} are missing from the start of the chain: a checkpoint anchors the chain there, but no audit_prune record under a valid checkpoint records a prune through seq ${start.seq} (removed, then re-anchored)`,
+      });
+    }
+    // A checkpoint (an off-box witness) at or before the point where the store now starts: the records it
+    // vouched for are gone, and only a verified prune explains that.
+    const older = valid.filter((v) => v.payload.seq <= start.seq).at(-1);
+    if (older && !prunedHere && !undecided) {
+      problems.push({
+        kind: 'removed', index: null, seq: older.payload.seq, ...at(older.at),
+        reason: `the store starts at seq ${first.seq} after the checkpoint signed ${older.payload.time} at seq ${older.payload.seq}, and no verified prune covers that: records were removed`,
+      });
+    }
+  }
 
   // 4. Every signed claim against the chain.
   let lastMatch: number | null = null;
@@ -417,6 +561,23 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
     checkpoints: { verified: valid.length, skipped, latest: newest ? { ...newest.payload, kid: newest.kid } : null },
     uncovered,
   };
+}
+
+/** The prune point an audit_prune record names, as "seq:hash", or null for any other record. */
+function prunePointOf(entry: VerifiableEntry): string | null {
+  let record: unknown = entry.record;
+  if (typeof record === 'string') {
+    if (!record.includes('"audit_prune"')) return null; // most records: no parse
+    try {
+      record = JSON.parse(record);
+    } catch {
+      return null;
+    }
+  }
+  const r = record as { action?: unknown; query?: { through_seq?: unknown; through_hash?: unknown } } | null;
+  if (!r || r.action !== 'audit_prune' || typeof r.query?.through_seq !== 'string' || typeof r.query.through_hash !== 'string') return null;
+  const seq = Number(r.query.through_seq);
+  return Number.isSafeInteger(seq) && seq > 0 && HASH.test(r.query.through_hash) ? `${seq}:${r.query.through_hash}` : null;
 }
 
 function toAsyncIterator<T>(source: Iterable<T> | AsyncIterable<T>): AsyncIterator<T> {
