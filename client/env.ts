@@ -1,6 +1,7 @@
 // Which environment variables a set of credentials becomes: the same mapping for the action's GITHUB_ENV
 // exports and the CLI's env/dotenv output, so a job sees the same names on every CI.
 import type { Credential } from './credentials.ts';
+import { envNameProblem, printableName } from './env-names.ts';
 
 export interface EnvVar {
   name: string;
@@ -14,32 +15,7 @@ export interface EnvOptions {
   awsRegion?: string;
 }
 
-/** POSIX-portable names: what every shell, SDK and dotenv parser accepts. */
-const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
-
-/**
- * Names a credential must never set: they change how the runner, the shell or the next process behaves
- * (code injection through a variable), rather than handing it a value. A reviewed policy should never ask
- * for them; refusing them is cheap defence in depth.
- */
-const RESERVED = new Set(['PATH', 'NODE_OPTIONS', 'BASH_ENV', 'ENV', 'IFS', 'PS4', 'SHELLOPTS', 'LD_PRELOAD', 'LD_LIBRARY_PATH', 'LD_AUDIT', 'DYLD_INSERT_LIBRARIES', 'DYLD_LIBRARY_PATH', 'HOME']);
-const RESERVED_PREFIXES = ['GITHUB_', 'RUNNER_', 'ACTIONS_', 'INPUT_', 'STATE_', 'CI_', 'GITLAB_'];
-
-/** Why `name` cannot be an environment variable name, or undefined when it can. Never echoes a value. */
-export function envNameProblem(name: string): string | undefined {
-  if (name === '') return 'the name is empty';
-  if (name.includes('=')) return 'the name contains "="';
-  if (/[\0\r\n]/.test(name)) return 'the name contains NUL, CR or LF';
-  if (!ENV_NAME.test(name)) return 'the name must match [A-Za-z_][A-Za-z0-9_]* (at most 255 characters)';
-  const upper = name.toUpperCase();
-  if (RESERVED.has(upper) || RESERVED_PREFIXES.some((p) => upper.startsWith(p))) return 'the name is reserved for the runner or the shell';
-  return undefined;
-}
-
-/** For error messages: the name, escaped so that a hostile name cannot forge log lines or commands. */
-export function printableName(name: string): string {
-  return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name);
-}
+export { envNameProblem, printableName } from './env-names.ts';
 
 /**
  * The variables for `credentials`, in response order. Empty values are left out (an empty AWS_SESSION_TOKEN
@@ -55,6 +31,8 @@ export function envVarsFor(credentials: Credential[], options: EnvOptions = {}):
     const problem = envNameProblem(name);
     if (problem) problems.push(`${printableName(name)}: ${problem}`);
     else if (value.includes('\0')) problems.push(`${printableName(name)}: the value contains NUL, which no environment can hold`);
+    // A lone UTF-16 surrogate has no UTF-8 form: it would be written as U+FFFD, a value other than the one sent.
+    else if (/\p{Cs}/u.test(value)) problems.push(`${printableName(name)}: the value is not well-formed Unicode text`);
     else if (vars.some((v) => v.name === name)) problems.push(`${printableName(name)}: two credentials set this variable (use outputs, with export-env: false, to tell them apart)`);
     else vars.push({ name, value });
   };

@@ -36,9 +36,9 @@ var __toESM = (mod, isNodeMode, target) => (target = mod != null ? __create(__ge
   mod
 ));
 
-// node_modules/tunnel/lib/tunnel.js
+// ../../main/node_modules/tunnel/lib/tunnel.js
 var require_tunnel = __commonJS({
-  "node_modules/tunnel/lib/tunnel.js"(exports) {
+  "../../main/node_modules/tunnel/lib/tunnel.js"(exports) {
     "use strict";
     var net = __require("net");
     var tls = __require("tls");
@@ -266,17 +266,17 @@ var require_tunnel = __commonJS({
   }
 });
 
-// node_modules/tunnel/index.js
+// ../../main/node_modules/tunnel/index.js
 var require_tunnel2 = __commonJS({
-  "node_modules/tunnel/index.js"(exports, module) {
+  "../../main/node_modules/tunnel/index.js"(exports, module) {
     module.exports = require_tunnel();
   }
 });
 
-// node_modules/@actions/core/lib/command.js
+// ../../main/node_modules/@actions/core/lib/command.js
 import * as os from "os";
 
-// node_modules/@actions/core/lib/utils.js
+// ../../main/node_modules/@actions/core/lib/utils.js
 function toCommandValue(input) {
   if (input === null || input === void 0) {
     return "";
@@ -299,7 +299,7 @@ function toCommandProperties(annotationProperties) {
   };
 }
 
-// node_modules/@actions/core/lib/command.js
+// ../../main/node_modules/@actions/core/lib/command.js
 function issueCommand(command, properties, message) {
   const cmd = new Command(command, properties, message);
   process.stdout.write(cmd.toString() + os.EOL);
@@ -344,7 +344,7 @@ function escapeProperty(s) {
   return toCommandValue(s).replace(/%/g, "%25").replace(/\r/g, "%0D").replace(/\n/g, "%0A").replace(/:/g, "%3A").replace(/,/g, "%2C");
 }
 
-// node_modules/@actions/core/lib/file-command.js
+// ../../main/node_modules/@actions/core/lib/file-command.js
 import * as crypto from "crypto";
 import * as fs from "fs";
 import * as os2 from "os";
@@ -372,14 +372,14 @@ function prepareKeyValueMessage(key, value) {
   return `${key}<<${delimiter}${os2.EOL}${convertedValue}${os2.EOL}${delimiter}`;
 }
 
-// node_modules/@actions/core/lib/core.js
+// ../../main/node_modules/@actions/core/lib/core.js
 import * as os4 from "os";
 
-// node_modules/@actions/http-client/lib/index.js
+// ../../main/node_modules/@actions/http-client/lib/index.js
 import * as http from "http";
 import * as https from "https";
 
-// node_modules/@actions/http-client/lib/proxy.js
+// ../../main/node_modules/@actions/http-client/lib/proxy.js
 function getProxyUrl(reqUrl) {
   const usingSsl = reqUrl.protocol === "https:";
   if (checkBypass(reqUrl)) {
@@ -452,7 +452,7 @@ var DecodedURL = class extends URL {
   }
 };
 
-// node_modules/@actions/http-client/lib/index.js
+// ../../main/node_modules/@actions/http-client/lib/index.js
 var tunnel = __toESM(require_tunnel2(), 1);
 
 // action/src/undici-stub.ts
@@ -462,7 +462,7 @@ var ProxyAgent = class {
   }
 };
 
-// node_modules/@actions/http-client/lib/index.js
+// ../../main/node_modules/@actions/http-client/lib/index.js
 var __awaiter = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
     return value instanceof P ? value : new P(function(resolve) {
@@ -1091,7 +1091,7 @@ var HttpClient = class {
 };
 var lowercaseKeys = (obj) => Object.keys(obj).reduce((c, k) => (c[k.toLowerCase()] = obj[k], c), {});
 
-// node_modules/@actions/http-client/lib/auth.js
+// ../../main/node_modules/@actions/http-client/lib/auth.js
 var __awaiter2 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
     return value instanceof P ? value : new P(function(resolve) {
@@ -1142,7 +1142,7 @@ var BearerCredentialHandler = class {
   }
 };
 
-// node_modules/@actions/core/lib/oidc-utils.js
+// ../../main/node_modules/@actions/core/lib/oidc-utils.js
 var __awaiter3 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
     return value instanceof P ? value : new P(function(resolve) {
@@ -1229,7 +1229,7 @@ var OidcClient = class _OidcClient {
   }
 };
 
-// node_modules/@actions/core/lib/summary.js
+// ../../main/node_modules/@actions/core/lib/summary.js
 import { EOL as EOL3 } from "os";
 import { constants, promises } from "fs";
 var __awaiter4 = function(thisArg, _arguments, P, generator) {
@@ -1513,23 +1513,23 @@ var Summary = class {
 };
 var _summary = new Summary();
 
-// node_modules/@actions/core/lib/platform.js
+// ../../main/node_modules/@actions/core/lib/platform.js
 import os3 from "os";
 
-// node_modules/@actions/io/lib/io-util.js
+// ../../main/node_modules/@actions/io/lib/io-util.js
 import * as fs2 from "fs";
 var { chmod, copyFile, lstat, mkdir, open, readdir, rename, rm, rmdir, stat, symlink, unlink } = fs2.promises;
 var IS_WINDOWS = process.platform === "win32";
 var READONLY = fs2.constants.O_RDONLY;
 
-// node_modules/@actions/exec/lib/toolrunner.js
+// ../../main/node_modules/@actions/exec/lib/toolrunner.js
 var IS_WINDOWS2 = process.platform === "win32";
 
-// node_modules/@actions/core/lib/platform.js
+// ../../main/node_modules/@actions/core/lib/platform.js
 var platform = os3.platform();
 var arch = os3.arch();
 
-// node_modules/@actions/core/lib/core.js
+// ../../main/node_modules/@actions/core/lib/core.js
 var __awaiter5 = function(thisArg, _arguments, P, generator) {
   function adopt(value) {
     return value instanceof P ? value : new P(function(resolve) {
@@ -1736,18 +1736,314 @@ function networkReason(err) {
   return "network error";
 }
 
-// client/env.ts
+// client/env-names.ts
 var ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
-var RESERVED = /* @__PURE__ */ new Set(["PATH", "NODE_OPTIONS", "BASH_ENV", "ENV", "IFS", "PS4", "SHELLOPTS", "LD_PRELOAD", "LD_LIBRARY_PATH", "LD_AUDIT", "DYLD_INSERT_LIBRARIES", "DYLD_LIBRARY_PATH", "HOME"]);
-var RESERVED_PREFIXES = ["GITHUB_", "RUNNER_", "ACTIONS_", "INPUT_", "STATE_", "CI_", "GITLAB_"];
+var ALLOWED = /* @__PURE__ */ new Set([
+  "AWS_ACCESS_KEY_ID",
+  "AWS_SECRET_ACCESS_KEY",
+  "AWS_SESSION_TOKEN",
+  "AWS_REGION",
+  "AWS_DEFAULT_REGION",
+  "AZURE_ACCESS_TOKEN",
+  "GOOGLE_OAUTH_ACCESS_TOKEN",
+  "CLOUDSDK_AUTH_ACCESS_TOKEN",
+  "GH_TOKEN",
+  // Registry tokens under a refused prefix, read as credentials only (.npmrc's ${NODE_AUTH_TOKEN}, cargo, gem, yarn).
+  "NODE_AUTH_TOKEN",
+  "CARGO_REGISTRY_TOKEN",
+  "GEM_HOST_API_KEY",
+  "YARN_NPM_AUTH_TOKEN",
+  // https://www.postgresql.org/docs/current/libpq-envars.html: connection settings only, no code.
+  "PGHOST",
+  "PGHOSTADDR",
+  "PGPORT",
+  "PGDATABASE",
+  "PGUSER",
+  "PGPASSWORD",
+  "PGPASSFILE",
+  "PGREQUIREAUTH",
+  "PGCHANNELBINDING",
+  "PGSERVICE",
+  "PGSERVICEFILE",
+  "PGOPTIONS",
+  "PGAPPNAME",
+  "PGSSLMODE",
+  "PGREQUIRESSL",
+  "PGSSLNEGOTIATION",
+  "PGSSLCOMPRESSION",
+  "PGSSLCERT",
+  "PGSSLKEY",
+  "PGSSLCERTMODE",
+  "PGSSLROOTCERT",
+  "PGSSLCRL",
+  "PGSSLCRLDIR",
+  "PGSSLSNI",
+  "PGREQUIREPEER",
+  "PGSSLMINPROTOCOLVERSION",
+  "PGSSLMAXPROTOCOLVERSION",
+  "PGGSSENCMODE",
+  "PGKRBSRVNAME",
+  "PGGSSLIB",
+  "PGGSSDELEGATION",
+  "PGCONNECT_TIMEOUT",
+  "PGCLIENTENCODING",
+  "PGTARGETSESSIONATTRS",
+  "PGLOADBALANCEHOSTS",
+  "PGMINPROTOCOLVERSION",
+  "PGMAXPROTOCOLVERSION",
+  "PGDATESTYLE",
+  "PGTZ",
+  "PGGEQO",
+  "PGSYSCONFDIR",
+  "PGLOCALEDIR"
+]);
+var STEERING_SUFFIXES = [
+  "OPTIONS",
+  "OPTS",
+  "FLAGS",
+  "ARGS",
+  "PATH",
+  "HOME",
+  "DIR",
+  "DIRS",
+  "CONFIG",
+  "CONF",
+  "_RC",
+  "FILE",
+  "FILENAME",
+  "PROXY",
+  "COMMAND",
+  "CMD",
+  "SHELL",
+  "EDITOR",
+  "VISUAL",
+  "PAGER",
+  "BROWSER",
+  "ASKPASS",
+  "PRELOAD",
+  "WRAPPER",
+  "LIB",
+  "LIBS",
+  "STARTUP",
+  "IGNORE",
+  "EXEC",
+  "EXECUTABLE",
+  "BIN",
+  "BINARY",
+  "PROGRAM",
+  "INTERPRETER",
+  "_SSH",
+  "_PYTHON",
+  "_NODE",
+  "_RUBY",
+  "_PERL",
+  "TLS_VERIFY",
+  "SSL_VERIFY",
+  "NO_VERIFY"
+];
+var STEERING_PREFIXES = [
+  // the CI runners
+  "GITHUB_",
+  "RUNNER_",
+  "ACTIONS_",
+  "INPUT_",
+  "STATE_",
+  "CI_",
+  "GITLAB_",
+  "FF_",
+  // the dynamic loader, the shells, the C library
+  "LD_",
+  "DYLD_",
+  "BASH",
+  "ZSH",
+  "KSH_",
+  "PROMPT_",
+  "LC_",
+  "GLIBC_",
+  "MALLOC_",
+  "GCONV_",
+  "TERMINFO",
+  "XDG_",
+  "SUDO_",
+  "SYSTEMD_",
+  // version control, gpg
+  "GIT_",
+  "GNUPG",
+  "SVN_",
+  // language runtimes and package managers
+  "NODE_",
+  "NPM_CONFIG_",
+  "YARN_",
+  "COREPACK_",
+  "BUN_CONFIG_",
+  "PYTHON",
+  "PIP_",
+  "PIPX_",
+  "UV_",
+  "VIRTUAL_ENV",
+  "PERL",
+  "RUBY",
+  "GEM_",
+  "BUNDLE_",
+  "JAVA_",
+  "_JAVA_",
+  "JDK_",
+  "MAVEN_",
+  "GRADLE_",
+  "SBT_",
+  "DOTNET_",
+  "COMPLUS_",
+  "CORECLR_",
+  "COR_",
+  "CARGO_",
+  "RUSTUP_",
+  "RUSTC",
+  "RUSTDOC",
+  "CGO_",
+  "CMAKE_",
+  "TF_CLI_",
+  "PKG_CONFIG",
+  "ERL_",
+  "ELIXIR_",
+  "LUA_",
+  "PHP_",
+  "COMPOSER_",
+  "DENO_TLS_",
+  // TLS trust and transport
+  "SSL_",
+  "OPENSSL_",
+  "CURL_",
+  "DOCKER_HOST",
+  "DOCKER_CONTEXT",
+  "DOCKER_TLS",
+  // credential sources that run commands or redirect where an SDK looks
+  "AWS_ENDPOINT_URL",
+  "AWS_CONTAINER_",
+  "AWS_EC2_METADATA_",
+  "AWS_PROFILE",
+  "AWS_SDK_",
+  "CLOUDSDK_PYTHON",
+  "GH_HOST",
+  "GH_REPO"
+];
+var STEERING_NAMES = /* @__PURE__ */ new Set([
+  "ENV",
+  "IFS",
+  "PS0",
+  "PS1",
+  "PS2",
+  "PS3",
+  "PS4",
+  "CDPATH",
+  "SHELLOPTS",
+  "POSIXLY_CORRECT",
+  "OPTIND",
+  "OPTARG",
+  "OPTERR",
+  "MAIL",
+  "MAILCHECK",
+  "TMOUT",
+  "TIMEFORMAT",
+  "FUNCNEST",
+  "COPROC",
+  "SHLVL",
+  "PWD",
+  "OLDPWD",
+  "USER",
+  "LOGNAME",
+  "UID",
+  "EUID",
+  "PPID",
+  "GROUPS",
+  "HOSTNAME",
+  "RANDOM",
+  "SRANDOM",
+  "SECONDS",
+  "LINENO",
+  "REPLY",
+  "COLUMNS",
+  "LINES",
+  "TMP",
+  "TEMP",
+  "TERM",
+  "TERMCAP",
+  "LANG",
+  "LANGUAGE",
+  "TZ",
+  "NLSPATH",
+  "HOSTALIASES",
+  "LOCALDOMAIN",
+  "INPUTRC",
+  "WGETRC",
+  "NETRC",
+  "MANOPT",
+  "CI",
+  "HISTSIZE",
+  "HISTCONTROL",
+  "HISTTIMEFORMAT",
+  "HISTCMD",
+  "HISTCHARS",
+  "PROMPT",
+  "RPROMPT",
+  "LESS",
+  "LESSOPEN",
+  "LESSCLOSE",
+  "LESSKEY",
+  "LESSSECURE",
+  "LESSCHARSET",
+  "LESSEDIT",
+  "MAKE",
+  "MAKEFILES",
+  "MAKELEVEL",
+  "MAKEOVERRIDES",
+  "SSH_AUTH_SOCK",
+  "SSH_AGENT_PID",
+  "SSH_ASKPASS_REQUIRE",
+  "GPG_AGENT_INFO",
+  "GPG_TTY",
+  "CC",
+  "CXX",
+  "CPP",
+  "LD",
+  "AR",
+  "AS",
+  "NM",
+  "RANLIB",
+  "STRIP",
+  "OBJCOPY",
+  "OBJDUMP",
+  "CLASSPATH",
+  "COMSPEC",
+  "PATHEXT",
+  "SYSTEMROOT",
+  "WINDIR",
+  "APPDATA",
+  "LOCALAPPDATA",
+  "USERPROFILE",
+  "PROGRAMDATA",
+  "PROGRAMFILES",
+  "__COMPAT_LAYER",
+  "DENO_CERT",
+  "PIP_CERT",
+  "NODE",
+  "PYTHON",
+  "RUBY",
+  "PERL"
+]);
+var CA_SETTING = /(?:^|_)(?:CA(?:_(?:BUNDLE|CERTS?|FILE|PATH|DIR|INFO|STORE|ROOTS?)|$)|CAFILE|CAINFO|CAPATH|CACERTS?|CABUNDLE|ROOT_CERTS?|TRUSTSTORE|TRUST_STORE)(?:_|$)/;
+var GO_SETTING = /^GO[A-Z0-9]*$/;
 function envNameProblem(name) {
   if (name === "") return "the name is empty";
   if (name.includes("=")) return 'the name contains "="';
   if (/[\0\r\n]/.test(name)) return "the name contains NUL, CR or LF";
   if (!ENV_NAME.test(name)) return "the name must match [A-Za-z_][A-Za-z0-9_]* (at most 255 characters)";
-  const upper = name.toUpperCase();
-  if (RESERVED.has(upper) || RESERVED_PREFIXES.some((p) => upper.startsWith(p))) return "the name is reserved for the runner or the shell";
+  if (steersExecution(name)) return "the name is reserved for the runner or the shell";
   return void 0;
+}
+function steersExecution(name) {
+  const upper = name.toUpperCase();
+  if (ALLOWED.has(upper)) return false;
+  return STEERING_NAMES.has(upper) || STEERING_SUFFIXES.some((s) => upper.endsWith(s)) || STEERING_PREFIXES.some((p) => upper.startsWith(p)) || CA_SETTING.test(upper) || GO_SETTING.test(upper);
 }
 function printableName(name) {
   return JSON.stringify(name.length > 80 ? `${name.slice(0, 80)}...` : name);

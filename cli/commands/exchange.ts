@@ -8,7 +8,7 @@ import { exchangeToken } from '../../client/exchange.ts';
 import { fetchTransport } from '../../client/fetch-transport.ts';
 import { parseBrokerUrl, ROLE_NAME } from '../../client/inputs.ts';
 import { VERSION } from '../../broker/src/version.ts';
-import { formatDotenv, formatEnv } from '../lib/client-formats.ts';
+import { dotenvProblems, formatDotenv, formatEnv } from '../lib/client-formats.ts';
 import { str, UsageError, type Command } from '../context.ts';
 
 /** Exit codes, documented in the README and in --help. */
@@ -19,7 +19,10 @@ export const EXIT = {
   usage: 2,
   /** The broker was unreachable, timed out or kept failing (network, 429, 5xx). Retrying later may help. */
   unavailable: 3,
-  /** The answer cannot be used: not a broker response, or credentials that cannot become variables. */
+  /**
+   * The answer cannot be used: not a broker response, credentials that cannot become variables, or values
+   * that the chosen format cannot carry verbatim (dotenv).
+   */
   unusable: 4,
 } as const;
 
@@ -81,6 +84,13 @@ export const exchangeCommand: Command = {
       if (!plan.ok) {
         ctx.err(`secret-broker exchange: role "${role}" (request id ${response.request_id}): the credentials cannot become variables, nothing was written: ${plan.problems.join('; ')}. Use --format json, or fix the role's secret env names.`);
         return EXIT.unusable;
+      }
+      if (format === 'dotenv') {
+        const problems = dotenvProblems(plan.vars);
+        if (problems.length) {
+          ctx.err(`secret-broker exchange: role "${role}" (request id ${response.request_id}): the credentials cannot be written as dotenv without a reader expanding or misreading them, nothing was written: ${problems.join('; ')}. Use --format env or --format json.`);
+          return EXIT.unusable;
+        }
       }
       text = format === 'env' ? formatEnv(plan.vars) : formatDotenv(plan.vars);
     }

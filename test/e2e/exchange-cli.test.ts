@@ -14,6 +14,7 @@ const AUD = 'https://broker.cli.test';
 const CLAIMS = { sub: 'project_path:acme/web:ref_type:branch:ref:main', project_id: '42', ref: 'main' };
 const API_KEY = "sk-cli-e2e-'quoted'-$HOME-value";
 const TLS_KEY = '-----BEGIN TEST KEY-----\nMIIcliLineOne\nMIIcliLineTwo\n-----END TEST KEY-----';
+const PLAIN_KEY = 'sk-cli-e2e-$HOME-`id`-"plain"';
 
 let fixture: E2eBroker;
 let dir: string;
@@ -24,12 +25,14 @@ let broker: ServedBroker;
 beforeAll(async () => {
   const role = (name: string, projectId: string) =>
     `role: ${name}\nissuer: gitlab\nmax_ttl: 5m\nallow:\n  - project_id: "${projectId}"\n    ref: main\ngrants:\n  - type: secret\n    name: API_KEY\n  - type: secret\n    name: TLS_KEY\n    env: DEPLOY_KEY\n`;
+  // Values that every dotenv reader takes literally in single quotes ($ and backquotes included).
+  const plain = `role: plain\nissuer: gitlab\nmax_ttl: 5m\nallow:\n  - project_id: "42"\n    ref: main\ngrants:\n  - type: secret\n    name: PLAIN_KEY\n`;
   fixture = await startE2eBroker({
     name: 'cli',
     issuerName: 'gitlab',
     audience: AUD,
-    roles: { deploy: role('deploy', '42'), locked: role('locked', '7') },
-    secrets: { API_KEY, TLS_KEY },
+    roles: { deploy: role('deploy', '42'), locked: role('locked', '7'), plain },
+    secrets: { API_KEY, TLS_KEY, PLAIN_KEY },
   });
   ({ dir, key, issuer, broker } = fixture);
 }, 60_000);
@@ -57,9 +60,17 @@ describe('secret-broker exchange', () => {
   it('--format dotenv with --env-prefix, and the token from --token-file', async () => {
     const file = join(dir, 'token.jwt');
     writeFileSync(file, `${await token()}\n`, { mode: 0o600 });
-    const r = await runCli(['exchange', '--broker', broker.url, '--role', 'deploy', '--token-file', file, '--format', 'dotenv', '--env-prefix', 'APP_']);
+    const r = await runCli(['exchange', '--broker', broker.url, '--role', 'plain', '--token-file', file, '--format', 'dotenv', '--env-prefix', 'APP_']);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`APP_API_KEY="${API_KEY.replaceAll('"', '\\"')}"\nAPP_DEPLOY_KEY="${TLS_KEY.replaceAll('\n', '\\n')}"\n`);
+    expect(r.stdout).toBe(`APP_PLAIN_KEY='${PLAIN_KEY}'\n`);
+    expect(r.stderr).not.toContain(PLAIN_KEY);
+  });
+
+  it('--format dotenv refuses, with exit 4 and nothing on stdout, values a dotenv reader or a shell would not take literally', async () => {
+    const r = await exchange(['--role', 'deploy', '--format', 'dotenv']);
+    expect(r.code).toBe(4);
+    expect(r.stdout).toBe('');
+    expect(r.stderr).toMatch(/"API_KEY": the value contains a single quote; "DEPLOY_KEY": the value spans lines .*Use --format env or --format json\./);
     noValues(r.stderr);
   });
 

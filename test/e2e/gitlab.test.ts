@@ -42,7 +42,9 @@ beforeAll(async () => {
     name: 'gitlab',
     issuerName: 'gitlab',
     audience: AUD,
-    roles: { deploy: role('deploy', '42'), locked: role('locked', '9') },
+    // dotenv refuses multi-line values (a line of a value must never read as a line of the file): the dotenv
+    // job uses a role whose secret is one line.
+    roles: { deploy: role('deploy', '42'), locked: role('locked', '9'), oneline: role('oneline', '42').replace(/  - type: secret\n    name: TLS_KEY\n$/, '') },
     secrets: { API_KEY, TLS_KEY },
   });
   ({ dir, key, issuer, broker } = fixture);
@@ -174,7 +176,7 @@ describe('the GitLab component', () => {
 
   it('format dotenv: a private file outside the project directory, removed by after_script', async () => {
     const file = join(dir, 'seen-file');
-    const job = await runJob({ ...baseInputs(), format: 'dotenv' }, { extraScript: [`printf '%s' "$SECRET_BROKER_CREDENTIALS_FILE" > ${JSON.stringify(file)}`, 'cp "$SECRET_BROKER_CREDENTIALS_FILE" "$SECRET_BROKER_CREDENTIALS_FILE.seen"'] });
+    const job = await runJob({ ...baseInputs(), role: 'oneline', format: 'dotenv' }, { extraScript: [`printf '%s' "$SECRET_BROKER_CREDENTIALS_FILE" > ${JSON.stringify(file)}`, 'cp "$SECRET_BROKER_CREDENTIALS_FILE" "$SECRET_BROKER_CREDENTIALS_FILE.seen"'] });
     expect(job.code, job.log).toBe(0);
     const path = readFileSync(file, 'utf8');
     expect(path.startsWith(job.tmp)).toBe(true);

@@ -1,7 +1,7 @@
 // The CLI's output formats, checked by reading them back the way their consumers do (bash for env).
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { formatDotenv, formatEnv, shellQuote } from '../../../cli/lib/client-formats.ts';
+import { dotenvProblems, formatDotenv, formatEnv, shellQuote } from '../../../cli/lib/client-formats.ts';
 
 const VALUES = [
   ['PLAIN', 'abc123'],
@@ -27,16 +27,12 @@ describe('formatEnv', () => {
 });
 
 describe('formatDotenv', () => {
-  it('single-quotes plain values and double-quotes with escapes otherwise', () => {
-    expect(formatDotenv(vars)).toBe(
-      [
-        "PLAIN='abc123'",
-        `QUOTES="it's \\"quoted\\" $HOME \`id\` \\\\n"`,
-        'MULTI="-----BEGIN-----\\nline two\\r\\n-----END-----"',
-        "SPACES='  padded  '",
-        `JSON='{"a": "b", "c": [1, 2]}'`,
-        '',
-      ].join('\n'),
-    );
+  // It used to double-quote values with a quote or a newline, where a sourcing shell runs $(...): those are
+  // now refused (test/unit/security/client-formats.test.ts has the adversarial cases).
+  it('single-quotes the values every reader takes literally and refuses the others', () => {
+    const safe = vars.filter((v) => v.name === 'PLAIN' || v.name === 'SPACES' || v.name === 'JSON');
+    expect(formatDotenv(safe)).toBe(["PLAIN='abc123'", "SPACES='  padded  '", `JSON='{"a": "b", "c": [1, 2]}'`, ''].join('\n'));
+    expect(dotenvProblems(vars)).toEqual(['"QUOTES": the value contains a single quote', '"MULTI": the value spans lines (CR, LF or a Unicode line separator)']);
+    expect(() => formatDotenv(vars)).toThrow();
   });
 });
