@@ -10,7 +10,7 @@ export const PATTERN_CLAIM_MAX = 1024;
 /** RE2 instructions one pattern may compile to: matching costs at most (claim length x this) steps. */
 export const PATTERN_PROGRAM_MAX = 256;
 /** RE2 instructions all the patterns of one role may compile to together: bounds one exchange. */
-export const ROLE_PROGRAM_MAX = 2048;
+export const ROLE_PROGRAM_MAX = 1024;
 
 export interface Pattern {
   /** The RE2 source (unanchored; matching is always of the whole claim). Readable by regex-scan.ts. */
