@@ -8,7 +8,7 @@ import type { Credential, Minters, MintResult } from './mint/types.ts';
 import type { JwksRegistry } from './oidc/jwks.ts';
 import { CLOCK_TOLERANCE_S, verifyIdToken, type VerifiedToken } from './oidc/verify.ts';
 import type { CompiledPolicy, CompiledRole } from './policy/compile.ts';
-import { match } from './policy/match.ts';
+import { decide } from './policy/match.ts';
 import { ROLE_NAME, type Grant } from './policy/schema.ts';
 import type { RateLimiter } from './ratelimit.ts';
 import type { ReplayGuard } from './store/ports.ts';
@@ -142,10 +142,11 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
       const role = policy.roles.get(roleName);
       if (!role) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.no_such_role');
       if (role.issuer !== issuer.name) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.issuer_mismatch');
-      const decision = match(claims, role);
+      // The decision pass only (no trace): each set stops at its first failing condition, which is recorded.
+      const decision = decide(claims, role);
       draft.record.policy_trace = {
         matched: decision.matched ?? null,
-        failed: decision.trace.filter((t) => !t.result).map((t) => `${t.set}.${t.claim}`).slice(0, 32),
+        failed: decision.failing.slice(0, 32),
       };
       if (decision.effect === 'deny') throw new BrokerError('ERR_ACCESS_DENIED', `policy.${decision.reason}`);
 

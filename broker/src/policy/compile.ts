@@ -1,7 +1,7 @@
 // Compiles a loaded policy once: every condition becomes a predicate over one claim value. Matching is then
 // a map lookup plus a few predicate calls, however many roles are loaded.
-import picomatch from 'picomatch/posix.js';
 import { parseDuration } from '../util/duration.ts';
+import { compileGlobPattern, compileRegexPattern, type Pattern } from './pattern.ts';
 import type { LoadedPolicy, Located } from './load.ts';
 import type { Condition, ConditionSet, IssuerConfig, Role } from './schema.ts';
 
@@ -10,11 +10,16 @@ export interface CompiledCondition {
   /** A readable form of the condition for traces: `"refs/heads/main"`, `glob refs/heads/*`. */
   describe: string;
   test(value: unknown): boolean;
+  /** RE2 instructions of its patterns (0 for exact values): matching order and the role's budget. */
+  cost: number;
 }
 
 export interface CompiledSet {
   label: string;
+  /** In the policy's order (for traces). */
   conditions: CompiledCondition[];
+  /** The same conditions in the order the decision tries them: exact ids, exact values, then patterns by cost. */
+  order: CompiledCondition[];
 }
 
 export interface CompiledRole {
@@ -42,18 +47,14 @@ export interface CompiledPolicy {
   source: LoadedPolicy;
 }
 
-// `*` and `?` never cross `/`; no negation (extglob `!(x)` included), no trailing-slash leniency; matched
-// case-sensitively against the raw claim (the regex is used directly, so picomatch never rewrites the input).
-const GLOB_OPTIONS = { dot: true, nonegate: true, noextglob: true, strictSlashes: true } as const;
-
-export function compileGlob(glob: string): RegExp {
-  // picomatch drops a leading "./" from the pattern (so "./*" would mean "*"); escaping the dot keeps it literal.
-  return picomatch.makeRe(glob.startsWith('./') ? `\\${glob}` : glob, GLOB_OPTIONS);
+// Both run on re2js (pattern.ts): linear in the claim, claims over PATTERN_CLAIM_MAX never match.
+export function compileGlob(glob: string): Pattern {
+  return compileGlobPattern(glob);
 }
 
 /** Policy regexes are always anchored: `v[0-9]+` means the whole claim. */
-export function compileRegex(source: string): RegExp {
-  return new RegExp(`^(?:${source})$`, 'u');
+export function compileRegex(source: string): Pattern {
+  return compileRegexPattern(source);
 }
 
 /** YAML numbers and booleans stand for their canonical string. */
@@ -65,12 +66,15 @@ export function compileCondition(claim: string, condition: Condition): CompiledC
   const parts = (Array.isArray(condition) ? condition : [condition]).map(compileSingle);
   if (parts.length === 1) {
     const [only] = parts as [Single];
-    return { claim, describe: only.describe, test: only.test };
+    return { claim, describe: only.describe, test: only.test, cost: only.cost };
   }
+  // exact values first: a list that names the value never runs its patterns
+  const ordered = [...parts].sort((a, b) => a.cost - b.cost);
   return {
     claim,
     describe: `any of [${parts.map((p) => p.describe).join(', ')}]`,
-    test: (value) => parts.some((p) => p.test(value)),
+    test: (value) => ordered.some((p) => p.test(value)),
+    cost: parts.reduce((sum, p) => sum + p.cost, 0),
   };
 }
 
@@ -80,24 +84,33 @@ function compileSingle(condition: Exclude<Condition, unknown[]>): Single {
   if (typeof condition !== 'object') {
     const expected = canonical(condition);
     // Only a string claim can equal a string condition: no coercion, no trimming, no case folding.
-    return { describe: JSON.stringify(expected), test: (v) => typeof v === 'string' && v === expected };
+    return { describe: JSON.stringify(expected), test: (v) => typeof v === 'string' && v === expected, cost: 0 };
   }
   if ('glob' in condition) {
     const re = compileGlob(condition.glob);
-    return { describe: `glob ${condition.glob}`, test: (v) => typeof v === 'string' && re.test(v) };
+    return { describe: `glob ${condition.glob}`, test: (v) => typeof v === 'string' && re.test(v), cost: re.size };
   }
   if ('regex' in condition) {
     const re = compileRegex(condition.regex);
-    return { describe: `regex ${condition.regex}`, test: (v) => typeof v === 'string' && re.test(v) };
+    return { describe: `regex ${condition.regex}`, test: (v) => typeof v === 'string' && re.test(v), cost: re.size };
   }
   const expected = condition.equals;
   const want = typeof expected === 'bigint' ? Number(expected) : expected;
-  return { describe: `equals ${JSON.stringify(typeof expected === 'bigint' ? expected.toString() : expected)}`, test: (v) => v === want };
+  return { describe: `equals ${JSON.stringify(typeof expected === 'bigint' ? expected.toString() : expected)}`, test: (v) => v === want, cost: 0 };
 }
 
+/** Claims that name the repository or its owner by id: the condition most tokens fail first. */
+const ID_FIRST = new Set(['repository_id', 'repository_owner_id', 'project_id', 'namespace_id']);
+
 function compileSet(label: string, set: ConditionSet): CompiledSet {
-  return { label, conditions: Object.entries(set).map(([claim, cond]) => compileCondition(claim, cond)) };
+  const conditions = Object.entries(set).map(([claim, cond]) => compileCondition(claim, cond));
+  // The decision stops at the first failing condition, so the cheap and selective ones go first: exact ids,
+  // then exact values, then patterns by cost. The trace keeps the policy's own order (`evaluationOrder`).
+  const rank = (c: CompiledCondition) => (ID_FIRST.has(c.claim) && c.cost === 0 ? -1 : c.cost);
+  const order = conditions.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map((x) => x.c);
+  return { label, conditions, order };
 }
+
 
 export function compileRole(located: Located<Role>): CompiledRole {
   const role = located.value;

@@ -4,9 +4,9 @@
 // does not load. A role waives an exceptable rule with `lint: {exceptions: [{rule, reason}]}`.
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDuration } from '../util/duration.ts';
-import { compileGlob } from './compile.ts';
+import { compileGlob, compileRegex } from './compile.ts';
 import { locate, type LoadedPolicy, type PolicyFile } from './load.ts';
-import { oddness, parseRegex, prefixIsLiteral, sampleStrings, slashWildcards, type Alternatives } from './regex-scan.ts';
+import { inlineModifiers, oddness, parseRegex, prefixIsLiteral, sampleStrings, slashWildcards, type Alternatives } from './regex-scan.ts';
 import {
   conditionTest,
   EDITABLE_CLAIMS,
@@ -93,14 +93,14 @@ function describeSingle(s: Single): string {
   return `equals ${show(String(s.equals))}`;
 }
 
-/** The regex a pattern condition matches with (a glob's is picomatch's), read for analysis. */
-function patternOf(s: Single): { alternatives: Alternatives | undefined; test: RegExp } | undefined {
+/** A pattern condition read for analysis (a glob through the regex it compiles to), with its real matcher. */
+function patternOf(s: Single): { alternatives: Alternatives | undefined; test: { test(value: string): boolean } } | undefined {
   if (typeof s !== 'object') return undefined;
   if ('glob' in s) {
     const re = compileGlob(s.glob);
     return { alternatives: parseRegex(re.source), test: re };
   }
-  if ('regex' in s) return { alternatives: parseRegex(s.regex), test: new RegExp(`^(?:${s.regex})$`, 'u') };
+  if ('regex' in s) return { alternatives: parseRegex(s.regex), test: compileRegex(s.regex) };
   return undefined;
 }
 
@@ -146,7 +146,7 @@ function lintPatterns(set: ConditionSet, base: Path, drafts: Draft[]): void {
 }
 
 /** A string the pattern admits with the most "/" in it: the example a reviewer understands. */
-function slashWitness(pattern: { alternatives: Alternatives | undefined; test: RegExp }): string | undefined {
+function slashWitness(pattern: { alternatives: Alternatives | undefined; test: { test(value: string): boolean } }): string | undefined {
   const samples = sampleStrings(pattern.alternatives, 200).filter((s) => pattern.test.test(s));
   const slashes = (s: string) => s.split('/').length;
   const fewest = Math.min(...samples.map(slashes));
@@ -174,12 +174,15 @@ function lintBindings(set: ConditionSet, index: number, platform: Platform, draf
     drafts.push({ rule: 'repository-binding', path, message });
   }
 
-  const editable = keys.filter((k) => EDITABLE_CLAIMS.has(k) && !(k === 'workflow_ref' && keys.includes('job_workflow_ref')));
-  if (editable.length > 0 && !keys.some((k) => PROTECTED_CLAIMS.has(k))) {
+  // A protected claim binds only with exact values: a pattern on it (`sha: {regex: ...}`, `ref: {glob: "*"}`)
+  // admits whatever a pusher creates. So does workflow_ref's exemption need an exact job_workflow_ref.
+  const exactProtected = (k: string) => PROTECTED_CLAIMS.has(k) && isExact(set[k]!);
+  const editable = keys.filter((k) => EDITABLE_CLAIMS.has(k) && !(k === 'workflow_ref' && keys.includes('job_workflow_ref') && isExact(set.job_workflow_ref!)));
+  if (editable.length > 0 && !keys.some(exactProtected)) {
     drafts.push({
       rule: 'editable-claims-only',
       path,
-      message: `allow[${index}] narrows only on ${editable.join(', ')}, which whoever pushes or triggers the run chooses; no ref, environment or job_workflow_ref is bound`,
+      message: `allow[${index}] narrows only on ${editable.join(', ')}, which whoever pushes or triggers the run chooses; no ref, environment or job_workflow_ref is bound to exact values`,
     });
   }
   if (keys.includes('workflow_ref') && !keys.includes('job_workflow_ref')) {
@@ -400,7 +403,6 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
 // ---------------------------------------------------------------------------------------------------------
 // Checks on the raw files: they hold even when the set does not load.
 
-const MODIFIER = /(?<!\\)\(\?(?:[a-zA-Z]+(?:-[a-zA-Z]*)?|-[a-zA-Z]+)[:)]/;
 const DELIMITED = /^\/.+\/[dgimsuvy]*$/s;
 
 export function lintFiles(files: PolicyFile[]): LintFinding[] {
@@ -456,9 +458,10 @@ function lintRegexScalars(
       if (!isScalar(pair.key) || pair.key.value !== 'regex' || !isScalar(pair.value) || typeof pair.value.value !== 'string') return;
       const source = pair.value.value;
       const at = pos(pair.value.range);
-      const modifier = MODIFIER.exec(source);
-      if (modifier) {
-        out.push(finding('regex-modifier', file, at, `regex ${show(source)} uses the inline modifier ${show(modifier[0])}; policy regexes compare case-sensitively and have no flags`));
+      // read as the engine reads it (escapes and classes skipped), never by a text search
+      const modifier = inlineModifiers(source)[0];
+      if (modifier !== undefined) {
+        out.push(finding('regex-modifier', file, at, `regex ${show(source)} uses the inline modifier ${show(modifier)}; policy regexes compare case-sensitively and have no flags`));
       } else if (DELIMITED.test(source) && source.length > 2) {
         out.push(finding('regex-modifier', file, at, `regex ${show(source)} looks like /pattern/flags; write the pattern alone (it is always anchored and has no flags)`));
       }

@@ -1,5 +1,6 @@
 // The decision: pure, total, and explained. Deny sets are checked first and win; then any allow set whose
-// every condition holds allows. A claim the policy names but the token lacks never matches.
+// every condition holds allows. A claim the policy names but the token lacks never matches. Deciding and
+// explaining are separate passes: the exchange only decides.
 import type { CompiledRole, CompiledSet } from './compile.ts';
 
 export type Claims = Readonly<Record<string, unknown>>;
@@ -13,11 +14,16 @@ export interface TraceEntry {
   result: boolean;
 }
 
-export interface Decision {
+export interface Verdict {
   effect: 'allow' | 'deny';
   reason: 'allow_matched' | 'deny_matched' | 'no_allow_matched';
   /** The set that decided: `allow[1]` or `deny[0]`. */
   matched?: string;
+  /** The first failing condition of each set tried, `allow[0].ref` (for the audit record). */
+  failing: string[];
+}
+
+export interface Decision extends Omit<Verdict, 'failing'> {
   trace: TraceEntry[];
 }
 
@@ -34,29 +40,57 @@ function show(value: unknown): string | null {
   return text.length > 200 ? `${text.slice(0, 197)}...` : text;
 }
 
-function evaluateSet(set: CompiledSet, claims: Claims, trace: TraceEntry[]): boolean {
-  let all = true;
-  for (const cond of set.conditions) {
+/** The decision pass: a set stops at its first failing condition, tried cheapest and most selective first. */
+function setHolds(set: CompiledSet, claims: Claims, failing: string[]): boolean {
+  for (const cond of set.order) {
     const value = claimValue(claims, cond.claim);
-    const result = value !== MISSING && cond.test(value);
-    trace.push({ set: set.label, claim: cond.claim, condition: cond.describe, actual: show(value), result });
-    all &&= result;
+    if (value === MISSING || !cond.test(value)) {
+      failing.push(`${set.label}.${cond.claim}`);
+      return false;
+    }
   }
-  return all;
+  return true;
 }
 
-export function match(claims: Claims, role: CompiledRole): Decision {
-  const trace: TraceEntry[] = [];
-  let denied: string | undefined;
+/**
+ * The verdict alone, as the exchange needs it: deny sets first (one that holds decides), then the first allow
+ * set that holds. Every set stops at its first failing condition, exact ids first, so a token from another
+ * repository never reaches a pattern; each pattern is linear in a capped claim (pattern.ts).
+ */
+export function decide(claims: Claims, role: CompiledRole): Verdict {
+  const failing: string[] = [];
   for (const set of role.deny) {
-    if (evaluateSet(set, claims, trace)) denied ??= set.label;
+    if (setHolds(set, claims, failing)) return { effect: 'deny', reason: 'deny_matched', matched: set.label, failing };
   }
-  // Allow sets are evaluated even after a deny matched, so that the trace shows every condition.
-  let allowed: string | undefined;
   for (const set of role.allow) {
-    if (evaluateSet(set, claims, trace)) allowed ??= set.label;
+    if (setHolds(set, claims, failing)) return { effect: 'allow', reason: 'allow_matched', matched: set.label, failing };
   }
-  if (denied) return { effect: 'deny', reason: 'deny_matched', matched: denied, trace };
-  if (allowed) return { effect: 'allow', reason: 'allow_matched', matched: allowed, trace };
-  return { effect: 'deny', reason: 'no_allow_matched', trace };
+  return { effect: 'deny', reason: 'no_allow_matched', failing };
+}
+
+/** Entries a trace holds at most; a role larger than that is traced up to here. */
+export const TRACE_MAX = 512;
+
+/**
+ * The explanation, a separate pass for `policy test`, explain and the admin page: every condition of every
+ * set in the policy's order, up to TRACE_MAX entries. Each condition runs once over a capped claim, so the
+ * pass is bounded by the role's pattern budget (schema.ts), like the decision.
+ */
+export function traceDecision(claims: Claims, role: CompiledRole): TraceEntry[] {
+  const trace: TraceEntry[] = [];
+  for (const set of [...role.deny, ...role.allow]) {
+    for (const cond of set.conditions) {
+      if (trace.length >= TRACE_MAX) return trace;
+      const value = claimValue(claims, cond.claim);
+      const result = value !== MISSING && cond.test(value);
+      trace.push({ set: set.label, claim: cond.claim, condition: cond.describe, actual: show(value), result });
+    }
+  }
+  return trace;
+}
+
+/** The decision with its trace. */
+export function match(claims: Claims, role: CompiledRole): Decision {
+  const { failing: _, ...verdict } = decide(claims, role);
+  return { ...verdict, trace: traceDecision(claims, role) };
 }

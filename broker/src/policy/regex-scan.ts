@@ -1,4 +1,4 @@
-// A small reader for the regexes in policies (and for the regexes picomatch makes of globs), enough to
+// A small reader for the regexes in policies (and for the regexes globs compile to, pattern.ts), enough to
 // answer what the lint and the diff ask: can a wildcard part match "/"? Is the owner (the text before the
 // first "/") spelled literally? Which strings does a pattern admit (witnesses for "now also matches ...")?
 // It is not a full regex engine: every question about one character class is answered by the platform's
@@ -207,21 +207,69 @@ export function charAdmits(node: Extract<RegexNode, { kind: 'char' }>, ch: strin
 }
 
 /**
- * The wildcard parts (sets, not literals) that can match "/", outside lookarounds (which consume nothing).
- * Returns their sources, e.g. [".", "[^x]"]; undefined when the regex could not be read.
+ * The parts through which the pattern can match "/" more than a fixed number of times: a set that admits "/"
+ * (`.`, `[^x]`, `\S`, `[/]`), a "/" (however spelled: `\/`, `\x2f`, `\u002f`) under a quantifier, a
+ * repeated group that can match "/" (`(x|/)+`, `(?:a/)*`), a backreference (it repeats a group). Lookarounds
+ * count as their contents (the matcher refuses them anyway). Returns their sources; undefined when the
+ * regex could not be read.
  */
 export function slashWildcards(alternatives: Alternatives | undefined): string[] | undefined {
   if (!alternatives) return undefined;
   const found: string[] = [];
+  const canMatchSlash = (alts: Alternatives): boolean =>
+    alts.some((seq) =>
+      seq.some((n) => (n.kind === 'char' ? n.max > 0 && charAdmits(n, '/') : n.kind === 'group' ? n.max > 0 && canMatchSlash(n.alternatives) : n.kind === 'backref')),
+    );
   const walk = (alts: Alternatives) => {
     for (const seq of alts) {
       for (const node of seq) {
-        if (node.kind === 'char' && node.literal === undefined && node.max > 0 && charAdmits(node, '/')) found.push(node.source);
-        if (node.kind === 'group' && !node.lookaround && node.max > 0) walk(node.alternatives);
+        if (node.kind === 'backref') found.push(node.source);
+        if (node.kind === 'char' && node.max > 0 && charAdmits(node, '/') && (node.literal === undefined || node.max > 1)) found.push(node.source);
+        if (node.kind === 'group' && node.max > 0) {
+          if (node.max > 1 && canMatchSlash(node.alternatives)) found.push(`(${groupSource(node.alternatives)})${node.max === Infinity ? '*' : `{,${node.max}}`}`);
+          else walk(node.alternatives);
+        }
       }
     }
   };
   walk(alternatives);
+  return found;
+}
+
+function groupSource(alts: Alternatives): string {
+  const text = alts.map((seq) => seq.map((n) => (n.kind === 'group' ? `(${groupSource(n.alternatives)})` : n.source)).join('')).join('|');
+  return text.length > 40 ? `${text.slice(0, 39)}…` : text;
+}
+
+/**
+ * Inline modifiers (`(?i:`, `(?i)`, `(?-i:`) in a regex source, found by reading it: escapes and classes are
+ * skipped as the regex engine skips them, so `\\(?i:x)` (an escaped backslash, then a group) is found and
+ * `\(?i:x)` (an escaped parenthesis) is not. Works on sources that do not parse too.
+ */
+export function inlineModifiers(source: string): string[] {
+  const chars = [...source];
+  const found: string[] = [];
+  let inClass = false;
+  for (let i = 0; i < chars.length; i++) {
+    const c = chars[i]!;
+    if (c === '\\') {
+      i++;
+      continue;
+    }
+    if (inClass) {
+      if (c === ']') inClass = false;
+      continue;
+    }
+    if (c === '[') {
+      inClass = true;
+      if (chars[i + 1] === '^') i++;
+      continue;
+    }
+    if (c === '(' && chars[i + 1] === '?') {
+      const m = /^\(\?(?:[a-zA-Z]+(?:-[a-zA-Z]*)?|-[a-zA-Z]+)[:)]/.exec(chars.slice(i, i + 24).join(''));
+      if (m) found.push(m[0]);
+    }
+  }
   return found;
 }
 

@@ -42,6 +42,8 @@ export const OWNER_CLAIMS = new Map<string, number>([
   ['repository', 0], ['repository_owner', 0], ['job_workflow_ref', 0], ['workflow_ref', 0],
   ['project_path', 0], ['namespace_path', 0], ['job_project_path', 0], ['job_namespace_path', 0],
   ['ci_config_ref_uri', 1],
+  // the subject names the owner after its prefix: repo:OWNER/REPO:... (GitHub), project_path:GROUP/...:... (GitLab)
+  ['sub', 0],
   ['repository_id', 0], ['repository_owner_id', 0], ['project_id', 0], ['namespace_id', 0],
 ]);
 
@@ -105,7 +107,7 @@ export function witnessesOf(condition: Condition): string[] {
 }
 
 function sampleGlob(glob: string): string[] {
-  // the regex picomatch makes is what matching uses, so its samples are what the glob really admits
+  // the regex the glob compiles to is what matching uses, so its samples are what the glob really admits
   return sampleStrings(parseRegex(globSource(glob)));
 }
 

@@ -2,6 +2,7 @@
 // objects), so a typo never silently widens or narrows access.
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.ts';
+import { globProblem, patternCost, regexProblem, ROLE_PROGRAM_MAX } from './pattern.ts';
 import { EXCEPTABLE_RULE_IDS } from './rules.ts';
 
 export const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
@@ -38,21 +39,14 @@ const endpoint = z.string().refine(isAllowedUrl, 'an https:// URL (http:// only 
 /** YAML numbers and booleans in conditions mean their canonical string: `ref_protected: true` is "true". */
 const scalar = z.union([z.string(), z.number(), z.bigint(), z.boolean()]);
 
-const globCondition = z.strictObject({ glob: z.string().min(1).max(512) });
-const regexCondition = z.strictObject({
-  regex: z
-    .string()
-    .min(1)
-    .max(512)
-    .refine((src) => {
-      try {
-        new RegExp(src, 'u');
-        return true;
-      } catch {
-        return false;
-      }
-    }, 'a valid regular expression'),
-});
+// Every pattern must run on the linear-time matcher (pattern.ts): a regex with a backreference or a
+// lookaround, or one too large, is refused here so the broker never loads it and `policy check` names it.
+const patternRefinement = (problem: (src: string) => string | undefined) => (src: string, ctx: z.RefinementCtx) => {
+  const message = problem(src);
+  if (message !== undefined) ctx.addIssue({ code: 'custom', message });
+};
+const globCondition = z.strictObject({ glob: z.string().min(1).max(512).superRefine(patternRefinement(globProblem)) });
+const regexCondition = z.strictObject({ regex: z.string().min(1).max(512).superRefine(patternRefinement(regexProblem)) });
 /** Typed equality, for the rare claim that is not a string: `{equals: true}` matches the boolean only. */
 const equalsCondition = z.strictObject({ equals: scalar });
 
@@ -169,6 +163,13 @@ export const roleSchema = z.strictObject({
   deny: z.array(conditionSetSchema).default([]),
   grants: z.array(grantSchema).min(1).max(16),
   lint: roleLintSchema.optional(),
+}).superRefine((role, ctx) => {
+  // One exchange runs at most every pattern of one role once, each over a capped claim: bound their sum.
+  const sets = [...role.allow, ...role.deny] as Record<string, unknown>[];
+  const total = sets.reduce((sum, set) => sum + Object.values(set).reduce<number>((n, c) => n + patternCost(c), 0), 0);
+  if (total > ROLE_PROGRAM_MAX) {
+    ctx.addIssue({ code: 'custom', path: ['allow'], message: `the role's patterns compile to ${total} RE2 instructions in all, more than ${ROLE_PROGRAM_MAX}; use exact values or fewer, simpler patterns` });
+  }
 });
 
 export const issuerSchema = z.strictObject({
