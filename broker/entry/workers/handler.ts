@@ -132,7 +132,7 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
   // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a method.
   const fetchFn = (input: Request | string | URL, init?: RequestInit) => fetch(input, init);
   // Without BROKER_PUBLIC_URL the issuer names the request's own origin (wrangler dev); production sets it.
-  const issuer = new BrokerIssuer({ store: new D1KeyStore(env.DB), keks: sealing, publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787', now });
+  const issuer = new BrokerIssuer({ store: new D1KeyStore(env.DB), keks: sealing, publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787', now, log });
   const minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
   let rateLimits: RateLimits = {};
   try {
