@@ -215,10 +215,14 @@ export class BrokerIssuer {
     return { ok: problems.length === 0, keys: keys.length, problems };
   }
 
-  /** Creates the first key (active at once) when there is no usable one. Safe to race: the loser re-reads. */
+  /**
+   * Creates a key active at once when no usable key is active (a fresh store, or one whose current row was
+   * refused). Safe to race: every process agrees on which key signs.
+   */
   async ensureKey(): Promise<void> {
-    if ((await this.rows()).length > 0) return;
-    await this.createKey(this.nowS());
+    const now = this.nowS();
+    if (signingKeyAt(await this.rows(), now)) return;
+    await this.createKey(now);
     delete this.cached;
   }
 
