@@ -105,7 +105,7 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   const keks = { current: kek.kek, previous: kek.previous };
   const vault = new SecretVault(new SqliteSecretStore(db), keks);
   const publicUrl = env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787';
-  const issuer = new BrokerIssuer({ store: new SqliteKeyStore(db), keks, publicUrl, now });
+  const issuer = new BrokerIssuer({ store: new SqliteKeyStore(db), keks, publicUrl, now, log });
   // The first start creates the signing key, so the JWKS is there before any cloud is configured.
   await issuer.ensureKey();
   // Audit checkpoints: the head is signed every N records or M minutes, whichever comes first.

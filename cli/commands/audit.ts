@@ -18,7 +18,7 @@ import type { AuditDecision, AuditRecord } from '../../broker/src/audit/record.t
 import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
 import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import type { AuditCheckpoint, AuditEntry } from '../../broker/src/store/ports.ts';
-import { loadKek } from '../../broker/entry/node/kek.ts';
+import { DEV_KEK_FILE, loadKek } from '../../broker/entry/node/kek.ts';
 import { DATABASE_FILE, openDatabase, SqliteAuditStore, SqliteCheckpointStore, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
 import { loadCompiledPolicy } from '../../broker/entry/node.ts';
 import { parseSince, str, UsageError, type Command, type CommandContext } from '../context.ts';
@@ -66,19 +66,41 @@ function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
   };
 }
 
-/** The broker's signing key, for checkpoints made here (export, prune, checkpoint): needs the KEK. */
-async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
+/** The broker's issuer over the data folder's keys: needs the KEK. */
+async function openKeys(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
   const kek = await loadKek(ctx.env, ctx.dataDir);
   if (kek.warning) ctx.err(`WARNING: ${kek.warning}`);
-  const issuer = new BrokerIssuer({
+  return new BrokerIssuer({
     store: keys,
     keks: { current: kek.kek, previous: kek.previous },
     publicUrl: ctx.env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
     now: Date.now,
     cacheMs: 0,
   });
+}
+
+/** The broker's signing key, for checkpoints made here (export, prune, checkpoint): needs the KEK. */
+async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
+  const issuer = await openKeys(ctx, keys);
   await issuer.ensureKey();
   return issuer;
+}
+
+/**
+ * The store's verification keys, through the issuer's trusted loader: only keys whose private half opens
+ * under the KEK. The public_jwk column alone is not evidence (anyone who can write the database could plant
+ * a key and sign checkpoints with it). Without the KEK, no store key is trusted: pass --jwks instead.
+ */
+async function trustedStoreKeys(ctx: CommandContext, keys: SqliteKeyStore): Promise<JWK[]> {
+  if (ctx.env.BROKER_KEK === undefined && !existsSync(join(ctx.dataDir, DEV_KEK_FILE))) {
+    // loadKek would create a development KEK here, under which no stored key opens.
+    ctx.err('WARNING: no KEK (BROKER_KEK is not set and there is no development KEK): no stored signing key can be trusted; pass --jwks with the broker\'s JWKS');
+    return [];
+  }
+  const issuer = await openKeys(ctx, keys);
+  const health = await issuer.keyHealth();
+  for (const p of health.problems) ctx.err(`WARNING: signing key ${p.kid} in the store is refused (${p.reason}): it verifies nothing`);
+  return issuer.verificationKeys();
 }
 
 const FILTER_OPTIONS = {
@@ -174,7 +196,7 @@ const exportCmd: Command = {
           yield step.value;
         }
       }
-      const keys = (await audit.keys.list()).map((r) => JSON.parse(r.public_jwk) as JWK);
+      const keys = await trustedStoreKeys(ctx, audit.keys);
       const located = (await listAll(audit.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
       verification = await verifyAudit({ entries: exporting(), checkpoints: located, keys, mode: 'store' });
       // Past a break, the rest is exported all the same (it is evidence), just not signed.
@@ -287,7 +309,8 @@ const verify: Command = {
     for (const w of witnesses) for await (const l of readLines(w)) if ('checkpoint' in l) witnessed.push(l.checkpoint);
     const audit = openAudit(ctx, { mustExist: !file });
     try {
-      const keys = jwks ? await loadJwks(jwks) : ((await audit?.keys.list()) ?? []).map((r) => JSON.parse(r.public_jwk) as JWK);
+      // --jwks is the caller's own trust anchor; otherwise only store keys that open under the KEK.
+      const keys = jwks ? await loadJwks(jwks) : audit ? await trustedStoreKeys(ctx, audit.keys) : [];
       if (file) {
         const entries: VerifiableEntry[] = [];
         const checkpoints: LocatedCheckpoint[] = [...witnessed];
@@ -360,7 +383,7 @@ const checkpointCmd: Command = {
   async run(ctx) {
     const audit = openAudit(ctx, { mustExist: true })!;
     try {
-      const keys = (await audit.keys.list()).map((r) => JSON.parse(r.public_jwk) as JWK);
+      const keys = await trustedStoreKeys(ctx, audit.keys);
       const located = (await listAll(audit.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
       const result = await verifyAudit({ entries: readAll(audit.store), checkpoints: located, keys, mode: 'store' });
       if (!result.ok) {

@@ -37,6 +37,8 @@ const list: Command = {
       const rows = await issuer.listKeys();
       const published = new Set((await issuer.jwks()).keys.map((k) => k.kid));
       const signing = rows.filter((r) => r.activates_at <= now).at(-1)?.kid;
+      // Rows whose seal does not open under the KEK are never published or used: shown so they get removed.
+      for (const p of (await issuer.keyHealth()).problems) ctx.err(`REFUSED ${p.kid}: ${p.reason} (${p.detail}): never published or used`);
       if (rows.length === 0) ctx.err('no signing keys yet (the broker creates one on first start)');
       for (const r of rows) {
         const state = r.kid === signing ? 'signing' : r.activates_at > now ? 'next' : published.has(r.kid) ? 'previous' : 'retired';

@@ -1,5 +1,5 @@
 // In-memory implementations of the storage ports, with switches to make them fail (fail-closed tests).
-import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
+import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, SealedFields, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
 
 export class MemoryReplayGuard implements ReplayGuard {
   readonly used = new Map<string, number>();
@@ -82,6 +82,12 @@ export class MemoryKeyStore implements KeyStore {
   async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {
     const row = this.rows.find((r) => r.kid === kid);
     if (row) Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
+  }
+  async reseal(kid: string, from: SealedFields, to: SealedFields): Promise<boolean> {
+    const i = this.rows.findIndex((r) => r.kid === kid && r.kek_id === from.kek_id && r.wrapped_key === from.wrapped_key && r.iv === from.iv && r.ciphertext === from.ciphertext);
+    if (i < 0) return false;
+    this.rows[i] = { ...this.rows[i]!, ...to };
+    return true;
   }
 }
 

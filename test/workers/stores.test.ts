@@ -10,6 +10,7 @@ import { buildEntry, GENESIS_HASH } from '../../broker/src/audit/chain.ts';
 import { generateKekBase64, importKek } from '../../broker/src/store/envelope.ts';
 import type { AuditEntry } from '../../broker/src/store/ports.ts';
 import { SecretVault } from '../../broker/src/store/secrets.ts';
+import { deriveMacKey, JWKS_CACHE_MAC_PURPOSE } from '../../broker/src/store/subkeys.ts';
 import { sha256Hex } from '../../broker/src/util/encoding.ts';
 
 const NOW = 1_800_000_000;
@@ -137,7 +138,7 @@ describe('DoRateCounter', () => {
 
 describe('KvJwksCache', () => {
   it('round-trips an entry and ignores what is not one', async () => {
-    const cache = new KvJwksCache(env.JWKS_CACHE);
+    const cache = new KvJwksCache(env.JWKS_CACHE, await deriveMacKey(env.BROKER_KEK, JWKS_CACHE_MAC_PURPOSE));
     const url = `https://issuer-${crypto.randomUUID()}.test`;
     expect(await cache.get(url)).toBeNull();
     const entry = { jwks: { keys: [{ kty: 'RSA', kid: 'k1', n: 'AQAB', e: 'AQAB' }] }, fetched_at: Date.now() };

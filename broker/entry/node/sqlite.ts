@@ -17,6 +17,7 @@ import type {
   ReplayGuard,
   RevocationEntry,
   RevocationStore,
+  SealedFields,
   SecretMeta,
   SigningKeyRow,
   SecretRow,
@@ -421,6 +422,7 @@ export class SqliteSecretStore implements SecretStore {
 
 export class SqliteKeyStore implements KeyStore {
   readonly #rewrap: StatementSync;
+  readonly #reseal: StatementSync;
   readonly #list: StatementSync;
   readonly #insert: StatementSync;
   readonly #delete: StatementSync;
@@ -433,6 +435,14 @@ export class SqliteKeyStore implements KeyStore {
     );
     this.#delete = db.prepare('DELETE FROM signing_keys WHERE kid = ?');
     this.#rewrap = db.prepare('UPDATE signing_keys SET kek_id = ?, wrapped_key = ? WHERE kid = ?');
+    this.#reseal = db.prepare(
+      `UPDATE signing_keys SET kek_id = ?, wrapped_key = ?, iv = ?, ciphertext = ?
+       WHERE kid = ? AND kek_id = ? AND wrapped_key = ? AND iv = ? AND ciphertext = ?`,
+    );
+  }
+
+  async reseal(kid: string, from: SealedFields, to: SealedFields): Promise<boolean> {
+    return changedOne(this.#reseal, to.kek_id, to.wrapped_key, to.iv, to.ciphertext, kid, from.kek_id, from.wrapped_key, from.iv, from.ciphertext);
   }
 
   async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {

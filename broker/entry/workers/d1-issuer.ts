@@ -2,7 +2,7 @@
 // semantics: insert-if-absent for keys, and a take that is one DELETE ... RETURNING, so two revokes of one
 // request cannot both get the entry.
 import type { D1Database } from '@cloudflare/workers-types';
-import type { KeyStore, RevocationEntry, RevocationStore, SigningKeyRow } from '../../src/store/ports.ts';
+import type { KeyStore, RevocationEntry, RevocationStore, SealedFields, SigningKeyRow } from '../../src/store/ports.ts';
 
 export class D1KeyStore implements KeyStore {
   readonly #db: D1Database;
@@ -33,6 +33,17 @@ export class D1KeyStore implements KeyStore {
 
   async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {
     await this.#db.prepare('UPDATE signing_keys SET kek_id = ?, wrapped_key = ? WHERE kid = ?').bind(kekId, wrappedKey, kid).run();
+  }
+
+  async reseal(kid: string, from: SealedFields, to: SealedFields): Promise<boolean> {
+    const result = await this.#db
+      .prepare(
+        `UPDATE signing_keys SET kek_id = ?, wrapped_key = ?, iv = ?, ciphertext = ?
+         WHERE kid = ? AND kek_id = ? AND wrapped_key = ? AND iv = ? AND ciphertext = ?`,
+      )
+      .bind(to.kek_id, to.wrapped_key, to.iv, to.ciphertext, kid, from.kek_id, from.wrapped_key, from.iv, from.ciphertext)
+      .run();
+    return result.meta.changes === 1;
   }
 }
 

@@ -18,6 +18,7 @@ import { importKek, type Kek } from '../../src/store/envelope.ts';
 import { parseRateLimits, RateLimiter, type RateLimits } from '../../src/ratelimit.ts';
 import { RevocationVault } from '../../src/store/revocations.ts';
 import { SecretVault } from '../../src/store/secrets.ts';
+import { deriveMacKey, JWKS_CACHE_MAC_PURPOSE } from '../../src/store/subkeys.ts';
 import { newRequestId } from '../../src/util/ids.ts';
 import { VERSION } from '../../src/version.ts';
 import { D1AuditStore, D1CheckpointStore, D1SecretStore } from './d1.ts';
@@ -132,7 +133,7 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
   // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a method.
   const fetchFn = (input: Request | string | URL, init?: RequestInit) => fetch(input, init);
   // Without BROKER_PUBLIC_URL the issuer names the request's own origin (wrangler dev); production sets it.
-  const issuer = new BrokerIssuer({ store: new D1KeyStore(env.DB), keks: sealing, publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787', now });
+  const issuer = new BrokerIssuer({ store: new D1KeyStore(env.DB), keks: sealing, publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787', now, log });
   const minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
   let rateLimits: RateLimits = {};
   try {
@@ -150,7 +151,8 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     jwks: new JwksRegistry({
       fetch: fetchFn,
       now,
-      cache: new KvJwksCache(env.JWKS_CACHE),
+      // Authenticated under a key derived from the KEK: a key set planted in KV is not trusted.
+      cache: new KvJwksCache(env.JWKS_CACHE, await deriveMacKey(env.BROKER_KEK!, JWKS_CACHE_MAC_PURPOSE)),
       onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
     }),
     replay: new DoReplayGuard(env.REPLAY),

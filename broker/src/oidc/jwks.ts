@@ -1,6 +1,8 @@
 // Keys per allowlisted issuer: discovery, then JWKS, each fetched with a deadline, a 100 KiB cap and no
 // redirects. The guard bounds fetches whatever callers send: one fetch in flight per issuer, one refetch for
 // an unknown kid per cooldown, exponential backoff while an issuer fails, and the last good keys kept.
+// The shared cache (KV on Workers) is a fallback only: it is read when a live fetch fails and no keys are
+// in memory, and an entry from the future or older than cacheMaxAgeMs is not used.
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { JwksCache } from '../store/ports.ts';
 import { fetchLimited, type FetchLike } from '../util/http.ts';
@@ -18,6 +20,8 @@ export interface JwksOptions {
   refreshMs?: number;
   /** Minimum time between fetches caused by an unknown kid. */
   unknownKidCooldownMs?: number;
+  /** The oldest cached key set used as a fallback [7 days]. */
+  cacheMaxAgeMs?: number;
   /** First backoff after a failed fetch; doubles per failure up to maxBackoffMs. */
   failureBackoffMs?: number;
   maxBackoffMs?: number;
@@ -26,7 +30,11 @@ export interface JwksOptions {
 
 export type JwksEvent =
   | { type: 'fetched'; issuer: string; keys: number }
-  | { type: 'fetch_failed'; issuer: string; detail: string };
+  | { type: 'fetch_failed'; issuer: string; detail: string }
+  | { type: 'cache_fallback'; issuer: string; keys: number; age_ms: number };
+
+/** Clock skew tolerated between isolates: a fetched_at further in the future than this is not believed. */
+export const CLOCK_SKEW_MS = 60_000;
 
 type KeyResolver = ReturnType<typeof createLocalJWKSet>;
 
@@ -52,6 +60,7 @@ export class JwksRegistry {
       timeoutMs: 5_000,
       refreshMs: 10 * 60_000,
       unknownKidCooldownMs: 30_000,
+      cacheMaxAgeMs: 7 * 24 * 3_600_000,
       failureBackoffMs: 1_000,
       maxBackoffMs: 5 * 60_000,
       ...options,
@@ -62,8 +71,8 @@ export class JwksRegistry {
   async keysFor(issuer: CompiledIssuer, kid: string): Promise<KeyLookup> {
     const st = this.stateOf(issuer);
     const now = this.opts.now();
-    if (!st.resolver && this.opts.cache) await this.loadFromCache(issuer, st);
-    const stale = !st.resolver || now - st.fetchedAt > this.opts.refreshMs;
+    // A fetchedAt in the future (beyond clock skew) is stale: it must never make keys fresh forever.
+    const stale = !st.resolver || now - st.fetchedAt > this.opts.refreshMs || st.fetchedAt > now + CLOCK_SKEW_MS;
     const unknown = !!st.resolver && !st.kids.has(kid);
     if (stale || unknown) {
       // Unknown kids may only trigger a refetch once per cooldown: random kids cannot drive fetches.
@@ -96,9 +105,16 @@ export class JwksRegistry {
     return st.inflight;
   }
 
+  /** The fallback after a failed fetch: the cached key set, if it is authentic (the cache checks), not from the future and not too old. */
   private async loadFromCache(issuer: CompiledIssuer, st: IssuerKeys): Promise<void> {
     const entry = await this.opts.cache?.get(issuer.url).catch(() => null);
-    if (entry && entry.fetched_at > st.fetchedAt) this.install(st, entry.jwks as JSONWebKeySet, entry.fetched_at);
+    if (!entry) return;
+    const now = this.opts.now();
+    if (entry.fetched_at > now + CLOCK_SKEW_MS || now - entry.fetched_at > this.opts.cacheMaxAgeMs) return;
+    const keys = usableKeys(entry.jwks.keys);
+    if (keys.length === 0) return;
+    this.install(st, { keys }, entry.fetched_at);
+    this.opts.onEvent?.({ type: 'cache_fallback', issuer: issuer.name, keys: st.kids.size, age_ms: now - entry.fetched_at });
   }
 
   private install(st: IssuerKeys, jwks: JSONWebKeySet, fetchedAt: number): void {
@@ -113,6 +129,8 @@ export class JwksRegistry {
     if (!result.ok) {
       st.failures++;
       this.opts.onEvent?.({ type: 'fetch_failed', issuer: issuer.name, detail: result.detail });
+      // Keys in memory are our own last good set; only without them is the shared cache consulted.
+      if (!st.resolver) await this.loadFromCache(issuer, st);
       return;
     }
     st.failures = 0;
@@ -141,14 +159,19 @@ export class JwksRegistry {
     if (res.status !== 200) return { ok: false, detail: `jwks HTTP ${res.status}` };
     const jwks = parseObject(res.body);
     if (!jwks || !Array.isArray(jwks.keys) || jwks.keys.length === 0) return { ok: false, detail: 'jwks: no keys' };
-    const keys = jwks.keys.filter(
-      (k): k is JSONWebKeySet['keys'][number] =>
-        !!k && typeof k === 'object' && typeof (k as { kty?: unknown }).kty === 'string' && !('d' in k) &&
-        ((k as { use?: unknown }).use === undefined || (k as { use?: unknown }).use === 'sig'),
-    );
+    const keys = usableKeys(jwks.keys);
     if (keys.length === 0) return { ok: false, detail: 'jwks: no usable signing keys' };
     return { ok: true, jwks: { keys } };
   }
+}
+
+/** Public signing keys only: no private members, no encryption keys. */
+function usableKeys(keys: unknown[]): JSONWebKeySet['keys'] {
+  return keys.filter(
+    (k): k is JSONWebKeySet['keys'][number] =>
+      !!k && typeof k === 'object' && typeof (k as { kty?: unknown }).kty === 'string' && !('d' in k) &&
+      ((k as { use?: unknown }).use === undefined || (k as { use?: unknown }).use === 'sig'),
+  );
 }
 
 function parseObject(text: string): Record<string, unknown> | undefined {

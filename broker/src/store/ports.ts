@@ -138,7 +138,15 @@ export interface KeyStore {
   delete(kid: string): Promise<void>;
   /** Replaces the wrapping of a key's sealed private half (KEK rotation). */
   rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void>;
+  /**
+   * Replaces a key's whole seal (an upgrade of its format), only if the row still holds the seal `from`:
+   * false when another writer changed it meanwhile.
+   */
+  reseal(kid: string, from: SealedFields, to: SealedFields): Promise<boolean>;
 }
+
+/** The sealed private half of a signing key row. */
+export type SealedFields = Pick<SigningKeyRow, 'kek_id' | 'wrapped_key' | 'iv' | 'ciphertext'>;
 
 /** What the post step may revoke for one request, sealed until the credentials expire. */
 export interface RevocationEntry {
