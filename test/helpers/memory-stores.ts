@@ -1,5 +1,5 @@
 // In-memory implementations of the storage ports, with switches to make them fail (fail-closed tests).
-import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
+import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, RevocationEntry, RevocationStore, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
 
 export class MemoryReplayGuard implements ReplayGuard {
   readonly used = new Map<string, number>();
@@ -105,5 +105,25 @@ export class MemoryCheckpointStore implements CheckpointStore {
     this.audit.entries = this.audit.entries.filter((e) => e.seq > seq);
     this.rows = this.rows.filter((c) => c.seq > seq);
     return { records, checkpoints };
+  }
+}
+
+export class MemoryRevocationStore implements RevocationStore {
+  readonly entries = new Map<string, RevocationEntry>();
+  async put(entry: RevocationEntry): Promise<void> {
+    this.entries.set(entry.request_id, { ...entry });
+  }
+  async take(requestId: string, owner: string): Promise<RevocationEntry | null> {
+    // Check and delete in one synchronous step, as the SQL stores do in one statement.
+    const entry = this.entries.get(requestId);
+    if (!entry || entry.owner !== owner) return null;
+    this.entries.delete(requestId);
+    return entry;
+  }
+  async has(requestId: string): Promise<boolean> {
+    return this.entries.has(requestId);
+  }
+  async purge(now: number): Promise<void> {
+    for (const [id, e] of this.entries) if (e.expires_at < now) this.entries.delete(id);
   }
 }

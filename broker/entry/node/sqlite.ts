@@ -455,6 +455,7 @@ export class SqliteKeyStore implements KeyStore {
 export class SqliteRevocationStore implements RevocationStore {
   readonly #put: StatementSync;
   readonly #take: StatementSync;
+  readonly #has: StatementSync;
   readonly #purge: StatementSync;
 
   constructor(db: DatabaseSync) {
@@ -462,8 +463,10 @@ export class SqliteRevocationStore implements RevocationStore {
       `INSERT OR REPLACE INTO revocations (request_id, owner, expires_at, kek_id, wrapped_key, iv, ciphertext)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    // One statement: two concurrent revokes of one request cannot both get the entry.
-    this.#take = db.prepare('DELETE FROM revocations WHERE request_id = ? RETURNING *');
+    // One statement that checks the owner as it deletes: two revokes cannot both get the entry, and another
+    // identity's revoke leaves it in place.
+    this.#take = db.prepare('DELETE FROM revocations WHERE request_id = ? AND owner = ? RETURNING *');
+    this.#has = db.prepare('SELECT 1 AS found FROM revocations WHERE request_id = ?');
     this.#purge = db.prepare('DELETE FROM revocations WHERE expires_at < ?');
   }
 
@@ -471,8 +474,12 @@ export class SqliteRevocationStore implements RevocationStore {
     this.#put.run(e.request_id, e.owner, e.expires_at, e.kek_id, e.wrapped_key, e.iv, e.ciphertext);
   }
 
-  async take(requestId: string): Promise<RevocationEntry | null> {
-    return (this.#take.get(requestId) as unknown as RevocationEntry | undefined) ?? null;
+  async take(requestId: string, owner: string): Promise<RevocationEntry | null> {
+    return (this.#take.get(requestId, owner) as unknown as RevocationEntry | undefined) ?? null;
+  }
+
+  async has(requestId: string): Promise<boolean> {
+    return this.#has.get(requestId) !== undefined;
   }
 
   async purge(now: number): Promise<void> {

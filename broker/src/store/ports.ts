@@ -155,7 +155,13 @@ export interface RevocationEntry {
 
 export interface RevocationStore {
   put(entry: RevocationEntry): Promise<void>;
-  /** Returns and deletes the entry (a revocation happens once). */
-  take(requestId: string): Promise<RevocationEntry | null>;
+  /**
+   * Deletes and returns the entry only when `owner` made it, in one atomic step (DELETE ... WHERE request_id
+   * AND owner RETURNING): a revocation happens once, and another identity can neither take the entry nor
+   * make the owner's take miss it, however the calls interleave.
+   */
+  take(requestId: string, owner: string): Promise<RevocationEntry | null>;
+  /** Whether any entry for `requestId` exists. For the audit reason only: it never decides an answer. */
+  has(requestId: string): Promise<boolean>;
   purge(now: number): Promise<void>;
 }
