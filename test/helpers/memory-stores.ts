@@ -1,5 +1,5 @@
 // In-memory implementations of the storage ports, with switches to make them fail (fail-closed tests).
-import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, RevocationEntry, RevocationStore, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
+import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, RevocationEntry, RevocationStore, SecretHead, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
 
 export class MemoryReplayGuard implements ReplayGuard {
   readonly used = new Map<string, number>();
@@ -39,14 +39,25 @@ export class MemoryAuditStore implements AuditStore {
 
 export class MemorySecretStore implements SecretStore {
   rows: SecretRow[] = [];
+  readonly headsByName = new Map<string, SecretHead>();
   async get(name: string, version?: number): Promise<SecretRow | null> {
     const rows = this.rows.filter((r) => r.name === name && (version === undefined || r.version === version));
     return rows.sort((a, b) => b.version - a.version)[0] ?? null;
   }
-  async insert(row: SecretRow): Promise<boolean> {
+  async read(name: string, version?: number): Promise<{ row: SecretRow | null; head: SecretHead | null }> {
+    return { row: await this.get(name, version), head: this.headsByName.get(name) ?? null };
+  }
+  async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
     if (this.rows.some((r) => r.name === row.name && r.version === row.version)) return false;
     this.rows.push(row);
+    if (head && (this.headsByName.get(head.name)?.version ?? 0) < head.version) this.headsByName.set(head.name, { ...head });
     return true;
+  }
+  async heads(): Promise<SecretHead[]> {
+    return [...this.headsByName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+  async putHead(head: SecretHead): Promise<void> {
+    if ((this.headsByName.get(head.name)?.version ?? 0) <= head.version) this.headsByName.set(head.name, { ...head });
   }
   async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {
     const row = this.rows.find((r) => r.name === name && r.version === version);
