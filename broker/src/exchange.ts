@@ -57,6 +57,8 @@ export interface ExchangeResponse {
 /** Builds the record as a request proceeds, so that a refusal at any step is audited with what is known. */
 export class Draft {
   readonly record: AuditRecord;
+  /** Set by a route whose success has more than one meaning for the audit (what the caller sees is one). */
+  outcome: { reason: string; decision: AuditRecord['decision'] } | undefined;
 
   constructor(meta: RequestMeta, nowMs: number, policyHash: string, action: AuditRecord['action']) {
     this.record = {
@@ -112,7 +114,9 @@ export async function audited<T>(
     throw e;
   }
   try {
-    await deps.auditor.append(draft.finish('OK', action === 'exchange' ? 'allowed' : 'done'));
+    const record = draft.finish('OK', draft.outcome?.reason ?? (action === 'exchange' ? 'allowed' : 'done'));
+    if (draft.outcome) record.decision = draft.outcome.decision;
+    await deps.auditor.append(record);
   } catch (err) {
     // Fail closed, and take back what can be taken back.
     await onUnaudited?.(result).catch(() => {});

@@ -1,5 +1,6 @@
 // POST /v1/revoke: the post step, with a fresh ID token from the same job, revokes what the exchange
 // handed out that can be revoked (GitHub installation tokens). Verified and audited like an exchange.
+// "Not yours" and "nothing there" answer alike: 200 with an empty `revoked`.
 import { BrokerError } from './errors.ts';
 import { audited, authenticate, limitClient, parseRequest, revokeAll, type ExchangeDeps, type ExchangeInput, type RequestMeta } from './exchange.ts';
 import { revocationOwner } from './store/revocations.ts';
@@ -22,9 +23,13 @@ export function revoke(deps: ExchangeDeps, input: ExchangeInput, meta: RequestMe
     const { claims } = await authenticate(deps, policy, fields.token, draft, nowMs);
 
     const found = deps.revocations ? await deps.revocations.take(target, await revocationOwner(claims)) : { status: 'none' as const };
-    // Only the identity that made the request may revoke its credentials.
-    if (found.status === 'not_owner') throw new BrokerError('ERR_ACCESS_DENIED', 'revoke.not_owner');
-    if (found.status !== 'ok') return { request_id: meta.requestId, revoked_request_id: target, revoked: [] };
+    if (found.status !== 'ok') {
+      // Only the identity that made the request may revoke its credentials. Another identity gets exactly
+      // the answer of "nothing to revoke", so the route does not tell which request ids hold credentials;
+      // the audit record tells the two apart.
+      if (found.status === 'not_owner') draft.outcome = { reason: 'revoke.not_owner', decision: 'deny' };
+      return { request_id: meta.requestId, revoked_request_id: target, revoked: [] };
+    }
 
     const results = await revokeAll(deps.minters, found.items);
     draft.record.credentials = results.map((r) => ({ type: r.type, target: r.ok ? 'revoked' : `revoke_failed:${r.detail ?? ''}`.slice(0, 200) }));

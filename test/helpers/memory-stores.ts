@@ -1,5 +1,5 @@
 // In-memory implementations of the storage ports, with switches to make them fail (fail-closed tests).
-import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, SealedFields, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
+import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, RevocationEntry, RevocationStore, SealedFields, SecretHead, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
 
 export class MemoryReplayGuard implements ReplayGuard {
   readonly used = new Map<string, number>();
@@ -40,14 +40,25 @@ export class MemoryAuditStore implements AuditStore {
 
 export class MemorySecretStore implements SecretStore {
   rows: SecretRow[] = [];
+  readonly headsByName = new Map<string, SecretHead>();
   async get(name: string, version?: number): Promise<SecretRow | null> {
     const rows = this.rows.filter((r) => r.name === name && (version === undefined || r.version === version));
     return rows.sort((a, b) => b.version - a.version)[0] ?? null;
   }
-  async insert(row: SecretRow): Promise<boolean> {
+  async read(name: string, version?: number): Promise<{ row: SecretRow | null; head: SecretHead | null }> {
+    return { row: await this.get(name, version), head: this.headsByName.get(name) ?? null };
+  }
+  async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
     if (this.rows.some((r) => r.name === row.name && r.version === row.version)) return false;
     this.rows.push(row);
+    if (head && (this.headsByName.get(head.name)?.version ?? 0) < head.version) this.headsByName.set(head.name, { ...head });
     return true;
+  }
+  async heads(): Promise<SecretHead[]> {
+    return [...this.headsByName.values()].sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+  async putHead(head: SecretHead): Promise<void> {
+    if ((this.headsByName.get(head.name)?.version ?? 0) <= head.version) this.headsByName.set(head.name, { ...head });
   }
   async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {
     const row = this.rows.find((r) => r.name === name && r.version === version);
@@ -112,5 +123,25 @@ export class MemoryCheckpointStore implements CheckpointStore {
     this.audit.entries = this.audit.entries.filter((e) => e.seq > seq);
     this.rows = this.rows.filter((c) => c.seq > seq);
     return { records, checkpoints };
+  }
+}
+
+export class MemoryRevocationStore implements RevocationStore {
+  readonly entries = new Map<string, RevocationEntry>();
+  async put(entry: RevocationEntry): Promise<void> {
+    this.entries.set(entry.request_id, { ...entry });
+  }
+  async take(requestId: string, owner: string): Promise<RevocationEntry | null> {
+    // Check and delete in one synchronous step, as the SQL stores do in one statement.
+    const entry = this.entries.get(requestId);
+    if (!entry || entry.owner !== owner) return null;
+    this.entries.delete(requestId);
+    return entry;
+  }
+  async has(requestId: string): Promise<boolean> {
+    return this.entries.has(requestId);
+  }
+  async purge(now: number): Promise<void> {
+    for (const [id, e] of this.entries) if (e.expires_at < now) this.entries.delete(id);
   }
 }

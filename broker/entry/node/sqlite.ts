@@ -18,12 +18,13 @@ import type {
   RevocationEntry,
   RevocationStore,
   SealedFields,
+  SecretHead,
   SecretMeta,
   SigningKeyRow,
   SecretRow,
   SecretStore,
 } from '../../src/store/ports.ts';
-import { SECRET_COLUMNS, toAuditEntry, toCheckpoint, toSecretRow } from '../../src/store/rows.ts';
+import { advanceHeadParams, SECRET_COLUMNS, SECRET_SQL, toAuditEntry, toCheckpoint, toSecretHead, toSecretRead, toSecretRow } from '../../src/store/rows.ts';
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -50,6 +51,10 @@ const MIGRATIONS: readonly string[] = [
      id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, time TEXT NOT NULL, kid TEXT NOT NULL, jws TEXT NOT NULL
    );
    CREATE INDEX audit_checkpoints_seq ON audit_checkpoints (seq, id);`,
+  // The sealed newest version of each secret (migrations/0004_secret_heads.sql).
+  `CREATE TABLE secret_heads (
+     name TEXT PRIMARY KEY, version INTEGER NOT NULL, kek_id TEXT NOT NULL, seal TEXT NOT NULL
+   );`,
 ];
 
 export const DATABASE_FILE = 'broker.db';
@@ -359,6 +364,12 @@ export class SqliteCheckpointStore implements CheckpointStore {
 
 
 export class SqliteSecretStore implements SecretStore {
+  readonly #db: DatabaseSync;
+  readonly #readLatest: StatementSync;
+  readonly #readVersion: StatementSync;
+  readonly #advanceHead: StatementSync;
+  readonly #putHead: StatementSync;
+  readonly #heads: StatementSync;
   readonly #latest: StatementSync;
   readonly #version: StatementSync;
   readonly #insert: StatementSync;
@@ -367,6 +378,12 @@ export class SqliteSecretStore implements SecretStore {
   readonly #list: StatementSync;
 
   constructor(db: DatabaseSync) {
+    this.#db = db;
+    this.#readLatest = db.prepare(SECRET_SQL.readLatest);
+    this.#readVersion = db.prepare(SECRET_SQL.readVersion);
+    this.#advanceHead = db.prepare(SECRET_SQL.advanceHead);
+    this.#putHead = db.prepare(SECRET_SQL.putHead);
+    this.#heads = db.prepare(SECRET_SQL.heads);
     this.#latest = db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE name = ? ORDER BY version DESC LIMIT 1`);
     this.#version = db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE name = ? AND version = ?`);
     this.#insert = db.prepare(
@@ -387,17 +404,34 @@ export class SqliteSecretStore implements SecretStore {
     return row ? toSecretRow(row) : null;
   }
 
-  async insert(row: SecretRow): Promise<boolean> {
-    return changedOne(
-      this.#insert,
-      row.name,
-      row.version,
-      row.kek_id,
-      row.wrapped_key,
-      row.iv,
-      row.ciphertext,
-      row.created_at,
-    );
+  async read(name: string, version?: number): Promise<{ row: SecretRow | null; head: SecretHead | null }> {
+    return toSecretRead(version === undefined ? this.#readLatest.get(name) : this.#readVersion.get(name, version));
+  }
+
+  async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
+    const insertRow = () =>
+      changedOne(this.#insert, row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at);
+    if (!head) return insertRow();
+    // The version and its head in one transaction: no reader or crash ever sees one without the other.
+    // Synchronous from BEGIN to COMMIT, so the connection's batched writes cannot interleave.
+    this.#db.exec('BEGIN IMMEDIATE');
+    try {
+      const inserted = insertRow();
+      if (inserted) this.#advanceHead.run(...advanceHeadParams(row, head));
+      this.#db.exec('COMMIT');
+      return inserted;
+    } catch (error) {
+      this.#db.exec('ROLLBACK');
+      throw error;
+    }
+  }
+
+  async heads(): Promise<SecretHead[]> {
+    return this.#heads.all().map(toSecretHead);
+  }
+
+  async putHead(head: SecretHead): Promise<void> {
+    this.#putHead.run(head.name, head.version, head.kek_id, head.seal);
   }
 
   async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {
@@ -465,6 +499,7 @@ export class SqliteKeyStore implements KeyStore {
 export class SqliteRevocationStore implements RevocationStore {
   readonly #put: StatementSync;
   readonly #take: StatementSync;
+  readonly #has: StatementSync;
   readonly #purge: StatementSync;
 
   constructor(db: DatabaseSync) {
@@ -472,8 +507,10 @@ export class SqliteRevocationStore implements RevocationStore {
       `INSERT OR REPLACE INTO revocations (request_id, owner, expires_at, kek_id, wrapped_key, iv, ciphertext)
        VALUES (?, ?, ?, ?, ?, ?, ?)`,
     );
-    // One statement: two concurrent revokes of one request cannot both get the entry.
-    this.#take = db.prepare('DELETE FROM revocations WHERE request_id = ? RETURNING *');
+    // One statement that checks the owner as it deletes: two revokes cannot both get the entry, and another
+    // identity's revoke leaves it in place.
+    this.#take = db.prepare('DELETE FROM revocations WHERE request_id = ? AND owner = ? RETURNING *');
+    this.#has = db.prepare('SELECT 1 AS found FROM revocations WHERE request_id = ?');
     this.#purge = db.prepare('DELETE FROM revocations WHERE expires_at < ?');
   }
 
@@ -481,8 +518,12 @@ export class SqliteRevocationStore implements RevocationStore {
     this.#put.run(e.request_id, e.owner, e.expires_at, e.kek_id, e.wrapped_key, e.iv, e.ciphertext);
   }
 
-  async take(requestId: string): Promise<RevocationEntry | null> {
-    return (this.#take.get(requestId) as unknown as RevocationEntry | undefined) ?? null;
+  async take(requestId: string, owner: string): Promise<RevocationEntry | null> {
+    return (this.#take.get(requestId, owner) as unknown as RevocationEntry | undefined) ?? null;
+  }
+
+  async has(requestId: string): Promise<boolean> {
+    return this.#has.get(requestId) !== undefined;
   }
 
   async purge(now: number): Promise<void> {

@@ -1,6 +1,6 @@
 // The signing key and revocation ports on D1 (schema: migrations/0002_issuer.sql), with the node:sqlite
-// semantics: insert-if-absent for keys, and a take that is one DELETE ... RETURNING, so two revokes of one
-// request cannot both get the entry.
+// semantics: insert-if-absent for keys, and a take that is one DELETE ... WHERE request_id AND owner RETURNING,
+// so two revokes of one request cannot both get the entry and another identity cannot disturb it.
 import type { D1Database } from '@cloudflare/workers-types';
 import type { KeyStore, RevocationEntry, RevocationStore, SealedFields, SigningKeyRow } from '../../src/store/ports.ts';
 
@@ -64,8 +64,18 @@ export class D1RevocationStore implements RevocationStore {
       .run();
   }
 
-  async take(requestId: string): Promise<RevocationEntry | null> {
-    return (await this.#db.prepare('DELETE FROM revocations WHERE request_id = ? RETURNING *').bind(requestId).first<RevocationEntry>()) ?? null;
+  /** One statement that checks the owner as it deletes (see RevocationStore.take). */
+  async take(requestId: string, owner: string): Promise<RevocationEntry | null> {
+    return (
+      (await this.#db
+        .prepare('DELETE FROM revocations WHERE request_id = ? AND owner = ? RETURNING *')
+        .bind(requestId, owner)
+        .first<RevocationEntry>()) ?? null
+    );
+  }
+
+  async has(requestId: string): Promise<boolean> {
+    return (await this.#db.prepare('SELECT 1 AS found FROM revocations WHERE request_id = ?').bind(requestId).first()) !== null;
   }
 
   async purge(now: number): Promise<void> {

@@ -10,11 +10,12 @@ import type {
   AuditQuery,
   AuditStore,
   CheckpointStore,
+  SecretHead,
   SecretMeta,
   SecretRow,
   SecretStore,
 } from '../../src/store/ports.ts';
-import { SECRET_COLUMNS, toAuditEntry, toCheckpoint, toSecretRow } from '../../src/store/rows.ts';
+import { advanceHeadParams, SECRET_COLUMNS, SECRET_SQL, toAuditEntry, toCheckpoint, toSecretHead, toSecretRead, toSecretRow } from '../../src/store/rows.ts';
 
 type Row = Record<string, unknown>;
 
@@ -87,12 +88,32 @@ export class D1SecretStore implements SecretStore {
     return row ? toSecretRow(row) : null;
   }
 
-  async insert(row: SecretRow): Promise<boolean> {
-    const result = await this.#db
+  async read(name: string, version?: number): Promise<{ row: SecretRow | null; head: SecretHead | null }> {
+    const statement =
+      version === undefined
+        ? this.#db.prepare(SECRET_SQL.readLatest).bind(name)
+        : this.#db.prepare(SECRET_SQL.readVersion).bind(name, version);
+    return toSecretRead(await statement.first<Row>());
+  }
+
+  async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
+    const insert = this.#db
       .prepare(`INSERT INTO secrets (${SECRET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING`)
-      .bind(row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at)
-      .run();
-    return result.meta.changes === 1;
+      .bind(row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at);
+    if (!head) return (await insert.run()).meta.changes === 1;
+    // One batch is one transaction: the version and its head land together. The head statement checks
+    // that the row is this writer's, so a writer that lost the version moves nothing.
+    const [inserted] = await this.#db.batch([insert, this.#db.prepare(SECRET_SQL.advanceHead).bind(...advanceHeadParams(row, head))]);
+    return inserted?.meta.changes === 1;
+  }
+
+  async heads(): Promise<SecretHead[]> {
+    const { results } = await this.#db.prepare(SECRET_SQL.heads).all<Row>();
+    return results.map(toSecretHead);
+  }
+
+  async putHead(head: SecretHead): Promise<void> {
+    await this.#db.prepare(SECRET_SQL.putHead).bind(head.name, head.version, head.kek_id, head.seal).run();
   }
 
   async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {

@@ -1,5 +1,6 @@
 // The `secret` grant: the newest version of a secret from the broker's own encrypted store.
 import type { GrantOf } from '../policy/schema.ts';
+import { SecretTamperedError } from '../store/secrets.ts';
 import type { Minter } from './types.ts';
 
 export interface SecretReader {
@@ -21,7 +22,11 @@ export function createSecretMinter(secrets: SecretReader): Minter<GrantOf<'secre
       let found: Awaited<ReturnType<SecretReader['get']>>;
       try {
         found = await secrets.get(grant.name);
-      } catch {
+      } catch (err) {
+        // A store that lost the newest version must not pass for one that is down: retrying will not help.
+        if (err instanceof SecretTamperedError) {
+          return { ok: false, code: 'ERR_UPSTREAM', detail: `secret.tampered:${grant.name}`, upstream_code: 'Tampered' };
+        }
         return { ok: false, code: 'ERR_UNAVAILABLE', detail: `secret.store_failed:${grant.name}` };
       }
       if (!found) return { ok: false, code: 'ERR_UPSTREAM', detail: `secret.not_found:${grant.name}`, upstream_code: 'NotFound' };

@@ -7,9 +7,15 @@
 //
 // Row format (all base64): iv = the 12-byte IV of the value encryption; ciphertext = value ciphertext with
 // its 16-byte tag; wrapped_key = 12-byte wrap IV || wrapped 32-byte data key || 16-byte tag.
+//
+// Secret versions written since version counters exist are "counted": their data key is wrapped with
+// {counted, name, version} as associated data, which proves (without the KEK nobody can produce it) that
+// the name has a sealed head (SecretHead, see store/secrets.ts). A head is a wrap under the KEK of a fresh
+// key that means nothing, with {name, secret_head: version} as associated data: the GCM tag is the seal.
+// The three associated-data forms never coincide, so no row's wrapped key passes for a head or vice versa.
 import { BrokerError } from '../errors.ts';
 import { canonicalJson, fromBase64, sha256Hex, toBase64, utf8 } from '../util/encoding.ts';
-import type { SecretRow } from './ports.ts';
+import type { SecretHead, SecretRow } from './ports.ts';
 
 export interface Kek {
   /** First 16 hex chars of SHA-256 of the key bytes: names the KEK in records without revealing it. */
@@ -57,6 +63,15 @@ function boundTo(name: string, version: number): Uint8Array<ArrayBuffer> {
   return utf8(canonicalJson({ name, version }));
 }
 
+/** The data key wrap of a counted row (see the top of this file). */
+function countedTo(name: string, version: number): Uint8Array<ArrayBuffer> {
+  return utf8(canonicalJson({ counted: true, name, version }));
+}
+
+function headOf(name: string, version: number): Uint8Array<ArrayBuffer> {
+  return utf8(canonicalJson({ name, secret_head: version }));
+}
+
 function randomIv(): Uint8Array<ArrayBuffer> {
   return crypto.getRandomValues(new Uint8Array(IV_BYTES));
 }
@@ -72,25 +87,43 @@ async function wrapDataKey(kek: Kek, dataKey: CryptoKey, aad: Uint8Array<ArrayBu
   return toBase64(out);
 }
 
-/** Unwraps a row's data key; `extractable` only for rewrapping. Throws on any mismatch (GCM tag). */
-async function unwrapDataKey(keks: readonly Kek[], row: SecretRow, extractable: boolean): Promise<CryptoKey> {
+/** Unwraps an IV || wrapped key blob under `kek` with `aad`; throws on any mismatch (GCM tag). */
+async function unwrapBlob(kek: Kek, wrapped: string, aad: Uint8Array<ArrayBuffer>, extractable: boolean): Promise<CryptoKey> {
+  const blob = fromBase64(wrapped);
+  if (blob.length !== WRAPPED_BYTES) throw new Error('wrapped key has the wrong length');
+  return crypto.subtle.unwrapKey(
+    'raw',
+    blob.subarray(IV_BYTES),
+    kek.key,
+    { name: 'AES-GCM', iv: blob.subarray(0, IV_BYTES), additionalData: aad },
+    'AES-GCM',
+    extractable,
+    ['decrypt'],
+  );
+}
+
+/**
+ * Unwraps a row's data key; `extractable` only for rewrapping. `counted` tells which wrap it carries.
+ * Throws on any mismatch (GCM tag).
+ */
+async function unwrapDataKey(keks: readonly Kek[], row: SecretRow, extractable: boolean): Promise<{ key: CryptoKey; counted: boolean }> {
   const kek = keks.find((k) => k.id === row.kek_id);
   if (!kek) throw new BrokerError('ERR_INTERNAL', `secret.kek_unknown:${row.name}`);
   try {
-    const blob = fromBase64(row.wrapped_key);
-    if (blob.length !== WRAPPED_BYTES) throw new Error('wrapped key has the wrong length');
-    return await crypto.subtle.unwrapKey(
-      'raw',
-      blob.subarray(IV_BYTES),
-      kek.key,
-      { name: 'AES-GCM', iv: blob.subarray(0, IV_BYTES), additionalData: boundTo(row.name, row.version) },
-      'AES-GCM',
-      extractable,
-      ['decrypt'],
-    );
+    return { key: await unwrapBlob(kek, row.wrapped_key, countedTo(row.name, row.version), extractable), counted: true };
+  } catch {
+    // A row written before version counters existed.
+  }
+  try {
+    return { key: await unwrapBlob(kek, row.wrapped_key, boundTo(row.name, row.version), extractable), counted: false };
   } catch (cause) {
     throw new BrokerError('ERR_INTERNAL', `secret.decrypt_failed:${row.name}`, { cause });
   }
+}
+
+/** Whether `row` was sealed as counted (its name must then have a head). Throws if it does not open. */
+export async function isCountedRow(keks: readonly Kek[], row: SecretRow): Promise<boolean> {
+  return (await unwrapDataKey(keks, row, false)).counted;
 }
 
 /** Encrypts one version of a secret under a fresh data key wrapped by `kek`. */
@@ -100,6 +133,7 @@ export async function sealSecret(
   version: number,
   plaintext: Uint8Array,
   now: number,
+  opts: { counted?: boolean } = {},
 ): Promise<SecretRow> {
   const aad = boundTo(name, version);
   // Extractable only so that it can be wrapped; it lives in memory for this call alone.
@@ -114,7 +148,7 @@ export async function sealSecret(
     name,
     version,
     kek_id: kek.id,
-    wrapped_key: await wrapDataKey(kek, dataKey, aad),
+    wrapped_key: await wrapDataKey(kek, dataKey, opts.counted ? countedTo(name, version) : aad),
     iv: toBase64(iv),
     ciphertext: toBase64(new Uint8Array(ciphertext)),
     created_at: now,
@@ -126,7 +160,7 @@ export async function sealSecret(
  * or version fails with ERR_INTERNAL; the detail names the secret, never its value.
  */
 export async function openSecret(keks: readonly Kek[], row: SecretRow): Promise<Uint8Array<ArrayBuffer>> {
-  const dataKey = await unwrapDataKey(keks, row, false);
+  const { key: dataKey } = await unwrapDataKey(keks, row, false);
   try {
     const iv = fromBase64(row.iv);
     if (iv.length !== IV_BYTES) throw new Error('iv has the wrong length');
@@ -141,9 +175,35 @@ export async function openSecret(keks: readonly Kek[], row: SecretRow): Promise<
   }
 }
 
-/** KEK rotation: the same data key, wrapped under `to`. The ciphertext and IV are unchanged. */
-export async function rewrapRow(from: readonly Kek[], to: Kek, row: SecretRow): Promise<SecretRow> {
+/**
+ * KEK rotation: the same data key, wrapped under `to`. The ciphertext and IV are unchanged. A counted row
+ * stays counted; `count` makes a row written before counters existed counted.
+ */
+export async function rewrapRow(from: readonly Kek[], to: Kek, row: SecretRow, opts: { count?: boolean } = {}): Promise<SecretRow> {
   // Unwrapping checks the GCM tag over the name and version too, so a grafted wrapped key fails here.
-  const dataKey = await unwrapDataKey(from, row, true);
-  return { ...row, kek_id: to.id, wrapped_key: await wrapDataKey(to, dataKey, boundTo(row.name, row.version)) };
+  const { key: dataKey, counted } = await unwrapDataKey(from, row, true);
+  const aad = counted || opts.count ? countedTo(row.name, row.version) : boundTo(row.name, row.version);
+  return { ...row, kek_id: to.id, wrapped_key: await wrapDataKey(to, dataKey, aad) };
+}
+
+/** Seals `version` as the newest version of `name`. */
+export async function sealHead(kek: Kek, name: string, version: number): Promise<SecretHead> {
+  // The wrapped key is never used: the wrap's tag over the associated data is what seals the head.
+  const filler = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, true, ['encrypt']);
+  return { name, version, kek_id: kek.id, seal: await wrapDataKey(kek, filler, headOf(name, version)) };
+}
+
+/**
+ * Whether `head` was sealed by one of `keks` for its name and version. A head under a KEK none of `keks`
+ * is throws ERR_INTERNAL (a missing key, not tampering), like a row would.
+ */
+export async function verifyHead(keks: readonly Kek[], head: SecretHead): Promise<boolean> {
+  const kek = keks.find((k) => k.id === head.kek_id);
+  if (!kek) throw new BrokerError('ERR_INTERNAL', `secret.kek_unknown:${head.name}`);
+  try {
+    await unwrapBlob(kek, head.seal, headOf(head.name, head.version), false);
+    return true;
+  } catch {
+    return false;
+  }
 }

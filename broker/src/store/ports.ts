@@ -92,17 +92,40 @@ export interface SecretMeta {
   created_at: number;
 }
 
+/**
+ * The newest version of a secret, sealed under the KEK with the name and version bound (store/envelope.ts),
+ * so that a store which loses or hides its newest rows is caught instead of serving an older value.
+ */
+export interface SecretHead {
+  name: string;
+  version: number;
+  kek_id: string;
+  seal: string;
+}
+
 export interface SecretStore {
   /** The newest version of `name`, or a given version. */
   get(name: string, version?: number): Promise<SecretRow | null>;
-  /** Inserts a new version; false when that version already exists (a concurrent writer won). */
-  insert(row: SecretRow): Promise<boolean>;
+  /**
+   * The row get() would return and the name's head, read together (one statement, one snapshot), so that
+   * a concurrent write cannot make them disagree.
+   */
+  read(name: string, version?: number): Promise<{ row: SecretRow | null; head: SecretHead | null }>;
+  /**
+   * Inserts a new version; false when that version already exists (a concurrent writer won). With `head`,
+   * in the same transaction the name's head moves up to it (never down).
+   */
+  insert(row: SecretRow, head?: SecretHead): Promise<boolean>;
   /** Replaces the key wrapping of an existing version (KEK rotation). */
   rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void>;
   /** Every version of every secret, oldest first (for KEK rotation). */
   all(): Promise<SecretRow[]>;
   /** Newest version per name, with the version count. */
   list(): Promise<SecretMeta[]>;
+  /** Every head, by name. */
+  heads(): Promise<SecretHead[]>;
+  /** Stores a head unless the name's head is at a higher version (KEK rotation, heads for older secrets). */
+  putHead(head: SecretHead): Promise<void>;
 }
 
 /** Last good JWKS per issuer, shared across isolates where the platform allows it. */
@@ -163,7 +186,13 @@ export interface RevocationEntry {
 
 export interface RevocationStore {
   put(entry: RevocationEntry): Promise<void>;
-  /** Returns and deletes the entry (a revocation happens once). */
-  take(requestId: string): Promise<RevocationEntry | null>;
+  /**
+   * Deletes and returns the entry only when `owner` made it, in one atomic step (DELETE ... WHERE request_id
+   * AND owner RETURNING): a revocation happens once, and another identity can neither take the entry nor
+   * make the owner's take miss it, however the calls interleave.
+   */
+  take(requestId: string, owner: string): Promise<RevocationEntry | null>;
+  /** Whether any entry for `requestId` exists. For the audit reason only: it never decides an answer. */
+  has(requestId: string): Promise<boolean>;
   purge(now: number): Promise<void>;
 }

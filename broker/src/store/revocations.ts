@@ -52,14 +52,13 @@ export class RevocationVault {
     });
   }
 
-  /** Takes the entry if `owner` made the request; an entry taken by someone else is put back untouched. */
+  /**
+   * Takes the entry if `owner` made the request. The store checks the owner in the same statement that
+   * deletes, so nothing is ever taken and put back. `not_owner` and `none` differ only for the audit record.
+   */
   async take(requestId: string, owner: string): Promise<{ status: 'none' | 'not_owner' } | { status: 'ok'; items: RevocationItem[] }> {
-    const entry = await this.#store.take(requestId);
-    if (!entry) return { status: 'none' };
-    if (entry.owner !== owner) {
-      await this.#store.put(entry);
-      return { status: 'not_owner' };
-    }
+    const entry = await this.#store.take(requestId, owner);
+    if (!entry) return { status: (await this.#store.has(requestId)) ? 'not_owner' : 'none' };
     const plain = await openSecret([this.#keks.current, ...(this.#keks.previous ?? [])], {
       name: sealName(requestId),
       version: 1,

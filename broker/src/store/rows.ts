@@ -1,10 +1,52 @@
 // Rows as both SQL stores return them (node:sqlite and D1 share one schema), mapped to the port types in one
 // place so the two entries cannot drift apart.
-import type { AuditCheckpoint, AuditEntry, SecretRow } from './ports.ts';
+import type { AuditCheckpoint, AuditEntry, SecretHead, SecretRow } from './ports.ts';
 
 export type SqlRow = Record<string, unknown>;
 
 export const SECRET_COLUMNS = 'name, version, kek_id, wrapped_key, iv, ciphertext, created_at';
+
+/** The statements of SecretStore.read and the head writes, shared by node:sqlite and D1. */
+const READ = `SELECT s.name, s.version, s.kek_id, s.wrapped_key, s.iv, s.ciphertext, s.created_at,
+    h.name AS head_name, h.version AS head_version, h.kek_id AS head_kek_id, h.seal AS head_seal
+  FROM (SELECT ? AS name) q
+  LEFT JOIN secret_heads h ON h.name = q.name`;
+const SET_HEAD = `ON CONFLICT (name) DO UPDATE SET version = excluded.version, kek_id = excluded.kek_id, seal = excluded.seal`;
+export const SECRET_SQL = {
+  /** One statement, so the row and the head come from one snapshot. Binds: name. */
+  readLatest: `${READ} LEFT JOIN secrets s ON s.name = q.name AND s.version = (SELECT MAX(version) FROM secrets WHERE name = q.name)`,
+  /** Binds: name, version. */
+  readVersion: `${READ} LEFT JOIN secrets s ON s.name = q.name AND s.version = ?`,
+  /**
+   * Moves the head up to a version just inserted in the same transaction, only if that row is the one this
+   * writer sealed (its wrapped key is unique). Binds: name, version, kek_id, seal, name, version, wrapped_key.
+   */
+  advanceHead: `INSERT INTO secret_heads (name, version, kek_id, seal)
+    SELECT ?, ?, ?, ? WHERE EXISTS (SELECT 1 FROM secrets WHERE name = ? AND version = ? AND wrapped_key = ?)
+    ${SET_HEAD} WHERE excluded.version > secret_heads.version`,
+  /** Binds: name, version, kek_id, seal. */
+  putHead: `INSERT INTO secret_heads (name, version, kek_id, seal) VALUES (?, ?, ?, ?)
+    ${SET_HEAD} WHERE excluded.version >= secret_heads.version`,
+  heads: 'SELECT name, version, kek_id, seal FROM secret_heads ORDER BY name',
+} as const;
+
+export function advanceHeadParams(row: SecretRow, head: SecretHead): (string | number)[] {
+  return [head.name, head.version, head.kek_id, head.seal, row.name, row.version, row.wrapped_key];
+}
+
+export function toSecretHead(row: SqlRow): SecretHead {
+  return { name: String(row.name), version: Number(row.version), kek_id: String(row.kek_id), seal: String(row.seal) };
+}
+
+/** A readLatest/readVersion result row (or none) as SecretStore.read answers. */
+export function toSecretRead(row: SqlRow | null | undefined): { row: SecretRow | null; head: SecretHead | null } {
+  if (!row) return { row: null, head: null };
+  const head =
+    row.head_name === null || row.head_name === undefined
+      ? null
+      : toSecretHead({ name: row.head_name, version: row.head_version, kek_id: row.head_kek_id, seal: row.head_seal });
+  return { row: row.name === null || row.name === undefined ? null : toSecretRow(row), head };
+}
 
 export function toAuditEntry(row: SqlRow): AuditEntry {
   return { seq: Number(row.seq), prev_hash: String(row.prev_hash), hash: String(row.hash), record: String(row.record) };

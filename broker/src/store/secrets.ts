@@ -1,9 +1,9 @@
 // The secret store as the broker and the CLI see it: named, versioned, envelope-encrypted values over any
 // SecretStore port. Plain Errors with readable messages: the callers are the CLI and startup code; the
-// broker's exchange maps anything thrown here to ERR_INTERNAL.
-import { openSecret, rewrapRow, sealSecret } from './envelope.ts';
+// secret minter (mint/secret.ts) maps SecretTamperedError to ERR_UPSTREAM and anything else to ERR_UNAVAILABLE.
+import { isCountedRow, openSecret, rewrapRow, sealHead, sealSecret, verifyHead } from './envelope.ts';
 import type { Kek } from './envelope.ts';
-import type { SecretMeta, SecretStore } from './ports.ts';
+import type { SecretHead, SecretMeta, SecretRow, SecretStore } from './ports.ts';
 import { utf8 } from '../util/encoding.ts';
 
 export const SECRET_NAME = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
@@ -26,6 +26,23 @@ export interface SecretValue {
 }
 
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The store does not hold what the broker wrote: a newest version is gone, a head is missing, forged, moved
+ * or replayed. Nothing of the named secrets is served until the database is restored.
+ */
+export class SecretTamperedError extends Error {
+  readonly names: string[];
+
+  constructor(problems: { name: string; problem: string }[]) {
+    super(
+      `the secret store was tampered with: ${problems.map((p) => `${p.name}: ${p.problem}`).join('; ')}. ` +
+        'Nothing is served for these secrets; restore the database from a backup',
+    );
+    this.name = 'SecretTamperedError';
+    this.names = problems.map((p) => p.name);
+  }
+}
 
 export function checkSecretName(name: string): void {
   if (!SECRET_NAME.test(name)) {
@@ -65,11 +82,12 @@ export class SecretVault {
       throw new Error(`secret ${name}: the value is not UTF-8 text (encode binary values as base64)`);
     }
     for (let attempt = 0; attempt < PUT_ATTEMPTS; attempt++) {
-      const latest = await this.#store.get(name);
-      const version = (latest?.version ?? 0) + 1;
+      const { row: latest, head } = await this.#store.read(name);
+      // Past the head too: the number of a version that went missing is never given to another value.
+      const version = Math.max(latest?.version ?? 0, head?.version ?? 0) + 1;
       // Sealed per attempt: the version is bound into the ciphertext as associated data.
-      const row = await sealSecret(this.#keys.current, name, version, bytes, now);
-      if (await this.#store.insert(row)) return { name, version };
+      const row = await sealSecret(this.#keys.current, name, version, bytes, now, { counted: true });
+      if (await this.#store.insert(row, await sealHead(this.#keys.current, name, version))) return { name, version };
     }
     throw new Error(`secret ${name}: ${PUT_ATTEMPTS} concurrent writes conflicted; try again`);
   }
@@ -80,32 +98,90 @@ export class SecretVault {
     if (version !== undefined && !(Number.isSafeInteger(version) && version > 0)) {
       throw new Error(`secret ${name}: version must be a positive integer`);
     }
-    const row = await this.#store.get(name, version);
-    if (!row) return null;
+    const { row, head } = await this.#store.read(name, version);
     // A store that answers with another row must not be trusted to have been asked the right question.
-    if (row.name !== name || (version !== undefined && row.version !== version)) {
+    if (row && (row.name !== name || (version !== undefined && row.version !== version))) {
       throw new Error(`secret ${name}: the store returned a different row`);
     }
+    const problem = await this.#checkHead(name, version, row, head);
+    if (problem) throw new SecretTamperedError([{ name, problem }]);
+    if (!row) return null;
     const plain = await openSecret(this.#readKeys, row);
     return { name, version: row.version, value: strictUtf8.decode(plain), created_at: row.created_at };
   }
 
-  /** Names, newest version and version count; never values. */
-  list(): Promise<SecretMeta[]> {
-    return this.#store.list();
+  /**
+   * What is wrong with serving `row` (the newest version, or `version`) given the name's head, or null.
+   * Older versions stay readable by number (the grace period of a rotation) while the head holds.
+   */
+  async #checkHead(name: string, version: number | undefined, row: SecretRow | null, head: SecretHead | null): Promise<string | null> {
+    if (head) {
+      if (head.name !== name || !(await verifyHead(this.#readKeys, head))) return 'its version counter does not verify';
+      if (row && row.version > head.version) return `version ${row.version} is newer than its sealed counter (${head.version})`;
+      if (version === undefined && (row?.version ?? 0) < head.version) return `its newest version ${head.version} is missing`;
+      return null;
+    }
+    // No head: only a secret stored before counters existed may lack one, and its newest row says so.
+    const newest = version === undefined ? row : await this.#store.get(name);
+    if (newest && newest.name === name && (await isCountedRow(this.#readKeys, newest))) return 'its version counter is missing';
+    return null;
+  }
+
+  /** Every problem between the rows and the heads of the whole store (`secret list`, before a rewrap). */
+  async #checkAll(metas: SecretMeta[], heads: SecretHead[]): Promise<{ name: string; problem: string }[]> {
+    const problems: { name: string; problem: string }[] = [];
+    const byName = new Map(metas.map((m) => [m.name, m]));
+    const headed = new Set<string>();
+    for (const head of heads) {
+      headed.add(head.name);
+      const meta = byName.get(head.name);
+      let problem: string | null = null;
+      if (!(await verifyHead(this.#readKeys, head))) problem = 'its version counter does not verify';
+      else if (!meta) problem = `every version is missing (its counter is at ${head.version})`;
+      else if (meta.version > head.version) problem = `version ${meta.version} is newer than its sealed counter (${head.version})`;
+      else if (meta.version < head.version) problem = `its newest version ${head.version} is missing`;
+      if (problem) problems.push({ name: head.name, problem });
+    }
+    for (const meta of metas) {
+      if (headed.has(meta.name)) continue;
+      const problem = await this.#checkHead(meta.name, undefined, await this.#store.get(meta.name), null);
+      if (problem) problems.push({ name: meta.name, problem });
+    }
+    return problems;
+  }
+
+  /** Names, newest version and version count; never values. Throws SecretTamperedError on a mismatch. */
+  async list(): Promise<SecretMeta[]> {
+    let problems: { name: string; problem: string }[] = [];
+    // Two reads, so a put landing between them can make them disagree: look once more before alarming.
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const [metas, heads] = await Promise.all([this.#store.list(), this.#store.heads()]);
+      problems = await this.#checkAll(metas, heads);
+      if (problems.length === 0) return metas;
+    }
+    throw new SecretTamperedError(problems);
   }
 
   /**
    * Rewraps every stored data key under `newKek` and makes it the current KEK (the old one stays readable
    * as a previous key of this vault). Rows already under `newKek` are skipped, so an interrupted rotation
-   * can simply be run again. Returns the number of rows rewrapped.
+   * can simply be run again. Heads are resealed under `newKek` first, and secrets stored before version
+   * counters existed get one (and their rows become counted), so running it with the current KEK is the
+   * upgrade step. A tampered store is refused before anything changes. Returns the number of rows rewrapped.
    */
   async rotateKek(newKek: Kek): Promise<number> {
-    const from = this.#readKeys;
+    const from = [...this.#readKeys, newKek];
+    const metas = await this.list();
+    // Heads before rows: a counted row must never exist without its name's head.
+    const heads = new Map((await this.#store.heads()).map((h) => [h.name, h]));
+    for (const meta of metas) {
+      const head = heads.get(meta.name);
+      if (head?.kek_id !== newKek.id) await this.#store.putHead(await sealHead(newKek, meta.name, head?.version ?? meta.version));
+    }
     let count = 0;
     for (const row of await this.#store.all()) {
-      if (row.kek_id === newKek.id) continue;
-      const next = await rewrapRow(from, newKek, row);
+      if (row.kek_id === newKek.id && (await isCountedRow(from, row))) continue;
+      const next = await rewrapRow(from, newKek, row, { count: true });
       await this.#store.rewrap(next.name, next.version, next.kek_id, next.wrapped_key);
       count++;
     }

@@ -179,6 +179,11 @@ export async function startWorkerd(): Promise<Workerd> {
       .prepare('INSERT INTO secrets (name, version, kek_id, wrapped_key, iv, ciphertext, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .bind(row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at)
       .run();
+    const head = (await store.heads())[0]!;
+    await db
+      .prepare('INSERT INTO secret_heads (name, version, kek_id, seal) VALUES (?, ?, ?, ?)')
+      .bind(head.name, head.version, head.kek_id, head.seal)
+      .run();
     const sign = tokenSigner({ privateJwk: key.privateJwk, issuer: ISSUER_URL, audience: AUDIENCE, claims: githubLikeClaims() });
     const started = mf;
     return {

@@ -50,10 +50,10 @@ describe('openDatabase', () => {
     expect(first.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     expect(first.prepare('PRAGMA busy_timeout').get()).toEqual({ timeout: 5000 });
     const tables = first.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
-    expect(tables.map((t) => t.name)).toEqual(['audit', 'audit_checkpoints', 'replay', 'revocations', 'schema_version', 'secrets', 'signing_keys']);
+    expect(tables.map((t) => t.name)).toEqual(['audit', 'audit_checkpoints', 'replay', 'revocations', 'schema_version', 'secret_heads', 'secrets', 'signing_keys']);
     first.close();
     const second = db();
-    expect(second.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }]);
+    expect(second.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
   });
 
   it('tightens the mode of an existing database file', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateKekBase64, importKek } from '../../../broker/src/store/envelope.ts';
-import type { SecretMeta, SecretRow, SecretStore } from '../../../broker/src/store/ports.ts';
+import type { SecretHead, SecretMeta, SecretRow, SecretStore } from '../../../broker/src/store/ports.ts';
 import { MAX_SECRET_BYTES, SecretVault } from '../../../broker/src/store/secrets.ts';
 import { utf8 } from '../../../broker/src/util/encoding.ts';
 
@@ -9,6 +9,7 @@ const NOW = 1_800_000_000;
 /** The SecretStore contract in a few lines, with hooks to simulate a racing writer. */
 class MemorySecretStore implements SecretStore {
   rows: SecretRow[] = [];
+  headsByName = new Map<string, SecretHead>();
   /** Called before each insert; lets a test slip a concurrent write in. */
   beforeInsert: ((row: SecretRow) => void) | undefined;
 
@@ -16,11 +17,22 @@ class MemorySecretStore implements SecretStore {
     const mine = this.rows.filter((r) => r.name === name && (version === undefined || r.version === version));
     return mine.sort((a, b) => b.version - a.version)[0] ?? null;
   }
-  async insert(row: SecretRow): Promise<boolean> {
+  async read(name: string, version?: number): Promise<{ row: SecretRow | null; head: SecretHead | null }> {
+    // Through get(), so that a test replacing get() changes what read() answers too.
+    return { row: await this.get(name, version), head: this.headsByName.get(name) ?? null };
+  }
+  async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
     this.beforeInsert?.(row);
     if (this.rows.some((r) => r.name === row.name && r.version === row.version)) return false;
     this.rows.push({ ...row });
+    if (head && (this.headsByName.get(head.name)?.version ?? 0) < head.version) this.headsByName.set(head.name, { ...head });
     return true;
+  }
+  async heads(): Promise<SecretHead[]> {
+    return [...this.headsByName.values()].map((h) => ({ ...h }));
+  }
+  async putHead(head: SecretHead): Promise<void> {
+    if ((this.headsByName.get(head.name)?.version ?? 0) <= head.version) this.headsByName.set(head.name, { ...head });
   }
   async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {
     const row = this.rows.find((r) => r.name === name && r.version === version);
