@@ -5,7 +5,21 @@
 import { describe, expect, it } from 'vitest';
 import { buildEntry, GENESIS_HASH } from '../../broker/src/audit/chain.ts';
 import type { RateCounter } from '../../broker/src/ratelimit.ts';
-import type { AuditCheckpoint, AuditEntry, AuditStore, CheckpointStore, ReplayGuard } from '../../broker/src/store/ports.ts';
+import type {
+  AuditCheckpoint,
+  AuditEntry,
+  AuditStore,
+  CheckpointStore,
+  KeyStore,
+  ReplayGuard,
+  RevocationEntry,
+  RevocationStore,
+  SealedFields,
+  SecretHead,
+  SecretRow,
+  SecretStore,
+  SigningKeyRow,
+} from '../../broker/src/store/ports.ts';
 
 type Factory<T> = () => Promise<T> | T;
 
@@ -142,6 +156,169 @@ export function rateCounterContract(adapter: string, fresh: Factory<RateCounter>
       expect(await counter.hit(key, 660, 60)).toBe(1);
       expect(await counter.hit(key, 660, 60)).toBe(2);
       expect(await counter.hit(`client\u0000${crypto.randomUUID()}`, 660, 60)).toBe(1);
+    });
+  });
+}
+
+const secretRow = (name: string, version: number, created = NOW + version): SecretRow => ({
+  name,
+  version,
+  kek_id: 'kek-1',
+  wrapped_key: `wk-${name}-${version}`,
+  iv: `iv-${version}`,
+  ciphertext: `ct-${name}-${version}`,
+  created_at: created,
+});
+const secretHead = (name: string, version: number): SecretHead => ({ name, version, kek_id: 'kek-1', seal: `seal-${name}-${version}` });
+
+export function secretStoreContract(adapter: string, fresh: Factory<SecretStore>): void {
+  describe(`SecretStore contract: ${adapter}`, () => {
+    it('keeps versions, reads the newest or a given one, and refuses a version twice', async () => {
+      const store = await fresh();
+      expect(await store.get('DB_URL')).toBeNull();
+      expect(await store.insert(secretRow('DB_URL', 1))).toBe(true);
+      expect(await store.insert(secretRow('DB_URL', 2))).toBe(true);
+      expect(await store.insert({ ...secretRow('DB_URL', 2), ciphertext: 'other' })).toBe(false);
+      expect(await store.get('DB_URL')).toEqual(secretRow('DB_URL', 2));
+      expect(await store.get('DB_URL', 1)).toEqual(secretRow('DB_URL', 1));
+      expect(await store.get('DB_URL', 3)).toBeNull();
+      expect(await store.get('db_url')).toBeNull();
+    });
+
+    it('moves the head with an insert, never down, and reads row and head together', async () => {
+      const store = await fresh();
+      expect(await store.read('API')).toEqual({ row: null, head: null });
+      expect(await store.insert(secretRow('API', 1), secretHead('API', 1))).toBe(true);
+      expect(await store.insert(secretRow('API', 2), secretHead('API', 2))).toBe(true);
+      expect(await store.read('API')).toEqual({ row: secretRow('API', 2), head: secretHead('API', 2) });
+      expect(await store.read('API', 1)).toEqual({ row: secretRow('API', 1), head: secretHead('API', 2) });
+      await store.putHead(secretHead('API', 1));
+      expect((await store.read('API')).head).toEqual(secretHead('API', 2));
+      await store.putHead({ ...secretHead('API', 2), seal: 'resealed' });
+      expect((await store.read('API')).head?.seal).toBe('resealed');
+      // A writer that lost the version (its own, random wrapped key) leaves the head where it was.
+      expect(await store.insert({ ...secretRow('API', 2), wrapped_key: 'other-writer' }, secretHead('API', 9))).toBe(false);
+      expect((await store.read('API')).head?.version).toBe(2);
+      expect(await store.heads()).toEqual([{ ...secretHead('API', 2), seal: 'resealed' }]);
+    });
+
+    it('lists the newest version per name with counts, and every row oldest first', async () => {
+      const store = await fresh();
+      await store.insert(secretRow('B', 1, NOW + 1));
+      await store.insert(secretRow('A', 1, NOW + 2));
+      await store.insert(secretRow('B', 2, NOW + 3));
+      expect(await store.list()).toEqual([
+        { name: 'A', version: 1, versions: 1, created_at: NOW + 2 },
+        { name: 'B', version: 2, versions: 2, created_at: NOW + 3 },
+      ]);
+      expect((await store.all()).map((r) => `${r.name}${r.version}`)).toEqual(['B1', 'A1', 'B2']);
+    });
+
+    it('rewraps an existing version and throws for a missing one', async () => {
+      const store = await fresh();
+      await store.insert(secretRow('K', 1));
+      await store.rewrap('K', 1, 'kek-2', 'rewrapped');
+      expect(await store.get('K', 1)).toMatchObject({ kek_id: 'kek-2', wrapped_key: 'rewrapped', ciphertext: 'ct-K-1' });
+      await expect(store.rewrap('K', 2, 'kek-2', 'x')).rejects.toThrow();
+      await expect(store.rewrap('NOPE', 1, 'kek-2', 'x')).rejects.toThrow();
+    });
+
+    it('lets one of many concurrent writers of one version win', async () => {
+      const store = await fresh();
+      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.insert({ ...secretRow('RACE', 1), ciphertext: `w${i}` })));
+      expect(results.filter(Boolean)).toHaveLength(1);
+    });
+  });
+}
+
+const keyRow = (kid: string, activates: number): SigningKeyRow => ({
+  kid,
+  alg: 'RS256',
+  created_at: NOW,
+  activates_at: activates,
+  public_jwk: `{"kid":"${kid}"}`,
+  kek_id: 'kek-1',
+  wrapped_key: `wk-${kid}`,
+  iv: `iv-${kid}`,
+  ciphertext: `ct-${kid}`,
+});
+
+export function keyStoreContract(adapter: string, fresh: Factory<KeyStore>): void {
+  describe(`KeyStore contract: ${adapter}`, () => {
+    it('inserts once per kid, lists by activation, and deletes', async () => {
+      const store = await fresh();
+      expect(await store.list()).toEqual([]);
+      expect(await store.insert(keyRow('k2', NOW + 20))).toBe(true);
+      expect(await store.insert(keyRow('k1', NOW + 10))).toBe(true);
+      expect(await store.insert({ ...keyRow('k1', NOW + 99), ciphertext: 'other' })).toBe(false);
+      expect((await store.list()).map((r) => r.kid)).toEqual(['k1', 'k2']);
+      expect((await store.list())[0]).toEqual(keyRow('k1', NOW + 10));
+      await store.delete('k1');
+      await store.delete('missing');
+      expect((await store.list()).map((r) => r.kid)).toEqual(['k2']);
+    });
+
+    it('rewraps an existing key and throws for a missing one', async () => {
+      const store = await fresh();
+      await store.insert(keyRow('k1', NOW));
+      await store.rewrap('k1', 'kek-2', 'rewrapped');
+      expect((await store.list())[0]).toMatchObject({ kek_id: 'kek-2', wrapped_key: 'rewrapped', ciphertext: 'ct-k1' });
+      await expect(store.rewrap('missing', 'kek-2', 'x')).rejects.toThrow();
+    });
+
+    it('reseals only from the seal the row still holds', async () => {
+      const store = await fresh();
+      await store.insert(keyRow('k1', NOW));
+      const from: SealedFields = { kek_id: 'kek-1', wrapped_key: 'wk-k1', iv: 'iv-k1', ciphertext: 'ct-k1' };
+      const to: SealedFields = { kek_id: 'kek-1', wrapped_key: 'wk2', iv: 'iv2', ciphertext: 'ct2' };
+      expect(await store.reseal('k1', from, to)).toBe(true);
+      expect(await store.reseal('k1', from, { ...to, ciphertext: 'ct3' })).toBe(false);
+      expect((await store.list())[0]).toMatchObject(to);
+      expect(await store.reseal('missing', from, to)).toBe(false);
+    });
+  });
+}
+
+const revocation = (requestId: string, owner: string, expires = NOW + 600): RevocationEntry => ({
+  request_id: requestId,
+  owner,
+  expires_at: expires,
+  kek_id: 'kek-1',
+  wrapped_key: 'wk',
+  iv: 'iv',
+  ciphertext: `ct-${requestId}`,
+});
+
+export function revocationStoreContract(adapter: string, fresh: Factory<RevocationStore>): void {
+  describe(`RevocationStore contract: ${adapter}`, () => {
+    it('gives an entry once, to its owner only; a stranger neither takes it nor makes the owner miss it', async () => {
+      const store = await fresh();
+      await store.put(revocation('r1', 'owner-a'));
+      expect(await store.has('r1')).toBe(true);
+      expect(await store.take('r1', 'owner-b')).toBeNull();
+      expect(await store.has('r1')).toBe(true);
+      expect(await store.take('r1', 'owner-a')).toEqual(revocation('r1', 'owner-a'));
+      expect(await store.take('r1', 'owner-a')).toBeNull();
+      expect(await store.has('r1')).toBe(false);
+      expect(await store.take('never', 'owner-a')).toBeNull();
+    });
+
+    it('lets one of many concurrent takes by the owner win, whatever strangers do meanwhile', async () => {
+      const store = await fresh();
+      await store.put(revocation('r2', 'owner-a'));
+      const takes = await Promise.all(Array.from({ length: 16 }, (_, i) => store.take('r2', i % 2 === 0 ? 'owner-a' : 'owner-b')));
+      expect(takes.filter((t) => t !== null)).toEqual([revocation('r2', 'owner-a')]);
+    });
+
+    it('purges entries that expired before now, and keeps the rest', async () => {
+      const store = await fresh();
+      await store.put(revocation('old', 'o', NOW - 1));
+      await store.put(revocation('edge', 'o', NOW));
+      await store.put(revocation('new', 'o', NOW + 1));
+      await store.purge(NOW);
+      expect(await store.has('old')).toBe(false);
+      expect(await store.has('edge')).toBe(true);
+      expect(await store.has('new')).toBe(true);
     });
   });
 }

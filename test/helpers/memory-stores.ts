@@ -62,10 +62,11 @@ export class MemorySecretStore implements SecretStore {
   }
   async rewrap(name: string, version: number, kekId: string, wrappedKey: string): Promise<void> {
     const row = this.rows.find((r) => r.name === name && r.version === version);
-    if (row) Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
+    if (!row) throw new Error(`secret ${name} version ${version} does not exist`);
+    Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
   }
   async all(): Promise<SecretRow[]> {
-    return [...this.rows];
+    return [...this.rows].sort((a, b) => a.created_at - b.created_at || (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version - b.version));
   }
   async list(): Promise<SecretMeta[]> {
     const names = [...new Set(this.rows.map((r) => r.name))].sort();
@@ -80,7 +81,7 @@ export class MemorySecretStore implements SecretStore {
 export class MemoryKeyStore implements KeyStore {
   rows: SigningKeyRow[] = [];
   async list(): Promise<SigningKeyRow[]> {
-    return [...this.rows];
+    return [...this.rows].sort((a, b) => a.activates_at - b.activates_at || a.created_at - b.created_at || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
   }
   async insert(row: SigningKeyRow): Promise<boolean> {
     if (this.rows.some((r) => r.kid === row.kid)) return false;
@@ -92,7 +93,8 @@ export class MemoryKeyStore implements KeyStore {
   }
   async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {
     const row = this.rows.find((r) => r.kid === kid);
-    if (row) Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
+    if (!row) throw new Error(`no signing key ${kid} to rewrap`);
+    Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
   }
   async reseal(kid: string, from: SealedFields, to: SealedFields): Promise<boolean> {
     const i = this.rows.findIndex((r) => r.kid === kid && r.kek_id === from.kek_id && r.wrapped_key === from.wrapped_key && r.iv === from.iv && r.ciphertext === from.ciphertext);

@@ -2,9 +2,18 @@
 // D1 (CONTRACT_DB, emptied before each suite's store is made) and the replay Durable Objects. The same suites
 // run against memory and node:sqlite in test/unit/store/contract.test.ts.
 import { env } from 'cloudflare:test';
-import { D1AuditStore, D1CheckpointStore } from '../../broker/entry/workers/d1.ts';
+import { D1AuditStore, D1CheckpointStore, D1SecretStore } from '../../broker/entry/workers/d1.ts';
+import { D1KeyStore, D1RevocationStore } from '../../broker/entry/workers/d1-issuer.ts';
 import { DoRateCounter, DoReplayGuard } from '../../broker/entry/workers/replay.ts';
-import { auditStoreContract, checkpointStoreContract, rateCounterContract, replayGuardContract } from '../contract/ports.ts';
+import {
+  auditStoreContract,
+  checkpointStoreContract,
+  keyStoreContract,
+  rateCounterContract,
+  replayGuardContract,
+  revocationStoreContract,
+  secretStoreContract,
+} from '../contract/ports.ts';
 
 /** Deletes every row of every table the migrations made, so each suite's store starts empty. */
 async function emptyDatabase(): Promise<typeof env.CONTRACT_DB> {
@@ -23,3 +32,6 @@ checkpointStoreContract('D1', async () => {
   return { audit: new D1AuditStore(db), checkpoints: new D1CheckpointStore(db) };
 });
 rateCounterContract('Durable Object', () => new DoRateCounter(env.REPLAY));
+secretStoreContract('D1', async () => new D1SecretStore(await emptyDatabase()));
+keyStoreContract('D1', async () => new D1KeyStore(await emptyDatabase()));
+revocationStoreContract('D1', async () => new D1RevocationStore(await emptyDatabase()));

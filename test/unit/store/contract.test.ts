@@ -5,10 +5,33 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { afterAll } from 'vitest';
-import { openDatabase, SqliteAuditStore, SqliteCheckpointStore, SqliteReplayGuard } from '../../../broker/entry/node/sqlite.ts';
+import {
+  openDatabase,
+  SqliteAuditStore,
+  SqliteCheckpointStore,
+  SqliteKeyStore,
+  SqliteReplayGuard,
+  SqliteRevocationStore,
+  SqliteSecretStore,
+} from '../../../broker/entry/node/sqlite.ts';
 import { MemoryRateCounter } from '../../../broker/src/ratelimit.ts';
-import { auditStoreContract, checkpointStoreContract, rateCounterContract, replayGuardContract } from '../../contract/ports.ts';
-import { MemoryAuditStore, MemoryCheckpointStore, MemoryReplayGuard } from '../../helpers/memory-stores.ts';
+import {
+  auditStoreContract,
+  checkpointStoreContract,
+  keyStoreContract,
+  rateCounterContract,
+  replayGuardContract,
+  revocationStoreContract,
+  secretStoreContract,
+} from '../../contract/ports.ts';
+import {
+  MemoryAuditStore,
+  MemoryCheckpointStore,
+  MemoryKeyStore,
+  MemoryReplayGuard,
+  MemoryRevocationStore,
+  MemorySecretStore,
+} from '../../helpers/memory-stores.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'broker-contract-'));
 const databases: DatabaseSync[] = [];
@@ -40,3 +63,12 @@ checkpointStoreContract('node:sqlite', () => {
 });
 
 rateCounterContract('memory', () => new MemoryRateCounter());
+
+secretStoreContract('memory', () => new MemorySecretStore());
+secretStoreContract('node:sqlite', () => new SqliteSecretStore(sqlite()));
+
+keyStoreContract('memory', () => new MemoryKeyStore());
+keyStoreContract('node:sqlite', () => new SqliteKeyStore(sqlite()));
+
+revocationStoreContract('memory', () => new MemoryRevocationStore());
+revocationStoreContract('node:sqlite', () => new SqliteRevocationStore(sqlite()));
