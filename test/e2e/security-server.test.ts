@@ -62,6 +62,7 @@ async function healthz(url: string, localAddress?: string): Promise<string> {
 
 describe('Node server socket limits', () => {
   let broker: RunningBroker;
+  const logs: Record<string, unknown>[] = [];
 
   beforeAll(async () => {
     broker = await startNodeBroker({
@@ -70,7 +71,7 @@ describe('Node server socket limits', () => {
       port: 0,
       host: '127.0.0.1',
       env: { BROKER_KEK: generateKekBase64(), BROKER_MAX_CLIENT_CONNECTIONS: '4' },
-      log: () => {},
+      log: (line) => logs.push(line),
     });
   });
   afterAll(() => broker.stop());
@@ -104,8 +105,10 @@ describe('Node server socket limits', () => {
       // Either a 408 or a plain close; never an answer to the unfinished request.
       expect(r.data === '' || r.data.startsWith('HTTP/1.1 408'), `${name}: ${r.data.slice(0, 40)}`).toBe(true);
     }
-    // The server is still there for everyone else.
+    // The server is still there for everyone else, and a cut-off body is the client's fault, not an internal error.
     expect(await healthz(broker.url)).toMatch(/^HTTP\/1\.1 200/);
+    expect(logs.filter((l) => l.level === 'error')).toEqual([]);
+    expect(logs.filter((l) => l.detail === 'request.body_incomplete').length).toBeGreaterThanOrEqual(3);
   }, 30_000);
 
   it('closes an idle keep-alive connection within seconds', async () => {
