@@ -1,6 +1,7 @@
 // Node entry: node:sqlite stores in the data folder, the policy directory read once at start, and the
 // same createApp as on Workers, served by @hono/node-server.
 import { serve, type ServerType } from '@hono/node-server';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { createAdminAuth } from '../src/admin/auth.ts';
 import { createApp, type AppDeps } from '../src/app.ts';
@@ -18,6 +19,7 @@ import { RevocationVault } from '../src/store/revocations.ts';
 import { SecretVault } from '../src/store/secrets.ts';
 import { parseDuration } from '../src/util/duration.ts';
 import { VERSION } from '../src/version.ts';
+import { capConnectionsPerClient, DEFAULT_MAX_CLIENT_CONNECTIONS, HTTP_SERVER_OPTIONS } from './node/connections.ts';
 import { loadKek } from './node/kek.ts';
 import { readPolicyDir } from './node/policy-files.ts';
 import {
@@ -37,6 +39,8 @@ export interface NodeBrokerOptions {
   fetch?: typeof fetch;
   now?: () => number;
   log?: (line: Record<string, unknown>) => void;
+  /** Allows the development KEK in the data folder when BROKER_KEK is unset (`serve --dev`, `npm start`). */
+  dev?: boolean;
 }
 
 export interface NodeBroker {
@@ -95,6 +99,11 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   const env = opts.env ?? process.env;
   const now = opts.now ?? Date.now;
   const log = opts.log ?? ((line) => process.stderr.write(`${JSON.stringify(line)}\n`));
+  // A server must not quietly encrypt with a key kept beside the data it protects: only on request, and
+  // before anything is created in the data folder.
+  if (env.BROKER_KEK === undefined && !opts.dev) {
+    throw new Error('BROKER_KEK is not set: set it to 32 random bytes in base64 (openssl rand -base64 32), or pass --dev to use a development KEK kept in the data folder');
+  }
   const policy = await loadCompiledPolicy(opts.policiesDir);
   const audit = auditSettings(env);
   const auth = createAdminAuth({ token: env.BROKER_ADMIN_TOKEN });
@@ -183,15 +192,19 @@ export interface RunningBroker extends NodeBroker {
 }
 
 export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; host: string }): Promise<RunningBroker> {
+  const env = opts.env ?? process.env;
+  // Many jobs behind one NAT share an address: the cap is a setting.
+  const maxClientConnections = setting(env, 'BROKER_MAX_CLIENT_CONNECTIONS', DEFAULT_MAX_CLIENT_CONNECTIONS, (v) => (/^[1-9]\d{0,5}$/.test(v) ? Number(v) : undefined));
   const broker = await buildNodeBroker(opts);
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: broker.app.fetch, port: opts.port, hostname: opts.host }, () => resolve(s));
+    const s = serve({ fetch: broker.app.fetch, port: opts.port, hostname: opts.host, serverOptions: { ...HTTP_SERVER_OPTIONS } }, () => resolve(s));
     s.once('error', reject);
   });
+  capConnectionsPerClient(server as Server, maxClientConnections);
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   // Without BROKER_PUBLIC_URL (development), broker tokens name the address actually listened on.
-  if (!(opts.env ?? process.env).BROKER_PUBLIC_URL) broker.issuer.publicUrl = `http://${host}:${addr.port}`;
+  if (!env.BROKER_PUBLIC_URL) broker.issuer.publicUrl = `http://${host}:${addr.port}`;
   const stopJobs = startAuditJobs(broker, opts.now ?? Date.now, opts.log ?? ((line) => process.stderr.write(`${JSON.stringify(line)}\n`)));
   return {
     ...broker,

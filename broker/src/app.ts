@@ -65,8 +65,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
     const header = c.req.header('content-length');
     const declared = header === undefined ? Number.NaN : Number(header);
     let body: string | undefined;
-    if (!Number.isSafeInteger(declared)) body = await readCapped(c.req.raw, MAX_BODY_BYTES);
-    else if (declared <= MAX_BODY_BYTES) body = await c.req.raw.text();
+    try {
+      if (!Number.isSafeInteger(declared)) body = await readCapped(c.req.raw, MAX_BODY_BYTES);
+      else if (declared <= MAX_BODY_BYTES) body = await c.req.raw.text();
+    } catch (err) {
+      // The client went away mid-body, or the server's request deadline cut it off (slow bodies): nothing
+      // was asked, so nothing is decided or audited, and it is not an internal error.
+      throw new BrokerError('ERR_REQUEST_INVALID', 'request.body_incomplete', { cause: err });
+    }
     if (body !== undefined && body.length > MAX_BODY_BYTES) body = undefined;
     return [{ body, authorization: c.req.header('authorization') ?? null }, requestMeta(c)];
   };

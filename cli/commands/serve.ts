@@ -2,14 +2,14 @@ import { startNodeBroker } from '../../broker/entry/node.ts';
 import { str, UsageError, type Command } from '../context.ts';
 
 export const serveCommand: Command = {
-  usage: 'serve [--port 8787] [--host 127.0.0.1]',
-  summary: 'Run the broker on Node (node:sqlite stores in the data folder).',
-  options: { port: { type: 'string' }, host: { type: 'string' } },
+  usage: 'serve [--port 8787] [--host 127.0.0.1] [--dev]',
+  summary: 'Run the broker on Node (node:sqlite stores in the data folder); needs BROKER_KEK unless --dev.',
+  options: { port: { type: 'string' }, host: { type: 'string' }, dev: { type: 'boolean' } },
   async run(ctx) {
     const port = Number(str(ctx, 'port') ?? '8787');
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
     const host = str(ctx, 'host') ?? '127.0.0.1';
-    const broker = await startNodeBroker({ policiesDir: ctx.policiesDir, dataDir: ctx.dataDir, port, host, env: ctx.env });
+    const broker = await startNodeBroker({ policiesDir: ctx.policiesDir, dataDir: ctx.dataDir, port, host, env: ctx.env, dev: ctx.values.dev === true });
     for (const w of broker.warnings) ctx.err(`WARNING: ${w}`);
     const policy = broker.deps.policy();
     ctx.err(

@@ -85,6 +85,7 @@ beforeAll(async () => {
     port: 0,
     host: '127.0.0.1',
     env: { BROKER_ADMIN_TOKEN: TOKEN, BROKER_AUDIT_CHECKPOINT_RECORDS: '10' },
+    dev: true,
     now: () => clock.now,
     log: () => {},
   });

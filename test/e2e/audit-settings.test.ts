@@ -37,7 +37,7 @@ describe('Node entry audit settings', () => {
     const data = join(dir, 'retention');
     const clock = { now: Date.now() - 10 * DAY };
     const env = { BROKER_ADMIN_TOKEN: 'settings-admin-0123456789abcdefgh' };
-    const old = await startNodeBroker({ policiesDir: pol, dataDir: data, port: 0, host: '127.0.0.1', env, now: () => clock.now, log: () => {} });
+    const old = await startNodeBroker({ policiesDir: pol, dataDir: data, port: 0, host: '127.0.0.1', env, dev: true, now: () => clock.now, log: () => {} });
     await old.vault.put('K', 'v', Math.floor(clock.now / 1000));
     for (let i = 0; i < 6; i++) {
       // Three requests ten days ago, three eight days ago.
@@ -51,7 +51,7 @@ describe('Node entry audit settings', () => {
 
     const logs: Record<string, unknown>[] = [];
     const fresh = await startNodeBroker({
-      policiesDir: pol, dataDir: data, port: 0, host: '127.0.0.1', now: () => clock.now, log: (l) => logs.push(l),
+      policiesDir: pol, dataDir: data, port: 0, host: '127.0.0.1', dev: true, now: () => clock.now, log: (l) => logs.push(l),
       env: { ...env, BROKER_AUDIT_RETENTION: '9d' },
     });
     try {
@@ -73,6 +73,6 @@ describe('Node entry audit settings', () => {
     [{ BROKER_AUDIT_CHECKPOINT_INTERVAL: 'soon' }, /BROKER_AUDIT_CHECKPOINT_INTERVAL="soon" is not valid/],
     [{ BROKER_ADMIN_TOKEN: 'admin' }, /BROKER_ADMIN_TOKEN must be at least 24 characters/],
   ])('refuses to start with %j', async (env, message) => {
-    await expect(buildNodeBroker({ policiesDir: pol, dataDir: join(dir, 'refused'), env, log: () => {} })).rejects.toThrow(message);
+    await expect(buildNodeBroker({ policiesDir: pol, dataDir: join(dir, 'refused'), env, dev: true, log: () => {} })).rejects.toThrow(message);
   });
 });

@@ -41,7 +41,7 @@ beforeAll(async () => {
   );
   const put = await runCli(['secret', 'put', 'API_KEY', '--data', data, '--policies', pol], { input: 'v4lue\n' });
   expect(put.code, put.stderr).toBe(0);
-  broker = await serveBroker(['--policies', pol, '--data', data], { BROKER_ADMIN_TOKEN: TOKEN, BROKER_AUDIT_CHECKPOINT_RECORDS: '4' });
+  broker = await serveBroker(['--dev', '--policies', pol, '--data', data], { BROKER_ADMIN_TOKEN: TOKEN, BROKER_AUDIT_CHECKPOINT_RECORDS: '4' });
 
   const web = { repository: 'acme/web', repository_id: '42', ref: 'refs/heads/main', event_name: 'push' };
   const statuses = [

@@ -43,7 +43,8 @@ export async function startE2eBroker(opts: E2eBrokerOptions): Promise<E2eBroker>
     if (put.code !== 0) throw new Error(`secret put ${name} failed: ${put.stderr}`);
   }
   await opts.beforeServe?.({ dir, key, issuer });
-  const broker = await serveBroker(['--policies', policies, '--data', data]);
+  // The secrets above were sealed with the development KEK that `secret put` created in the data folder.
+  const broker = await serveBroker(['--dev', '--policies', policies, '--data', data]);
   return {
     dir,
     key,

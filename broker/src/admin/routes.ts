@@ -3,7 +3,7 @@
 import { latestCheckpoints } from '../audit/checkpoint.ts';
 import { parseAuditQuery, queryAudit, type AuditPage } from '../audit/query.ts';
 import { BrokerError } from '../errors.ts';
-import { audited, type ExchangeDeps, type RequestMeta } from '../exchange.ts';
+import { audited, limitClient, type ExchangeDeps, type RequestMeta } from '../exchange.ts';
 import type { BrokerIssuer } from '../issuer/issuer.ts';
 import type { CheckpointStore } from '../store/ports.ts';
 import { toBase64 } from '../util/encoding.ts';
@@ -22,13 +22,16 @@ export interface AdminAuditResponse extends AuditPage {
   checkpoint: { seq: number; hash: string; time: string; kid: string } | null;
 }
 
-type Deps = Pick<ExchangeDeps, 'auditor' | 'now' | 'policy'> & { admin?: AdminDeps | undefined; issuer?: BrokerIssuer | undefined };
+type Deps = Pick<ExchangeDeps, 'auditor' | 'now' | 'policy' | 'rateLimiter'> & { admin?: AdminDeps | undefined; issuer?: BrokerIssuer | undefined };
 
 export function adminQuery(deps: Deps, req: Request, meta: RequestMeta): Promise<AdminAuditResponse> {
   const admin = deps.admin;
   // No admin credential configured: the route does not exist (and there is nothing to audit).
   if (!admin) return Promise.reject(new BrokerError('ERR_NOT_FOUND', 'admin.not_configured'));
   return audited(deps, meta, 'admin_query', async (draft, _policy, nowMs) => {
+    // The per-client limit (BROKER_RATE_LIMITS client=...) before the token is looked at, so that every
+    // guess counts and the admin token cannot be tried faster than the limit.
+    await limitClient(deps, meta, nowMs);
     // Authenticate before looking at the query: an anonymous caller learns nothing about it.
     const auth = await admin.auth.authenticate(req);
     if (!auth.ok) throw new BrokerError('ERR_TOKEN_INVALID', auth.detail);

@@ -1,8 +1,11 @@
 // ID token verification (RFC 8725): shape and size first, then the allowlisted issuer named by `iss`, then
 // jose with that issuer's pinned algorithms, exact issuer and single audience, required claims, a 30 s
-// clock tolerance, a maximum token age, and a cap on exp - iat.
-import { decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+// clock tolerance, a maximum token age, and a cap on exp - iat. Stricter than RFC 7519 where it leaves
+// room for two readings of one token: a `typ` other than exactly "JWT", and repeated member names in the
+// header or the claims, are refused.
+import { base64url, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import type { CompiledIssuer, CompiledPolicy } from '../policy/compile.ts';
+import { findDuplicateKey } from './duplicate-keys.ts';
 import type { JwksRegistry } from './jwks.ts';
 
 export const MAX_TOKEN_LENGTH = 8 * 1024;
@@ -10,6 +13,10 @@ export const CLOCK_TOLERANCE_S = 30;
 const TOKEN_SHAPE = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/;
 const KEY_LOCATION_HEADERS = ['jku', 'x5u', 'jwk', 'x5c'] as const;
 const REQUIRED_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'];
+/** The only `typ` accepted (or none): what GitHub and GitLab send. Media-type spellings RFC 7515 would
+ * treat as equal ("jwt", "application/jwt") are refused too: no pinned issuer sends them. */
+const ID_TOKEN_TYP = 'JWT';
+const UTF8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 export interface VerifiedToken {
   issuer: CompiledIssuer;
@@ -37,12 +44,20 @@ export async function verifyIdToken(
   // Read iss and the header without trusting them: they only choose which allowlisted issuer to try.
   let unverifiedIss: unknown;
   let header: Record<string, unknown>;
+  let segments: [string, string];
   try {
     unverifiedIss = decodeJwt(token).iss;
     header = decodeProtectedHeader(token) as Record<string, unknown>;
+    // The same bytes jose parsed, as text; not UTF-8 is refused (jose would read it with replacement
+    // characters, so two different byte strings could become one name).
+    const [h = '', p = ''] = token.split('.');
+    segments = [UTF8.decode(base64url.decode(h)), UTF8.decode(base64url.decode(p))];
   } catch {
     return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.undecodable' };
   }
+  // Before the issuer is chosen: with two `iss` members there is no one issuer to choose.
+  if (findDuplicateKey(segments[0]) !== undefined) return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.header_duplicate_member' };
+  if (findDuplicateKey(segments[1]) !== undefined) return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.claims_duplicate_member' };
   const issuer = typeof unverifiedIss === 'string' ? policy.issuersByUrl.get(unverifiedIss) : undefined;
   if (!issuer) return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.issuer_not_allowed' };
   const fail = (code: Exclude<VerifyResult, { ok: true }>['code'], detail: string): VerifyResult => ({
@@ -56,6 +71,8 @@ export async function verifyIdToken(
     if (h in header) return fail('ERR_TOKEN_INVALID', `token.header_${h}`);
   }
   if ('crit' in header) return fail('ERR_TOKEN_INVALID', 'token.header_crit');
+  // Explicit typing (RFC 8725 3.11): an access token (at+jwt), a logout token or anything else is not an ID token.
+  if ('typ' in header && header.typ !== ID_TOKEN_TYP) return fail('ERR_TOKEN_INVALID', 'token.typ');
   const kid = header.kid;
   if (typeof kid !== 'string' || kid.length === 0 || kid.length > 256) return fail('ERR_TOKEN_INVALID', 'token.kid_missing');
   if (typeof header.alg !== 'string' || !issuer.algorithms.includes(header.alg as never)) {
