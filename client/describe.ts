@@ -1,9 +1,11 @@
 // One sentence for a failed call: what happened (the broker's code, the HTTP status, the request id) and
 // what to check. Built only from the fields of a CallFailure, so a response body can never reach a log.
+import type { ErrorCode } from '../broker/src/errors.ts';
+import type { ExchangeResponse } from './credentials.ts';
 import type { CallFailure } from './exchange.ts';
 
-/** What to check, per broker error code (ARCHITECTURE.md "Errors"). */
-const HINTS: Record<string, string> = {
+/** What to check, per broker error code (ARCHITECTURE.md "Errors"): a code the broker adds needs a hint here. */
+const HINTS: Record<ErrorCode, string> = {
   ERR_REQUEST_INVALID: 'check the role name (lower case letters, digits, ".", "_", "-") and that the ID token is a plain JWT',
   ERR_PAYLOAD_TOO_LARGE: 'the ID token is larger than the broker accepts (8 KiB)',
   ERR_TOKEN_INVALID:
@@ -43,9 +45,21 @@ export function describeFailure(f: CallFailure, subject: string): string {
             : 'check the broker URL, network access from this runner, and proxy settings (HTTPS_PROXY, NO_PROXY)';
         return `${subject}: could not reach the broker (${reason})${tries}: ${check}`;
       }
-      const hint = f.code ? HINTS[f.code] : undefined;
+      // A newer broker may send a code this client has no hint for.
+      const hint = f.code !== undefined && Object.hasOwn(HINTS, f.code) ? HINTS[f.code as ErrorCode] : undefined;
       const what = f.kind === 'refused' ? 'the broker refused' : 'the broker failed';
       return `${subject}: ${what} (${ids})${tries}: ${hint ?? (f.code ? "see the broker's documentation for this code" : 'the answer carries no secret-broker error code: check the broker URL and any proxy in between')}`;
     }
   }
+}
+
+/** The log line for a retry: `prefix` names the tool, e.g. `secret-broker exchange`. */
+export function describeRetry(prefix: string, r: { attempt: number; delayMs: number; reason: string }): string {
+  return `${prefix}: attempt ${r.attempt} failed (${r.reason}); retrying in ${(r.delayMs / 1000).toFixed(1)}s`;
+}
+
+/** The log line for a success: what was granted, by type and variable name, never a value. */
+export function describeGrant(prefix: string, response: ExchangeResponse): string {
+  const types = response.credentials.map((c) => (c.type === 'secret' ? `secret ${c.env}` : c.type));
+  return `${prefix}: role "${response.role}" granted ${types.join(', ') || 'nothing'} (request id ${response.request_id}, expires ${response.expires_at})`;
 }

@@ -9,9 +9,9 @@ export interface EnvVar {
 }
 
 export interface EnvOptions {
-  /** Prepended to secret variable names only (cloud variables keep the names their SDKs read). */
+  /** Prepended to secret variable names only (cloud variables keep the names their SDKs read); '' for none. */
   prefix?: string;
-  /** Overrides the AWS credential's region for AWS_REGION and AWS_DEFAULT_REGION. */
+  /** Overrides the AWS credential's region for AWS_REGION and AWS_DEFAULT_REGION; '' keeps the credential's. */
   awsRegion?: string;
 }
 

@@ -1,7 +1,7 @@
 // The action's main step: inputs, ID token, exchange, mask, then outputs, exports and the job summary.
 // The order matters: every value is registered with core.setSecret before anything else is printed.
 import * as core from '@actions/core';
-import { describeFailure } from '../../client/describe.ts';
+import { describeFailure, describeGrant, describeRetry } from '../../client/describe.ts';
 import { exchangeToken } from '../../client/exchange.ts';
 import { exportVariables, planExports } from './export.ts';
 import { getIdToken } from './id-token.ts';
@@ -24,7 +24,7 @@ async function run(): Promise<void> {
     transport: httpTransport,
     timeoutMs: inputs.timeoutSeconds * 1000,
     retries: inputs.retries,
-    onRetry: ({ attempt, delayMs, reason }) => core.info(`secret-broker: attempt ${attempt} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)}s`),
+    onRetry: (retry) => core.info(describeRetry('secret-broker', retry)),
   });
   if (!result.ok) return core.setFailed(describeFailure(result, subject));
 
@@ -49,8 +49,7 @@ async function run(): Promise<void> {
   core.saveState(STATE.exported, JSON.stringify(env.vars.map((v) => v.name)));
   exportVariables(env.vars, (name, value) => core.exportVariable(name, value));
 
-  const types = response.credentials.map((c) => (c.type === 'secret' ? `secret ${c.env}` : c.type));
-  core.info(`secret-broker: role "${response.role}" granted ${types.join(', ') || 'nothing'} (request id ${response.request_id}, expires ${response.expires_at})`);
+  core.info(describeGrant('secret-broker', response));
   if (env.vars.length) core.info(`secret-broker: exported ${env.vars.map((v) => v.name).join(', ')}`);
   if (response.unknown_types.length) core.warning(`secret-broker: this version of the action does not know credential types ${response.unknown_types.join(', ')}; they were masked but not exported`);
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(response, inputs.brokerUrl)).write();

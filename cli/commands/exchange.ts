@@ -2,11 +2,11 @@
 // (GitLab's id_tokens) or a file; the credentials go to stdout in the chosen format and nowhere else.
 // stderr carries only codes, request ids, names and advice, never a value.
 import { readFileSync } from 'node:fs';
-import { describeFailure } from '../../client/describe.ts';
+import { describeFailure, describeGrant, describeRetry } from '../../client/describe.ts';
 import { envVarsFor } from '../../client/env.ts';
 import { exchangeToken } from '../../client/exchange.ts';
 import { fetchTransport } from '../../client/fetch-transport.ts';
-import { parseBrokerUrl, ROLE_NAME } from '../../client/inputs.ts';
+import { awsRegionProblem, envPrefixProblem, parseBrokerUrl, parseWholeNumber, RETRIES, roleNameProblem, TIMEOUT_SECONDS, type NumberRange } from '../../client/inputs.ts';
 import { VERSION } from '../../broker/src/version.ts';
 import { dotenvProblems, formatDotenv, formatEnv } from '../lib/client-formats.ts';
 import { str, UsageError, type Command } from '../context.ts';
@@ -45,20 +45,18 @@ export const exchangeCommand: Command = {
     retries: { type: 'string' },
   },
   async run(ctx) {
-    const brokerText = str(ctx, 'broker');
-    if (!brokerText) throw new UsageError('--broker URL is required');
-    const broker = parseBrokerUrl(brokerText);
+    const broker = parseBrokerUrl(str(ctx, 'broker') ?? '');
     if (!broker.ok) throw new UsageError(`--broker ${broker.problem}`);
     const role = str(ctx, 'role') ?? '';
-    if (!ROLE_NAME.test(role)) throw new UsageError('--role is required: a role name (lower case letters, digits, ".", "_", "-")');
+    usage('--role', roleNameProblem(role));
     const format = str(ctx, 'format') ?? 'env';
     if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
     const prefix = str(ctx, 'env-prefix') ?? '';
-    if (prefix && !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(prefix)) throw new UsageError('--env-prefix must match [A-Za-z_][A-Za-z0-9_]*');
+    usage('--env-prefix', envPrefixProblem(prefix));
     const awsRegion = str(ctx, 'aws-region') ?? '';
-    if (awsRegion && !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(awsRegion)) throw new UsageError('--aws-region must be an AWS region such as us-east-1');
-    const timeout = wholeNumber(str(ctx, 'timeout'), 60, 1, 600, '--timeout');
-    const retries = wholeNumber(str(ctx, 'retries'), 3, 0, 10, '--retries');
+    usage('--aws-region', awsRegionProblem(awsRegion));
+    const timeout = wholeNumber(str(ctx, 'timeout'), TIMEOUT_SECONDS, '--timeout');
+    const retries = wholeNumber(str(ctx, 'retries'), RETRIES, '--retries');
     const token = readToken(str(ctx, 'token-env'), str(ctx, 'token-file'), ctx.env);
 
     const result = await exchangeToken(role, {
@@ -69,7 +67,7 @@ export const exchangeCommand: Command = {
       transport: fetchTransport(fetch, `secret-broker-cli/${VERSION}`),
       timeoutMs: timeout * 1000,
       retries,
-      onRetry: ({ attempt, delayMs, reason }) => ctx.err(`secret-broker exchange: attempt ${attempt} failed (${reason}); retrying in ${(delayMs / 1000).toFixed(1)}s`),
+      onRetry: (retry) => ctx.err(describeRetry('secret-broker exchange', retry)),
     });
     if (!result.ok) {
       ctx.err(describeFailure(result, `secret-broker exchange: role "${role}"`));
@@ -80,7 +78,7 @@ export const exchangeCommand: Command = {
     if (format === 'json') {
       text = `${JSON.stringify(result.body, null, 2)}\n`;
     } else {
-      const plan = envVarsFor(response.credentials, { ...(prefix ? { prefix } : {}), ...(awsRegion ? { awsRegion } : {}) });
+      const plan = envVarsFor(response.credentials, { prefix, awsRegion });
       if (!plan.ok) {
         ctx.err(`secret-broker exchange: role "${role}" (request id ${response.request_id}): the credentials cannot become variables, nothing was written: ${plan.problems.join('; ')}. Use --format json, or fix the role's secret env names.`);
         return EXIT.unusable;
@@ -95,8 +93,7 @@ export const exchangeCommand: Command = {
       text = format === 'env' ? formatEnv(plan.vars) : formatDotenv(plan.vars);
     }
     process.stdout.write(text);
-    const types = response.credentials.map((c) => (c.type === 'secret' ? `secret ${c.env}` : c.type));
-    ctx.err(`secret-broker exchange: role "${response.role}" granted ${types.join(', ') || 'nothing'} (request id ${response.request_id}, expires ${response.expires_at})`);
+    ctx.err(describeGrant('secret-broker exchange', response));
     return EXIT.ok;
   },
 };
@@ -123,9 +120,12 @@ function readToken(envName: string | undefined, file: string | undefined, env: N
   return token;
 }
 
-function wholeNumber(text: string | undefined, fallback: number, min: number, max: number, flag: string): number {
-  if (text === undefined) return fallback;
-  const n = Number(text);
-  if (!Number.isInteger(n) || n < min || n > max) throw new UsageError(`${flag} must be a whole number from ${min} to ${max}`);
-  return n;
+function usage(flag: string, problem: string | undefined): void {
+  if (problem) throw new UsageError(`${flag} ${problem}`);
+}
+
+function wholeNumber(text: string | undefined, range: NumberRange, flag: string): number {
+  const parsed = parseWholeNumber(text, range);
+  if (!parsed.ok) throw new UsageError(`${flag} ${parsed.problem}`);
+  return parsed.value;
 }

@@ -3,9 +3,10 @@
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.ts';
 import { globProblem, patternCost, regexProblem, ROLE_PROGRAM_MAX } from './pattern.ts';
+import { ROLE_NAME } from './role-name.ts';
 import { EXCEPTABLE_RULE_IDS } from './rules.ts';
 
-export const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+export { ROLE_NAME };
 const ISSUER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Claim names a condition may use. Prototype keys are refused so claims stay plain data. */
 const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { describeFailure } from '../../../client/describe.ts';
+import { ERROR_STATUS, type ErrorCode } from '../../../broker/src/errors.ts';
+import { describeFailure, describeGrant, describeRetry } from '../../../client/describe.ts';
 
 const S = 'exchange for role "deploy"';
 
@@ -25,5 +26,36 @@ describe('describeFailure', () => {
 
   it('token failures carry their own advice', () => {
     expect(describeFailure({ ok: false, kind: 'token', reason: 'add permissions', attempts: 1 }, S)).toBe(`${S}: no ID token: add permissions`);
+  });
+
+  it.each(Object.keys(ERROR_STATUS) as ErrorCode[])('every broker code has its own hint: %s', (code) => {
+    const text = describeFailure({ ok: false, kind: 'refused', status: ERROR_STATUS[code], code, attempts: 1 }, S);
+    expect(text).not.toMatch(/see the broker's documentation for this code|carries no secret-broker error code/);
+  });
+
+  it('a code this client does not know, or a prototype key, gets the generic advice', () => {
+    for (const code of ['ERR_FROM_THE_FUTURE', 'constructor', '__proto__']) {
+      expect(describeFailure({ ok: false, kind: 'refused', status: 400, code, attempts: 1 }, S)).toMatch(/see the broker's documentation for this code/);
+    }
+  });
+});
+
+describe('describeRetry, describeGrant', () => {
+  it('one line each, the same for the action and the CLI, never a value', () => {
+    expect(describeRetry('tool', { attempt: 2, delayMs: 1250, reason: 'HTTP 503' })).toBe('tool: attempt 2 failed (HTTP 503); retrying in 1.3s');
+    const response = {
+      request_id: 'R1',
+      role: 'deploy',
+      expires_at: '2030-01-01T00:00:00Z',
+      credentials: [
+        { type: 'github' as const, token: 'ghs_secret' },
+        { type: 'secret' as const, name: 'API_KEY', env: 'APP_KEY', value: 'v-secret' },
+      ],
+      unknown_types: [],
+    };
+    const line = describeGrant('tool', response);
+    expect(line).toBe('tool: role "deploy" granted github, secret APP_KEY (request id R1, expires 2030-01-01T00:00:00Z)');
+    expect(line).not.toMatch(/ghs_secret|v-secret/);
+    expect(describeGrant('tool', { ...response, credentials: [] })).toMatch(/granted nothing/);
   });
 });
