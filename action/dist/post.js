@@ -1632,7 +1632,7 @@ function describeFailure(f, subject) {
         const check = TLS_CODES.test(reason) ? "the broker's TLS certificate is not trusted: for a private CA, point NODE_EXTRA_CA_CERTS at its PEM file" : reason === "timeout" || reason === "deadline" ? "the broker did not answer in time: check the broker URL, the network path from this runner, and the timeout" : "check the broker URL, network access from this runner, and proxy settings (HTTPS_PROXY, NO_PROXY)";
         return `${subject}: could not reach the broker (${reason})${tries}: ${check}`;
       }
-      const hint = f.code ? HINTS[f.code] : void 0;
+      const hint = f.code !== void 0 && Object.hasOwn(HINTS, f.code) ? HINTS[f.code] : void 0;
       const what = f.kind === "refused" ? "the broker refused" : "the broker failed";
       return `${subject}: ${what} (${ids})${tries}: ${hint ?? (f.code ? "see the broker's documentation for this code" : "the answer carries no secret-broker error code: check the broker URL and any proxy in between")}`;
     }
@@ -2068,10 +2068,17 @@ async function getIdToken(audience, env = process.env) {
   }
 }
 
-// client/inputs.ts
+// broker/src/policy/role-name.ts
 var ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
+
+// client/inputs.ts
 var LOOPBACK = /* @__PURE__ */ new Set(["127.0.0.1", "localhost", "[::1]"]);
+var ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
+var AWS_REGION = /^[a-z]{2}(-[a-z]+)+-\d{1,2}$/;
+var TIMEOUT_SECONDS = { fallback: 60, min: 1, max: 600 };
+var RETRIES = { fallback: 3, min: 0, max: 10 };
 function parseBrokerUrl(text) {
+  if (text === "") return { ok: false, problem: "is required: the base URL of your secret-broker, e.g. https://broker.example.com" };
   let url;
   try {
     url = new URL(text);
@@ -2085,32 +2092,45 @@ function parseBrokerUrl(text) {
   }
   return { ok: true, url: url.toString().replace(/\/+$/, "") };
 }
+function roleNameProblem(role) {
+  if (role === "") return "is required: the name of a role in the broker's policies";
+  if (!ROLE_NAME.test(role)) return `${printableName(role)} is not a role name (lower case letters, digits, ".", "_", "-"; at most 63)`;
+  return void 0;
+}
+function envPrefixProblem(prefix) {
+  return prefix && !ENV_PREFIX.test(prefix) ? "must match [A-Za-z_][A-Za-z0-9_]* (it starts every secret variable name)" : void 0;
+}
+function awsRegionProblem(region) {
+  return region && !AWS_REGION.test(region) ? `${printableName(region)} is not an AWS region such as us-east-1` : void 0;
+}
+function parseWholeNumber(text, range) {
+  if (text === void 0) return { ok: true, value: range.fallback };
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < range.min || n > range.max)
+    return { ok: false, problem: `must be a whole number from ${range.min} to ${range.max}` };
+  return { ok: true, value: n };
+}
 
 // action/src/inputs.ts
 function readInputs(get) {
   const problems = [];
-  const bad = (name, problem) => problems.push(`input ${name} ${problem}`);
+  const bad = (name, problem) => {
+    if (problem) problems.push(`input ${name} ${problem}`);
+  };
   const brokerText = get("broker-url");
-  let brokerUrl = "";
-  if (!brokerText) bad("broker-url", "is required: the base URL of your secret-broker, e.g. https://broker.example.com");
-  else {
-    const parsed = parseBrokerUrl(brokerText);
-    if (parsed.ok) brokerUrl = parsed.url;
-    else bad("broker-url", parsed.problem);
-  }
+  const broker = parseBrokerUrl(brokerText);
+  if (!broker.ok) bad("broker-url", broker.problem);
   const role = get("role");
-  if (!role) bad("role", "is required: the name of a role in the broker's policies");
-  else if (!ROLE_NAME.test(role)) bad("role", `${printableName(role)} is not a role name (lower case letters, digits, ".", "_", "-"; at most 63)`);
+  bad("role", roleNameProblem(role));
   const envPrefix = get("env-prefix");
-  if (envPrefix && !/^[A-Za-z_][A-Za-z0-9_]{0,63}$/.test(envPrefix)) bad("env-prefix", "must match [A-Za-z_][A-Za-z0-9_]* (it starts every secret variable name)");
+  bad("env-prefix", envPrefixProblem(envPrefix));
   const awsRegion = get("aws-region");
-  if (awsRegion && !/^[a-z]{2}(-[a-z]+)+-\d{1,2}$/.test(awsRegion)) bad("aws-region", `${printableName(awsRegion)} is not an AWS region such as us-east-1`);
-  const int = (name, fallback, min, max) => {
-    const text = get(name);
-    if (text === "") return fallback;
-    const n = Number(text);
-    if (!Number.isInteger(n) || n < min || n > max) bad(name, `must be a whole number from ${min} to ${max}`);
-    return n;
+  bad("aws-region", awsRegionProblem(awsRegion));
+  const int = (name, range) => {
+    const parsed = parseWholeNumber(get(name) || void 0, range);
+    if (parsed.ok) return parsed.value;
+    bad(name, parsed.problem);
+    return range.fallback;
   };
   const bool = (name, fallback) => {
     const text = get(name);
@@ -2121,15 +2141,15 @@ function readInputs(get) {
     return fallback;
   };
   const inputs = {
-    brokerUrl,
+    brokerUrl: broker.ok ? broker.url : "",
     role,
     // Defaults to the broker URL exactly as written: that is what the broker's issuers.yaml usually names.
     audience: get("audience") || brokerText,
     exportEnv: bool("export-env", true),
     envPrefix,
     awsRegion,
-    timeoutSeconds: int("timeout-seconds", 60, 1, 600),
-    retries: int("retries", 3, 0, 10),
+    timeoutSeconds: int("timeout-seconds", TIMEOUT_SECONDS),
+    retries: int("retries", RETRIES),
     cleanup: bool("cleanup", true)
   };
   return problems.length ? { ok: false, problems } : { ok: true, inputs };
