@@ -4,15 +4,9 @@ import { createInterface } from 'node:readline';
 import type { JWK } from 'jose';
 import { Auditor } from '../../broker/src/audit/auditor.ts';
 import { readAll, toExported, type ExportedEntry } from '../../broker/src/audit/chain.ts';
-import {
-  Checkpointer,
-  signCheckpoint,
-  verifyAudit,
-  type AuditProblem,
-  type AuditVerification,
-  type LocatedCheckpoint,
-  type VerifiableEntry,
-} from '../../broker/src/audit/checkpoint.ts';
+import { signCheckpoint } from '../../broker/src/audit/checkpoint-format.ts';
+import { Checkpointer } from '../../broker/src/audit/checkpointer.ts';
+import { verifyAudit, type AuditProblem, type AuditVerification, type LocatedCheckpoint, type VerifiableEntry } from '../../broker/src/audit/verify-audit.ts';
 import { DECISIONS, ACTIONS, matchesFilters, type AuditFilters } from '../../broker/src/audit/query.ts';
 import type { AuditDecision, AuditRecord } from '../../broker/src/audit/record.ts';
 import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
