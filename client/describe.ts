@@ -2,7 +2,7 @@
 // what to check. Built only from the fields of a CallFailure, so a response body can never reach a log.
 import type { CallFailure } from './exchange.ts';
 
-/** What to check, per broker error code (ARCHITECTURE.md "Errors"). */
+/** What to check, per broker error code (docs/ARCHITECTURE.md "Errors"). */
 const HINTS: Record<string, string> = {
   ERR_REQUEST_INVALID: 'check the role name (lower case letters, digits, ".", "_", "-") and that the ID token is a plain JWT',
   ERR_PAYLOAD_TOO_LARGE: 'the ID token is larger than the broker accepts (8 KiB)',

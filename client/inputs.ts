@@ -1,6 +1,6 @@
 // Checks on what a pipeline author types, shared by the action's inputs and the CLI's flags.
 
-/** The broker's own rule for role names (ARCHITECTURE.md, step 1), checked here for an early, clear message. */
+/** The broker's own rule for role names (docs/ARCHITECTURE.md, step 1), checked here for an early, clear message. */
 export const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);
