@@ -9,7 +9,7 @@ import { serveCommand } from './commands/serve.ts';
 import { tokenCommand } from './commands/token.ts';
 import { buildContext, COMMON_OPTIONS, UsageError, type Command } from './context.ts';
 
-export const COMMANDS: Record<string, Command> = {
+const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   token: tokenCommand,
   exchange: exchangeCommand,

@@ -1,7 +1,7 @@
 // The broker's exchange response as the clients (GitHub Action, `secret-broker exchange`) understand it.
 // Web-standard and pure: shared by the action bundle and the CLI.
 //
-// The shapes follow ARCHITECTURE.md "Response". A credential of a type this client does not know (a newer
+// The shapes follow docs/ARCHITECTURE.md "Response". A credential of a type this client does not know (a newer
 // broker) is kept, so that its values are still masked, but it is neither exported nor turned into outputs.
 
 export interface AwsCredential {

@@ -4,7 +4,7 @@ import type { ErrorCode } from '../broker/src/errors.ts';
 import type { ExchangeResponse } from './credentials.ts';
 import type { CallFailure } from './exchange.ts';
 
-/** What to check, per broker error code (ARCHITECTURE.md "Errors"): a code the broker adds needs a hint here. */
+/** What to check, per broker error code (docs/ARCHITECTURE.md "Errors"): a code the broker adds needs a hint here. */
 const HINTS: Record<ErrorCode, string> = {
   ERR_REQUEST_INVALID: 'check the role name (lower case letters, digits, ".", "_", "-") and that the ID token is a plain JWT',
   ERR_PAYLOAD_TOO_LARGE: 'the ID token is larger than the broker accepts (8 KiB)',

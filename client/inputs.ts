@@ -3,7 +3,7 @@
 import { ROLE_NAME } from '../broker/src/policy/role-name.ts';
 import { printableName } from './env-names.ts';
 
-/** The broker's own rule for role names (ARCHITECTURE.md, step 1), checked here for an early, clear message. */
+/** The broker's own rule for role names (docs/ARCHITECTURE.md, step 1), checked here for an early, clear message. */
 export { ROLE_NAME };
 
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '[::1]']);

@@ -6,7 +6,7 @@ import type { AddressInfo } from 'node:net';
 import { createAdminAuth } from '../src/admin/auth.ts';
 import { createApp, type AppDeps } from '../src/app.ts';
 import { Auditor } from '../src/audit/auditor.ts';
-import { Checkpointer } from '../src/audit/checkpoint.ts';
+import { Checkpointer } from '../src/audit/checkpointer.ts';
 import { parseRetention, pruneAudit } from '../src/audit/retention.ts';
 import { buildMinters } from '../src/mint/index.ts';
 import type { Minters } from '../src/mint/types.ts';

@@ -4,24 +4,18 @@ import { createInterface } from 'node:readline';
 import type { JWK } from 'jose';
 import { Auditor } from '../../broker/src/audit/auditor.ts';
 import { readAll, toExported, type ExportedEntry } from '../../broker/src/audit/chain.ts';
-import {
-  Checkpointer,
-  signCheckpoint,
-  verifyAudit,
-  type AuditProblem,
-  type AuditVerification,
-  type LocatedCheckpoint,
-  type VerifiableEntry,
-} from '../../broker/src/audit/checkpoint.ts';
+import { signCheckpoint } from '../../broker/src/audit/checkpoint-format.ts';
+import { Checkpointer } from '../../broker/src/audit/checkpointer.ts';
+import { verifyAudit, type AuditProblem, type AuditVerification, type LocatedCheckpoint, type VerifiableEntry } from '../../broker/src/audit/verify-audit.ts';
 import { DECISIONS, ACTIONS, matchesFilters, type AuditFilters } from '../../broker/src/audit/query.ts';
 import type { AuditDecision, AuditRecord } from '../../broker/src/audit/record.ts';
 import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
-import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
+import type { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import type { AuditCheckpoint, AuditEntry } from '../../broker/src/store/ports.ts';
-import { DEV_KEK_FILE, loadKek } from '../../broker/entry/node/kek.ts';
 import { DATABASE_FILE, openDatabase, SqliteAuditStore, SqliteCheckpointStore, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
 import { loadCompiledPolicy } from '../../broker/entry/node.ts';
 import { parseSince, str, UsageError, type Command, type CommandContext } from '../context.ts';
+import { openIssuer } from '../lib/stores.ts';
 
 function filtersOf(ctx: CommandContext, defaultSince?: string): AuditFilters {
   const now = Date.now();
@@ -66,22 +60,9 @@ function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
   };
 }
 
-/** The broker's issuer over the data folder's keys: needs the KEK. */
-async function openKeys(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
-  const kek = await loadKek(ctx.env, ctx.dataDir);
-  if (kek.warning) ctx.err(`WARNING: ${kek.warning}`);
-  return new BrokerIssuer({
-    store: keys,
-    keks: { current: kek.kek, previous: kek.previous },
-    publicUrl: ctx.env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
-    now: Date.now,
-    cacheMs: 0,
-  });
-}
-
 /** The broker's signing key, for checkpoints made here (export, prune, checkpoint): needs the KEK. */
 async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
-  const issuer = await openKeys(ctx, keys);
+  const { issuer } = await openIssuer(ctx, { keys });
   await issuer.ensureKey();
   return issuer;
 }
@@ -92,12 +73,13 @@ async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<Br
  * a key and sign checkpoints with it). Without the KEK, no store key is trusted: pass --jwks instead.
  */
 async function trustedStoreKeys(ctx: CommandContext, keys: SqliteKeyStore): Promise<JWK[]> {
-  if (ctx.env.BROKER_KEK === undefined && !existsSync(join(ctx.dataDir, DEV_KEK_FILE))) {
-    // loadKek would create a development KEK here, under which no stored key opens.
+  // Not a fresh development KEK: no stored key would open under it.
+  const opened = await openIssuer(ctx, { keys, existingKek: true });
+  if (!opened) {
     ctx.err('WARNING: no KEK (BROKER_KEK is not set and there is no development KEK): no stored signing key can be trusted; pass --jwks with the broker\'s JWKS');
     return [];
   }
-  const issuer = await openKeys(ctx, keys);
+  const { issuer } = opened;
   const health = await issuer.keyHealth();
   for (const p of health.problems) ctx.err(`WARNING: signing key ${p.kid} in the store is refused (${p.reason}): it verifies nothing`);
   return issuer.verificationKeys();

@@ -12,7 +12,7 @@ import { dotenvProblems, formatDotenv, formatEnv } from '../lib/client-formats.t
 import { str, UsageError, type Command } from '../context.ts';
 
 /** Exit codes, documented in the README and in --help. */
-export const EXIT = {
+const EXIT = {
   ok: 0,
   /** The broker refused: a 4xx such as ERR_ACCESS_DENIED or ERR_TOKEN_INVALID. Retrying will not help. */
   refused: 1,

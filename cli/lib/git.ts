@@ -8,7 +8,7 @@ import type { PolicyFile } from '../../broker/src/policy/load.ts';
 
 const MAX_BUFFER = 64 * 1024 * 1024;
 
-export class GitError extends Error {}
+class GitError extends Error {}
 
 function git(cwd: string, args: string[]): string {
   try {
@@ -53,7 +53,7 @@ export function locateInRepo(dir: string): RepoLocation | undefined {
 }
 
 /** The full commit id of a revision, or a GitError that says it does not exist. */
-export function resolveRevision(root: string, rev: string): string {
+function resolveRevision(root: string, rev: string): string {
   if (rev.startsWith('-')) throw new GitError(`"${rev}" is not a revision`);
   return git(root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]).trim();
 }

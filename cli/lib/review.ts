@@ -82,7 +82,7 @@ interface RenderInputs {
 
 const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
 
-export function renderReview(r: RenderInputs): string {
+function renderReview(r: RenderInputs): string {
   const out: string[] = [REVIEW_MARKER];
   const problems: string[] = [];
   if (r.check.errors > 0) problems.push(`${r.check.errors} lint error${r.check.errors === 1 ? '' : 's'}`);

@@ -1,4 +1,4 @@
-// `npm run bench [-- --quick] [-- --out FILE]`: the broker's performance figures (see ARCHITECTURE.md,
+// `npm run bench [-- --quick] [-- --out FILE]`: the broker's performance figures (see docs/ARCHITECTURE.md,
 // "Benchmarks", for the JSON fields, which are a contract) and the goals they are held against. Progress goes
 // to stderr, the table to stdout. Goals are reported, never asserted: a miss is a finding, not a failure.
 //

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildNodeBroker, startNodeBroker } from '../../broker/entry/node.ts';
 import { readAll } from '../../broker/src/audit/chain.ts';
-import { verifyAudit } from '../../broker/src/audit/checkpoint.ts';
+import { verifyAudit } from '../../broker/src/audit/verify-audit.ts';
 import { listAll } from '../../broker/src/audit/retention.ts';
 import { generateIssuerKey, serveTestIssuer, signTestToken, type IssuerKey, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
 

@@ -7,7 +7,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { createWorkerHandler } from '../../broker/entry/workers/handler.ts';
 import { D1KeyStore } from '../../broker/entry/workers/d1-issuer.ts';
 import { GENESIS_HASH } from '../../broker/src/audit/chain.ts';
-import { CHECKPOINT_TYP, verifyCheckpoint } from '../../broker/src/audit/checkpoint.ts';
+import { CHECKPOINT_TYP, verifyCheckpoint } from '../../broker/src/audit/checkpoint-format.ts';
 import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import { importKek } from '../../broker/src/store/envelope.ts';
 import type { SigningKeyRow } from '../../broker/src/store/ports.ts';

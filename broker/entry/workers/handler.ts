@@ -7,7 +7,7 @@ import { createApp, type AppDeps } from '../../src/app.ts';
 import { createAccessVerifier } from '../../src/admin/access.ts';
 import { createAdminAuth, type AdminAuthenticator } from '../../src/admin/auth.ts';
 import { Auditor } from '../../src/audit/auditor.ts';
-import { Checkpointer } from '../../src/audit/checkpoint.ts';
+import { Checkpointer } from '../../src/audit/checkpointer.ts';
 import { ERROR_STATUS, errorBody } from '../../src/errors.ts';
 import { BrokerIssuer } from '../../src/issuer/issuer.ts';
 import { buildMinters } from '../../src/mint/index.ts';

@@ -1,4 +1,4 @@
-// Single use of a token id on Workers: a SQLite-backed Durable Object (SECURITY.md: "On Workers that is a
+// Single use of a token id on Workers: a SQLite-backed Durable Object (docs/SECURITY.md: "On Workers that is a
 // Durable Object, not KV"). A Durable Object runs one event at a time, and `claim` checks and sets in one
 // synchronous SQL statement with no await in between, so any number of concurrent copies of a token yield
 // exactly one `true`. The output gate holds the RPC answer until the write is durable, so a claim is never

@@ -1,6 +1,6 @@
 // GET /v1/audit and GET /admin/. Every query is itself audited (action admin_query: who, which filters),
 // refused ones included, through the same audited() as an exchange: no record, no answer.
-import { latestCheckpoints } from '../audit/checkpoint.ts';
+import { latestCheckpoints } from '../audit/checkpointer.ts';
 import { parseAuditQuery, queryAudit, type AuditPage } from '../audit/query.ts';
 import { BrokerError } from '../errors.ts';
 import { audited, limitClient, type ExchangeDeps, type RequestMeta } from '../exchange.ts';

@@ -5,7 +5,7 @@ import { canonicalJson, sha256Hex } from '../util/encoding.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-export function entryHash(seq: number, prevHash: string, recordJson: string): Promise<string> {
+function entryHash(seq: number, prevHash: string, recordJson: string): Promise<string> {
   return sha256Hex(`${seq}\n${prevHash}\n${recordJson}`);
 }
 

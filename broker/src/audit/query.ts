@@ -31,8 +31,8 @@ export interface AuditQueryRequest {
   summary: boolean;
 }
 
-export const DEFAULT_LIMIT = 50;
-export const MAX_LIMIT = 500;
+const DEFAULT_LIMIT = 50;
+const MAX_LIMIT = 500;
 /** Records examined per request at most (filters are evaluated in memory). */
 export const SCAN_BUDGET = 20_000;
 const PAGE = 500;
@@ -48,7 +48,7 @@ const MAX_VALUE = 256;
 export type ParsedQuery = { ok: true; query: AuditQueryRequest; echo: Record<string, string> } | { ok: false; detail: string };
 
 /** "24h" / "7d" before now, or an ISO time. */
-export function parseTime(text: string, nowMs: number): number | undefined {
+function parseTime(text: string, nowMs: number): number | undefined {
   const seconds = parseDuration(text);
   if (seconds !== undefined) return nowMs - seconds * 1000;
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined;
@@ -207,7 +207,7 @@ export async function queryAudit(store: AuditStore, q: AuditQueryRequest, nowMs:
   return page;
 }
 
-export function summarise(records: readonly AuditRecord[], complete: boolean, f: AuditFilters, nowMs: number): AuditSummary {
+function summarise(records: readonly AuditRecord[], complete: boolean, f: AuditFilters, nowMs: number): AuditSummary {
   const decisions: Record<AuditDecision, number> = { allow: 0, deny: 0, error: 0 };
   const reasons = new Map<string, { code: string; reason: string; count: number }>();
   let lo = Number.POSITIVE_INFINITY;

@@ -1,4 +1,4 @@
-// What one audit record holds (SECURITY.md "Audit"): who asked, for what, what was decided and why, and
+// What one audit record holds (docs/SECURITY.md "Audit"): who asked, for what, what was decided and why, and
 // what was handed out (type, target, expiry: never a value, never the token).
 import type { Claims } from '../policy/match.ts';
 

@@ -12,7 +12,9 @@ import { parseDuration } from '../util/duration.ts';
 import { newRequestId } from '../util/ids.ts';
 import type { Auditor } from './auditor.ts';
 import { readAll } from './chain.ts';
-import { verifyAudit, type AuditProblem, type ChainLink, type Checkpointer, type CheckpointSigner } from './checkpoint.ts';
+import type { ChainLink, CheckpointSigner } from './checkpoint-format.ts';
+import type { Checkpointer } from './checkpointer.ts';
+import { verifyAudit, type AuditProblem } from './verify-audit.ts';
 import type { AuditRecord } from './record.ts';
 
 export interface PruneOptions {

@@ -1,4 +1,4 @@
-// The lint: what a policy may say but should not (SECURITY.md "Claims and policy"), with the file, line and
+// The lint: what a policy may say but should not (docs/SECURITY.md "Claims and policy"), with the file, line and
 // column of each finding, a rule id from rules.ts and its fix. `lintPolicy` reads a loaded policy set;
 // `lintFiles` reads the raw files, so duplicate role names and regex modifiers are named even when the set
 // does not load. A role waives an exceptable rule with `lint: {exceptions: [{rule, reason}]}`.

@@ -1,4 +1,4 @@
-// The policy file format (ARCHITECTURE.md "Policy files"). Unknown keys anywhere are errors (strict
+// The policy file format (docs/ARCHITECTURE.md "Policy files"). Unknown keys anywhere are errors (strict
 // objects), so a typo never silently widens or narrows access.
 import { z } from 'zod';
 import { parseDuration } from '../util/duration.ts';

@@ -52,8 +52,8 @@ export interface AuditStore {
 }
 
 /**
- * A signed statement of the chain head (see audit/checkpoint.ts): the broker vouches that record `seq` has
- * `hash`. Kept apart from the chain so that truncating the chain does not take its checkpoints along.
+ * A signed statement of the chain head (see audit/checkpoint-format.ts): the broker vouches that record `seq`
+ * has `hash`. Kept apart from the chain so that truncating the chain does not take its checkpoints along.
  */
 export interface AuditCheckpoint {
   seq: number;

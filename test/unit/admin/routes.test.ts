@@ -2,7 +2,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { createAdminAuth } from '../../../broker/src/admin/auth.ts';
 import { createApp } from '../../../broker/src/app.ts';
-import { Checkpointer } from '../../../broker/src/audit/checkpoint.ts';
+import { Checkpointer } from '../../../broker/src/audit/checkpointer.ts';
 import { BrokerIssuer } from '../../../broker/src/issuer/issuer.ts';
 import { generateKekBase64, importKek } from '../../../broker/src/store/envelope.ts';
 import { AUDIENCE, buildTestBroker, ISSUER_URL, T0, type TestBroker } from '../../helpers/broker.ts';

@@ -3,7 +3,8 @@
 import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { buildEntry } from '../../../broker/src/audit/chain.ts';
-import { CHECKPOINT_TYP, GENESIS, signCheckpoint, verifyAudit, verifyCheckpoint } from '../../../broker/src/audit/checkpoint.ts';
+import { CHECKPOINT_TYP, GENESIS, signCheckpoint, verifyCheckpoint } from '../../../broker/src/audit/checkpoint-format.ts';
+import { verifyAudit } from '../../../broker/src/audit/verify-audit.ts';
 import { auditFixture, makeRecord, rewriteFrom, T0 } from './fixtures.ts';
 
 describe('checkpoint signatures', () => {

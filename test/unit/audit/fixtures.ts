@@ -2,7 +2,8 @@
 // clock: what the checkpoint, retention and query tests build on.
 import { Auditor } from '../../../broker/src/audit/auditor.ts';
 import { buildEntry } from '../../../broker/src/audit/chain.ts';
-import { Checkpointer, verifyAudit, type AuditVerification, type LocatedCheckpoint } from '../../../broker/src/audit/checkpoint.ts';
+import { Checkpointer } from '../../../broker/src/audit/checkpointer.ts';
+import { verifyAudit, type AuditVerification, type LocatedCheckpoint } from '../../../broker/src/audit/verify-audit.ts';
 import type { AuditRecord } from '../../../broker/src/audit/record.ts';
 import { BrokerIssuer } from '../../../broker/src/issuer/issuer.ts';
 import { generateKekBase64, importKek } from '../../../broker/src/store/envelope.ts';

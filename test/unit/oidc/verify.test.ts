@@ -1,4 +1,4 @@
-// SECURITY.md "Tokens": each rule, attacked through the real HTTP route with a frozen clock and fake issuers.
+// docs/SECURITY.md "Tokens": each rule, attacked through the real HTTP route with a frozen clock and fake issuers.
 import { base64url, exportJWK, SignJWT, generateSecret } from 'jose';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { AUDIENCE, buildTestBroker, ISSUER_URL, T0, type TestBroker } from '../../helpers/broker.ts';

@@ -6,7 +6,9 @@
 import { CompactSign, exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { buildEntry, GENESIS_HASH } from '../../../broker/src/audit/chain.ts';
-import { Checkpointer, CHECKPOINT_TYP, signCheckpoint, type ChainLink, type LocatedCheckpoint } from '../../../broker/src/audit/checkpoint.ts';
+import { CHECKPOINT_TYP, signCheckpoint, type ChainLink } from '../../../broker/src/audit/checkpoint-format.ts';
+import { Checkpointer } from '../../../broker/src/audit/checkpointer.ts';
+import type { LocatedCheckpoint } from '../../../broker/src/audit/verify-audit.ts';
 import type { AuditRecord } from '../../../broker/src/audit/record.ts';
 import { pruneAudit } from '../../../broker/src/audit/retention.ts';
 import type { AuditCheckpoint, AuditEntry } from '../../../broker/src/store/ports.ts';

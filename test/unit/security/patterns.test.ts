@@ -1,4 +1,4 @@
-// Policy patterns against attacker-chosen claims (SECURITY.md "Claims and policy"): whatever the policy says,
+// Policy patterns against attacker-chosen claims (docs/SECURITY.md "Claims and policy"): whatever the policy says,
 // matching is linear in a capped claim and one decision costs under 5 ms; a set stops at its first failing
 // condition, ids first; RE2 refuses what it cannot run in linear time; and the lint reads patterns the way the
 // engine does (escapes, classes, quantified groups), so a crafted spelling cannot slip past an error rule.
