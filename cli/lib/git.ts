@@ -135,7 +135,8 @@ export function readPolicyDirAtRevision(dir: string, rev: string): PolicyFile[] 
         continue;
       }
       if (!POLICY_PATH.test(rel)) continue;
-      files.push({ path: rel, text: git(where.root, ['show', `${commit}:${entry.path}`]) });
+      // cat-file: the blob's bytes as stored, whatever .gitattributes in that revision says
+      files.push({ path: rel, text: git(where.root, ['cat-file', 'blob', `${commit}:${entry.path}`]) });
     }
   }
   if (refused.length > 0) {
