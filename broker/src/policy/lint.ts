@@ -4,6 +4,7 @@
 // does not load. A role waives an exceptable rule with `lint: {exceptions: [{rule, reason}]}`.
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDuration } from '../util/duration.ts';
+import { unknownClaims, vocabularyOf } from './claim-names.ts';
 import { compileGlob, compileRegex } from './compile.ts';
 import { locate, type LoadedPolicy, type PolicyFile } from './load.ts';
 import { inlineModifiers, oddness, parseRegex, prefixIsLiteral, sampleStrings, slashWildcards, type Alternatives } from './regex-scan.ts';
@@ -345,7 +346,8 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
   for (const [name, located] of policy.roles) {
     const role = located.value;
     const file = located.file;
-    const platform = platformOf(policy.issuers.get(role.issuer)?.url, role);
+    const issuer = policy.issuers.get(role.issuer);
+    const platform = platformOf(issuer?.url, role, issuer?.kind);
     const drafts: Draft[] = [];
 
     role.allow.forEach((set, i) => {
@@ -355,6 +357,7 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
     const verdict = productionVerdict(role);
     if (verdict.production) role.allow.forEach((set, i) => lintProduction(role, set, i, platform, verdict.because ?? 'production', drafts));
     lintGrants(role, drafts, appKeySecrets);
+    if (issuer) for (const u of unknownClaims(role, vocabularyOf(issuer), role.issuer)) drafts.push({ rule: 'unknown-claim', ...u });
 
     const cases = policy.tests.filter((t) => t.value.role === name);
     const missing = (['allow', 'deny'] as const).filter((e) => !cases.some((t) => t.value.expect === e));
@@ -389,6 +392,11 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
   for (const [name, issuer] of policy.issuers) {
     if (!used.has(name)) {
       out.push(finding('unused-issuer', issuersFile, keyPositionOf(documents, issuersFile, ['issuers'], name), `issuer ${name} (${issuer.url}) is used by no role`));
+    }
+    if (!vocabularyOf(issuer).checked) {
+      out.push(
+        finding('unchecked-claims', issuersFile, keyPositionOf(documents, issuersFile, ['issuers'], name), `issuer ${name} (${issuer.url}) is generic and lists no claims, so the claim names of its roles are not checked`),
+      );
     }
     const shared = sharedAudience(issuer);
     if (shared) {

@@ -62,8 +62,12 @@ export const PROTECTED_CLAIMS = new Set([
   'job_workflow_sha', 'sha', 'workflow_sha', 'ci_config_ref_uri', 'ci_config_sha',
 ]);
 
-/** GitHub's OIDC issuer (github.com), or a GitHub Enterprise Server's (https://HOST/_services/token). */
-export function platformOf(issuerUrl: string | undefined, role: Role): Platform {
+/**
+ * The issuer's declared kind when it is a platform; else GitHub's OIDC issuer (github.com), or a GitHub
+ * Enterprise Server's (https://HOST/_services/token).
+ */
+export function platformOf(issuerUrl: string | undefined, role: Role, kind?: string): Platform {
+  if (kind === 'github' || kind === 'gitlab') return kind;
   if (issuerUrl) {
     try {
       const url = new URL(issuerUrl);

@@ -137,9 +137,21 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
   },
   {
     id: 'non-default-endpoint',
+    severity: 'error',
+    title: 'A grant sends broker-signed material (tokens, signed requests, App JWTs) to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url).',
+    help: 'Remove the override unless you need it (GHES, sovereign clouds, a test fake); then add `lint: {exceptions: [{rule: non-default-endpoint, reason: ...}]}` naming why that endpoint may receive them.',
+  },
+  {
+    id: 'unknown-claim',
+    severity: 'error',
+    title: "A condition (or an aws session tag) names a claim that the role's issuer does not issue, so it never matches: a deny set with it denies nothing.",
+    help: "Fix the spelling (the message suggests the nearest claim names). For a claim the platform added recently, or a generic issuer's claim, list it under the issuer's `claims:` in issuers.yaml.",
+  },
+  {
+    id: 'unchecked-claims',
     severity: 'warning',
-    title: 'A grant sends requests to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url).',
-    help: 'Remove the override unless you need it (GHES, sovereign clouds); then add a reasoned exception so the reviewer sees why credentials go there.',
+    title: 'A generic issuer has no `claims:` list, so the claim names its roles use cannot be checked for typos.',
+    help: "Add `claims: [...]` with the names the issuer puts in its tokens, or `kind: github` / `kind: gitlab` if it is one of those platforms (a GitHub Enterprise Server or a self-managed GitLab).",
   },
   {
     id: 'unused-exception',

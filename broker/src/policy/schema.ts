@@ -176,6 +176,16 @@ export const roleSchema = z.strictObject({
 export const issuerSchema = z.strictObject({
   url: z.string().refine(isAllowedUrl, 'an https:// URL (http:// only for loopback hosts)'),
   audience: z.string().min(1),
+  /**
+   * Which platform issues the tokens, for the claim names the lint accepts; inferred from the URL when absent
+   * (claim-names.ts). `claims` lists a generic issuer's claim names, and adds to a platform's list.
+   */
+  kind: z.enum(['github', 'gitlab', 'generic']).optional(),
+  claims: z
+    .array(z.string().regex(CLAIM_NAME, 'a claim name').refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'))
+    .max(512)
+    .refine((list) => new Set(list).size === list.length, 'each claim name at most once')
+    .optional(),
   algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'])).min(1).default(['RS256']),
   /** How long after `iat` a token is still accepted. */
   max_token_age: duration(24 * 3600).default('10m'),

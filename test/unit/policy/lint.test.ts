@@ -372,6 +372,21 @@ const ROWS: Row[] = [
     },
   },
   {
+    rule: 'unknown-claim',
+    fail: { roles: { r: role('r', `${BOUND}  deny:\n    - actr: mallory\n`) } },
+    pass: { roles: { r: role('r', `${BOUND}  deny:\n    - actor: mallory\n`) } },
+    at: ['roles/r.yaml', 9, 11],
+  },
+  {
+    rule: 'unchecked-claims',
+    fail: { issuers: GITHUB.replace('https://token.actions.githubusercontent.com', 'https://ci.example.com'), roles: { r: role('r', BOUND) } },
+    pass: {
+      issuers: GITHUB.replace('https://token.actions.githubusercontent.com', 'https://ci.example.com').replace('audience:', 'claims: [repository_id, repository_owner_id, ref]\n    audience:'),
+      roles: { r: role('r', BOUND) },
+    },
+    at: ['issuers.yaml', 2, 3],
+  },
+  {
     rule: 'unused-exception',
     fail: {
       roles: { 'web-prod': role('web-prod', `${PROD}  lint:\n    exceptions:\n      - rule: prod-self-hosted-runner\n        reason: production deploys run on our ephemeral hardened runners\n`) },

@@ -11,7 +11,7 @@ const FILE = join(ROOT, '.github/workflows/policy-review.yml');
 type Workflow = {
   on: Record<string, unknown>;
   permissions: Record<string, string>;
-  jobs: Record<string, { steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> }[] }>;
+  jobs: Record<string, { steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; 'working-directory'?: string }[] }>;
 };
 
 describe('.github/workflows/policy-review.yml', () => {
@@ -28,7 +28,8 @@ describe('.github/workflows/policy-review.yml', () => {
     expect(steps.find((s) => s.uses?.startsWith('actions/setup-node@'))?.with).toMatchObject({ 'node-version': 24 });
     expect(steps.some((s) => s.run === 'npm ci')).toBe(true);
     const review = steps.find((s) => s.run?.includes('secret-broker policy review'))!;
-    expect(review.run).toBe('npx --no-install secret-broker policy review --base "origin/$BASE_REF"');
+    // the tool from the base checkout, the pull request's policies as data (test/unit/security/policy-review-workflow.test.ts)
+    expect(review.run).toBe('npx --no-install secret-broker policy review --policies ../pr/policies --base "origin/$BASE_REF" --head HEAD');
     expect(review.env).toEqual({ BASE_REF: '${{ github.base_ref }}', GITHUB_TOKEN: '${{ secrets.GITHUB_TOKEN }}' });
   });
 
