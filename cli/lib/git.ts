@@ -8,7 +8,7 @@ import type { PolicyFile } from '../../broker/src/policy/load.ts';
 
 const MAX_BUFFER = 64 * 1024 * 1024;
 
-class GitError extends Error {}
+export class GitError extends Error {}
 
 function git(cwd: string, args: string[]): string {
   try {
