@@ -42,7 +42,9 @@ export function buildContext(command: Command, argv: string[], env: NodeJS.Proce
   if (values.help) return 'help';
   const range = command.positionals ?? { min: 0, max: 0 };
   if (positionals.length < range.min || positionals.length > range.max) {
-    throw new UsageError(`expected ${range.min === range.max ? range.min : `${range.min} to ${range.max}`} argument(s), got ${positionals.length}`);
+    throw new UsageError(
+      `expected ${range.min === range.max ? range.min : `${range.min} to ${range.max}`} argument(s), got ${positionals.length}`,
+    );
   }
   return {
     values: values as CommandContext['values'],

@@ -82,8 +82,20 @@ const OPTIONAL_STRINGS: Record<CredentialType, readonly string[]> = {
  * a newer broker adds is masked by default.
  */
 export const PUBLIC_FIELDS: ReadonlySet<string> = new Set([
-  'type', 'expires_at', 'region', 'role_arn', 'tenant_id', 'client_id', 'scope', 'service_account',
-  'project_id', 'repositories', 'permissions', 'name', 'env', 'version',
+  'type',
+  'expires_at',
+  'region',
+  'role_arn',
+  'tenant_id',
+  'client_id',
+  'scope',
+  'service_account',
+  'project_id',
+  'repositories',
+  'permissions',
+  'name',
+  'env',
+  'version',
 ]);
 
 export function isKnownType(type: unknown): type is CredentialType {
@@ -116,7 +128,8 @@ export function parseExchangeResponse(body: unknown): { ok: true; response: Exch
       if (typeof c[f] !== 'string') return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is missing or not a string` };
     }
     for (const f of OPTIONAL_STRINGS[type]) {
-      if (c[f] !== undefined && typeof c[f] !== 'string') return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is not a string` };
+      if (c[f] !== undefined && typeof c[f] !== 'string')
+        return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is not a string` };
     }
     if (type === 'secret') {
       credentials.push({ ...(c as unknown as SecretCredential), env: typeof c.env === 'string' ? c.env : (c.name as string) });

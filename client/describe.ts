@@ -11,12 +11,15 @@ const HINTS: Record<ErrorCode, string> = {
   ERR_TOKEN_INVALID:
     "check that the ID token's audience equals the audience the broker expects for this CI's issuer, and that the broker trusts this issuer",
   ERR_TOKEN_EXPIRED: "request a fresh ID token right before the exchange, and check the runner's clock",
-  ERR_TOKEN_REPLAYED: 'every exchange needs a fresh ID token; if an earlier attempt failed after the broker had seen the token, re-run the job',
+  ERR_TOKEN_REPLAYED:
+    'every exchange needs a fresh ID token; if an earlier attempt failed after the broker had seen the token, re-run the job',
   ERR_ACCESS_DENIED:
     "check that the role exists and that its allow rules match this job's claims (repository and owner ids, ref, environment, event); the broker's audit log has the exact reason under this request id",
-  ERR_NOT_FOUND: 'check that the broker URL points at secret-broker (the base URL, without /v1/...) and that this broker version has the endpoint',
+  ERR_NOT_FOUND:
+    'check that the broker URL points at secret-broker (the base URL, without /v1/...) and that this broker version has the endpoint',
   ERR_RATE_LIMITED: 'too many exchanges for this identity or client; retry later',
-  ERR_UPSTREAM: "a credential provider (cloud, GitHub, the secret store) failed; the broker's operators find the reason in the audit log under this request id",
+  ERR_UPSTREAM:
+    "a credential provider (cloud, GitHub, the secret store) failed; the broker's operators find the reason in the audit log under this request id",
   ERR_UNAVAILABLE: "the broker could not serve the request (issuer keys, audit or replay store); retry later or ask the broker's operators",
   ERR_INTERNAL: "a broker bug; give the request id to the broker's operators",
 };

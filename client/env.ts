@@ -22,7 +22,10 @@ export { envNameProblem, printableName } from './env-names.ts';
  * breaks SDKs that would otherwise fall back correctly). Any invalid or repeated name makes the whole plan
  * fail: exporting half of an ambiguous set would be worse than exporting nothing.
  */
-export function envVarsFor(credentials: Credential[], options: EnvOptions = {}): { ok: true; vars: EnvVar[] } | { ok: false; problems: string[] } {
+export function envVarsFor(
+  credentials: Credential[],
+  options: EnvOptions = {},
+): { ok: true; vars: EnvVar[] } | { ok: false; problems: string[] } {
   const vars: EnvVar[] = [];
   const problems: string[] = [];
   const prefix = options.prefix ?? '';
@@ -33,7 +36,8 @@ export function envVarsFor(credentials: Credential[], options: EnvOptions = {}):
     else if (value.includes('\0')) problems.push(`${printableName(name)}: the value contains NUL, which no environment can hold`);
     // A lone UTF-16 surrogate has no UTF-8 form: it would be written as U+FFFD, a value other than the one sent.
     else if (/\p{Cs}/u.test(value)) problems.push(`${printableName(name)}: the value is not well-formed Unicode text`);
-    else if (vars.some((v) => v.name === name)) problems.push(`${printableName(name)}: two credentials set this variable (use outputs, with export-env: false, to tell them apart)`);
+    else if (vars.some((v) => v.name === name))
+      problems.push(`${printableName(name)}: two credentials set this variable (use outputs, with export-env: false, to tell them apart)`);
     else vars.push({ name, value });
   };
   for (const c of credentials) {

@@ -62,7 +62,15 @@ export async function exchangeToken(role: string, options: CallOptions): Promise
   const result = await callBroker('v1/exchange', (token) => ({ token, role }), options);
   if (!result.ok) return result;
   const parsed = parseExchangeResponse(result.body);
-  if (!parsed.ok) return { ok: false, kind: 'invalid', status: result.status, reason: parsed.reason, attempts: result.attempts, ...requestIdOf(result.body, result.headerRequestId) };
+  if (!parsed.ok)
+    return {
+      ok: false,
+      kind: 'invalid',
+      status: result.status,
+      reason: parsed.reason,
+      attempts: result.attempts,
+      ...requestIdOf(result.body, result.headerRequestId),
+    };
   return { ok: true, response: parsed.response, body: result.body };
 }
 
@@ -137,7 +145,18 @@ async function attempt(transport: Transport, url: string, body: string, timeoutM
     json = undefined;
   }
   if (res.status >= 200 && res.status < 300) {
-    if (json === undefined) return { ok: false, retryable: false, failure: { ok: false, kind: 'invalid', status: res.status, reason: 'the answer is not JSON', ...requestIdOf(undefined, headerRequestId) } };
+    if (json === undefined)
+      return {
+        ok: false,
+        retryable: false,
+        failure: {
+          ok: false,
+          kind: 'invalid',
+          status: res.status,
+          reason: 'the answer is not JSON',
+          ...requestIdOf(undefined, headerRequestId),
+        },
+      };
     return { ok: true, status: res.status, body: json, headerRequestId };
   }
   const code = (json as { error?: unknown } | undefined)?.error;
@@ -163,7 +182,8 @@ export function backoff(attempt: number, random: () => number, retryAfterMs?: nu
 
 function requestIdOf(json: unknown, header: string | null): { requestId?: string } {
   const fromBody = (json as { request_id?: unknown } | undefined)?.request_id;
-  const id = typeof fromBody === 'string' && REQUEST_ID.test(fromBody) ? fromBody : header !== null && REQUEST_ID.test(header) ? header : undefined;
+  const id =
+    typeof fromBody === 'string' && REQUEST_ID.test(fromBody) ? fromBody : header !== null && REQUEST_ID.test(header) ? header : undefined;
   return id === undefined ? {} : { requestId: id };
 }
 

@@ -6,7 +6,13 @@ export function fetchTransport(fetchFn: typeof fetch = fetch, userAgent = 'secre
   return async (url, body, timeoutMs) => {
     const signal = AbortSignal.timeout(timeoutMs);
     // Redirects are not followed: the body carries the ID token, which belongs to the broker alone.
-    const res = await fetchFn(url, { method: 'POST', body, redirect: 'manual', signal, headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': userAgent } });
+    const res = await fetchFn(url, {
+      method: 'POST',
+      body,
+      redirect: 'manual',
+      signal,
+      headers: { 'content-type': 'application/json', accept: 'application/json', 'user-agent': userAgent },
+    });
     return { status: res.status, header: (name) => res.headers.get(name), text: () => res.text() };
   };
 }

@@ -24,7 +24,9 @@ export async function buildAction(): Promise<Record<string, string>> {
     // ESM, because @actions/core 3 is ESM only; action/dist/package.json says so to Node.
     format: 'esm',
     // Bundled CommonJS dependencies (tunnel, undici) call require() for Node built-ins.
-    banner: { js: "import { createRequire as __sbCreateRequire } from 'node:module';\nconst require = __sbCreateRequire(import.meta.url);" },
+    banner: {
+      js: "import { createRequire as __sbCreateRequire } from 'node:module';\nconst require = __sbCreateRequire(import.meta.url);",
+    },
     // See action/src/undici-stub.ts: only fetch-based proxy support needs undici, and nothing here uses it.
     alias: { undici: './action/src/undici-stub.ts' },
     define: { ACTION_VERSION: JSON.stringify(version) },
@@ -42,8 +44,11 @@ export async function buildAction(): Promise<Record<string, string>> {
 async function cli(): Promise<number> {
   const files = await buildAction();
   if (process.argv.includes('--check')) {
-    const stale = Object.entries(files).filter(([path, text]) => !existsSync(join(ROOT, path)) || readFileSync(join(ROOT, path), 'utf8') !== text);
-    for (const [path] of stale) process.stderr.write(`${path} differs from a fresh build of action/src: run 'npm run build' and commit action/dist\n`);
+    const stale = Object.entries(files).filter(
+      ([path, text]) => !existsSync(join(ROOT, path)) || readFileSync(join(ROOT, path), 'utf8') !== text,
+    );
+    for (const [path] of stale)
+      process.stderr.write(`${path} differs from a fresh build of action/src: run 'npm run build' and commit action/dist\n`);
     return stale.length ? 1 : 0;
   }
   mkdirSync(ACTION_DIST, { recursive: true });

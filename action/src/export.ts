@@ -7,7 +7,10 @@ import type { Inputs } from './inputs.ts';
 export type ExportVariable = (name: string, value: string) => void;
 
 /** The variables to export, or every reason not to (then nothing is exported: half a set is worse than none). */
-export function planExports(credentials: Credential[], inputs: Pick<Inputs, 'exportEnv' | 'envPrefix' | 'awsRegion'>): { ok: true; vars: EnvVar[] } | { ok: false; problems: string[] } {
+export function planExports(
+  credentials: Credential[],
+  inputs: Pick<Inputs, 'exportEnv' | 'envPrefix' | 'awsRegion'>,
+): { ok: true; vars: EnvVar[] } | { ok: false; problems: string[] } {
   if (!inputs.exportEnv) return { ok: true, vars: [] };
   return envVarsFor(credentials, { prefix: inputs.envPrefix, awsRegion: inputs.awsRegion });
 }

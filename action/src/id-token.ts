@@ -14,7 +14,11 @@ export async function getIdToken(audience: string, env: NodeJS.ProcessEnv = proc
     // getIDToken registers the token with core.setSecret itself.
     return await core.getIDToken(audience);
   } catch (err) {
-    const reason = String((err as Error).message).replace(/\s+/g, ' ').trim();
-    throw new Error(`GitHub did not issue an ID token for audience ${JSON.stringify(audience)} (${reason}); check \`permissions: id-token: write\``);
+    const reason = String((err as Error).message)
+      .replace(/\s+/g, ' ')
+      .trim();
+    throw new Error(
+      `GitHub did not issue an ID token for audience ${JSON.stringify(audience)} (${reason}); check \`permissions: id-token: write\``,
+    );
   }
 }

@@ -1,6 +1,15 @@
 // The action's inputs (docs/ARCHITECTURE.md "Action"), read and checked in one place so that every mistake is
 // reported at once, by input name, before any network call.
-import { awsRegionProblem, envPrefixProblem, parseBrokerUrl, parseWholeNumber, RETRIES, roleNameProblem, TIMEOUT_SECONDS, type NumberRange } from '../../client/inputs.ts';
+import {
+  awsRegionProblem,
+  envPrefixProblem,
+  parseBrokerUrl,
+  parseWholeNumber,
+  RETRIES,
+  roleNameProblem,
+  TIMEOUT_SECONDS,
+  type NumberRange,
+} from '../../client/inputs.ts';
 
 export interface Inputs {
   brokerUrl: string;

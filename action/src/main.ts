@@ -51,7 +51,10 @@ async function run(): Promise<void> {
 
   core.info(describeGrant('secret-broker', response));
   if (env.vars.length) core.info(`secret-broker: exported ${env.vars.map((v) => v.name).join(', ')}`);
-  if (response.unknown_types.length) core.warning(`secret-broker: this version of the action does not know credential types ${response.unknown_types.join(', ')}; they were masked but not exported`);
+  if (response.unknown_types.length)
+    core.warning(
+      `secret-broker: this version of the action does not know credential types ${response.unknown_types.join(', ')}; they were masked but not exported`,
+    );
   if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(response, inputs.brokerUrl)).write();
 }
 

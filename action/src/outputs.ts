@@ -20,11 +20,20 @@ export function outputsFor(response: ExchangeResponse): { ok: true; outputs: Out
   const seen = new Set<string>();
   /** Why `name` cannot be used (reported once per credential), or undefined. */
   const problem = (name: string) =>
-    !OUTPUT_NAME.test(name) ? `output ${printableName(name)}: not a valid output name`
-    : seen.has(name.toLowerCase()) ? `output ${printableName(name)}: two credentials produce this output`
-    : undefined;
+    !OUTPUT_NAME.test(name)
+      ? `output ${printableName(name)}: not a valid output name`
+      : seen.has(name.toLowerCase())
+        ? `output ${printableName(name)}: two credentials produce this output`
+        : undefined;
   const put = (name: string, value: unknown) => {
-    const text = typeof value === 'string' ? value : value === undefined || value === null ? '' : typeof value === 'object' ? JSON.stringify(value) : String(value);
+    const text =
+      typeof value === 'string'
+        ? value
+        : value === undefined || value === null
+          ? ''
+          : typeof value === 'object'
+            ? JSON.stringify(value)
+            : String(value);
     if (text === '') return;
     const p = problem(name);
     if (p) return problems.push(p);

@@ -42,7 +42,9 @@ async function run(): Promise<void> {
     );
   }
   const expiry = core.getState(STATE.expiresAt);
-  core.warning(`${describeFailure(result, `secret-broker: revoke of request ${requestId}`)}. The credentials stay valid until they expire${expiry ? ` at ${expiry}` : ''}.`);
+  core.warning(
+    `${describeFailure(result, `secret-broker: revoke of request ${requestId}`)}. The credentials stay valid until they expire${expiry ? ` at ${expiry}` : ''}.`,
+  );
 }
 
 run().catch((err: unknown) => core.warning(`secret-broker: cleanup failed: ${(err as Error).message}`));

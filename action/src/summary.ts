@@ -1,17 +1,22 @@
 // The job summary: what was granted and until when, never a value. Built only from public descriptors.
 import type { ExchangeResponse } from '../../client/credentials.ts';
 
-const cell = (s: string) => s.replace(/[|\r\n<>`]/g, (ch) => ({ '|': '\\|', '\r': ' ', '\n': ' ', '<': '&lt;', '>': '&gt;', '`': "'" })[ch] ?? ch);
+const cell = (s: string) =>
+  s.replace(/[|\r\n<>`]/g, (ch) => ({ '|': '\\|', '\r': ' ', '\n': ' ', '<': '&lt;', '>': '&gt;', '`': "'" })[ch] ?? ch);
 
 /** Markdown for GITHUB_STEP_SUMMARY. */
 export function summaryMarkdown(response: ExchangeResponse, brokerUrl: string): string {
   const rows = response.credentials.map((c) => {
     const target =
-      c.type === 'aws' ? (c.role_arn ?? '') :
-      c.type === 'azure' ? (c.scope ?? '') :
-      c.type === 'gcp' ? (c.service_account ?? c.project_id ?? '') :
-      c.type === 'github' ? (c.repositories ?? []).join(', ') :
-      `${c.env}${c.version !== undefined ? ` (version ${c.version})` : ''}`;
+      c.type === 'aws'
+        ? (c.role_arn ?? '')
+        : c.type === 'azure'
+          ? (c.scope ?? '')
+          : c.type === 'gcp'
+            ? (c.service_account ?? c.project_id ?? '')
+            : c.type === 'github'
+              ? (c.repositories ?? []).join(', ')
+              : `${c.env}${c.version !== undefined ? ` (version ${c.version})` : ''}`;
     const expiry = c.type === 'secret' ? '' : (c.expires_at ?? '');
     return `| ${cell(c.type)} | ${cell(target)} | ${cell(expiry)} |`;
   });

@@ -57,9 +57,13 @@ export interface NodeBroker {
 }
 
 /** BROKER_AUDIT_*: checkpoint frequency and retention. */
-function auditSettings(env: Record<string, string | undefined>): { checkpoints: { everyRecords: number; intervalMs: number }; retentionMs: number | undefined } {
+function auditSettings(env: Record<string, string | undefined>): {
+  checkpoints: { everyRecords: number; intervalMs: number };
+  retentionMs: number | undefined;
+} {
   const retention = parseRetention(env.BROKER_AUDIT_RETENTION);
-  if (retention === 'invalid') throw new Error(`BROKER_AUDIT_RETENTION="${env.BROKER_AUDIT_RETENTION}" must be a duration of at least 1d, such as 90d`);
+  if (retention === 'invalid')
+    throw new Error(`BROKER_AUDIT_RETENTION="${env.BROKER_AUDIT_RETENTION}" must be a duration of at least 1d, such as 90d`);
   return {
     checkpoints: {
       everyRecords: setting(env, 'BROKER_AUDIT_CHECKPOINT_RECORDS', 1000, (v) => (/^[1-9]\d{0,8}$/.test(v) ? Number(v) : undefined)),
@@ -102,7 +106,9 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   // A server must not quietly encrypt with a key kept beside the data it protects: only on request, and
   // before anything is created in the data folder.
   if (env.BROKER_KEK === undefined && !opts.dev) {
-    throw new Error('BROKER_KEK is not set: set it to 32 random bytes in base64 (openssl rand -base64 32), or pass --dev to use a development KEK kept in the data folder');
+    throw new Error(
+      'BROKER_KEK is not set: set it to 32 random bytes in base64 (openssl rand -base64 32), or pass --dev to use a development KEK kept in the data folder',
+    );
   }
   const policy = await loadCompiledPolicy(opts.policiesDir);
   const audit = auditSettings(env);
@@ -122,7 +128,12 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   const checkpoints = new SqliteCheckpointStore(db);
   const checkpointer = new Checkpointer({ audit: auditStore, checkpoints, signer: issuer, now, log, ...audit.checkpoints });
   const fetchFn = opts.fetch ?? fetch;
-  const minters: Minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
+  const minters: Minters = buildMinters({
+    fetch: fetchFn,
+    issuer,
+    secrets: vault,
+    timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000),
+  });
   // Opt-in (BROKER_RATE_LIMITS, e.g. client=600/1m,subject=60/1m); a malformed setting refuses to start.
   const rateLimits = parseRateLimits(env.BROKER_RATE_LIMITS);
   const deps: AppDeps = {
@@ -138,7 +149,11 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
     revocations: new RevocationVault(new SqliteRevocationStore(db), keks),
     issuer,
     ...(rateLimits.client || rateLimits.subject
-      ? { rateLimiter: new RateLimiter(rateLimits, new MemoryRateCounter(), (err) => log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) })) }
+      ? {
+          rateLimiter: new RateLimiter(rateLimits, new MemoryRateCounter(), (err) =>
+            log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) }),
+          ),
+        }
       : {}),
     now,
     version: VERSION,
@@ -146,7 +161,17 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
     log,
     ...(auth ? { admin: { auth, checkpoints } } : {}),
   };
-  return { app: createApp(deps), deps, vault, issuer, checkpointer, checkpoints, retentionMs: audit.retentionMs, warnings, close: () => db.close() };
+  return {
+    app: createApp(deps),
+    deps,
+    vault,
+    issuer,
+    checkpointer,
+    checkpoints,
+    retentionMs: audit.retentionMs,
+    warnings,
+    close: () => db.close(),
+  };
 }
 
 /** How often retention runs when BROKER_AUDIT_RETENTION is set. */
@@ -194,10 +219,14 @@ export interface RunningBroker extends NodeBroker {
 export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; host: string }): Promise<RunningBroker> {
   const env = opts.env ?? process.env;
   // Many jobs behind one NAT share an address: the cap is a setting.
-  const maxClientConnections = setting(env, 'BROKER_MAX_CLIENT_CONNECTIONS', DEFAULT_MAX_CLIENT_CONNECTIONS, (v) => (/^[1-9]\d{0,5}$/.test(v) ? Number(v) : undefined));
+  const maxClientConnections = setting(env, 'BROKER_MAX_CLIENT_CONNECTIONS', DEFAULT_MAX_CLIENT_CONNECTIONS, (v) =>
+    /^[1-9]\d{0,5}$/.test(v) ? Number(v) : undefined,
+  );
   const broker = await buildNodeBroker(opts);
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: broker.app.fetch, port: opts.port, hostname: opts.host, serverOptions: { ...HTTP_SERVER_OPTIONS } }, () => resolve(s));
+    const s = serve({ fetch: broker.app.fetch, port: opts.port, hostname: opts.host, serverOptions: { ...HTTP_SERVER_OPTIONS } }, () =>
+      resolve(s),
+    );
     s.once('error', reject);
   });
   capConnectionsPerClient(server as Server, maxClientConnections);

@@ -162,7 +162,14 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
       const summaries: CredentialSummary[] = [];
       draft.record.credentials = summaries;
       for (const grant of role.role.grants) {
-        const result = await mintOne(deps.minters, grant, { role, claims, issuer: issuer.name, requestId: meta.requestId, now, maxTtl: role.maxTtl });
+        const result = await mintOne(deps.minters, grant, {
+          role,
+          claims,
+          issuer: issuer.name,
+          requestId: meta.requestId,
+          now,
+          maxTtl: role.maxTtl,
+        });
         if (!result.ok) {
           draft.record.upstream = { type: grant.type, code: result.upstream_code ?? result.detail };
           await revokeAll(deps.minters, minted.revocations);
@@ -236,7 +243,12 @@ export async function authenticate(
 function mintOne(minters: Minters, grant: Grant, ctx: Parameters<NonNullable<Minters['secret']>['mint']>[1]): Promise<MintResult> {
   const minter = minters[grant.type] as { mint(g: Grant, c: typeof ctx): Promise<MintResult> } | undefined;
   if (!minter) return Promise.resolve({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_not_configured` });
-  return minter.mint(grant, ctx).catch((err: unknown) => ({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_failed:${(err as Error)?.message ?? 'error'}` }) as const);
+  return minter
+    .mint(grant, ctx)
+    .catch(
+      (err: unknown) =>
+        ({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_failed:${(err as Error)?.message ?? 'error'}` }) as const,
+    );
 }
 
 /** Best effort: revokes what was minted for a request that is not going to return it. */

@@ -2,7 +2,16 @@
 // handed out that can be revoked (GitHub installation tokens). Verified and audited like an exchange.
 // "Not yours" and "nothing there" answer alike: 200 with an empty `revoked`.
 import { BrokerError } from './errors.ts';
-import { audited, authenticate, limitClient, parseRequest, revokeAll, type ExchangeDeps, type ExchangeInput, type RequestMeta } from './exchange.ts';
+import {
+  audited,
+  authenticate,
+  limitClient,
+  parseRequest,
+  revokeAll,
+  type ExchangeDeps,
+  type ExchangeInput,
+  type RequestMeta,
+} from './exchange.ts';
 import { revocationOwner } from './store/revocations.ts';
 
 const REQUEST_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -32,7 +41,10 @@ export function revoke(deps: ExchangeDeps, input: ExchangeInput, meta: RequestMe
     }
 
     const results = await revokeAll(deps.minters, found.items);
-    draft.record.credentials = results.map((r) => ({ type: r.type, target: r.ok ? 'revoked' : `revoke_failed:${r.detail ?? ''}`.slice(0, 200) }));
+    draft.record.credentials = results.map((r) => ({
+      type: r.type,
+      target: r.ok ? 'revoked' : `revoke_failed:${r.detail ?? ''}`.slice(0, 200),
+    }));
     const failed = results.find((r) => !r.ok);
     if (failed) {
       draft.record.upstream = { type: failed.type, code: failed.detail ?? 'revoke_failed' };

@@ -78,7 +78,12 @@ export function parseSettings(env: Env): ParsedSettings {
   };
 
   const publicUrlRaw = read(env, 'BROKER_PUBLIC_URL');
-  const publicUrl = setting('BROKER_PUBLIC_URL', DEFAULT_PUBLIC_URL, (v) => (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) ? v : undefined), 'an http(s) URL such as https://broker.example.com');
+  const publicUrl = setting(
+    'BROKER_PUBLIC_URL',
+    DEFAULT_PUBLIC_URL,
+    (v) => (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) ? v : undefined),
+    'an http(s) URL such as https://broker.example.com',
+  );
 
   const kek = env.BROKER_KEK;
   if (kek !== undefined && kek.trim() === '') {

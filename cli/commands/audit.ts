@@ -6,7 +6,13 @@ import { Auditor } from '../../broker/src/audit/auditor.ts';
 import { readAll, toExported, type ExportedEntry } from '../../broker/src/audit/chain.ts';
 import { signCheckpoint } from '../../broker/src/audit/checkpoint-format.ts';
 import { Checkpointer } from '../../broker/src/audit/checkpointer.ts';
-import { verifyAudit, type AuditProblem, type AuditVerification, type LocatedCheckpoint, type VerifiableEntry } from '../../broker/src/audit/verify-audit.ts';
+import {
+  verifyAudit,
+  type AuditProblem,
+  type AuditVerification,
+  type LocatedCheckpoint,
+  type VerifiableEntry,
+} from '../../broker/src/audit/verify-audit.ts';
 import { DECISIONS, ACTIONS, matchesFilters, type AuditFilters } from '../../broker/src/audit/query.ts';
 import type { AuditDecision, AuditRecord } from '../../broker/src/audit/record.ts';
 import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
@@ -25,7 +31,8 @@ function filtersOf(ctx: CommandContext, defaultSince?: string): AuditFilters {
   if (decision && !(DECISIONS as readonly string[]).includes(decision)) throw new UsageError('--decision must be allow, deny or error');
   const action = str(ctx, 'action');
   const actions = action?.split(',');
-  if (actions && !actions.every((a) => (ACTIONS as readonly string[]).includes(a))) throw new UsageError(`--action must be one or more of ${ACTIONS.join(', ')}`);
+  if (actions && !actions.every((a) => (ACTIONS as readonly string[]).includes(a)))
+    throw new UsageError(`--action must be one or more of ${ACTIONS.join(', ')}`);
   const role = str(ctx, 'role');
   const repository = str(ctx, 'repository');
   const reason = str(ctx, 'reason');
@@ -76,7 +83,9 @@ async function trustedStoreKeys(ctx: CommandContext, keys: SqliteKeyStore): Prom
   // Not a fresh development KEK: no stored key would open under it.
   const opened = await openIssuer(ctx, { keys, existingKek: true });
   if (!opened) {
-    ctx.err('WARNING: no KEK (BROKER_KEK is not set and there is no development KEK): no stored signing key can be trusted; pass --jwks with the broker\'s JWKS');
+    ctx.err(
+      "WARNING: no KEK (BROKER_KEK is not set and there is no development KEK): no stored signing key can be trusted; pass --jwks with the broker's JWKS",
+    );
     return [];
   }
   const { issuer } = opened;
@@ -110,7 +119,8 @@ const COLUMNS: { title: string; max: number; value: (seq: number, r: AuditRecord
 ];
 
 const list: Command = {
-  usage: 'audit list [--since 24h] [--until T] [--role R] [--decision allow|deny|error] [--repository R] [--reason CODE] [--action A] [--limit N] [--json]',
+  usage:
+    'audit list [--since 24h] [--until T] [--role R] [--decision allow|deny|error] [--repository R] [--reason CODE] [--action A] [--limit N] [--json]',
   summary: 'Show audit records as a table (or JSON lines), oldest first; --limit keeps the newest N.',
   options: { ...FILTER_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } },
   async run(ctx) {
@@ -135,10 +145,17 @@ const list: Command = {
     // Columns as wide as their content (up to a cap), so the table reads in a terminal.
     const values = rows.map((e) => COLUMNS.map((c) => c.value(e.seq, e.parsed)));
     const widths = COLUMNS.map((c, i) => Math.min(c.max, Math.max(c.title.length, ...values.map((v) => v[i]!.length))));
-    const line = (cells: string[]) => cells.map((v, i) => (i === cells.length - 1 ? v : cell(v, widths[i]!))).join('  ').trimEnd();
+    const line = (cells: string[]) =>
+      cells
+        .map((v, i) => (i === cells.length - 1 ? v : cell(v, widths[i]!)))
+        .join('  ')
+        .trimEnd();
     ctx.out(line(COLUMNS.map((c) => c.title)));
     for (const v of values) ctx.out(line(v));
-    const counts = rows.reduce<Record<string, number>>((acc, e) => ({ ...acc, [e.parsed.decision]: (acc[e.parsed.decision] ?? 0) + 1 }), {});
+    const counts = rows.reduce<Record<string, number>>(
+      (acc, e) => ({ ...acc, [e.parsed.decision]: (acc[e.parsed.decision] ?? 0) + 1 }),
+      {},
+    );
     ctx.err(`${rows.length} record(s): ${DECISIONS.map((d) => `${counts[d] ?? 0} ${d}`).join(', ')}`);
     return 0;
   },
@@ -198,7 +215,9 @@ const exportCmd: Command = {
       ctx.err(describe(verification.problems[0]!, {}));
       return 1;
     }
-    ctx.err(`exported ${n} record(s)${outFile ? ` to ${outFile}` : ''}${checkpoint ? `, ending with a checkpoint of seq ${checkpoint.seq} signed by key ${checkpoint.kid}` : ''}`);
+    ctx.err(
+      `exported ${n} record(s)${outFile ? ` to ${outFile}` : ''}${checkpoint ? `, ending with a checkpoint of seq ${checkpoint.seq} signed by key ${checkpoint.kid}` : ''}`,
+    );
     return 0;
   },
 };
@@ -222,7 +241,8 @@ async function* readLines(file: string): AsyncGenerator<ExportLine> {
       yield { checkpoint: { jws: cp.jws, line, source: file } };
       continue;
     }
-    const entry = parsed && typeof parsed === 'object' ? (parsed as ExportedEntry) : { seq: Number.NaN, prev_hash: '', hash: '', record: {} };
+    const entry =
+      parsed && typeof parsed === 'object' ? (parsed as ExportedEntry) : { seq: Number.NaN, prev_hash: '', hash: '', record: {} };
     yield { ...entry, line };
   }
 }
@@ -244,7 +264,9 @@ function describe(p: AuditProblem, where: { file?: string }): string {
   const fromWitness = p.source !== undefined && p.source !== where.file && p.source !== 'the store';
   let place: string;
   if (p.kind === 'chain' || p.kind === 'start') {
-    place = where.file ? `in ${where.file} at line ${p.line ?? '?'} (record seq ${p.seq ?? '?'})` : `in the store at record seq ${p.seq ?? '?'} (position ${(p.index ?? 0) + 1})`;
+    place = where.file
+      ? `in ${where.file} at line ${p.line ?? '?'} (record seq ${p.seq ?? '?'})`
+      : `in the store at record seq ${p.seq ?? '?'} (position ${(p.index ?? 0) + 1})`;
   } else if (p.kind === 'uncovered') {
     place = `in ${where.file ?? 'the store'} from record seq ${p.seq ?? '?'}`;
   } else if (fromWitness) {
@@ -265,14 +287,23 @@ function report(ctx: CommandContext, result: AuditVerification, where: { file?: 
     return 1;
   }
   const head = result.head ? `head seq ${result.head.seq} ${result.head.hash}` : 'empty';
-  const from = result.start.seq > 0 ? (where.file ? ` (from seq ${result.start.seq + 1}; earlier records are not in the file)` : ` (from seq ${result.start.seq + 1}, after the signed prune point)`) : '';
+  const from =
+    result.start.seq > 0
+      ? where.file
+        ? ` (from seq ${result.start.seq + 1}; earlier records are not in the file)`
+        : ` (from seq ${result.start.seq + 1}, after the signed prune point)`
+      : '';
   ctx.out(`audit chain OK: ${result.count} record(s)${where.file ? ` in ${where.file}` : ''}${from}, ${head}`);
   const cp = result.checkpoints.latest;
   if (cp) {
     const since = result.uncovered > 0 ? `; ${result.uncovered} newer record(s) covered by the chain only` : '';
-    ctx.out(`checkpoints OK: ${result.checkpoints.verified} verified${result.checkpoints.skipped ? `, ${result.checkpoints.skipped} older ones signed by retired keys skipped` : ''}; latest seq ${cp.seq} signed ${cp.time} by key ${cp.kid}${since}`);
+    ctx.out(
+      `checkpoints OK: ${result.checkpoints.verified} verified${result.checkpoints.skipped ? `, ${result.checkpoints.skipped} older ones signed by retired keys skipped` : ''}; latest seq ${cp.seq} signed ${cp.time} by key ${cp.kid}${since}`,
+    );
   } else if (result.head) {
-    ctx.err('WARNING: no signed checkpoint: a cut-off tail would go unnoticed (the broker signs one every N records or M minutes; audit checkpoint signs one now)');
+    ctx.err(
+      'WARNING: no signed checkpoint: a cut-off tail would go unnoticed (the broker signs one every N records or M minutes; audit checkpoint signs one now)',
+    );
   }
   return 0;
 }
@@ -303,7 +334,11 @@ const verify: Command = {
         return report(ctx, await verifyAudit({ entries, checkpoints, keys, mode: 'file' }), { file });
       }
       const stored = (await listAll(audit!.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
-      return report(ctx, await verifyAudit({ entries: readAll(audit!.store), checkpoints: [...stored, ...witnessed], keys, mode: 'store' }), {});
+      return report(
+        ctx,
+        await verifyAudit({ entries: readAll(audit!.store), checkpoints: [...stored, ...witnessed], keys, mode: 'store' }),
+        {},
+      );
     } finally {
       audit?.close();
     }
@@ -349,8 +384,12 @@ const prune: Command = {
       }
       const when = new Date(before).toISOString();
       if (!result.through) ctx.out(`nothing to prune: no records older than ${when} before the current start of the chain`);
-      else if (ctx.values['dry-run']) ctx.out(`would prune ${result.records} record(s), through seq ${result.through.seq} (older than ${when})`);
-      else ctx.out(`pruned ${result.records} record(s) through seq ${result.through.seq} (older than ${when}); the chain now starts after the signed prune point`);
+      else if (ctx.values['dry-run'])
+        ctx.out(`would prune ${result.records} record(s), through seq ${result.through.seq} (older than ${when})`);
+      else
+        ctx.out(
+          `pruned ${result.records} record(s) through seq ${result.through.seq} (older than ${when}); the chain now starts after the signed prune point`,
+        );
       return 0;
     } finally {
       audit.close();

@@ -6,7 +6,16 @@ import { describeFailure, describeGrant, describeRetry } from '../../client/desc
 import { envVarsFor } from '../../client/env.ts';
 import { exchangeToken } from '../../client/exchange.ts';
 import { fetchTransport } from '../../client/fetch-transport.ts';
-import { awsRegionProblem, envPrefixProblem, parseBrokerUrl, parseWholeNumber, RETRIES, roleNameProblem, TIMEOUT_SECONDS, type NumberRange } from '../../client/inputs.ts';
+import {
+  awsRegionProblem,
+  envPrefixProblem,
+  parseBrokerUrl,
+  parseWholeNumber,
+  RETRIES,
+  roleNameProblem,
+  TIMEOUT_SECONDS,
+  type NumberRange,
+} from '../../client/inputs.ts';
 import { VERSION } from '../../broker/src/version.ts';
 import { dotenvProblems, formatDotenv, formatEnv } from '../lib/client-formats.ts';
 import { str, UsageError, type Command } from '../context.ts';
@@ -80,13 +89,17 @@ export const exchangeCommand: Command = {
     } else {
       const plan = envVarsFor(response.credentials, { prefix, awsRegion });
       if (!plan.ok) {
-        ctx.err(`secret-broker exchange: role "${role}" (request id ${response.request_id}): the credentials cannot become variables, nothing was written: ${plan.problems.join('; ')}. Use --format json, or fix the role's secret env names.`);
+        ctx.err(
+          `secret-broker exchange: role "${role}" (request id ${response.request_id}): the credentials cannot become variables, nothing was written: ${plan.problems.join('; ')}. Use --format json, or fix the role's secret env names.`,
+        );
         return EXIT.unusable;
       }
       if (format === 'dotenv') {
         const problems = dotenvProblems(plan.vars);
         if (problems.length) {
-          ctx.err(`secret-broker exchange: role "${role}" (request id ${response.request_id}): the credentials cannot be written as dotenv without a reader expanding or misreading them, nothing was written: ${problems.join('; ')}. Use --format env or --format json.`);
+          ctx.err(
+            `secret-broker exchange: role "${role}" (request id ${response.request_id}): the credentials cannot be written as dotenv without a reader expanding or misreading them, nothing was written: ${problems.join('; ')}. Use --format env or --format json.`,
+          );
           return EXIT.unusable;
         }
       }

@@ -18,7 +18,9 @@ const rotate: Command = {
       const { added, dropped } = await issuer.rotate(activateIn);
       ctx.out(`added key ${added.kid}: published now, signs from ${iso(added.activates_at)}`);
       for (const kid of dropped) ctx.out(`dropped key ${kid}: no token it signed can still be valid`);
-      ctx.err('Clouds that cache the JWKS pick the new key up before it signs; the previous key stays published until its last token expires.');
+      ctx.err(
+        'Clouds that cache the JWKS pick the new key up before it signs; the previous key stays published until its last token expires.',
+      );
       return 0;
     } finally {
       close();

@@ -74,7 +74,9 @@ const check: Command = {
     }
     if (report.policy && report.errors === 0) {
       const warned = report.warnings > 0 ? ` with ${report.warnings} warning(s)` : '';
-      ctx.out(`policy OK${warned}: ${report.policy.issuers.size} issuer(s), ${report.policy.roles.size} role(s), hash ${report.policy.hash}`);
+      ctx.out(
+        `policy OK${warned}: ${report.policy.issuers.size} issuer(s), ${report.policy.roles.size} role(s), hash ${report.policy.hash}`,
+      );
     } else {
       ctx.err(`${report.errors} error(s), ${report.warnings} warning(s)`);
     }
@@ -99,7 +101,16 @@ const test: Command = {
             failed: report.failed,
             failures: report.results
               .filter((r) => !r.passed)
-              .map((r) => ({ name: r.name, role: r.role, file: r.file, line: r.line, expect: r.expect, got: r.decision?.effect ?? null, reason: r.decision?.reason ?? 'no_such_role', trace: r.decision?.trace ?? [] })),
+              .map((r) => ({
+                name: r.name,
+                role: r.role,
+                file: r.file,
+                line: r.line,
+                expect: r.expect,
+                got: r.decision?.effect ?? null,
+                reason: r.decision?.reason ?? 'no_such_role',
+                trace: r.decision?.trace ?? [],
+              })),
             coverage: report.coverage,
           },
           null,
@@ -110,7 +121,9 @@ const test: Command = {
     }
     for (const r of report.results) {
       if (r.passed) continue;
-      ctx.out(`FAIL ${shown(ctx, r.file)}:${r.line} ${r.name}: expected ${r.expect}, got ${r.decision?.effect ?? `deny (no role "${r.role}")`}`);
+      ctx.out(
+        `FAIL ${shown(ctx, r.file)}:${r.line} ${r.name}: expected ${r.expect}, got ${r.decision?.effect ?? `deny (no role "${r.role}")`}`,
+      );
       const role = policy.roles.get(r.role);
       if (role && r.decision) for (const l of explainDecision(role, r.decision, { indent: '    ' })) ctx.out(l);
       ctx.out('');
@@ -141,10 +154,17 @@ const explain: Command = {
       return 1;
     }
     const claims = parseYaml(readFileSync(claimsFile, 'utf8')) as unknown;
-    if (typeof claims !== 'object' || claims === null || Array.isArray(claims)) throw new UsageError(`${claimsFile}: the claims must be a JSON or YAML object`);
+    if (typeof claims !== 'object' || claims === null || Array.isArray(claims))
+      throw new UsageError(`${claimsFile}: the claims must be a JSON or YAML object`);
     const decision = match(claims as Record<string, unknown>, role);
     if (fmt === 'json') {
-      ctx.out(JSON.stringify({ role: role.name, file: role.file, ...decision, explanation: describeReason(decision), missing_claims: missingClaims(decision) }, null, 2));
+      ctx.out(
+        JSON.stringify(
+          { role: role.name, file: role.file, ...decision, explanation: describeReason(decision), missing_claims: missingClaims(decision) },
+          null,
+          2,
+        ),
+      );
     } else {
       for (const l of explainDecision(role, decision, { ascii: ctx.values.ascii === true })) ctx.out(l);
     }
@@ -157,7 +177,9 @@ async function sideOf(files: PolicyFile[], label: string): Promise<PolicySide> {
   const loaded = await loadPolicy(files);
   if (!loaded.ok) {
     const first = loaded.problems[0]!;
-    throw new Error(`the policies at ${label} do not load (${loaded.problems.length} problem(s), first: ${first.file}:${first.line}:${first.column}: ${first.message})`);
+    throw new Error(
+      `the policies at ${label} do not load (${loaded.problems.length} problem(s), first: ${first.file}:${first.line}:${first.column}: ${first.message})`,
+    );
   }
   return loaded.policy;
 }
@@ -172,9 +194,15 @@ const diff: Command = {
     if (!baseRef) throw new UsageError('--base is required (e.g. --base origin/main)');
     const fmt = format(ctx, ['markdown', 'json'] as const, 'markdown');
     const base = await sideOf(readPolicyDirAtRevision(ctx.policiesDir, baseRef), baseRef);
-    const head = await sideOf(headRef === undefined ? readPolicyDir(ctx.policiesDir) : readPolicyDirAtRevision(ctx.policiesDir, headRef), headRef ?? 'the working tree');
+    const head = await sideOf(
+      headRef === undefined ? readPolicyDir(ctx.policiesDir) : readPolicyDirAtRevision(ctx.policiesDir, headRef),
+      headRef ?? 'the working tree',
+    );
     const result = diffPolicies(base, head);
-    const labels = { base: describeRevision(ctx.policiesDir, baseRef), head: headRef === undefined ? 'working tree' : describeRevision(ctx.policiesDir, headRef) };
+    const labels = {
+      base: describeRevision(ctx.policiesDir, baseRef),
+      head: headRef === undefined ? 'working tree' : describeRevision(ctx.policiesDir, headRef),
+    };
     if (fmt === 'json') ctx.out(JSON.stringify({ ...labels, ...result }, null, 2));
     else ctx.out(renderDiffMarkdown(result, labels));
     return 0;
@@ -196,12 +224,16 @@ const review: Command = {
       const target = targetFromEnv(ctx.env);
       try {
         const published = await publishReview(target, result.body);
-        ctx.out(`review comment ${published.action} on ${target.owner}/${target.repo}#${target.pullRequest}${published.url ? `: ${published.url}` : ''}`);
+        ctx.out(
+          `review comment ${published.action} on ${target.owner}/${target.repo}#${target.pullRequest}${published.url ? `: ${published.url}` : ''}`,
+        );
       } catch (err) {
         const status = (err as { status?: number }).status;
         // A pull request from a fork gets a read-only token: the review still decides, and the job summary has it.
         if (status !== 403) throw err;
-        ctx.err(`could not comment on the pull request (403: a read-only token, as on pull requests from forks); the review is in the job summary`);
+        ctx.err(
+          `could not comment on the pull request (403: a read-only token, as on pull requests from forks); the review is in the job summary`,
+        );
         ctx.out(result.body);
       }
     }

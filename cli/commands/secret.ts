@@ -67,7 +67,9 @@ const list: Command = {
       }
       if (rows.length === 0) ctx.err('no secrets stored');
       for (const r of rows) {
-        ctx.out(`${r.name.padEnd(40)} v${String(r.version).padEnd(5)} ${r.versions} version(s)  ${new Date(r.created_at * 1000).toISOString()}`);
+        ctx.out(
+          `${r.name.padEnd(40)} v${String(r.version).padEnd(5)} ${r.versions} version(s)  ${new Date(r.created_at * 1000).toISOString()}`,
+        );
       }
       return 0;
     } finally {

@@ -9,7 +9,14 @@ export const serveCommand: Command = {
     const port = Number(str(ctx, 'port') ?? '8787');
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
     const host = str(ctx, 'host') ?? '127.0.0.1';
-    const broker = await startNodeBroker({ policiesDir: ctx.policiesDir, dataDir: ctx.dataDir, port, host, env: ctx.env, dev: ctx.values.dev === true });
+    const broker = await startNodeBroker({
+      policiesDir: ctx.policiesDir,
+      dataDir: ctx.dataDir,
+      port,
+      host,
+      env: ctx.env,
+      dev: ctx.values.dev === true,
+    });
     for (const w of broker.warnings) ctx.err(`WARNING: ${w}`);
     const policy = broker.deps.policy();
     ctx.err(

@@ -67,7 +67,12 @@ export function locateInRepo(dir: string): RepoLocation | undefined {
     if (up === at) {
       // the path does not lead through the top level lexically (a link above it): resolve it whole
       const rest = relative(start, resolve(dir));
-      return { root, prefix: relative(top, resolve(realpathSync(start), rest)).split(sep).join('/') };
+      return {
+        root,
+        prefix: relative(top, resolve(realpathSync(start), rest))
+          .split(sep)
+          .join('/'),
+      };
     }
     tail.unshift(basename(at));
     at = up;
@@ -140,7 +145,9 @@ export function readPolicyDirAtRevision(dir: string, rev: string): PolicyFile[] 
     }
   }
   if (refused.length > 0) {
-    throw new GitError(`at ${rev}: ${refused.join('; ')}; policy files must be regular files in the repository (replace the link with the file itself)`);
+    throw new GitError(
+      `at ${rev}: ${refused.join('; ')}; policy files must be regular files in the repository (replace the link with the file itself)`,
+    );
   }
   return files;
 }

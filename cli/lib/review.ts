@@ -49,7 +49,8 @@ async function sideOf(files: PolicyFile[]): Promise<{ side: PolicySide } | { pro
 }
 
 export async function buildReview(inputs: ReviewInputs): Promise<Review> {
-  const headFiles = inputs.head === undefined ? readPolicyDir(inputs.policiesDir) : readPolicyDirAtRevision(inputs.policiesDir, inputs.head);
+  const headFiles =
+    inputs.head === undefined ? readPolicyDir(inputs.policiesDir) : readPolicyDirAtRevision(inputs.policiesDir, inputs.head);
   const baseFiles = readPolicyDirAtRevision(inputs.policiesDir, inputs.base);
   const check = await checkPolicy(headFiles);
   const tests = check.policy ? runPolicyTests(compilePolicy(check.policy)) : undefined;
@@ -91,18 +92,29 @@ function renderReview(r: RenderInputs): string {
   out.push(r.ok ? '## ✅ Policy review passed' : `## ❌ Policy review failed: ${problems.join(', ')}`, '');
 
   const lint = `${r.check.errors === 0 ? '✅' : '❌'} ${r.check.errors} error${r.check.errors === 1 ? '' : 's'}, ${r.check.warnings} warning${r.check.warnings === 1 ? '' : 's'}`;
-  const tests = r.tests ? `${r.tests.failed === 0 ? '✅' : '❌'} ${r.tests.passed} passed, ${r.tests.failed} failed` : '➖ not run (the policy set does not load)';
+  const tests = r.tests
+    ? `${r.tests.failed === 0 ? '✅' : '❌'} ${r.tests.passed} passed, ${r.tests.failed} failed`
+    : '➖ not run (the policy set does not load)';
   const diff = r.diff
     ? `🔴 ${r.diff.counts.high} high · 🟠 ${r.diff.counts.medium} medium · 🟢 ${r.diff.counts.low} low`
     : r.baseProblems > 0
       ? `➖ not computed: the base does not load (${r.baseProblems} problem${r.baseProblems === 1 ? '' : 's'})`
       : '➖ not computed (the policy set does not load)';
-  out.push('| step | result |', '|---|---|', `| lint (\`policy check\`) | ${lint} |`, `| tests (\`policy test\`) | ${tests} |`, `| access diff (\`policy diff\`) | ${diff} |`, '');
+  out.push(
+    '| step | result |',
+    '|---|---|',
+    `| lint (\`policy check\`) | ${lint} |`,
+    `| tests (\`policy test\`) | ${tests} |`,
+    `| access diff (\`policy diff\`) | ${diff} |`,
+    '',
+  );
 
   if (r.check.findings.length > 0) {
     out.push('### Lint findings', '', '| | where | rule | finding |', '|---|---|---|---|');
     for (const f of r.check.findings) {
-      out.push(`| ${f.severity === 'error' ? '❌' : '⚠️'} ${f.severity} | ${cell(code(`${r.prefix}${f.file}:${f.line}:${f.column}`))} | ${code(f.rule)} | ${cell(f.message)}<br>**fix:** ${cell(f.hint)} |`);
+      out.push(
+        `| ${f.severity === 'error' ? '❌' : '⚠️'} ${f.severity} | ${cell(code(`${r.prefix}${f.file}:${f.line}:${f.column}`))} | ${code(f.rule)} | ${cell(f.message)}<br>**fix:** ${cell(f.hint)} |`,
+      );
     }
     out.push('');
   }
@@ -111,7 +123,10 @@ function renderReview(r: RenderInputs): string {
     if (failing.length > 0) {
       out.push('### Failing tests', '');
       for (const c of failing) {
-        out.push(`<details><summary><code>${escapeHtml(`${r.prefix}${c.file}:${c.line}`)}</code> ${escapeHtml(c.name)}: expected ${c.expect}, got ${c.decision?.effect ?? 'no such role'}</summary>`, '');
+        out.push(
+          `<details><summary><code>${escapeHtml(`${r.prefix}${c.file}:${c.line}`)}</code> ${escapeHtml(c.name)}: expected ${c.expect}, got ${c.decision?.effect ?? 'no such role'}</summary>`,
+          '',
+        );
         const role = r.check.policy ? compilePolicy(r.check.policy).roles.get(c.role) : undefined;
         if (role && c.decision) {
           const lines = explainDecision(role, c.decision);
@@ -124,14 +139,20 @@ function renderReview(r: RenderInputs): string {
     }
     if (r.tests.gaps.length > 0) {
       out.push('### Roles not proven both ways', '');
-      for (const g of r.tests.gaps) out.push(`- ${code(g.role)}: ${g.allow === 0 ? 'no allow case' : ''}${g.allow === 0 && g.deny === 0 ? ', ' : ''}${g.deny === 0 ? 'no deny case' : ''}`);
+      for (const g of r.tests.gaps)
+        out.push(
+          `- ${code(g.role)}: ${g.allow === 0 ? 'no allow case' : ''}${g.allow === 0 && g.deny === 0 ? ', ' : ''}${g.deny === 0 ? 'no deny case' : ''}`,
+        );
       out.push('');
     }
   }
   if (r.diff) out.push(renderDiffMarkdown(r.diff, { base: r.base, head: r.head, level: 3 }));
-  out.push(`<sub>secret-broker policy review of ${escapeHtml(r.head)} against ${escapeHtml(r.base)}; this comment is updated on every push.</sub>`);
+  out.push(
+    `<sub>secret-broker policy review of ${escapeHtml(r.head)} against ${escapeHtml(r.base)}; this comment is updated on every push.</sub>`,
+  );
   let body = `${out.join('\n')}\n`;
-  if (body.length > MAX_BODY) body = `${body.slice(0, MAX_BODY)}\n\n… (cut: run \`secret-broker policy check\` and \`policy diff\` locally for the rest)\n`;
+  if (body.length > MAX_BODY)
+    body = `${body.slice(0, MAX_BODY)}\n\n… (cut: run \`secret-broker policy check\` and \`policy diff\` locally for the rest)\n`;
   return body;
 }
 
@@ -159,7 +180,8 @@ export function targetFromEnv(env: NodeJS.ProcessEnv): GithubTarget {
   if (!env.GITHUB_EVENT_PATH) throw new Error('GITHUB_EVENT_PATH is not set: run this in a pull_request workflow (or use --dry-run)');
   const event = JSON.parse(readFileSync(env.GITHUB_EVENT_PATH, 'utf8')) as { pull_request?: { number?: unknown }; number?: unknown };
   const number = event.pull_request?.number ?? event.number;
-  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0) throw new Error('the event has no pull request number: run this on pull_request events');
+  if (typeof number !== 'number' || !Number.isSafeInteger(number) || number <= 0)
+    throw new Error('the event has no pull request number: run this on pull_request events');
   return { token, owner, repo, pullRequest: number, apiUrl: (env.GITHUB_API_URL ?? 'https://api.github.com').replace(/\/+$/, '') };
 }
 
@@ -182,7 +204,11 @@ export async function publishReview(target: GithubTarget, body: string): Promise
   const { getOctokit } = await import('@actions/github');
   const octokit = getOctokit(target.token, { baseUrl: target.apiUrl });
   const where = { owner: target.owner, repo: target.repo };
-  const comments = (await octokit.paginate(octokit.rest.issues.listComments, { ...where, issue_number: target.pullRequest, per_page: 100 })) as IssueComment[];
+  const comments = (await octokit.paginate(octokit.rest.issues.listComments, {
+    ...where,
+    issue_number: target.pullRequest,
+    per_page: 100,
+  })) as IssueComment[];
   // The first marked comment, a bot's before anyone's (a person could paste the marker into their own).
   const marked = comments.filter((c) => c.body?.includes(REVIEW_MARKER));
   const previous = marked.find((c) => c.user?.type === 'Bot') ?? marked[0];

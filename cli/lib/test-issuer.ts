@@ -63,9 +63,7 @@ export async function signTestToken(key: IssuerKey, claims: JWTPayload, opts: Si
   if (opts.issuer) payload.iss = opts.issuer;
   if (opts.audience) payload.aud = opts.audience;
   const privateKey = await importJWK(key.privateJwk, 'RS256');
-  return new SignJWT(payload)
-    .setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid, typ: 'JWT', ...opts.header })
-    .sign(privateKey);
+  return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid: key.privateJwk.kid, typ: 'JWT', ...opts.header }).sign(privateKey);
 }
 
 export interface TestIssuerServer {

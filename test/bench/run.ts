@@ -55,14 +55,20 @@ export function evaluateGoals(r: Omit<BenchReport, 'goals'>): Goal[] {
   return [
     goal('exchange throughput vs the jose floor (c32)', '>= 0.70', r.exchange?.ratio, (v) => v >= 0.7),
     goal('policy eval, 10,000 roles vs 10 roles', '<= 1.10', r.policy_scale?.ratio_10000_vs_10, (v) => v <= 1.1),
-    goal('worker bundle, gzip (KiB)', '<= 300', r.worker?.bundle_gzip_bytes == null ? null : r.worker.bundle_gzip_bytes / KiB, (v) => v <= 300),
+    goal(
+      'worker bundle, gzip (KiB)',
+      '<= 300',
+      r.worker?.bundle_gzip_bytes == null ? null : r.worker.bundle_gzip_bytes / KiB,
+      (v) => v <= 300,
+    ),
     goal(`broker RSS growth over ${r.memory?.exchanges ?? 'N'} exchanges (MiB)`, '< 50', r.memory?.rss_growth_mb, (v) => v < 50),
   ];
 }
 
 function fmt(v: unknown): string {
   if (v === null || v === undefined) return '-';
-  if (typeof v === 'number') return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 3 });
+  if (typeof v === 'number')
+    return Number.isInteger(v) ? v.toLocaleString('en-US') : v.toLocaleString('en-US', { maximumFractionDigits: 3 });
   return String(v);
 }
 
@@ -81,7 +87,13 @@ export function renderTable(r: BenchReport): string {
     add('exchange', 'floor rps, c1', e.c1.floor_rps);
     add('exchange', 'floor p50 / p99 ms, c1', `${fmt(e.c1.floor_p50_ms)} / ${fmt(e.c1.floor_p99_ms)}`);
     add('exchange', 'ratio broker / floor, c1', e.c1.ratio);
-    add('exchange', 'broker answers', Object.entries(e.statuses).map(([k, v]) => `${k}: ${v}`).join(', '));
+    add(
+      'exchange',
+      'broker answers',
+      Object.entries(e.statuses)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', '),
+    );
   }
   if (r.policy_scale) {
     const p = r.policy_scale;
@@ -91,7 +103,11 @@ export function renderTable(r: BenchReport): string {
   }
   if (r.worker) {
     const w = r.worker;
-    add('worker', 'bundle KiB (gzip KiB)', `${fmt(w.bundle_bytes == null ? null : Math.round(w.bundle_bytes / KiB))} (${fmt(w.bundle_gzip_bytes == null ? null : Math.round((w.bundle_gzip_bytes / KiB) * 10) / 10)})`);
+    add(
+      'worker',
+      'bundle KiB (gzip KiB)',
+      `${fmt(w.bundle_bytes == null ? null : Math.round(w.bundle_bytes / KiB))} (${fmt(w.bundle_gzip_bytes == null ? null : Math.round((w.bundle_gzip_bytes / KiB) * 10) / 10)})`,
+    );
     add('worker', 'first exchange on a fresh isolate, ms', w.first_exchange_ms);
     add('worker', 'workerd exchange p50 / p99 ms, c1', `${fmt(w.exchange_p50_ms)} / ${fmt(w.exchange_p99_ms)}`);
     add('worker', 'workerd exchange rps, c1 / c8', `${fmt(w.exchange_rps_c1)} / ${fmt(w.exchange_rps_c8)}`);
@@ -99,7 +115,11 @@ export function renderTable(r: BenchReport): string {
   }
   if (r.action) {
     const a = r.action;
-    add('action', 'bundle KiB, main + post (gzip KiB)', `${fmt(Math.round(a.bundle_bytes / KiB))} (${fmt(Math.round(a.bundle_gzip_bytes / KiB))})`);
+    add(
+      'action',
+      'bundle KiB, main + post (gzip KiB)',
+      `${fmt(Math.round(a.bundle_bytes / KiB))} (${fmt(Math.round(a.bundle_gzip_bytes / KiB))})`,
+    );
     add('action', 'start to outputs written, ms (median)', a.time_to_outputs_ms);
     add('action', 'start to exit, ms (median)', a.process_ms);
   }
@@ -121,7 +141,10 @@ export function renderTable(r: BenchReport): string {
     ...rows.map(([s, m, v]) => `${s.padEnd(w0)}  ${m.padEnd(w1)}  ${fmt(v)}`),
     '',
     'goals',
-    ...r.goals.map((g) => `  ${g.met === null ? 'n/a ' : g.met ? 'PASS' : 'MISS'}  ${g.name}: ${fmt(g.value === null ? null : Math.round(g.value * 1000) / 1000)} (goal ${g.target})`),
+    ...r.goals.map(
+      (g) =>
+        `  ${g.met === null ? 'n/a ' : g.met ? 'PASS' : 'MISS'}  ${g.name}: ${fmt(g.value === null ? null : Math.round(g.value * 1000) / 1000)} (goal ${g.target})`,
+    ),
   ];
   return `${lines.join('\n')}\n`;
 }
@@ -129,10 +152,16 @@ export function renderTable(r: BenchReport): string {
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
-    options: { quick: { type: 'boolean', default: false }, out: { type: 'string' }, only: { type: 'string' }, 'cpu-prof': { type: 'string' } },
+    options: {
+      quick: { type: 'boolean', default: false },
+      out: { type: 'string' },
+      only: { type: 'string' },
+      'cpu-prof': { type: 'string' },
+    },
   });
   const only = new Set((values.only ?? SECTIONS.join(',')).split(',').map((s) => s.trim()));
-  for (const s of only) if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (${SECTIONS.join(', ')})`);
+  for (const s of only)
+    if (!(SECTIONS as readonly string[]).includes(s)) throw new Error(`--only: unknown section "${s}" (${SECTIONS.join(', ')})`);
   const want = (s: Section) => only.has(s);
   const quick = values.quick ?? false;
   const ctx = createContext(quick);
@@ -168,7 +197,8 @@ async function main(argv: string[]): Promise<number> {
     if (want('worker')) report.worker = await benchWorker(ctx);
     // The fault scenarios take a minute or two: full runs, or --quick with --only resilience.
     if (want('resilience') && (!quick || values.only)) report.resilience = await benchResilience(ctx);
-    else if (want('resilience')) ctx.progress('resilience: skipped in --quick (npm test runs it small; `--quick --only resilience` runs it here)');
+    else if (want('resilience'))
+      ctx.progress('resilience: skipped in --quick (npm test runs it small; `--quick --only resilience` runs it here)');
   } finally {
     await fixture.close();
   }

@@ -115,7 +115,13 @@ export function auditStoreContract(adapter: string, fresh: Factory<AuditStore>):
 }
 
 export function checkpointStoreContract(adapter: string, fresh: Factory<{ audit: AuditStore; checkpoints: CheckpointStore }>): void {
-  const checkpoint = (seq: number, kid: string): AuditCheckpoint => ({ seq, hash: `h${seq}`, time: new Date(NOW * 1000).toISOString(), kid, jws: `jws.${seq}.${kid}` });
+  const checkpoint = (seq: number, kid: string): AuditCheckpoint => ({
+    seq,
+    hash: `h${seq}`,
+    time: new Date(NOW * 1000).toISOString(),
+    kid,
+    jws: `jws.${seq}.${kid}`,
+  });
 
   describe(`CheckpointStore contract: ${adapter}`, () => {
     it('lists by seq, several per seq in insertion order, in both directions', async () => {
@@ -225,7 +231,9 @@ export function secretStoreContract(adapter: string, fresh: Factory<SecretStore>
 
     it('lets one of many concurrent writers of one version win', async () => {
       const store = await fresh();
-      const results = await Promise.all(Array.from({ length: 12 }, (_, i) => store.insert({ ...secretRow('RACE', 1), ciphertext: `w${i}` })));
+      const results = await Promise.all(
+        Array.from({ length: 12 }, (_, i) => store.insert({ ...secretRow('RACE', 1), ciphertext: `w${i}` })),
+      );
       expect(results.filter(Boolean)).toHaveLength(1);
     });
   });

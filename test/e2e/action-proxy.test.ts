@@ -5,7 +5,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadOrCreateIssuerKey, serveTestIssuer, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
-import { asMap, parseFileCommands, runActionStep, serveTokenService, stepFiles, type FakeTokenService } from '../helpers/fake-actions-runtime.ts';
+import {
+  asMap,
+  parseFileCommands,
+  runActionStep,
+  serveTokenService,
+  stepFiles,
+  type FakeTokenService,
+} from '../helpers/fake-actions-runtime.ts';
 import { allTypesResponse, serveFakeBroker, type FakeBroker } from '../helpers/fake-broker.ts';
 import { runCli } from '../helpers/processes.ts';
 import { certificateFor, serveTunnelProxy, type TunnelProxy } from '../helpers/proxy.ts';
@@ -27,7 +34,10 @@ beforeAll(async () => {
   const { key } = await loadOrCreateIssuerKey(join(dir, 'issuer-key.json'));
   issuer = await serveTestIssuer(key);
   tokens = await serveTokenService(key, issuer.url, { sub: 'repo:acme/web:ref:refs/heads/main' });
-  broker = await serveFakeBroker({ '/v1/exchange': [{ status: 200, body: allTypesResponse() }], '/v1/revoke': [{ status: 200, body: {} }] }, { tls });
+  broker = await serveFakeBroker(
+    { '/v1/exchange': [{ status: 200, body: allTypesResponse() }], '/v1/revoke': [{ status: 200, body: {} }] },
+    { tls },
+  );
   proxy = await serveTunnelProxy(Number(new URL(broker.url).port));
 }, 30_000);
 
@@ -40,7 +50,11 @@ afterAll(async () => {
 });
 
 const main = (env: Record<string, string>) =>
-  runActionStep('main', { inputs: { 'broker-url': `https://${HOST}`, role: 'deploy', retries: '0', 'timeout-seconds': '10' }, files: stepFiles(join(dir, `step-${++step}`)), env: { ...tokens.env(), ...env } });
+  runActionStep('main', {
+    inputs: { 'broker-url': `https://${HOST}`, role: 'deploy', retries: '0', 'timeout-seconds': '10' },
+    files: stepFiles(join(dir, `step-${++step}`)),
+    env: { ...tokens.env(), ...env },
+  });
 
 describe('behind a proxy, with a private CA', () => {
   it('the action tunnels through HTTPS_PROXY and trusts NODE_EXTRA_CA_CERTS', async () => {

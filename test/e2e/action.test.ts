@@ -5,7 +5,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { IssuerKey, TestIssuerServer } from '../../cli/lib/test-issuer.ts';
 import { startE2eBroker, type E2eBroker } from '../helpers/e2e-broker.ts';
-import { asMap, maskingViolations, parseFileCommands, runActionStep, serveTokenService, stepFiles, type FakeTokenService } from '../helpers/fake-actions-runtime.ts';
+import {
+  asMap,
+  maskingViolations,
+  parseFileCommands,
+  runActionStep,
+  serveTokenService,
+  stepFiles,
+  type FakeTokenService,
+} from '../helpers/fake-actions-runtime.ts';
 import { allTypesResponse, serveFakeBroker } from '../helpers/fake-broker.ts';
 import { runCli, type ServedBroker } from '../helpers/processes.ts';
 
@@ -13,7 +21,8 @@ const AUD = 'https://broker.action.test';
 const CLAIMS = { sub: 'repo:acme/web:ref:refs/heads/main', repository_id: '42', ref: 'refs/heads/main' };
 const API_KEY = 'sk-live-9f8e7d6c5b4a-action-e2e';
 const TLS_KEY = '-----BEGIN TEST KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASC\nBKcwggSjAgEAAoIBAQC7action-e2e\n-----END TEST KEY-----';
-const SA_JSON = '{\n  "type": "service_account",\n  "private_key_id": "pkid-action-e2e-0001",\n  "client_secret": "json-inner-secret-e2e"\n}';
+const SA_JSON =
+  '{\n  "type": "service_account",\n  "private_key_id": "pkid-action-e2e-0001",\n  "client_secret": "json-inner-secret-e2e"\n}';
 const SECRETS = [API_KEY, TLS_KEY, SA_JSON, 'pkid-action-e2e-0001', 'json-inner-secret-e2e'];
 
 let fixture: E2eBroker;
@@ -102,16 +111,25 @@ describe('the action against a real broker', () => {
     expect(post.stdout).toContain(`secret-broker: request ${out['request-id']} had nothing revocable`);
     expect(post.stdout).not.toMatch(/::(error|warning)::/);
     const audit = await runCli(['audit', 'list', '--json', '--action', 'revoke', '--data', join(dir, 'data')]);
-    const records = audit.stdout.trim().split('\n').map((l) => (JSON.parse(l) as { record: Record<string, unknown> }).record);
+    const records = audit.stdout
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { record: Record<string, unknown> }).record);
     expect(records.find((r) => r.target_request_id === out['request-id'])).toMatchObject({ action: 'revoke', decision: 'allow' });
     // One fresh token for main, one for post.
     expect(tokens.audiences.slice(-2)).toEqual([AUD, AUD]);
   });
 
   it('a role the policy does not grant: not retried, the code, the request id and what to check', async () => {
-    const main = await runActionStep('main', { inputs: { 'broker-url': broker.url, role: 'nope', audience: AUD }, files: files(), env: tokens.env() });
+    const main = await runActionStep('main', {
+      inputs: { 'broker-url': broker.url, role: 'nope', audience: AUD },
+      files: files(),
+      env: tokens.env(),
+    });
     expect(main.code).toBe(1);
-    expect(main.stdout).toMatch(/::error::secret-broker: exchange for role "nope": the broker refused \(ERR_ACCESS_DENIED, HTTP 403, request id [0-9A-Z]{26}\): check that the role exists/);
+    expect(main.stdout).toMatch(
+      /::error::secret-broker: exchange for role "nope": the broker refused \(ERR_ACCESS_DENIED, HTTP 403, request id [0-9A-Z]{26}\): check that the role exists/,
+    );
     expect(main.stdout).not.toMatch(/retrying/);
     expect(main.files.read('env')).toBe('');
   });
@@ -119,7 +137,11 @@ describe('the action against a real broker', () => {
 
 describe('the action against scripted brokers', () => {
   const all = allTypesResponse();
-  const values = all.credentials.flatMap((c) => Object.entries(c).filter(([k]) => ['access_key_id', 'secret_access_key', 'session_token', 'access_token', 'token', 'value'].includes(k)).map(([, v]) => v as string));
+  const values = all.credentials.flatMap((c) =>
+    Object.entries(c)
+      .filter(([k]) => ['access_key_id', 'secret_access_key', 'session_token', 'access_token', 'token', 'value'].includes(k))
+      .map(([, v]) => v as string),
+  );
   const jsonInner = ['fake-json-private-key-0001', 'fake-json-nested-token-0002'];
 
   it('503 twice, then 200: retried with a fresh token each time; every type exported and masked', async () => {
@@ -129,7 +151,9 @@ describe('the action against scripted brokers', () => {
         { status: 503, body: { error: 'ERR_UNAVAILABLE', message: 'down', request_id: 'r-503-b' } },
         { status: 200, body: all },
       ],
-      '/v1/revoke': [{ status: 200, body: { request_id: 'r-revoke', revoked_request_id: all.request_id, revoked: [{ type: 'github', ok: true }] } }],
+      '/v1/revoke': [
+        { status: 200, body: { request_id: 'r-revoke', revoked_request_id: all.request_id, revoked: [{ type: 'github', ok: true }] } },
+      ],
     });
     try {
       // No audience input: the token is requested for broker-url exactly as written.
@@ -201,12 +225,21 @@ describe('the action against scripted brokers', () => {
   });
 
   it('403: one attempt, the code and request id, never the body', async () => {
-    const fake = await serveFakeBroker({ '/v1/exchange': [{ status: 403, body: { error: 'ERR_ACCESS_DENIED', message: 'BODY-MARKER policy detail', request_id: '01JDENIED000000000000000000' } }] });
+    const fake = await serveFakeBroker({
+      '/v1/exchange': [
+        {
+          status: 403,
+          body: { error: 'ERR_ACCESS_DENIED', message: 'BODY-MARKER policy detail', request_id: '01JDENIED000000000000000000' },
+        },
+      ],
+    });
     try {
       const main = await runActionStep('main', { inputs: { 'broker-url': fake.url, role: 'deploy' }, files: files(), env: tokens.env() });
       expect(main.code).toBe(1);
       expect(fake.requests).toHaveLength(1);
-      expect(main.stdout).toMatch(/::error::.*ERR_ACCESS_DENIED, HTTP 403, request id 01JDENIED000000000000000000\): check that the role exists/);
+      expect(main.stdout).toMatch(
+        /::error::.*ERR_ACCESS_DENIED, HTTP 403, request id 01JDENIED000000000000000000\): check that the role exists/,
+      );
       expect(main.stdout + main.stderr).not.toContain('BODY-MARKER');
       expect(main.files.read('env') + main.files.read('output') + main.files.read('state')).toBe('');
     } finally {
@@ -228,7 +261,11 @@ describe('the action against scripted brokers', () => {
   });
 
   it('invalid inputs are reported together, by name, before any call', async () => {
-    const main = await runActionStep('main', { inputs: { 'broker-url': 'http://broker.example.com', role: 'Deploy!', retries: 'many' }, files: files(), env: tokens.env() });
+    const main = await runActionStep('main', {
+      inputs: { 'broker-url': 'http://broker.example.com', role: 'Deploy!', retries: 'many' },
+      files: files(),
+      env: tokens.env(),
+    });
     expect(main.code).toBe(1);
     expect(main.stdout).toMatch(/input broker-url must use https:\/\//);
     expect(main.stdout).toMatch(/input role "Deploy!" is not a role name/);
@@ -236,14 +273,18 @@ describe('the action against scripted brokers', () => {
   });
 
   it('post: a failing or missing revoke is a warning with the expiry; cleanup: false does nothing', async () => {
-    const fake = await serveFakeBroker({ '/v1/revoke': [{ status: 500, body: { error: 'ERR_INTERNAL', message: 'BODY-MARKER', request_id: 'r-500' } }] });
+    const fake = await serveFakeBroker({
+      '/v1/revoke': [{ status: 500, body: { error: 'ERR_INTERNAL', message: 'BODY-MARKER', request_id: 'r-500' } }],
+    });
     try {
       const state = { 'request-id': '01JREVOKE0000000000000000', 'expires-at': '2030-01-01T00:00:00Z', exported: '["API_KEY"]' };
       const inputs = { 'broker-url': fake.url, role: 'deploy', retries: '1' };
       const post = await runActionStep('post', { inputs, files: files(), env: tokens.env(), state });
       expect(post.code).toBe(0);
       expect(fake.requests).toHaveLength(2);
-      expect(post.stdout).toMatch(/::warning::secret-broker: revoke of request 01JREVOKE0000000000000000: the broker failed \(ERR_INTERNAL, HTTP 500, request id r-500\) after 2 attempts.*until they expire at 2030-01-01T00:00:00Z/);
+      expect(post.stdout).toMatch(
+        /::warning::secret-broker: revoke of request 01JREVOKE0000000000000000: the broker failed \(ERR_INTERNAL, HTTP 500, request id r-500\) after 2 attempts.*until they expire at 2030-01-01T00:00:00Z/,
+      );
       expect(post.stdout).not.toContain('BODY-MARKER');
       expect(asMap(parseFileCommands(post.files.read('env')))).toEqual({ API_KEY: '' });
 
@@ -258,7 +299,9 @@ describe('the action against scripted brokers', () => {
       try {
         const r = await runActionStep('post', { inputs: { ...inputs, 'broker-url': old.url }, files: files(), env: tokens.env(), state });
         expect(r.code).toBe(0);
-        expect(r.stdout).toMatch(/::warning::secret-broker: revoke of request 01JREVOKE0000000000000000: the broker refused \(ERR_NOT_FOUND, HTTP 404, request id fake-404\)/);
+        expect(r.stdout).toMatch(
+          /::warning::secret-broker: revoke of request 01JREVOKE0000000000000000: the broker refused \(ERR_NOT_FOUND, HTTP 404, request id fake-404\)/,
+        );
       } finally {
         await old.close();
       }

@@ -14,7 +14,9 @@ const CHROMIUM = '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 const inCi = process.env.CI === 'true';
 if (!available && !inCi) {
-  console.warn(`admin-browser.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium). In CI (CI=true) it runs, and fails without it.`);
+  console.warn(
+    `admin-browser.test.ts skipped: ${CHROMIUM} is missing (apt-get install -y chromium). In CI (CI=true) it runs, and fails without it.`,
+  );
 }
 
 const AUD = 'https://broker.review.test';
@@ -29,12 +31,27 @@ let browser: Browser;
 const clock = { now: Date.now() - 23 * 3_600_000 };
 const outcomes = { allow: 0, deny: 0 };
 
-const WEB = { repository: 'acme/web', repository_id: '42', repository_owner: 'acme', repository_owner_id: '7', ref: 'refs/heads/main', environment: 'production', event_name: 'push', runner_environment: 'github-hosted', actor: 'alice', run_id: '9001' };
+const WEB = {
+  repository: 'acme/web',
+  repository_id: '42',
+  repository_owner: 'acme',
+  repository_owner_id: '7',
+  ref: 'refs/heads/main',
+  environment: 'production',
+  event_name: 'push',
+  runner_environment: 'github-hosted',
+  actor: 'alice',
+  run_id: '9001',
+};
 const API = { ...WEB, repository: 'acme/api', repository_id: '43', actor: 'bob' };
 
 async function exchange(claims: Record<string, unknown>, role: string, opts: { aud?: string; ageS?: number } = {}): Promise<void> {
   const now = Math.floor(clock.now / 1000) - (opts.ageS ?? 0);
-  const token = await signTestToken(key, { iss: issuer.url, aud: opts.aud ?? AUD, sub: `repo:${claims.repository}:ref:${claims.ref}`, ...claims }, { now });
+  const token = await signTestToken(
+    key,
+    { iss: issuer.url, aud: opts.aud ?? AUD, sub: `repo:${claims.repository}:ref:${claims.ref}`, ...claims },
+    { now },
+  );
   const res = await fetch(`${broker.url}/v1/exchange`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', 'user-agent': 'secret-broker-action/1.0 (github-actions)' },
@@ -50,13 +67,29 @@ async function seed(): Promise<void> {
     clock.now += (25 + ((i * 7) % 20)) * 60_000;
     const run = { run_id: String(9000 + i) };
     switch (i % 9) {
-      case 0: case 3: case 6: await exchange({ ...WEB, ...run }, 'deploy-web-prod'); break;
-      case 1: await exchange({ ...API, ...run }, 'read-config'); break;
-      case 2: await exchange({ ...WEB, ...run, ref: 'refs/heads/feature/login', environment: 'preview' }, 'deploy-web-prod'); break;
-      case 4: await exchange({ ...WEB, ...run, event_name: 'pull_request_target', ref: 'refs/pull/17/merge' }, 'deploy-web-prod'); break;
-      case 5: await exchange({ ...API, ...run }, i % 2 ? 'deploy-api-prod' : 'read-config'); break;
-      case 7: await exchange({ ...WEB, ...run }, 'deploy-web-prod', { aud: 'https://elsewhere.example' }); break;
-      case 8: await exchange({ ...API, ...run, repository: 'contractor/fork', repository_id: '999' }, 'read-config'); break;
+      case 0:
+      case 3:
+      case 6:
+        await exchange({ ...WEB, ...run }, 'deploy-web-prod');
+        break;
+      case 1:
+        await exchange({ ...API, ...run }, 'read-config');
+        break;
+      case 2:
+        await exchange({ ...WEB, ...run, ref: 'refs/heads/feature/login', environment: 'preview' }, 'deploy-web-prod');
+        break;
+      case 4:
+        await exchange({ ...WEB, ...run, event_name: 'pull_request_target', ref: 'refs/pull/17/merge' }, 'deploy-web-prod');
+        break;
+      case 5:
+        await exchange({ ...API, ...run }, i % 2 ? 'deploy-api-prod' : 'read-config');
+        break;
+      case 7:
+        await exchange({ ...WEB, ...run }, 'deploy-web-prod', { aud: 'https://elsewhere.example' });
+        break;
+      case 8:
+        await exchange({ ...API, ...run, repository: 'contractor/fork', repository_id: '999' }, 'read-config');
+        break;
     }
   }
   clock.now = Date.now();
@@ -95,7 +128,16 @@ beforeAll(async () => {
   await broker.checkpointer.checkpointNow();
   browser = await chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-quic', '--no-first-run', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
 }, 120_000);
 
@@ -146,13 +188,10 @@ describe.skipIf(!available && !inCi)('/admin/ in Chromium', () => {
 
     await page.selectOption('#f-decision', 'deny');
     await page.click('#filters button[type=submit]');
-    await page.waitForFunction(
-      (n) => {
-        const badges = [...document.querySelectorAll('#rows tr .badge')].map((b) => b.textContent);
-        return badges.length === n && badges.every((b) => b === 'deny');
-      },
-      outcomes.deny,
-    );
+    await page.waitForFunction((n) => {
+      const badges = [...document.querySelectorAll('#rows tr .badge')].map((b) => b.textContent);
+      return badges.length === n && badges.every((b) => b === 'deny');
+    }, outcomes.deny);
     mkdirSync(OUT, { recursive: true });
     await page.screenshot({ path: join(OUT, 'admin.png'), fullPage: true });
 

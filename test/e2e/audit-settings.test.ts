@@ -24,7 +24,10 @@ beforeAll(async () => {
   pol = join(dir, 'policies');
   mkdirSync(join(pol, 'roles'), { recursive: true });
   writeFileSync(join(pol, 'issuers.yaml'), `issuers:\n  local:\n    url: ${issuer.url}\n    audience: ${AUD}\n`);
-  writeFileSync(join(pol, 'roles/deploy.yaml'), `role: deploy\nissuer: local\nmax_ttl: 5m\nallow:\n  - repository_id: "42"\ngrants:\n  - type: secret\n    name: K\n`);
+  writeFileSync(
+    join(pol, 'roles/deploy.yaml'),
+    `role: deploy\nissuer: local\nmax_ttl: 5m\nallow:\n  - repository_id: "42"\ngrants:\n  - type: secret\n    name: K\n`,
+  );
 });
 
 afterAll(async () => {
@@ -37,13 +40,30 @@ describe('Node entry audit settings', () => {
     const data = join(dir, 'retention');
     const clock = { now: Date.now() - 10 * DAY };
     const env = { BROKER_ADMIN_TOKEN: 'settings-admin-0123456789abcdefgh' };
-    const old = await startNodeBroker({ policiesDir: pol, dataDir: data, port: 0, host: '127.0.0.1', env, dev: true, now: () => clock.now, log: () => {} });
+    const old = await startNodeBroker({
+      policiesDir: pol,
+      dataDir: data,
+      port: 0,
+      host: '127.0.0.1',
+      env,
+      dev: true,
+      now: () => clock.now,
+      log: () => {},
+    });
     await old.vault.put('K', 'v', Math.floor(clock.now / 1000));
     for (let i = 0; i < 6; i++) {
       // Three requests ten days ago, three eight days ago.
       if (i === 3) clock.now += 2 * DAY;
-      const token = await signTestToken(key, { iss: issuer.url, aud: AUD, sub: 's', repository_id: '42' }, { now: Math.floor(clock.now / 1000) });
-      const res = await fetch(`${old.url}/v1/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role: 'deploy' }) });
+      const token = await signTestToken(
+        key,
+        { iss: issuer.url, aud: AUD, sub: 's', repository_id: '42' },
+        { now: Math.floor(clock.now / 1000) },
+      );
+      const res = await fetch(`${old.url}/v1/exchange`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, role: 'deploy' }),
+      });
       expect(res.status).toBe(200);
     }
     await old.stop();
@@ -51,17 +71,28 @@ describe('Node entry audit settings', () => {
 
     const logs: Record<string, unknown>[] = [];
     const fresh = await startNodeBroker({
-      policiesDir: pol, dataDir: data, port: 0, host: '127.0.0.1', dev: true, now: () => clock.now, log: (l) => logs.push(l),
+      policiesDir: pol,
+      dataDir: data,
+      port: 0,
+      host: '127.0.0.1',
+      dev: true,
+      now: () => clock.now,
+      log: (l) => logs.push(l),
       env: { ...env, BROKER_AUDIT_RETENTION: '9d' },
     });
     try {
-      await expect.poll(() => logs.find((l) => l.event === 'audit.pruned'), { timeout: 10_000 }).toMatchObject({ through_seq: 3, records: 3 });
+      await expect
+        .poll(() => logs.find((l) => l.event === 'audit.pruned'), { timeout: 10_000 })
+        .toMatchObject({ through_seq: 3, records: 3 });
       const store = fresh.deps.auditor.store;
       const keys = await fresh.issuer.verificationKeys();
       const checkpoints = (await listAll(fresh.checkpoints)).map((c) => ({ jws: c.jws }));
       const result = await verifyAudit({ entries: readAll(store), checkpoints, keys, mode: 'store' });
       expect(result).toMatchObject({ ok: true, start: { seq: 3 }, head: { seq: 7 } });
-      expect(JSON.parse((await store.list({ descending: true, limit: 1 }))[0]!.record)).toMatchObject({ action: 'audit_prune', subject: 'retention' });
+      expect(JSON.parse((await store.list({ descending: true, limit: 1 }))[0]!.record)).toMatchObject({
+        action: 'audit_prune',
+        subject: 'retention',
+      });
     } finally {
       await fresh.stop();
     }
@@ -73,6 +104,8 @@ describe('Node entry audit settings', () => {
     [{ BROKER_AUDIT_CHECKPOINT_INTERVAL: 'soon' }, /BROKER_AUDIT_CHECKPOINT_INTERVAL="soon" is not valid/],
     [{ BROKER_ADMIN_TOKEN: 'admin' }, /BROKER_ADMIN_TOKEN must be at least 24 characters/],
   ])('refuses to start with %j', async (env, message) => {
-    await expect(buildNodeBroker({ policiesDir: pol, dataDir: join(dir, 'refused'), env, dev: true, log: () => {} })).rejects.toThrow(message);
+    await expect(buildNodeBroker({ policiesDir: pol, dataDir: join(dir, 'refused'), env, dev: true, log: () => {} })).rejects.toThrow(
+      message,
+    );
   });
 });

@@ -22,7 +22,11 @@ let broker: ServedBroker;
 
 async function exchange(claims: Record<string, unknown>, role: string, url = broker.url): Promise<number> {
   const token = await signTestToken(key, { iss: issuer.url, aud: AUD, sub: `repo:${claims.repository}`, ...claims });
-  const res = await fetch(`${url}/v1/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role }) });
+  const res = await fetch(`${url}/v1/exchange`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, role }),
+  });
   await res.arrayBuffer();
   return res.status;
 }
@@ -41,7 +45,10 @@ beforeAll(async () => {
   );
   const put = await runCli(['secret', 'put', 'API_KEY', '--data', data, '--policies', pol], { input: 'v4lue\n' });
   expect(put.code, put.stderr).toBe(0);
-  broker = await serveBroker(['--dev', '--policies', pol, '--data', data], { BROKER_ADMIN_TOKEN: TOKEN, BROKER_AUDIT_CHECKPOINT_RECORDS: '4' });
+  broker = await serveBroker(['--dev', '--policies', pol, '--data', data], {
+    BROKER_ADMIN_TOKEN: TOKEN,
+    BROKER_AUDIT_CHECKPOINT_RECORDS: '4',
+  });
 
   const web = { repository: 'acme/web', repository_id: '42', ref: 'refs/heads/main', event_name: 'push' };
   const statuses = [
@@ -65,7 +72,11 @@ afterAll(async () => {
 });
 
 const audit = (qs: string, headers: Record<string, string> = { authorization: `Bearer ${TOKEN}` }) =>
-  fetch(`${broker.url}/v1/audit${qs}`, { headers }).then(async (res) => ({ status: res.status, headers: res.headers, body: (await res.json()) as Record<string, any> }));
+  fetch(`${broker.url}/v1/audit${qs}`, { headers }).then(async (res) => ({
+    status: res.status,
+    headers: res.headers,
+    body: (await res.json()) as Record<string, any>,
+  }));
 
 describe('GET /v1/audit on a running broker', () => {
   it('refuses a request without the admin token, and one with a wrong token, with 401', async () => {
@@ -78,7 +89,12 @@ describe('GET /v1/audit on a running broker', () => {
   it('filters, pages with the cursor, and audits each admin query with its filters', async () => {
     const denies = await audit('?decision=deny&action=exchange');
     expect(denies.status).toBe(200);
-    expect(denies.body.records.map((r: any) => r.record.reason)).toEqual(['policy.no_such_role', 'policy.no_allow_matched', 'policy.deny_matched', 'policy.no_allow_matched']);
+    expect(denies.body.records.map((r: any) => r.record.reason)).toEqual([
+      'policy.no_such_role',
+      'policy.no_allow_matched',
+      'policy.deny_matched',
+      'policy.no_allow_matched',
+    ]);
     const other = await audit('?repository=acme/other');
     expect(other.body.records.map((r: any) => r.seq)).toEqual([5]);
     const reason = await audit('?reason=policy.deny_matched');
@@ -95,8 +111,17 @@ describe('GET /v1/audit on a running broker', () => {
 
     const admin = await audit('?action=admin_query&limit=500');
     const records = admin.body.records.map((r: any) => r.record);
-    expect(records.find((r: any) => r.query?.repository === 'acme/other')).toMatchObject({ decision: 'allow', issuer: 'admin-token', subject: expect.stringMatching(/^admin-token:/) });
-    expect(records.filter((r: any) => r.code === 'ERR_TOKEN_INVALID').map((r: any) => r.reason).sort()).toEqual(['admin.credentials_missing', 'admin.token_wrong']);
+    expect(records.find((r: any) => r.query?.repository === 'acme/other')).toMatchObject({
+      decision: 'allow',
+      issuer: 'admin-token',
+      subject: expect.stringMatching(/^admin-token:/),
+    });
+    expect(
+      records
+        .filter((r: any) => r.code === 'ERR_TOKEN_INVALID')
+        .map((r: any) => r.reason)
+        .sort(),
+    ).toEqual(['admin.credentials_missing', 'admin.token_wrong']);
     expect(admin.body.checkpoint).toMatchObject({ seq: expect.any(Number), kid: expect.any(String) });
   });
 
@@ -129,7 +154,12 @@ describe('audit CLI', () => {
     expect(rows[2]).toMatch(/deny\s+deploy\s+acme\/web\s+refs\/heads\/main\s+ERR_ACCESS_DENIED\s+policy\.deny_matched/);
     expect(r.stderr).toMatch(/3 record\(s\): 0 allow, 3 deny, 0 error/);
     const json = await cli(['list', '--reason', 'policy.no_such_role', '--json']);
-    expect(json.stdout.trim().split('\n').map((l) => JSON.parse(l).seq)).toEqual([7]);
+    expect(
+      json.stdout
+        .trim()
+        .split('\n')
+        .map((l) => JSON.parse(l).seq),
+    ).toEqual([7]);
   });
 
   it('export ends with a signed checkpoint of its last record; verify passes on it and on the store', async () => {
@@ -145,7 +175,7 @@ describe('audit CLI', () => {
     expect(store.stdout).toMatch(/checkpoints OK: \d+ verified/);
   });
 
-  it('verify trusts only the keys given with --jwks (the running broker\'s JWKS)', async () => {
+  it("verify trusts only the keys given with --jwks (the running broker's JWKS)", async () => {
     const ok = await cli(['verify', '--file', exportFile, '--jwks', `${broker.url}/.well-known/jwks.json`]);
     expect(ok.code, ok.stdout + ok.stderr).toBe(0);
     const otherKeys = join(dir, 'other-jwks.json');
@@ -162,28 +192,51 @@ describe('audit CLI', () => {
   };
 
   it.each<[string, (l: string[]) => string[] | Promise<string[]>, RegExp]>([
-    ['an edited record', (l) => l.map((x, i) => (i === 3 ? edit(x, (e) => (e.record.decision = 'allow')) : x)), /BROKEN .*line 4 \(record seq 4\).*edited/],
+    [
+      'an edited record',
+      (l) => l.map((x, i) => (i === 3 ? edit(x, (e) => (e.record.decision = 'allow')) : x)),
+      /BROKEN .*line 4 \(record seq 4\).*edited/,
+    ],
     ['a removed record', (l) => [...l.slice(0, 2), ...l.slice(3)], /BROKEN .*line 3 \(record seq 4\).*removed/],
     ['reordered records', (l) => [l[0]!, l[2]!, l[1]!, ...l.slice(3)], /BROKEN .*line 2 \(record seq 3\)/],
-    ['a record appended out of order', async (l) => {
-      const cp = l.at(-1)!;
-      const last = JSON.parse(l.at(-2)!);
-      const stray = await buildEntry(2, last.hash, { ...last.record, decision: 'allow' });
-      return [...l.slice(0, -1), JSON.stringify({ ...stray, record: JSON.parse(stray.record) }), cp];
-    }, /BROKEN .*line \d+ \(record seq 2\): sequence 2 out of order/],
-    ['a truncated tail (the checkpoint kept)', (l) => [...l.slice(0, 5), l.at(-1)!], /BROKEN .*line 6 \(checkpoint for seq \d+\): truncated: .*chain ends at seq 5/],
+    [
+      'a record appended out of order',
+      async (l) => {
+        const cp = l.at(-1)!;
+        const last = JSON.parse(l.at(-2)!);
+        const stray = await buildEntry(2, last.hash, { ...last.record, decision: 'allow' });
+        return [...l.slice(0, -1), JSON.stringify({ ...stray, record: JSON.parse(stray.record) }), cp];
+      },
+      /BROKEN .*line \d+ \(record seq 2\): sequence 2 out of order/,
+    ],
+    [
+      'a truncated tail (the checkpoint kept)',
+      (l) => [...l.slice(0, 5), l.at(-1)!],
+      /BROKEN .*line 6 \(checkpoint for seq \d+\): truncated: .*chain ends at seq 5/,
+    ],
     ['a truncated tail (the checkpoint cut off too)', (l) => l.slice(0, 5), /BROKEN .*no valid signed checkpoint/],
-    ['a record appended after the checkpoint', async (l) => {
-      const last = JSON.parse(l.at(-2)!);
-      const next = await buildEntry(last.seq + 1, last.hash, { ...last.record, request_id: 'X' });
-      return [...l, JSON.stringify({ ...next, record: JSON.parse(next.record) })];
-    }, /BROKEN .*from record seq \d+: records \d+ to \d+ come after the last signed checkpoint/],
-    ['a forged checkpoint', (l) => [...l.slice(0, -1), edit(l.at(-1)!, (e) => {
-      const [h, p, sig] = e.checkpoint.jws.split('.');
-      const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
-      payload.hash = 'f'.repeat(64);
-      e.checkpoint.jws = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`;
-    })], /BROKEN .*line \d+ \(checkpoint for seq \d+\): checkpoint has an invalid signature/],
+    [
+      'a record appended after the checkpoint',
+      async (l) => {
+        const last = JSON.parse(l.at(-2)!);
+        const next = await buildEntry(last.seq + 1, last.hash, { ...last.record, request_id: 'X' });
+        return [...l, JSON.stringify({ ...next, record: JSON.parse(next.record) })];
+      },
+      /BROKEN .*from record seq \d+: records \d+ to \d+ come after the last signed checkpoint/,
+    ],
+    [
+      'a forged checkpoint',
+      (l) => [
+        ...l.slice(0, -1),
+        edit(l.at(-1)!, (e) => {
+          const [h, p, sig] = e.checkpoint.jws.split('.');
+          const payload = JSON.parse(Buffer.from(p, 'base64url').toString());
+          payload.hash = 'f'.repeat(64);
+          e.checkpoint.jws = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${sig}`;
+        }),
+      ],
+      /BROKEN .*line \d+ \(checkpoint for seq \d+\): checkpoint has an invalid signature/,
+    ],
   ])('verify fails on %s, naming the place', async (name, change, message) => {
     const broken = join(dir, `${name.replace(/\W+/g, '-')}.jsonl`);
     writeFileSync(broken, `${(await change([...lines])).join('\n')}\n`);
@@ -212,14 +265,20 @@ describe('audit CLI', () => {
     db.close();
     const r = await cliOn(copy, ['verify']);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(new RegExp(`^audit chain BROKEN in the store at the checkpoint for seq \\d+: truncated: .*chain ends at seq ${top - 3}`));
+    expect(r.stdout).toMatch(
+      new RegExp(`^audit chain BROKEN in the store at the checkpoint for seq \\d+: truncated: .*chain ends at seq ${top - 3}`),
+    );
     expect(r.stdout).toContain(`names record seq ${top}, but the chain ends at seq ${top - 3}`);
   });
 
   it('verify fails on a store rewritten with recomputed hashes, naming the range', async () => {
     const copy = copyData('rewritten');
     const db = new DatabaseSync(join(copy, 'broker.db'));
-    const rows = db.prepare('SELECT seq, prev_hash, hash, record FROM audit ORDER BY seq').all() as { seq: number; prev_hash: string; record: string }[];
+    const rows = db.prepare('SELECT seq, prev_hash, hash, record FROM audit ORDER BY seq').all() as {
+      seq: number;
+      prev_hash: string;
+      record: string;
+    }[];
     let prev = rows[0]!.prev_hash;
     for (const row of rows) {
       const record = JSON.parse(row.record);
@@ -303,7 +362,9 @@ describe('audit CLI', () => {
     const r = await cliOn(copy, ['verify', '--checkpoint', witnessFile]);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      new RegExp(`^audit chain BROKEN in .*early-witness\\.jsonl at line 1 \\(checkpoint for seq ${kept.seq}\\): the store starts at seq ${kept.seq + 3} after the checkpoint .* at seq ${kept.seq}.*records were removed`),
+      new RegExp(
+        `^audit chain BROKEN in .*early-witness\\.jsonl at line 1 \\(checkpoint for seq ${kept.seq}\\): the store starts at seq ${kept.seq + 3} after the checkpoint .* at seq ${kept.seq}.*records were removed`,
+      ),
     );
   }, 60_000);
 

@@ -40,7 +40,11 @@ async function mint(claims: Record<string, unknown>): Promise<string> {
 }
 
 async function exchange(token: string, role: string) {
-  const res = await fetch(`${broker.url}/v1/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role }) });
+  const res = await fetch(`${broker.url}/v1/exchange`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, role }),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 

@@ -42,7 +42,8 @@ afterAll(async () => {
 });
 
 const token = () => signTestToken(key, { iss: issuer.url, aud: AUD, ...CLAIMS });
-const exchange = async (args: string[], env: Record<string, string> = {}) => runCli(['exchange', '--broker', broker.url, ...args], { env: { SECRET_BROKER_ID_TOKEN: await token(), ...env } });
+const exchange = async (args: string[], env: Record<string, string> = {}) =>
+  runCli(['exchange', '--broker', broker.url, ...args], { env: { SECRET_BROKER_ID_TOKEN: await token(), ...env } });
 const noValues = (text: string) => {
   for (const v of [API_KEY, ...TLS_KEY.split('\n')]) expect(text).not.toContain(v);
 };
@@ -53,14 +54,29 @@ describe('secret-broker exchange', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).toMatch(/role "deploy" granted secret API_KEY, secret DEPLOY_KEY \(request id [0-9A-Z]{26}, expires /);
     noValues(r.stderr);
-    const sh = spawnSync('bash', ['-c', `${r.stdout}\nprintf '%s\\0' "$API_KEY" "$DEPLOY_KEY"`], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+    const sh = spawnSync('bash', ['-c', `${r.stdout}\nprintf '%s\\0' "$API_KEY" "$DEPLOY_KEY"`], {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '' },
+    });
     expect(sh.stdout.split('\0').slice(0, 2)).toEqual([API_KEY, TLS_KEY]);
   });
 
   it('--format dotenv with --env-prefix, and the token from --token-file', async () => {
     const file = join(dir, 'token.jwt');
     writeFileSync(file, `${await token()}\n`, { mode: 0o600 });
-    const r = await runCli(['exchange', '--broker', broker.url, '--role', 'plain', '--token-file', file, '--format', 'dotenv', '--env-prefix', 'APP_']);
+    const r = await runCli([
+      'exchange',
+      '--broker',
+      broker.url,
+      '--role',
+      'plain',
+      '--token-file',
+      file,
+      '--format',
+      'dotenv',
+      '--env-prefix',
+      'APP_',
+    ]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe(`APP_PLAIN_KEY='${PLAIN_KEY}'\n`);
     expect(r.stderr).not.toContain(PLAIN_KEY);
@@ -70,12 +86,16 @@ describe('secret-broker exchange', () => {
     const r = await exchange(['--role', 'deploy', '--format', 'dotenv']);
     expect(r.code).toBe(4);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toMatch(/"API_KEY": the value contains a single quote; "DEPLOY_KEY": the value spans lines .*Use --format env or --format json\./);
+    expect(r.stderr).toMatch(
+      /"API_KEY": the value contains a single quote; "DEPLOY_KEY": the value spans lines .*Use --format env or --format json\./,
+    );
     noValues(r.stderr);
   });
 
   it('--format json is the broker response, with a custom --token-env', async () => {
-    const r = await runCli(['exchange', '--broker', broker.url, '--role', 'deploy', '--format', 'json', '--token-env', 'MY_TOKEN'], { env: { MY_TOKEN: await token() } });
+    const r = await runCli(['exchange', '--broker', broker.url, '--role', 'deploy', '--format', 'json', '--token-env', 'MY_TOKEN'], {
+      env: { MY_TOKEN: await token() },
+    });
     expect(r.code, r.stderr).toBe(0);
     const body = JSON.parse(r.stdout) as { role: string; credentials: unknown[] };
     expect(body.role).toBe('deploy');
@@ -92,7 +112,9 @@ describe('secret-broker exchange', () => {
     expect(denied.stderr).toMatch(/the broker refused \(ERR_ACCESS_DENIED, HTTP 403, request id [0-9A-Z]{26}\)/);
 
     const once = await token();
-    expect((await runCli(['exchange', '--broker', broker.url, '--role', 'deploy'], { env: { SECRET_BROKER_ID_TOKEN: once } })).code).toBe(0);
+    expect((await runCli(['exchange', '--broker', broker.url, '--role', 'deploy'], { env: { SECRET_BROKER_ID_TOKEN: once } })).code).toBe(
+      0,
+    );
     const replay = await runCli(['exchange', '--broker', broker.url, '--role', 'deploy'], { env: { SECRET_BROKER_ID_TOKEN: once } });
     expect(replay.code).toBe(1);
     expect(replay.stderr).toMatch(/ERR_TOKEN_REPLAYED, HTTP 401/);
@@ -113,13 +135,19 @@ describe('secret-broker exchange', () => {
     const fake = await serveFakeBroker({});
     const closedUrl = fake.url;
     await fake.close();
-    const down = await runCli(['exchange', '--broker', closedUrl, '--role', 'deploy', '--retries', '1'], { env: { SECRET_BROKER_ID_TOKEN: 'a.b.c' } });
+    const down = await runCli(['exchange', '--broker', closedUrl, '--role', 'deploy', '--retries', '1'], {
+      env: { SECRET_BROKER_ID_TOKEN: 'a.b.c' },
+    });
     expect(down.code).toBe(3);
     expect(down.stderr).toMatch(/could not reach the broker \(ECONNREFUSED\) after 2 attempts/);
 
-    const failing = await serveFakeBroker({ '/v1/exchange': [{ status: 503, body: { error: 'ERR_UNAVAILABLE', message: 'BODY-MARKER', request_id: 'r-503' } }] });
+    const failing = await serveFakeBroker({
+      '/v1/exchange': [{ status: 503, body: { error: 'ERR_UNAVAILABLE', message: 'BODY-MARKER', request_id: 'r-503' } }],
+    });
     try {
-      const r = await runCli(['exchange', '--broker', failing.url, '--role', 'deploy', '--retries', '1'], { env: { SECRET_BROKER_ID_TOKEN: 'a.b.c' } });
+      const r = await runCli(['exchange', '--broker', failing.url, '--role', 'deploy', '--retries', '1'], {
+        env: { SECRET_BROKER_ID_TOKEN: 'a.b.c' },
+      });
       expect(r.code).toBe(3);
       expect(failing.requests).toHaveLength(2);
       expect(r.stderr).toMatch(/the broker failed \(ERR_UNAVAILABLE, HTTP 503, request id r-503\) after 2 attempts/);
@@ -136,14 +164,40 @@ describe('secret-broker exchange', () => {
       const r = await runCli(['exchange', '--broker', fake.url, '--role', 'deploy'], { env: { SECRET_BROKER_ID_TOKEN: 'a.b.c' } });
       expect(r.code, r.stderr).toBe(0);
       expect(r.stderr).toMatch(/attempt 1 failed \(HTTP 503\); retrying/);
-      const names = ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_REGION', 'AWS_DEFAULT_REGION', 'AZURE_ACCESS_TOKEN', 'GOOGLE_OAUTH_ACCESS_TOKEN', 'CLOUDSDK_AUTH_ACCESS_TOKEN', 'GH_TOKEN', 'DATABASE_URL', 'TLS_KEY', 'SA_JSON', 'EMPTY'];
-      const sh = spawnSync('bash', ['-c', `${r.stdout}\nfor n in ${names.join(' ')}; do printf '%s=%s\\0' "$n" "\${!n-unset}"; done`], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '' } });
+      const names = [
+        'AWS_ACCESS_KEY_ID',
+        'AWS_SECRET_ACCESS_KEY',
+        'AWS_SESSION_TOKEN',
+        'AWS_REGION',
+        'AWS_DEFAULT_REGION',
+        'AZURE_ACCESS_TOKEN',
+        'GOOGLE_OAUTH_ACCESS_TOKEN',
+        'CLOUDSDK_AUTH_ACCESS_TOKEN',
+        'GH_TOKEN',
+        'DATABASE_URL',
+        'TLS_KEY',
+        'SA_JSON',
+        'EMPTY',
+      ];
+      const sh = spawnSync('bash', ['-c', `${r.stdout}\nfor n in ${names.join(' ')}; do printf '%s=%s\\0' "$n" "\${!n-unset}"; done`], {
+        encoding: 'utf8',
+        env: { PATH: process.env.PATH ?? '' },
+      });
       const [aws, azure, gcp, github, db, tls, sa] = all.credentials as Array<Record<string, string>>;
       expect(sh.stdout.split('\0').slice(0, -1)).toEqual([
-        `AWS_ACCESS_KEY_ID=${aws!.access_key_id}`, `AWS_SECRET_ACCESS_KEY=${aws!.secret_access_key}`, `AWS_SESSION_TOKEN=${aws!.session_token}`,
-        'AWS_REGION=eu-west-1', 'AWS_DEFAULT_REGION=eu-west-1', `AZURE_ACCESS_TOKEN=${azure!.access_token}`,
-        `GOOGLE_OAUTH_ACCESS_TOKEN=${gcp!.access_token}`, `CLOUDSDK_AUTH_ACCESS_TOKEN=${gcp!.access_token}`, `GH_TOKEN=${github!.token}`,
-        `DATABASE_URL=${db!.value}`, `TLS_KEY=${tls!.value}`, `SA_JSON=${sa!.value}`, 'EMPTY=unset',
+        `AWS_ACCESS_KEY_ID=${aws!.access_key_id}`,
+        `AWS_SECRET_ACCESS_KEY=${aws!.secret_access_key}`,
+        `AWS_SESSION_TOKEN=${aws!.session_token}`,
+        'AWS_REGION=eu-west-1',
+        'AWS_DEFAULT_REGION=eu-west-1',
+        `AZURE_ACCESS_TOKEN=${azure!.access_token}`,
+        `GOOGLE_OAUTH_ACCESS_TOKEN=${gcp!.access_token}`,
+        `CLOUDSDK_AUTH_ACCESS_TOKEN=${gcp!.access_token}`,
+        `GH_TOKEN=${github!.token}`,
+        `DATABASE_URL=${db!.value}`,
+        `TLS_KEY=${tls!.value}`,
+        `SA_JSON=${sa!.value}`,
+        'EMPTY=unset',
       ]);
       for (const v of valuesToMask(all)) expect(r.stderr).not.toContain(v);
     } finally {
@@ -155,8 +209,14 @@ describe('secret-broker exchange', () => {
     const fake = await serveFakeBroker({
       '/v1/exchange': [
         { status: 200, body: '<html>captive portal</html>' },
-        { status: 200, body: { ...allTypesResponse(), credentials: [{ type: 'secret', name: 'X', env: 'BAD-NAME', value: 'hidden-value-1' }] } },
-        { status: 200, body: { ...allTypesResponse(), credentials: [{ type: 'secret', name: 'X', env: 'BAD-NAME', value: 'hidden-value-1' }] } },
+        {
+          status: 200,
+          body: { ...allTypesResponse(), credentials: [{ type: 'secret', name: 'X', env: 'BAD-NAME', value: 'hidden-value-1' }] },
+        },
+        {
+          status: 200,
+          body: { ...allTypesResponse(), credentials: [{ type: 'secret', name: 'X', env: 'BAD-NAME', value: 'hidden-value-1' }] },
+        },
       ],
     });
     try {

@@ -44,7 +44,11 @@ beforeAll(async () => {
     audience: AUD,
     // dotenv refuses multi-line values (a line of a value must never read as a line of the file): the dotenv
     // job uses a role whose secret is one line.
-    roles: { deploy: role('deploy', '42'), locked: role('locked', '9'), oneline: role('oneline', '42').replace(/  - type: secret\n    name: TLS_KEY\n$/, '') },
+    roles: {
+      deploy: role('deploy', '42'),
+      locked: role('locked', '9'),
+      oneline: role('oneline', '42').replace(/ {2}- type: secret\n {4}name: TLS_KEY\n$/, ''),
+    },
     secrets: { API_KEY, TLS_KEY },
   });
   ({ dir, key, issuer, broker } = fixture);
@@ -145,7 +149,9 @@ const cli = `${process.execPath} ${CLI}`;
 const baseInputs = () => ({ broker_url: broker.url, role: 'deploy', audience: AUD, cli });
 
 function filesUnder(root: string): string[] {
-  return readdirSync(root, { recursive: true, withFileTypes: true }).filter((d) => d.isFile()).map((d) => join(d.parentPath, d.name));
+  return readdirSync(root, { recursive: true, withFileTypes: true })
+    .filter((d) => d.isFile())
+    .map((d) => join(d.parentPath, d.name));
 }
 
 describe('the GitLab component', () => {
@@ -176,7 +182,15 @@ describe('the GitLab component', () => {
 
   it('format dotenv: a private file outside the project directory, removed by after_script', async () => {
     const file = join(dir, 'seen-file');
-    const job = await runJob({ ...baseInputs(), role: 'oneline', format: 'dotenv' }, { extraScript: [`printf '%s' "$SECRET_BROKER_CREDENTIALS_FILE" > ${JSON.stringify(file)}`, 'cp "$SECRET_BROKER_CREDENTIALS_FILE" "$SECRET_BROKER_CREDENTIALS_FILE.seen"'] });
+    const job = await runJob(
+      { ...baseInputs(), role: 'oneline', format: 'dotenv' },
+      {
+        extraScript: [
+          `printf '%s' "$SECRET_BROKER_CREDENTIALS_FILE" > ${JSON.stringify(file)}`,
+          'cp "$SECRET_BROKER_CREDENTIALS_FILE" "$SECRET_BROKER_CREDENTIALS_FILE.seen"',
+        ],
+      },
+    );
     expect(job.code, job.log).toBe(0);
     const path = readFileSync(file, 'utf8');
     expect(path.startsWith(job.tmp)).toBe(true);
@@ -191,7 +205,15 @@ describe('the GitLab component', () => {
 
   it('the file is private (0600 in a 0700 directory) while the job runs', async () => {
     const modes = join(dir, 'modes');
-    const job = await runJob({ ...baseInputs(), format: 'json' }, { extraScript: [`stat -c '%a %a' "$(dirname "$SECRET_BROKER_CREDENTIALS_FILE")" "$SECRET_BROKER_CREDENTIALS_FILE" > ${JSON.stringify(modes)}`, 'umask > "$HOME/umask"'] });
+    const job = await runJob(
+      { ...baseInputs(), format: 'json' },
+      {
+        extraScript: [
+          `stat -c '%a %a' "$(dirname "$SECRET_BROKER_CREDENTIALS_FILE")" "$SECRET_BROKER_CREDENTIALS_FILE" > ${JSON.stringify(modes)}`,
+          'umask > "$HOME/umask"',
+        ],
+      },
+    );
     expect(job.code, job.log).toBe(0);
     expect(readFileSync(modes, 'utf8').split(/\s+/).filter(Boolean)).toEqual(['700', '700', '600', '600']);
     // The job's own umask is restored after the exchange.
@@ -210,7 +232,15 @@ describe('the GitLab component', () => {
 
   it('a job traced with set -x still does not print a value', async () => {
     const { job } = loadComponent(baseInputs());
-    const env = { PATH: process.env.PATH ?? '', HOME: join(dir, 'tmp-trace'), TMPDIR: join(dir, 'tmp-trace'), CI_JOB_ID: '9999', CI_PROJECT_DIR: join(dir, 'builds/trace'), ...job.variables, SECRET_BROKER_ID_TOKEN: await signTestToken(key, { iss: issuer.url, aud: AUD, ...CLAIMS }) };
+    const env = {
+      PATH: process.env.PATH ?? '',
+      HOME: join(dir, 'tmp-trace'),
+      TMPDIR: join(dir, 'tmp-trace'),
+      CI_JOB_ID: '9999',
+      CI_PROJECT_DIR: join(dir, 'builds/trace'),
+      ...job.variables,
+      SECRET_BROKER_ID_TOKEN: await signTestToken(key, { iss: issuer.url, aud: AUD, ...CLAIMS }),
+    };
     mkdirSync(env.TMPDIR, { recursive: true });
     mkdirSync(env.CI_PROJECT_DIR, { recursive: true });
     // The job's own traced lines expand what they use; the component's lines must not.

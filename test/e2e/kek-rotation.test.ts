@@ -23,7 +23,13 @@ async function open(kekBase64: string) {
   const db = openDatabase(dir);
   const kek = await importKek(kekBase64);
   const vault = new SecretVault(new SqliteSecretStore(db), { current: kek });
-  const issuer = new BrokerIssuer({ store: new SqliteKeyStore(db), keks: { current: kek }, publicUrl: 'https://broker.test', now: Date.now, cacheMs: 0 });
+  const issuer = new BrokerIssuer({
+    store: new SqliteKeyStore(db),
+    keks: { current: kek },
+    publicUrl: 'https://broker.test',
+    now: Date.now,
+    cacheMs: 0,
+  });
   return { db, vault, issuer };
 }
 

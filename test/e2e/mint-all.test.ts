@@ -51,14 +51,25 @@ beforeAll(async () => {
   const brokerUrl = `http://127.0.0.1:${port}`;
 
   aws = new FakeAwsSts({ oidcProviders: { [brokerUrl]: ['sts.amazonaws.com'] }, roles: { [ROLE_ARN]: { sub: 'role:deploy-all' } } });
-  gcp = new FakeGcp({ providers: { [PROVIDER]: { issuer: brokerUrl } }, serviceAccounts: { [SA]: { allowedSubjects: ['role:deploy-all'] } } });
+  gcp = new FakeGcp({
+    providers: { [PROVIDER]: { issuer: brokerUrl } },
+    serviceAccounts: { [SA]: { allowedSubjects: ['role:deploy-all'] } },
+  });
   const awsServed = await serveFake(aws.handle);
   const gcpServed = await serveFake(gcp.handle);
   served.push(awsServed, gcpServed);
-  entra = await startFakeEntra({ apps: [{ tenant_id: TENANT, client_id: CLIENT, federated: [{ issuer: brokerUrl, subject: 'role:deploy-all' }] }] });
+  entra = await startFakeEntra({
+    apps: [{ tenant_id: TENANT, client_id: CLIENT, federated: [{ issuer: brokerUrl, subject: 'role:deploy-all' }] }],
+  });
   const appKey = generateAppKey();
   github = await startFakeGithub({
-    apps: [{ app_id: '4242', publicKeyPem: appKey.publicKeyPem, installations: [{ id: '777', account: 'acme', repositories: ['web', 'api'], permissions: { contents: 'write' } }] }],
+    apps: [
+      {
+        app_id: '4242',
+        publicKeyPem: appKey.publicKeyPem,
+        installations: [{ id: '777', account: 'acme', repositories: ['web', 'api'], permissions: { contents: 'write' } }],
+      },
+    ],
   });
 
   const pol = join(dir, 'policies');
@@ -117,10 +128,22 @@ beforeEach(() => {
 });
 
 const idToken = (extra: Record<string, unknown> = {}) =>
-  signTestToken(ciKey, { iss: ciIssuer.url, aud: AUD, sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_id: '42', run_id: '9001', ...extra });
+  signTestToken(ciKey, {
+    iss: ciIssuer.url,
+    aud: AUD,
+    sub: 'repo:acme/web:ref:refs/heads/main',
+    repository: 'acme/web',
+    repository_id: '42',
+    run_id: '9001',
+    ...extra,
+  });
 
 async function post(path: string, body: unknown) {
-  const res = await fetch(`${broker.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await fetch(`${broker.url}${path}`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   return { status: res.status, body: (await res.json()) as Record<string, any> };
 }
 
@@ -137,13 +160,36 @@ describe('one exchange, four clouds', () => {
     const byType = Object.fromEntries(body.credentials.map((c: { type: string }) => [c.type, c]));
     expect(Object.keys(byType).sort()).toEqual(['aws', 'azure', 'gcp', 'github']);
     expect(byType.aws).toEqual({
-      type: 'aws', access_key_id: expect.stringMatching(/^ASIA/), secret_access_key: expect.any(String), session_token: expect.any(String),
-      expires_at: expect.any(String), region: 'us-east-1', role_arn: ROLE_ARN,
+      type: 'aws',
+      access_key_id: expect.stringMatching(/^ASIA/),
+      secret_access_key: expect.any(String),
+      session_token: expect.any(String),
+      expires_at: expect.any(String),
+      region: 'us-east-1',
+      role_arn: ROLE_ARN,
     });
-    expect(byType.azure).toEqual({ type: 'azure', access_token: expect.any(String), expires_at: expect.any(String), tenant_id: TENANT, client_id: CLIENT, scope: 'https://management.azure.com/.default' });
-    expect(byType.gcp).toMatchObject({ type: 'gcp', access_token: expect.any(String), expires_at: expect.any(String), service_account: SA });
+    expect(byType.azure).toEqual({
+      type: 'azure',
+      access_token: expect.any(String),
+      expires_at: expect.any(String),
+      tenant_id: TENANT,
+      client_id: CLIENT,
+      scope: 'https://management.azure.com/.default',
+    });
+    expect(byType.gcp).toMatchObject({
+      type: 'gcp',
+      access_token: expect.any(String),
+      expires_at: expect.any(String),
+      service_account: SA,
+    });
     // GitHub adds metadata: read to every token with repository access; the credential says what was granted.
-    expect(byType.github).toEqual({ type: 'github', token: expect.stringMatching(/^ghs_/), expires_at: expect.any(String), repositories: ['web'], permissions: { contents: 'read', metadata: 'read' } });
+    expect(byType.github).toEqual({
+      type: 'github',
+      token: expect.stringMatching(/^ghs_/),
+      expires_at: expect.any(String),
+      repositories: ['web'],
+      permissions: { contents: 'read', metadata: 'read' },
+    });
     for (const c of body.credentials) {
       expect(Date.parse(c.expires_at) / 1000, c.type).toBeLessThanOrEqual(started + MAX_TTL + 2);
     }

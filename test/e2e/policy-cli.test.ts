@@ -81,7 +81,12 @@ describe('policy check', () => {
     expect(r.code).toBe(1);
     const sarif = sarifSchema.parse(JSON.parse(r.stdout));
     const run = sarif.runs[0]!;
-    const found = run.results.map((x) => [x.ruleId, x.level, x.locations[0]!.physicalLocation.artifactLocation.uri, x.locations[0]!.physicalLocation.region.startLine]);
+    const found = run.results.map((x) => [
+      x.ruleId,
+      x.level,
+      x.locations[0]!.physicalLocation.artifactLocation.uri,
+      x.locations[0]!.physicalLocation.region.startLine,
+    ]);
     expect(found).toEqual([
       ['unused-issuer', 'warning', `${BAD}/issuers.yaml`, 6],
       ['prod-self-hosted-runner', 'error', `${BAD}/roles/deploy-prod.yaml`, 5],
@@ -92,7 +97,8 @@ describe('policy check', () => {
       ['owner-wildcard', 'error', `${BAD}/roles/org-wide.yaml`, 5],
     ]);
     for (const x of run.results) expect(run.tool.driver.rules[x.ruleIndex]!.id).toBe(x.ruleId);
-    for (const x of run.results) expect(readFileSync(x.locations[0]!.physicalLocation.artifactLocation.uri, 'utf8').length).toBeGreaterThan(0);
+    for (const x of run.results)
+      expect(readFileSync(x.locations[0]!.physicalLocation.artifactLocation.uri, 'utf8').length).toBeGreaterThan(0);
   });
 
   it('text: file:line:column, severity, rule id and the fix; JSON: the same findings', async () => {
@@ -102,9 +108,18 @@ describe('policy check', () => {
     expect(text.stdout).toMatch(/\n {4}fix: Spell the owner literally/);
     expect(text.stderr).toContain('5 error(s), 2 warning(s)');
     const json = await runCli(['policy', 'check', '--policies', BAD, '--format', 'json']);
-    const parsed = JSON.parse(json.stdout) as { ok: boolean; errors: number; warnings: number; findings: { rule: string; path: string; line: number; column: number; hint: string }[] };
+    const parsed = JSON.parse(json.stdout) as {
+      ok: boolean;
+      errors: number;
+      warnings: number;
+      findings: { rule: string; path: string; line: number; column: number; hint: string }[];
+    };
     expect([parsed.ok, parsed.errors, parsed.warnings]).toEqual([false, 5, 2]);
-    expect(parsed.findings.find((f) => f.rule === 'owner-wildcard')).toMatchObject({ path: `${BAD}/roles/org-wide.yaml`, line: 5, column: 24 });
+    expect(parsed.findings.find((f) => f.rule === 'owner-wildcard')).toMatchObject({
+      path: `${BAD}/roles/org-wide.yaml`,
+      line: 5,
+      column: 24,
+    });
   });
 
   it('an unknown --format is a usage error', async () => {
@@ -120,7 +135,10 @@ describe('policy test and policy explain', () => {
     cpSync(SHIPPED, dir, { recursive: true });
     // a case that fails, and a role with no deny case
     const tests = readFileSync(join(dir, 'tests/deploy-web-prod.yaml'), 'utf8');
-    writeFileSync(join(dir, 'tests/deploy-web-prod.yaml'), `${tests}  - name: wrongly expected\n    role: deploy-web-prod\n    expect: allow\n    claims: {<<: *main_push, environment: staging}\n`);
+    writeFileSync(
+      join(dir, 'tests/deploy-web-prod.yaml'),
+      `${tests}  - name: wrongly expected\n    role: deploy-web-prod\n    expect: allow\n    claims: {<<: *main_push, environment: staging}\n`,
+    );
     writeFileSync(
       join(dir, 'tests/gitlab-release.yaml'),
       'tests:\n  - name: a push to a protected branch\n    role: gitlab-release\n    expect: allow\n    claims: {project_id: "4242", namespace_id: "77", project_path: acme/tools, ref_protected: "true", ref_type: branch, pipeline_source: push}\n',
@@ -139,7 +157,16 @@ describe('policy test and policy explain', () => {
 
   it('explain: the verdict, what decided, missing claims, and every condition in aligned columns', async () => {
     const claims = join(dir, 'claims.json');
-    writeFileSync(claims, JSON.stringify({ repository_id: '123456', repository_owner_id: '7890', repository: 'acme/web', ref: 'refs/heads/main', event_name: 'pull_request_target' }));
+    writeFileSync(
+      claims,
+      JSON.stringify({
+        repository_id: '123456',
+        repository_owner_id: '7890',
+        repository: 'acme/web',
+        ref: 'refs/heads/main',
+        event_name: 'pull_request_target',
+      }),
+    );
     const r = await runCli(['policy', 'explain', '--policies', dir, '--role', 'deploy-web-prod', '--claims', claims]);
     expect(r.code).toBe(1);
     const lines = r.stdout.split('\n');
@@ -154,8 +181,24 @@ describe('policy test and policy explain', () => {
     const starts = new Set(rows.map((l) => l.search(/ ("|\(missing\))/)));
     expect(starts.size).toBe(1);
 
-    const json = await runCli(['policy', 'explain', '--policies', dir, '--role', 'deploy-web-prod', '--claims', claims, '--format', 'json']);
-    expect(JSON.parse(json.stdout)).toMatchObject({ effect: 'deny', reason: 'deny_matched', matched: 'deny[0]', missing_claims: ['environment', 'runner_environment'] });
+    const json = await runCli([
+      'policy',
+      'explain',
+      '--policies',
+      dir,
+      '--role',
+      'deploy-web-prod',
+      '--claims',
+      claims,
+      '--format',
+      'json',
+    ]);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      effect: 'deny',
+      reason: 'deny_matched',
+      matched: 'deny[0]',
+      missing_claims: ['environment', 'runner_environment'],
+    });
   });
 });
 
@@ -180,10 +223,24 @@ describe('policy diff and policy review on a git repository', () => {
   it('names the role whose ref condition was removed as a high-risk widening, and the narrowing of another as low', async () => {
     const r = await runCli(['policy', 'diff', '--policies', repo.policies, '--base', 'HEAD~1', '--head', 'HEAD', '--format', 'json']);
     expect(r.code, r.stderr).toBe(0);
-    const diff = JSON.parse(r.stdout) as { roles: { role: string; status: string; risk: string; changes: { kind: string; direction: string; risk: string; where: string }[] }[] };
-    expect(diff.roles.map((x) => ({ role: x.role, status: x.status, risk: x.risk, changes: x.changes.map((c) => [c.kind, c.direction, c.risk, c.where]) }))).toEqual([
+    const diff = JSON.parse(r.stdout) as {
+      roles: { role: string; status: string; risk: string; changes: { kind: string; direction: string; risk: string; where: string }[] }[];
+    };
+    expect(
+      diff.roles.map((x) => ({
+        role: x.role,
+        status: x.status,
+        risk: x.risk,
+        changes: x.changes.map((c) => [c.kind, c.direction, c.risk, c.where]),
+      })),
+    ).toEqual([
       { role: 'deploy-web-prod', status: 'changed', risk: 'high', changes: [['condition-removed', 'widened', 'high', 'allow[0].ref']] },
-      { role: 'web-pr-readonly', status: 'changed', risk: 'low', changes: [['condition-tightened', 'narrowed', 'low', 'allow[0].event_name']] },
+      {
+        role: 'web-pr-readonly',
+        status: 'changed',
+        risk: 'low',
+        changes: [['condition-tightened', 'narrowed', 'low', 'allow[0].event_name']],
+      },
     ]);
 
     const md = await runCli(['policy', 'diff', '--policies', repo.policies, '--base', base]);
@@ -205,7 +262,13 @@ describe('policy diff and policy review on a git repository', () => {
     const event = join(repo.dir, '..', `event-${Date.now()}.json`);
     writeFileSync(event, JSON.stringify({ action: 'synchronize', number: 5, pull_request: { number: 5 } }));
     const summary = join(repo.dir, '..', `summary-${Date.now()}.md`);
-    const env = { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: 'acme/web', GITHUB_EVENT_PATH: event, GITHUB_API_URL: api.url, GITHUB_STEP_SUMMARY: summary };
+    const env = {
+      GITHUB_TOKEN: TOKEN,
+      GITHUB_REPOSITORY: 'acme/web',
+      GITHUB_EVENT_PATH: event,
+      GITHUB_API_URL: api.url,
+      GITHUB_STEP_SUMMARY: summary,
+    };
     try {
       const first = await runCli(['policy', 'review', '--policies', repo.policies, '--base', base], { env });
       expect(first.code, first.stderr).toBe(1);
@@ -229,7 +292,13 @@ describe('policy diff and policy review on a git repository', () => {
     api.readOnly = true;
     try {
       const r = await runCli(['policy', 'review', '--policies', repo.policies, '--base', base], {
-        env: { GITHUB_TOKEN: TOKEN, GITHUB_REPOSITORY: 'acme/web', GITHUB_EVENT_PATH: event, GITHUB_API_URL: api.url, GITHUB_STEP_SUMMARY: '' },
+        env: {
+          GITHUB_TOKEN: TOKEN,
+          GITHUB_REPOSITORY: 'acme/web',
+          GITHUB_EVENT_PATH: event,
+          GITHUB_API_URL: api.url,
+          GITHUB_STEP_SUMMARY: '',
+        },
       });
       expect(r.code).toBe(1); // the failing tests, not the missing comment
       expect(r.stderr).toContain('could not comment');
@@ -243,7 +312,9 @@ describe('policy diff and policy review on a git repository', () => {
 
   it('policy review --dry-run prints the comment and talks to nobody', async () => {
     const requests = api.requests.length;
-    const r = await runCli(['policy', 'review', '--policies', repo.policies, '--base', base, '--dry-run'], { env: { GITHUB_TOKEN: '', GITHUB_STEP_SUMMARY: '' } });
+    const r = await runCli(['policy', 'review', '--policies', repo.policies, '--base', base, '--dry-run'], {
+      env: { GITHUB_TOKEN: '', GITHUB_STEP_SUMMARY: '' },
+    });
     expect(r.stdout.startsWith('<!-- secret-broker-policy-review -->')).toBe(true);
     expect(api.requests.length).toBe(requests);
   });

@@ -18,7 +18,10 @@ beforeAll(async () => {
   issuer = await serveTestIssuer(key);
   mkdirSync(join(dir, 'policies/roles'), { recursive: true });
   writeFileSync(join(dir, 'policies/issuers.yaml'), `issuers:\n  ci:\n    url: ${issuer.url}\n    audience: ${AUD}\n`);
-  writeFileSync(join(dir, 'policies/roles/app.yaml'), `role: app\nissuer: ci\nmax_ttl: 5m\nallow:\n  - repository_id: "1"\ngrants:\n  - type: secret\n    name: S\n`);
+  writeFileSync(
+    join(dir, 'policies/roles/app.yaml'),
+    `role: app\nissuer: ci\nmax_ttl: 5m\nallow:\n  - repository_id: "1"\ngrants:\n  - type: secret\n    name: S\n`,
+  );
 });
 
 afterAll(async () => {

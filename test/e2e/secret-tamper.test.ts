@@ -17,14 +17,19 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 it('deleting the newest secret version is detected: secret list and secret rotate say the store was tampered with', async () => {
-  for (const value of ['one', 'two']) expect((await runCli(['secret', 'put', 'DB_URL', '--data', dir], { env, input: `${value}\n` })).code).toBe(0);
+  for (const value of ['one', 'two'])
+    expect((await runCli(['secret', 'put', 'DB_URL', '--data', dir], { env, input: `${value}\n` })).code).toBe(0);
   expect((await runCli(['secret', 'list', '--data', dir], { env })).stdout).toMatch(/DB_URL\s+v2\s+2 version/);
 
   const db = openDatabase(dir);
   db.prepare('DELETE FROM secrets WHERE name = ? AND version = 2').run('DB_URL');
   db.close();
 
-  for (const args of [['secret', 'list'], ['secret', 'rotate', 'DB_URL', '--generate'], ['secret', 'rewrap']]) {
+  for (const args of [
+    ['secret', 'list'],
+    ['secret', 'rotate', 'DB_URL', '--generate'],
+    ['secret', 'rewrap'],
+  ]) {
     const run = await runCli([...args, '--data', dir], { env });
     expect(run.code, args.join(' ')).toBe(1);
     expect(run.stderr).toMatch(/tampered with: DB_URL: its newest version 2 is missing/);

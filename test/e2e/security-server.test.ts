@@ -20,7 +20,10 @@ beforeAll(() => {
   pol = join(dir, 'policies');
   mkdirSync(join(pol, 'roles'), { recursive: true });
   writeFileSync(join(pol, 'issuers.yaml'), 'issuers:\n  ci:\n    url: https://issuer.invalid\n    audience: https://broker.test\n');
-  writeFileSync(join(pol, 'roles/app.yaml'), 'role: app\nissuer: ci\nmax_ttl: 5m\nallow:\n  - repository_id: "1"\ngrants:\n  - type: secret\n    name: S\n');
+  writeFileSync(
+    join(pol, 'roles/app.yaml'),
+    'role: app\nissuer: ci\nmax_ttl: 5m\nallow:\n  - repository_id: "1"\ngrants:\n  - type: secret\n    name: S\n',
+  );
 });
 
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -56,7 +59,10 @@ function probe(url: string, opts: { first?: string; drip?: string; everyMs?: num
 }
 
 async function healthz(url: string, localAddress?: string): Promise<string> {
-  const p = probe(url, { first: 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n', ...(localAddress ? { localAddress } : {}) });
+  const p = probe(url, {
+    first: 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n',
+    ...(localAddress ? { localAddress } : {}),
+  });
   return (await p.closed).data;
 }
 
@@ -87,12 +93,37 @@ describe('Node server socket limits', () => {
     const exchange = 'POST /v1/exchange HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n';
     // Each from its own address, so that the connection cap of 4 plays no part.
     const cases = {
-      headersByteByByte: probe(broker.url, { first: 'POST /v1/exchange HTTP/1.1\r\n', drip: 'X', everyMs: 200, localAddress: '127.0.0.11' }),
-      headerLinesForever: probe(broker.url, { first: 'GET /healthz HTTP/1.1\r\n', drip: 'X-Pad: a\r\n', everyMs: 200, localAddress: '127.0.0.12' }),
+      headersByteByByte: probe(broker.url, {
+        first: 'POST /v1/exchange HTTP/1.1\r\n',
+        drip: 'X',
+        everyMs: 200,
+        localAddress: '127.0.0.11',
+      }),
+      headerLinesForever: probe(broker.url, {
+        first: 'GET /healthz HTTP/1.1\r\n',
+        drip: 'X-Pad: a\r\n',
+        everyMs: 200,
+        localAddress: '127.0.0.12',
+      }),
       nothingSent: probe(broker.url, { localAddress: '127.0.0.13' }),
-      bodyByteByByte: probe(broker.url, { first: `${exchange}Content-Length: 16000\r\n\r\n{`, drip: ' ', everyMs: 200, localAddress: '127.0.0.14' }),
-      chunkedBodyByteByByte: probe(broker.url, { first: `${exchange}Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n`, drip: '1\r\n \r\n', everyMs: 200, localAddress: '127.0.0.15' }),
-      revokeBodyByteByByte: probe(broker.url, { first: 'POST /v1/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n', drip: ' ', everyMs: 300, localAddress: '127.0.0.16' }),
+      bodyByteByByte: probe(broker.url, {
+        first: `${exchange}Content-Length: 16000\r\n\r\n{`,
+        drip: ' ',
+        everyMs: 200,
+        localAddress: '127.0.0.14',
+      }),
+      chunkedBodyByteByByte: probe(broker.url, {
+        first: `${exchange}Transfer-Encoding: chunked\r\n\r\n1\r\n{\r\n`,
+        drip: '1\r\n \r\n',
+        everyMs: 200,
+        localAddress: '127.0.0.15',
+      }),
+      revokeBodyByteByByte: probe(broker.url, {
+        first: 'POST /v1/revoke HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n',
+        drip: ' ',
+        everyMs: 300,
+        localAddress: '127.0.0.16',
+      }),
     };
     const results = Object.fromEntries(await Promise.all(Object.entries(cases).map(async ([name, p]) => [name, await p.closed] as const)));
     for (const name of ['headersByteByByte', 'headerLinesForever', 'nothingSent'] as const) {
@@ -124,7 +155,10 @@ describe('Node server socket limits', () => {
     // Beyond the cap: closed at once, with nothing sent, even for a complete request.
     const started = Date.now();
     const extra = await Promise.all(
-      Array.from({ length: 3 }, () => probe(broker.url, { first: 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', localAddress: '127.0.0.31' }).closed),
+      Array.from(
+        { length: 3 },
+        () => probe(broker.url, { first: 'GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n', localAddress: '127.0.0.31' }).closed,
+      ),
     );
     for (const r of extra) expect(r.data).toBe('');
     expect(Date.now() - started).toBeLessThan(2_000);
@@ -141,7 +175,14 @@ describe('Node server socket limits', () => {
   it('refuses to start with a malformed BROKER_MAX_CLIENT_CONNECTIONS', async () => {
     for (const value of ['0', '-1', 'many', '1.5']) {
       await expect(
-        startNodeBroker({ policiesDir: pol, dataDir: join(dir, 'bad-cap'), port: 0, host: '127.0.0.1', env: { BROKER_KEK: generateKekBase64(), BROKER_MAX_CLIENT_CONNECTIONS: value }, log: () => {} }),
+        startNodeBroker({
+          policiesDir: pol,
+          dataDir: join(dir, 'bad-cap'),
+          port: 0,
+          host: '127.0.0.1',
+          env: { BROKER_KEK: generateKekBase64(), BROKER_MAX_CLIENT_CONNECTIONS: value },
+          log: () => {},
+        }),
       ).rejects.toThrow(/BROKER_MAX_CLIENT_CONNECTIONS/);
     }
   });
@@ -150,7 +191,11 @@ describe('Node server socket limits', () => {
 /** `node cli/bin.ts serve ...` with exactly this environment on top of PATH (no inherited BROKER_*). */
 function runServe(args: string[], env: Record<string, string>): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', ...env }, stdio: 'pipe' });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+      cwd: ROOT,
+      env: { PATH: process.env.PATH ?? '', ...env },
+      stdio: 'pipe',
+    });
     let stderr = '';
     child.stderr.on('data', (d) => (stderr += d));
     const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);

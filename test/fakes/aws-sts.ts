@@ -174,10 +174,16 @@ export class FakeAwsSts {
     };
     if (this.mode === 'deny') return fail(403, 'AccessDenied', `Not authorized to perform sts:${call.action || 'AssumeRole'}`);
     if (this.mode === 'throttle') return fail(400, 'Throttling', 'Rate exceeded');
-    if (this.mode === 'server_error') return fail(500, 'InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.');
+    if (this.mode === 'server_error')
+      return fail(500, 'InternalFailure', 'The request processing has failed because of an unknown error, exception or failure.');
 
     try {
-      if (params.Version !== '2011-06-15') throw new StsError(400, 'InvalidAction', `Could not find operation ${call.action} for version ${params.Version ?? 'NO_VERSION_SPECIFIED'}`);
+      if (params.Version !== '2011-06-15')
+        throw new StsError(
+          400,
+          'InvalidAction',
+          `Could not find operation ${call.action} for version ${params.Version ?? 'NO_VERSION_SPECIFIED'}`,
+        );
       let issued: { xml: string; creds: IssuedAwsCredentials };
       if (call.action === 'AssumeRoleWithWebIdentity') issued = await this.assumeRoleWithWebIdentity(params, call, requestId);
       else if (call.action === 'AssumeRole') issued = await this.assumeRole(req, raw, params, call, requestId);
@@ -192,26 +198,57 @@ export class FakeAwsSts {
   };
 
   /** Checks common to both actions; returns the role and the duration. */
-  private commonChecks(params: Record<string, string>): { roleArn: string; role: FakeAwsRole; sessionName: string; duration: number; packed: number } {
+  private commonChecks(params: Record<string, string>): {
+    roleArn: string;
+    role: FakeAwsRole;
+    sessionName: string;
+    duration: number;
+    packed: number;
+  } {
     const roleArn = params.RoleArn;
-    if (roleArn === undefined) throw new StsError(400, 'ValidationError', "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null");
-    if (roleArn.length < 20 || roleArn.length > 2048) throw new StsError(400, 'ValidationError', "Value at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048");
+    if (roleArn === undefined)
+      throw new StsError(
+        400,
+        'ValidationError',
+        "1 validation error detected: Value null at 'roleArn' failed to satisfy constraint: Member must not be null",
+      );
+    if (roleArn.length < 20 || roleArn.length > 2048)
+      throw new StsError(
+        400,
+        'ValidationError',
+        "Value at 'roleArn' failed to satisfy constraint: Member must have length between 20 and 2048",
+      );
     const sessionName = params.RoleSessionName;
-    if (sessionName === undefined) throw new StsError(400, 'ValidationError', "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null");
+    if (sessionName === undefined)
+      throw new StsError(
+        400,
+        'ValidationError',
+        "1 validation error detected: Value null at 'roleSessionName' failed to satisfy constraint: Member must not be null",
+      );
     if (!SESSION_NAME.test(sessionName)) {
-      throw new StsError(400, 'ValidationError', `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`);
+      throw new StsError(
+        400,
+        'ValidationError',
+        `1 validation error detected: Value '${sessionName}' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*`,
+      );
     }
     let duration = 3600;
     if (params.DurationSeconds !== undefined) {
-      if (!/^\d{1,6}$/.test(params.DurationSeconds)) throw new StsError(400, 'ValidationError', "Value at 'durationSeconds' failed to satisfy constraint");
+      if (!/^\d{1,6}$/.test(params.DurationSeconds))
+        throw new StsError(400, 'ValidationError', "Value at 'durationSeconds' failed to satisfy constraint");
       duration = Number(params.DurationSeconds);
       if (duration < 900 || duration > 43200) {
-        throw new StsError(400, 'ValidationError', `1 validation error detected: Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value ${duration < 900 ? 'greater than or equal to 900' : 'less than or equal to 43200'}`);
+        throw new StsError(
+          400,
+          'ValidationError',
+          `1 validation error detected: Value '${duration}' at 'durationSeconds' failed to satisfy constraint: Member must have value ${duration < 900 ? 'greater than or equal to 900' : 'less than or equal to 43200'}`,
+        );
       }
     }
     let packed = 0;
     if (params.Policy !== undefined) {
-      if (params.Policy.length > 2048) throw new StsError(400, 'PackedPolicyTooLarge', 'Packed policy consumes more than the allowed size.');
+      if (params.Policy.length > 2048)
+        throw new StsError(400, 'PackedPolicyTooLarge', 'Packed policy consumes more than the allowed size.');
       try {
         const doc = JSON.parse(params.Policy) as unknown;
         if (typeof doc !== 'object' || doc === null || !('Statement' in doc)) throw new Error('no Statement');
@@ -221,10 +258,18 @@ export class FakeAwsSts {
       packed += Math.ceil((params.Policy.length / 2048) * 100);
     }
     const arns = memberList(params, 'PolicyArns', '.arn');
-    if (arns.length > 10) throw new StsError(400, 'ValidationError', "Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10");
-    for (const arn of arns) if (!/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/.test(arn)) throw new StsError(400, 'ValidationError', `Invalid policy ARN ${arn}`);
+    if (arns.length > 10)
+      throw new StsError(
+        400,
+        'ValidationError',
+        "Value at 'policyArns' failed to satisfy constraint: Member must have length less than or equal to 10",
+      );
+    for (const arn of arns)
+      if (!/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/.test(arn))
+        throw new StsError(400, 'ValidationError', `Invalid policy ARN ${arn}`);
     const role = this.opts.roles[roleArn];
-    if (!role || !Object.hasOwn(this.opts.roles, roleArn)) throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRole');
+    if (!role || !Object.hasOwn(this.opts.roles, roleArn))
+      throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRole');
     if (duration > (role.maxSessionDuration ?? 3600)) {
       throw new StsError(400, 'ValidationError', 'The requested DurationSeconds exceeds the MaxSessionDuration set for this role.');
     }
@@ -237,11 +282,13 @@ export class FakeAwsSts {
     const lower = new Set<string>();
     for (const k of keys) {
       if (!TAG_KEY.test(k) || k.toLowerCase().startsWith('aws:')) throw new StsError(400, 'ValidationError', `Invalid tag key ${k}`);
-      if (lower.has(k.toLowerCase())) throw new StsError(400, 'InvalidParameterValue', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
+      if (lower.has(k.toLowerCase()))
+        throw new StsError(400, 'InvalidParameterValue', 'Duplicate tag keys found. Please note that Tag keys are case insensitive.');
       lower.add(k.toLowerCase());
       if (!TAG_VALUE.test(tags[k] as string)) throw new StsError(400, 'ValidationError', `Invalid tag value for ${k}`);
     }
-    for (const t of transitive) if (!keys.includes(t)) throw new StsError(400, 'InvalidParameterValue', 'TransitiveTagKeys must be a subset of the session tags.');
+    for (const t of transitive)
+      if (!keys.includes(t)) throw new StsError(400, 'InvalidParameterValue', 'TransitiveTagKeys must be a subset of the session tags.');
   }
 
   private checkSourceIdentity(value: string): void {
@@ -252,8 +299,14 @@ export class FakeAwsSts {
 
   private async assumeRoleWithWebIdentity(params: Record<string, string>, call: StsCall, requestId: string) {
     const token = params.WebIdentityToken;
-    if (token === undefined) throw new StsError(400, 'ValidationError', "1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null");
-    if (token.length < 4 || token.length > 20000) throw new StsError(400, 'ValidationError', "Value at 'webIdentityToken' failed to satisfy constraint");
+    if (token === undefined)
+      throw new StsError(
+        400,
+        'ValidationError',
+        "1 validation error detected: Value null at 'webIdentityToken' failed to satisfy constraint: Member must not be null",
+      );
+    if (token.length < 4 || token.length > 20000)
+      throw new StsError(400, 'ValidationError', "Value at 'webIdentityToken' failed to satisfy constraint");
     if ('Tags.member.1.Key' in params || 'SourceIdentity' in params || 'TransitiveTagKeys.member.1' in params) {
       // Not parameters of this action: the SDK would not send them, STS rejects them.
       throw new StsError(400, 'InvalidParameterValue', 'Tags and SourceIdentity are not parameters of AssumeRoleWithWebIdentity');
@@ -273,7 +326,11 @@ export class FakeAwsSts {
     if (!check.ok) {
       switch (check.kind) {
         case 'expired':
-          throw new StsError(400, 'ExpiredTokenException', `Token expired: current date/time ${this.nowS()} must be before the expiration date/time`);
+          throw new StsError(
+            400,
+            'ExpiredTokenException',
+            `Token expired: current date/time ${this.nowS()} must be before the expiration date/time`,
+          );
         case 'unknown_issuer':
           throw new StsError(400, 'InvalidIdentityToken', `No OpenIDConnect provider found in your account for ${String(iss)}`);
         case 'audience':
@@ -281,32 +338,42 @@ export class FakeAwsSts {
         case 'idp_unreachable':
           throw new StsError(400, 'IDPCommunicationError', `Couldn't retrieve verification key from your identity provider`);
         default:
-          throw new StsError(400, 'InvalidIdentityToken', `The web identity token that was passed could not be validated by AWS: ${check.message}`);
+          throw new StsError(
+            400,
+            'InvalidIdentityToken',
+            `The web identity token that was passed could not be validated by AWS: ${check.message}`,
+          );
       }
     }
     const claims = check.claims;
     call.claims = claims;
     const role = common.role;
-    if (role.sub !== undefined && claims.sub !== role.sub) throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
+    if (role.sub !== undefined && claims.sub !== role.sub)
+      throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
     for (const [name, value] of Object.entries(role.claims ?? {})) {
       if (claims[name] !== value) throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRoleWithWebIdentity');
     }
     // Session tags and source identity come only from the token.
     const tagsClaim = claims['https://aws.amazon.com/tags'];
     if (tagsClaim !== undefined) {
-      if (typeof tagsClaim !== 'object' || tagsClaim === null) throw new StsError(400, 'InvalidIdentityToken', 'The tags claim is not an object');
+      if (typeof tagsClaim !== 'object' || tagsClaim === null)
+        throw new StsError(400, 'InvalidIdentityToken', 'The tags claim is not an object');
       const { principal_tags: principal, transitive_tag_keys: transitive, ...rest } = tagsClaim as Record<string, unknown>;
       if (Object.keys(rest).length > 0) throw new StsError(400, 'InvalidIdentityToken', 'Unknown key in the tags claim');
       const tags: Record<string, string> = {};
-      if (typeof principal !== 'object' || principal === null || Array.isArray(principal)) throw new StsError(400, 'InvalidIdentityToken', 'principal_tags must be an object');
+      if (typeof principal !== 'object' || principal === null || Array.isArray(principal))
+        throw new StsError(400, 'InvalidIdentityToken', 'principal_tags must be an object');
       for (const [k, v] of Object.entries(principal)) {
-        if (!Array.isArray(v) || v.length !== 1 || typeof v[0] !== 'string') throw new StsError(400, 'InvalidIdentityToken', `principal_tags.${k} must be a list of one string`);
+        if (!Array.isArray(v) || v.length !== 1 || typeof v[0] !== 'string')
+          throw new StsError(400, 'InvalidIdentityToken', `principal_tags.${k} must be a list of one string`);
         tags[k] = v[0];
       }
       const transitiveKeys = transitive === undefined ? [] : transitive;
-      if (!Array.isArray(transitiveKeys) || !transitiveKeys.every((t) => typeof t === 'string')) throw new StsError(400, 'InvalidIdentityToken', 'transitive_tag_keys must be a list of strings');
+      if (!Array.isArray(transitiveKeys) || !transitiveKeys.every((t) => typeof t === 'string'))
+        throw new StsError(400, 'InvalidIdentityToken', 'transitive_tag_keys must be a list of strings');
       this.checkTags(tags, transitiveKeys as string[]);
-      if (Object.keys(tags).length > 0 && role.allowTagSession === false) throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:TagSession');
+      if (Object.keys(tags).length > 0 && role.allowTagSession === false)
+        throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:TagSession');
       call.tags = tags;
       call.transitiveTagKeys = transitiveKeys as string[];
     }
@@ -330,7 +397,8 @@ export class FakeAwsSts {
     call.accessKeyId = accessKeyId;
     const common = this.commonChecks(params);
     const role = common.role;
-    if (role.accessKeyIds && !role.accessKeyIds.includes(accessKeyId)) throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRole');
+    if (role.accessKeyIds && !role.accessKeyIds.includes(accessKeyId))
+      throw new StsError(403, 'AccessDenied', 'Not authorized to perform sts:AssumeRole');
     const keys = memberList(params, 'Tags', '.Key');
     const values = memberList(params, 'Tags', '.Value');
     if (keys.length !== values.length) throw new StsError(400, 'ValidationError', 'Every tag needs a Key and a Value');
@@ -358,20 +426,32 @@ export class FakeAwsSts {
   private async verifySignature(req: Request, raw: ArrayBuffer): Promise<string> {
     const auth = req.headers.get('authorization');
     if (!auth) throw new StsError(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
-    const m = /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(auth);
+    const m =
+      /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
+        auth,
+      );
     if (!m) throw new StsError(400, 'IncompleteSignature', 'Authorization header requires Credential, SignedHeaders and Signature.');
     const [, keyId = '', day = '', region = '', service = '', signedHeaders = '', signature = ''] = m;
     const secret = this.opts.accessKeys && Object.hasOwn(this.opts.accessKeys, keyId) ? this.opts.accessKeys[keyId] : undefined;
     if (secret === undefined) throw new StsError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
     if (service !== 'sts') throw new StsError(403, 'SignatureDoesNotMatch', "Credential should be scoped to correct service: 'sts'.");
-    if (this.opts.region !== undefined && region !== this.opts.region) throw new StsError(403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid region.');
+    if (this.opts.region !== undefined && region !== this.opts.region)
+      throw new StsError(403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid region.');
     const amzDate = req.headers.get('x-amz-date');
     const names = signedHeaders.split(';');
     if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate) || !names.includes('host') || !names.includes('x-amz-date')) {
       throw new StsError(400, 'IncompleteSignature', 'Signed headers must include host and x-amz-date.');
     }
     if (amzDate.slice(0, 8) !== day) throw new StsError(403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid date.');
-    const signedAt = Date.UTC(+amzDate.slice(0, 4), +amzDate.slice(4, 6) - 1, +amzDate.slice(6, 8), +amzDate.slice(9, 11), +amzDate.slice(11, 13), +amzDate.slice(13, 15)) / 1000;
+    const signedAt =
+      Date.UTC(
+        +amzDate.slice(0, 4),
+        +amzDate.slice(4, 6) - 1,
+        +amzDate.slice(6, 8),
+        +amzDate.slice(9, 11),
+        +amzDate.slice(11, 13),
+        +amzDate.slice(13, 15),
+      ) / 1000;
     if (Math.abs(this.nowS() - signedAt) > 15 * 60) {
       throw new StsError(403, 'SignatureDoesNotMatch', `Signature expired: ${amzDate} is now earlier than the allowed window.`);
     }
@@ -395,7 +475,11 @@ export class FakeAwsSts {
       allHeaders: true,
     });
     if (signer.signedHeaders !== signedHeaders || (await signer.signature()) !== signature) {
-      throw new StsError(403, 'SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.');
+      throw new StsError(
+        403,
+        'SignatureDoesNotMatch',
+        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
+      );
     }
     return keyId;
   }
@@ -427,7 +511,11 @@ export class FakeAwsSts {
       `      <Expiration>${isoSeconds(creds.expiration)}</Expiration>\n` +
       `    </Credentials>\n`;
     if (this.mode === 'missing_element') credentials = credentials.replace(/ *<SessionToken>.*<\/SessionToken>\n/, '');
-    if (this.mode === 'duplicate_element') credentials = credentials.replace(/( *<AccessKeyId>.*<\/AccessKeyId>\n)/, `$1      <AccessKeyId>ASIA${randomChars(16, KEY_ALPHABET)}</AccessKeyId>\n`);
+    if (this.mode === 'duplicate_element')
+      credentials = credentials.replace(
+        /( *<AccessKeyId>.*<\/AccessKeyId>\n)/,
+        `$1      <AccessKeyId>ASIA${randomChars(16, KEY_ALPHABET)}</AccessKeyId>\n`,
+      );
     const namespace = this.mode === 'wrong_namespace' ? 'https://sts.amazonaws.com/doc/2099-01-01/' : STS_NAMESPACE;
     let xml =
       `<${action}Response xmlns="${namespace}">\n` +

@@ -4,7 +4,15 @@
 // verifies against the keys found through the issuer's OIDC discovery, fetched at request time. Answers in
 // Entra's exact JSON shapes, errors included, and serves the tenant's OpenID metadata that MSAL
 // (@azure/identity) fetches before the token request.
-import { createLocalJWKSet, decodeJwt, decodeProtectedHeader, errors, jwtVerify, type JWTPayload, type ProtectedHeaderParameters } from 'jose';
+import {
+  createLocalJWKSet,
+  decodeJwt,
+  decodeProtectedHeader,
+  errors,
+  jwtVerify,
+  type JWTPayload,
+  type ProtectedHeaderParameters,
+} from 'jose';
 import { hangUntilAborted, serveFake, type FakeHandler, type ServedFake } from './tls.ts';
 
 export const ENTRA_FEDERATED_AUDIENCE = 'api://AzureADTokenExchange';
@@ -25,21 +33,88 @@ export interface EntraApp {
 
 /** Entra's errors as it sends them (status, OAuth error, AADSTS number, description). */
 export const ENTRA_ERRORS = {
-  tenantNotFound: { status: 400, error: 'invalid_request', code: 90002, text: (c: Ctx) => `Tenant '${c.tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.` },
-  missingParameter: { status: 400, error: 'invalid_request', code: 900144, text: (c: Ctx) => `The request body must contain the following parameter: '${c.param ?? 'client_id'}'.` },
-  unsupportedGrant: { status: 400, error: 'unsupported_grant_type', code: 70003, text: () => 'The app requested an unsupported grant type.' },
-  appNotFound: { status: 400, error: 'unauthorized_client', code: 700016, text: (c: Ctx) => `Application with identifier '${c.client}' was not found in the directory '${c.tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.` },
-  missingAssertion: { status: 401, error: 'invalid_client', code: 7000218, text: () => "The request body must contain the following parameter: 'client_assertion' or 'client_secret'." },
-  invalidScope: { status: 400, error: 'invalid_scope', code: 1002012, text: (c: Ctx) => `The provided value for scope ${c.scope ?? ''} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).` },
+  tenantNotFound: {
+    status: 400,
+    error: 'invalid_request',
+    code: 90002,
+    text: (c: Ctx) =>
+      `Tenant '${c.tenant}' not found. Check to make sure you have the correct tenant ID and are signing into the correct cloud.`,
+  },
+  missingParameter: {
+    status: 400,
+    error: 'invalid_request',
+    code: 900144,
+    text: (c: Ctx) => `The request body must contain the following parameter: '${c.param ?? 'client_id'}'.`,
+  },
+  unsupportedGrant: {
+    status: 400,
+    error: 'unsupported_grant_type',
+    code: 70003,
+    text: () => 'The app requested an unsupported grant type.',
+  },
+  appNotFound: {
+    status: 400,
+    error: 'unauthorized_client',
+    code: 700016,
+    text: (c: Ctx) =>
+      `Application with identifier '${c.client}' was not found in the directory '${c.tenant}'. This can happen if the application has not been installed by the administrator of the tenant or consented to by any user in the tenant. You may have sent your authentication request to the wrong tenant.`,
+  },
+  missingAssertion: {
+    status: 401,
+    error: 'invalid_client',
+    code: 7000218,
+    text: () => "The request body must contain the following parameter: 'client_assertion' or 'client_secret'.",
+  },
+  invalidScope: {
+    status: 400,
+    error: 'invalid_scope',
+    code: 1002012,
+    text: (c: Ctx) =>
+      `The provided value for scope ${c.scope ?? ''} is not valid. Client credential flows must have a scope value with /.default suffixed to the resource identifier (application ID URI).`,
+  },
   malformedAssertion: { status: 400, error: 'invalid_request', code: 50027, text: () => 'JWT token is invalid or malformed.' },
-  noFederatedRecord: { status: 400, error: 'invalid_request', code: 70021, text: (c: Ctx) => `No matching federated identity record found for presented assertion. Assertion Issuer: '${c.iss ?? ''}'. Assertion Subject: '${c.sub ?? ''}'. Assertion Audience: '${c.aud ?? ''}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation` },
-  issuerMismatch: { status: 401, error: 'invalid_client', code: 700211, text: (c: Ctx) => `No matching federated identity record found for presented assertion issuer '${c.iss ?? ''}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.` },
-  audienceMismatch: { status: 401, error: 'invalid_client', code: 700212, text: (c: Ctx) => `No matching federated identity record found for presented assertion audience '${c.aud ?? ''}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.` },
-  subjectMismatch: { status: 401, error: 'invalid_client', code: 700213, text: (c: Ctx) => `No matching federated identity record found for presented assertion subject '${c.sub ?? ''}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.` },
-  assertionExpired: { status: 400, error: 'invalid_client', code: 700024, text: () => 'Client assertion is not within its valid time range.' },
+  noFederatedRecord: {
+    status: 400,
+    error: 'invalid_request',
+    code: 70021,
+    text: (c: Ctx) =>
+      `No matching federated identity record found for presented assertion. Assertion Issuer: '${c.iss ?? ''}'. Assertion Subject: '${c.sub ?? ''}'. Assertion Audience: '${c.aud ?? ''}'. https://learn.microsoft.com/entra/workload-id/workload-identity-federation`,
+  },
+  issuerMismatch: {
+    status: 401,
+    error: 'invalid_client',
+    code: 700211,
+    text: (c: Ctx) =>
+      `No matching federated identity record found for presented assertion issuer '${c.iss ?? ''}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.`,
+  },
+  audienceMismatch: {
+    status: 401,
+    error: 'invalid_client',
+    code: 700212,
+    text: (c: Ctx) =>
+      `No matching federated identity record found for presented assertion audience '${c.aud ?? ''}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.`,
+  },
+  subjectMismatch: {
+    status: 401,
+    error: 'invalid_client',
+    code: 700213,
+    text: (c: Ctx) =>
+      `No matching federated identity record found for presented assertion subject '${c.sub ?? ''}'. Please note that the matching is done using a case-sensitive comparison. Check your federated identity credential Subject, Audience and Issuer against the presented assertion.`,
+  },
+  assertionExpired: {
+    status: 400,
+    error: 'invalid_client',
+    code: 700024,
+    text: () => 'Client assertion is not within its valid time range.',
+  },
   badSignature: { status: 401, error: 'invalid_client', code: 700027, text: () => 'Client assertion failed signature validation.' },
   oidcUnreachable: { status: 400, error: 'invalid_request', code: 50166, text: () => 'Request to External OIDC endpoint failed.' },
-  conditionalAccess: { status: 400, error: 'invalid_grant', code: 53003, text: () => 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.' },
+  conditionalAccess: {
+    status: 400,
+    error: 'invalid_grant',
+    code: 53003,
+    text: () => 'Access has been blocked by Conditional Access policies. The access policy does not allow token issuance.',
+  },
 } as const;
 export type EntraErrorName = keyof typeof ENTRA_ERRORS;
 
@@ -107,7 +182,13 @@ export function createFakeEntra(opts: FakeEntraOptions): FakeEntra {
       const url = new URL(req.url);
       const parts = url.pathname.split('/').filter(Boolean);
       // /{tenant}/v2.0/.well-known/openid-configuration: the tenant's metadata, fetched by MSAL first.
-      if (req.method === 'GET' && parts.length === 4 && parts[1] === 'v2.0' && parts[2] === '.well-known' && parts[3] === 'openid-configuration') {
+      if (
+        req.method === 'GET' &&
+        parts.length === 4 &&
+        parts[1] === 'v2.0' &&
+        parts[2] === '.well-known' &&
+        parts[3] === 'openid-configuration'
+      ) {
         const tenant = parts[0] as string;
         if (!opts.apps.some((a) => a.tenant_id === tenant)) return entraError(now, 'tenantNotFound', { tenant });
         return Response.json(openIdConfiguration(fake.baseUrl, tenant));
@@ -122,14 +203,19 @@ export function createFakeEntra(opts: FakeEntraOptions): FakeEntra {
   async function token(req: Request, tenant: string): Promise<Response> {
     const mode = fake.mode;
     if (mode === 'hang') return hangUntilAborted(req);
-    if (mode === 'malformed') return new Response('{"token_type":"Bearer","access_token":', { status: 200, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    if (mode === 'malformed')
+      return new Response('{"token_type":"Bearer","access_token":', {
+        status: 200,
+        headers: { 'content-type': 'application/json; charset=utf-8' },
+      });
     const fail = (name: EntraErrorName, ctx: Omit<Ctx, 'tenant'> = {}, status?: number) => {
       fake.outcomes.push(ENTRA_ERRORS[name].code);
       return entraError(now, name, { tenant, ...ctx }, status);
     };
     if (typeof mode === 'object') return fail(mode.error, {}, mode.status);
 
-    if (!(req.headers.get('content-type') ?? '').startsWith('application/x-www-form-urlencoded')) return fail('missingParameter', { param: 'grant_type' });
+    if (!(req.headers.get('content-type') ?? '').startsWith('application/x-www-form-urlencoded'))
+      return fail('missingParameter', { param: 'grant_type' });
     const form = new URLSearchParams(await req.text());
     const tenantApps = opts.apps.filter((a) => a.tenant_id === tenant);
     if (tenantApps.length === 0) return fail('tenantNotFound');
@@ -171,10 +257,24 @@ export function createFakeEntra(opts: FakeEntraOptions): FakeEntra {
     }
     let payload: JWTPayload;
     try {
-      ({ payload } = await jwtVerify(assertion, keys, { issuer: iss, algorithms: ['RS256'], currentDate: new Date(now()), requiredClaims: ['exp', 'sub', 'aud'] }));
+      ({ payload } = await jwtVerify(assertion, keys, {
+        issuer: iss,
+        algorithms: ['RS256'],
+        currentDate: new Date(now()),
+        requiredClaims: ['exp', 'sub', 'aud'],
+      }));
     } catch (err) {
-      if (err instanceof errors.JWTExpired || (err instanceof errors.JWTClaimValidationFailed && (err.claim === 'nbf' || err.claim === 'iat'))) return fail('assertionExpired', seen);
-      if (err instanceof errors.JWSSignatureVerificationFailed || err instanceof errors.JWKSNoMatchingKey || err instanceof errors.JOSEAlgNotAllowed) return fail('badSignature', seen);
+      if (
+        err instanceof errors.JWTExpired ||
+        (err instanceof errors.JWTClaimValidationFailed && (err.claim === 'nbf' || err.claim === 'iat'))
+      )
+        return fail('assertionExpired', seen);
+      if (
+        err instanceof errors.JWSSignatureVerificationFailed ||
+        err instanceof errors.JWKSNoMatchingKey ||
+        err instanceof errors.JOSEAlgNotAllowed
+      )
+        return fail('badSignature', seen);
       return fail('malformedAssertion', seen);
     }
     const audiences = typeof payload.aud === 'string' ? [payload.aud] : (payload.aud ?? []);
@@ -212,7 +312,10 @@ function entraError(now: () => number, name: EntraErrorName, ctx: Ctx, status?: 
   const e = ENTRA_ERRORS[name];
   const traceId = crypto.randomUUID();
   const correlationId = crypto.randomUUID();
-  const timestamp = new Date(now()).toISOString().replace('T', ' ').replace(/\.\d{3}Z$/, 'Z');
+  const timestamp = new Date(now())
+    .toISOString()
+    .replace('T', ' ')
+    .replace(/\.\d{3}Z$/, 'Z');
   return Response.json(
     {
       error: e.error,

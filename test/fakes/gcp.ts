@@ -87,7 +87,13 @@ class GcpError extends Error {
   }
 }
 
-const STATUS_CODES: Record<number, string> = { 400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 500: 'INTERNAL' };
+const STATUS_CODES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  500: 'INTERNAL',
+};
 
 function oauthError(status: number, error: string, description: string): GcpError {
   return new GcpError(status, { error, error_description: description });
@@ -96,7 +102,12 @@ function oauthError(status: number, error: string, description: string): GcpErro
 function apiError(status: number, message: string, reason?: string): GcpError {
   const status_ = STATUS_CODES[status] ?? 'UNKNOWN';
   return new GcpError(status, {
-    error: { code: status, message, status: status_, ...(reason ? { details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'iam.googleapis.com' }] } : {}) },
+    error: {
+      code: status,
+      message,
+      status: status_,
+      ...(reason ? { details: [{ '@type': 'type.googleapis.com/google.rpc.ErrorInfo', reason, domain: 'iam.googleapis.com' }] } : {}),
+    },
   });
 }
 
@@ -148,7 +159,8 @@ export class FakeGcp {
     try {
       if (type.startsWith('application/json')) {
         const body = JSON.parse(text) as Record<string, unknown>;
-        for (const [k, v] of Object.entries(body)) if (typeof v === 'string' && Object.hasOwn(CAMEL_FIELDS, k)) fields[CAMEL_FIELDS[k] as string] = v;
+        for (const [k, v] of Object.entries(body))
+          if (typeof v === 'string' && Object.hasOwn(CAMEL_FIELDS, k)) fields[CAMEL_FIELDS[k] as string] = v;
       } else if (type.startsWith('application/x-www-form-urlencoded')) {
         for (const [k, v] of new URLSearchParams(text)) fields[k] = v;
       } else {
@@ -165,7 +177,8 @@ export class FakeGcp {
     if (mode === 'server_error') return this.fail(call, apiError(500, 'Internal error encountered.'));
     try {
       if (fields.grant_type !== TOKEN_EXCHANGE_GRANT) throw oauthError(400, 'unsupported_grant_type', `Invalid value for "grant_type".`);
-      if (fields.requested_token_type !== ACCESS_TOKEN_TYPE) throw oauthError(400, 'invalid_request', 'Invalid value for "requested_token_type".');
+      if (fields.requested_token_type !== ACCESS_TOKEN_TYPE)
+        throw oauthError(400, 'invalid_request', 'Invalid value for "requested_token_type".');
       const subject = fields.subject_token;
       if (!subject) throw oauthError(400, 'invalid_request', 'Missing required parameter: "subject_token".');
       const boundary = this.parseOptions(fields.options);
@@ -175,19 +188,30 @@ export class FakeGcp {
       let expiresIn: number | undefined;
       if (JWT_TYPES.has(fields.subject_token_type ?? '')) {
         const resource = (fields.audience ?? '').replace(/^\/\/iam\.googleapis\.com\//, '');
-        const provider = fields.audience?.startsWith('//iam.googleapis.com/') && Object.hasOwn(this.opts.providers, resource) ? this.opts.providers[resource] : undefined;
+        const provider =
+          fields.audience?.startsWith('//iam.googleapis.com/') && Object.hasOwn(this.opts.providers, resource)
+            ? this.opts.providers[resource]
+            : undefined;
         if (!provider) {
-          throw oauthError(400, 'invalid_target', 'The target service indicated by the "audience" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn\'t exist.');
+          throw oauthError(
+            400,
+            'invalid_target',
+            'The target service indicated by the "audience" parameters is invalid. This might either be because the pool or provider is disabled or deleted or because it doesn\'t exist.',
+          );
         }
         const audiences = provider.allowedAudiences ?? [`https://iam.googleapis.com/${resource}`];
         const check = await this.verifier.verify(subject, { issuers: [provider.issuer], audiences });
         if (!check.ok) {
           const description =
-            check.kind === 'audience' ? 'The audience in ID Token does not match the expected audience.'
-            : check.kind === 'expired' ? 'ID Token has expired.'
-            : check.kind === 'unknown_issuer' ? 'The issuer in ID Token does not match the expected issuer.'
-            : check.kind === 'idp_unreachable' ? 'Unable to fetch the JWKS of the identity provider.'
-            : `Invalid ID Token: ${check.message}`;
+            check.kind === 'audience'
+              ? 'The audience in ID Token does not match the expected audience.'
+              : check.kind === 'expired'
+                ? 'ID Token has expired.'
+                : check.kind === 'unknown_issuer'
+                  ? 'The issuer in ID Token does not match the expected issuer.'
+                  : check.kind === 'idp_unreachable'
+                    ? 'Unable to fetch the JWKS of the identity provider.'
+                    : `Invalid ID Token: ${check.message}`;
           throw oauthError(400, 'invalid_grant', description);
         }
         call.claims = check.claims;
@@ -206,8 +230,16 @@ export class FakeGcp {
       } else if (fields.subject_token_type === ACCESS_TOKEN_TYPE) {
         const source = this.tokens.get(subject);
         if (!source || source.expiresAt <= now) throw oauthError(400, 'invalid_grant', 'The subject token is invalid or expired.');
-        if (boundary === undefined) throw oauthError(400, 'invalid_request', 'An access boundary is required to downscope an access token.');
-        issued = { token: `ya29.d.cab-${randomChars(120, TOKEN_ALPHABET)}`, kind: 'downscoped', principal: source.principal, scopes: source.scopes, expiresAt: source.expiresAt, accessBoundary: boundary };
+        if (boundary === undefined)
+          throw oauthError(400, 'invalid_request', 'An access boundary is required to downscope an access token.');
+        issued = {
+          token: `ya29.d.cab-${randomChars(120, TOKEN_ALPHABET)}`,
+          kind: 'downscoped',
+          principal: source.principal,
+          scopes: source.scopes,
+          expiresAt: source.expiresAt,
+          accessBoundary: boundary,
+        };
         // Google reports expires_in for a downscoped token only when the source is a service account's.
         if (source.kind === 'service_account') expiresIn = source.expiresAt - now;
       } else {
@@ -219,7 +251,8 @@ export class FakeGcp {
       const body: Record<string, unknown> = { access_token: issued.token, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer' };
       if (expiresIn !== undefined) body.expires_in = expiresIn;
       if (mode === 'missing_field') delete body.access_token;
-      if (mode === 'malformed') return new Response(JSON.stringify(body).slice(0, 40), { status: 200, headers: { 'content-type': 'application/json' } });
+      if (mode === 'malformed')
+        return new Response(JSON.stringify(body).slice(0, 40), { status: 200, headers: { 'content-type': 'application/json' } });
       return json(200, body);
     } catch (err) {
       if (err instanceof GcpError) return this.fail(call, err);
@@ -236,23 +269,31 @@ export class FakeGcp {
     } catch {
       throw oauthError(400, 'invalid_request', 'The "options" parameter is not valid JSON.');
     }
-    if (typeof options !== 'object' || options === null || Array.isArray(options)) throw oauthError(400, 'invalid_request', 'Invalid "options".');
+    if (typeof options !== 'object' || options === null || Array.isArray(options))
+      throw oauthError(400, 'invalid_request', 'Invalid "options".');
     const { accessBoundary, userProject, ...rest } = options as Record<string, unknown>;
     if (Object.keys(rest).length > 0) throw oauthError(400, 'invalid_request', `Unknown option: ${Object.keys(rest)[0]}`);
     void userProject;
     if (accessBoundary === undefined) return undefined;
     const rules = (accessBoundary as { accessBoundaryRules?: unknown })?.accessBoundaryRules;
-    if (!Array.isArray(rules) || rules.length === 0 || rules.length > 10) throw oauthError(400, 'invalid_request', 'An access boundary needs 1 to 10 rules.');
+    if (!Array.isArray(rules) || rules.length === 0 || rules.length > 10)
+      throw oauthError(400, 'invalid_request', 'An access boundary needs 1 to 10 rules.');
     for (const rule of rules as Record<string, unknown>[]) {
       const { availableResource, availablePermissions, availabilityCondition, ...extra } = rule ?? {};
       if (Object.keys(extra).length > 0) throw oauthError(400, 'invalid_request', 'Unknown field in an access boundary rule.');
-      if (typeof availableResource !== 'string' || !availableResource.startsWith('//')) throw oauthError(400, 'invalid_request', 'availableResource must be a full resource name.');
-      if (!Array.isArray(availablePermissions) || availablePermissions.length === 0 || !availablePermissions.every((p) => typeof p === 'string' && p.startsWith('inRole:'))) {
+      if (typeof availableResource !== 'string' || !availableResource.startsWith('//'))
+        throw oauthError(400, 'invalid_request', 'availableResource must be a full resource name.');
+      if (
+        !Array.isArray(availablePermissions) ||
+        availablePermissions.length === 0 ||
+        !availablePermissions.every((p) => typeof p === 'string' && p.startsWith('inRole:'))
+      ) {
         throw oauthError(400, 'invalid_request', 'availablePermissions must be a list of inRole: entries.');
       }
       if (availabilityCondition !== undefined) {
         const c = availabilityCondition as Record<string, unknown>;
-        if (typeof c !== 'object' || c === null || typeof c.expression !== 'string') throw oauthError(400, 'invalid_request', 'availabilityCondition needs an expression.');
+        if (typeof c !== 'object' || c === null || typeof c.expression !== 'string')
+          throw oauthError(400, 'invalid_request', 'availabilityCondition needs an expression.');
       }
     }
     return accessBoundary;
@@ -264,19 +305,39 @@ export class FakeGcp {
     const text = await req.text();
     const mode = this.iamMode;
     if (mode === 'hang') return hang(req, this.opts.hangMs ?? 30_000);
-    if (mode === 'deny') return this.fail(call, apiError(403, "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).", 'IAM_PERMISSION_DENIED'));
+    if (mode === 'deny')
+      return this.fail(
+        call,
+        apiError(403, "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).", 'IAM_PERMISSION_DENIED'),
+      );
     if (mode === 'server_error') return this.fail(call, apiError(500, 'Internal error encountered.'));
     try {
       const now = this.nowS();
       const bearer = /^Bearer (\S+)$/.exec(req.headers.get('authorization') ?? '')?.[1];
       const caller = bearer ? this.tokens.get(bearer) : undefined;
       if (!caller || caller.expiresAt <= now) {
-        throw apiError(401, 'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.', 'ACCESS_TOKEN_TYPE_UNSUPPORTED');
+        throw apiError(
+          401,
+          'Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential.',
+          'ACCESS_TOKEN_TYPE_UNSUPPORTED',
+        );
       }
-      if (!caller.scopes.includes(CLOUD_PLATFORM)) throw apiError(403, 'Request had insufficient authentication scopes.', 'ACCESS_TOKEN_SCOPE_INSUFFICIENT');
-      const account = this.opts.serviceAccounts && Object.hasOwn(this.opts.serviceAccounts, serviceAccount) ? this.opts.serviceAccounts[serviceAccount] : undefined;
-      const admitted = caller.kind === 'federated' && account && (account.allowedSubjects === undefined || account.allowedSubjects.includes(caller.principal));
-      if (!account || !admitted) throw apiError(403, "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).", 'IAM_PERMISSION_DENIED');
+      if (!caller.scopes.includes(CLOUD_PLATFORM))
+        throw apiError(403, 'Request had insufficient authentication scopes.', 'ACCESS_TOKEN_SCOPE_INSUFFICIENT');
+      const account =
+        this.opts.serviceAccounts && Object.hasOwn(this.opts.serviceAccounts, serviceAccount)
+          ? this.opts.serviceAccounts[serviceAccount]
+          : undefined;
+      const admitted =
+        caller.kind === 'federated' &&
+        account &&
+        (account.allowedSubjects === undefined || account.allowedSubjects.includes(caller.principal));
+      if (!account || !admitted)
+        throw apiError(
+          403,
+          "Permission 'iam.serviceAccounts.getAccessToken' denied on resource (or it may not exist).",
+          'IAM_PERMISSION_DENIED',
+        );
       let body: { scope?: unknown; lifetime?: unknown; delegates?: unknown };
       try {
         body = JSON.parse(text) as typeof body;
@@ -284,11 +345,12 @@ export class FakeGcp {
         throw apiError(400, 'Invalid JSON payload received.');
       }
       call.body = body;
-      if (!Array.isArray(body.scope) || body.scope.length === 0 || !body.scope.every((s) => typeof s === 'string')) throw apiError(400, 'Scope required.');
+      if (!Array.isArray(body.scope) || body.scope.length === 0 || !body.scope.every((s) => typeof s === 'string'))
+        throw apiError(400, 'Scope required.');
       let lifetime = 3600;
       if (body.lifetime !== undefined) {
         const m = typeof body.lifetime === 'string' ? /^(\d+)(?:\.\d{1,9})?s$/.exec(body.lifetime) : null;
-        if (!m) throw apiError(400, 'Invalid value at \'lifetime\' (type.googleapis.com/google.protobuf.Duration)');
+        if (!m) throw apiError(400, "Invalid value at 'lifetime' (type.googleapis.com/google.protobuf.Duration)");
         lifetime = Number(m[1]);
       }
       const max = account.maxLifetime ?? 3600;
@@ -305,9 +367,16 @@ export class FakeGcp {
       this.tokens.set(issued.token, issued);
       call.issued = issued;
       call.status = 200;
-      const out: Record<string, unknown> = { accessToken: issued.token, expireTime: new Date(expiresAt * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z') };
+      const out: Record<string, unknown> = {
+        accessToken: issued.token,
+        expireTime: new Date(expiresAt * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      };
       if (mode === 'missing_field') delete out.expireTime;
-      if (mode === 'malformed') return new Response(`{"accessToken": "${issued.token.slice(0, 20)}`, { status: 200, headers: { 'content-type': 'application/json' } });
+      if (mode === 'malformed')
+        return new Response(`{"accessToken": "${issued.token.slice(0, 20)}`, {
+          status: 200,
+          headers: { 'content-type': 'application/json' },
+        });
       return json(200, out);
     } catch (err) {
       if (err instanceof GcpError) return this.fail(call, err);

@@ -94,7 +94,10 @@ export function createFakeGithub(opts: FakeGithubOptions): FakeGithub {
     const path = new URL(req.url).pathname;
     // GitHub refuses requests without a User-Agent before anything else.
     if (!req.headers.get('user-agent')) {
-      return new Response('Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n', { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } });
+      return new Response(
+        'Request forbidden by administrative rules. Please make sure your request has a User-Agent header (https://docs.github.com/en/rest/overview/resources-in-the-rest-api#user-agent-required). Check https://developer.github.com for other possible causes.\n',
+        { status: 403, headers: { 'content-type': 'text/plain; charset=utf-8' } },
+      );
     }
     const accessTokens = /^\/app\/installations\/([^/]+)\/access_tokens$/.exec(path);
     if (accessTokens && req.method === 'POST') return createToken(req, accessTokens[1] as string);
@@ -112,11 +115,21 @@ export function createFakeGithub(opts: FakeGithubOptions): FakeGithub {
     if (!installation) return error(404, 'Not Found', ACCESS_TOKENS_DOCS);
     if (mode === 'forbidden') return error(403, 'Resource not accessible by integration', ACCESS_TOKENS_DOCS);
     if (mode === 'rate_limited') {
-      return error(403, `API rate limit exceeded for installation ID ${installation.id}. If you reach out to GitHub Support for help, please include the request ID 0400:1C2B:3A4D5E:6F7A8B:66A0B1C2.`, `${DOCS}/overview/rate-limits-for-the-rest-api`, {
-        'x-ratelimit-limit': '5000', 'x-ratelimit-remaining': '0', 'x-ratelimit-used': '5000', 'x-ratelimit-resource': 'core', 'x-ratelimit-reset': String(nowS() + 600),
-      });
+      return error(
+        403,
+        `API rate limit exceeded for installation ID ${installation.id}. If you reach out to GitHub Support for help, please include the request ID 0400:1C2B:3A4D5E:6F7A8B:66A0B1C2.`,
+        `${DOCS}/overview/rate-limits-for-the-rest-api`,
+        {
+          'x-ratelimit-limit': '5000',
+          'x-ratelimit-remaining': '0',
+          'x-ratelimit-used': '5000',
+          'x-ratelimit-resource': 'core',
+          'x-ratelimit-reset': String(nowS() + 600),
+        },
+      );
     }
-    if (mode === 'malformed') return new Response('{"token":"ghs_', { status: 201, headers: { 'content-type': 'application/json; charset=utf-8' } });
+    if (mode === 'malformed')
+      return new Response('{"token":"ghs_', { status: 201, headers: { 'content-type': 'application/json; charset=utf-8' } });
 
     let body: { repositories?: unknown; permissions?: unknown } = {};
     const text = await req.text();
@@ -131,10 +144,16 @@ export function createFakeGithub(opts: FakeGithubOptions): FakeGithub {
     let repositories = installation.repositories;
     let selection = 'all';
     if (body.repositories !== undefined) {
-      if (!Array.isArray(body.repositories) || body.repositories.some((r) => typeof r !== 'string')) return error(422, 'Invalid request.\n\nFor \'properties/repositories\', is not an array of strings.', ACCESS_TOKENS_DOCS);
+      if (!Array.isArray(body.repositories) || body.repositories.some((r) => typeof r !== 'string'))
+        return error(422, "Invalid request.\n\nFor 'properties/repositories', is not an array of strings.", ACCESS_TOKENS_DOCS);
       const wanted = body.repositories as string[];
       const found = wanted.map((w) => installation.repositories.find((r) => r.toLowerCase() === w.toLowerCase()));
-      if (found.some((r) => r === undefined)) return error(422, 'There is at least one repository that does not exist or is not accessible to the parent installation.', ACCESS_TOKENS_DOCS);
+      if (found.some((r) => r === undefined))
+        return error(
+          422,
+          'There is at least one repository that does not exist or is not accessible to the parent installation.',
+          ACCESS_TOKENS_DOCS,
+        );
       repositories = [...new Set(found as string[])];
       selection = 'selected';
     }
@@ -147,7 +166,8 @@ export function createFakeGithub(opts: FakeGithubOptions): FakeGithub {
         const have = Object.hasOwn(granted, name) ? levels[granted[name] as string] : undefined;
         const want = typeof level === 'string' && Object.hasOwn(levels, level) ? levels[level] : undefined;
         if (want === undefined) return error(422, 'Invalid request.', ACCESS_TOKENS_DOCS);
-        if (have === undefined || want > have) return error(422, 'The permissions requested are not granted to this installation.', ACCESS_TOKENS_DOCS);
+        if (have === undefined || want > have)
+          return error(422, 'The permissions requested are not granted to this installation.', ACCESS_TOKENS_DOCS);
         permissions[name] = level as string;
       }
     }
@@ -160,7 +180,14 @@ export function createFakeGithub(opts: FakeGithubOptions): FakeGithub {
     const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789';
     const token = `ghs_${[...crypto.getRandomValues(new Uint8Array(36))].map((b) => alphabet[b % alphabet.length]).join('')}`;
     const expiresAt = nowS() + 3600;
-    fake.tokens.set(token, { app_id: app.app_id, installation_id: installation.id, repositories, permissions, expires_at: expiresAt, revoked: false });
+    fake.tokens.set(token, {
+      app_id: app.app_id,
+      installation_id: installation.id,
+      repositories,
+      permissions,
+      expires_at: expiresAt,
+      revoked: false,
+    });
     return Response.json(
       {
         token,
@@ -182,17 +209,29 @@ export function createFakeGithub(opts: FakeGithubOptions): FakeGithub {
       if (decodeProtectedHeader(jwt).alg !== 'RS256') return error(401, 'A JSON web token could not be decoded', DOCS);
       const claims = decodeJwt(jwt);
       iss = typeof claims.iss === 'number' ? String(claims.iss) : String(claims.iss ?? '');
-      if (typeof claims.iat !== 'number') return error(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued.", DOCS);
-      if (typeof claims.exp !== 'number' || claims.exp <= nowS()) return error(401, "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires.", DOCS);
-      if (claims.exp > nowS() + 600 || claims.exp - claims.iat > 600) return error(401, "'Expiration time' claim ('exp') is too far in the future.", DOCS);
-      if (claims.iat > nowS() + 60) return error(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued.", DOCS);
+      if (typeof claims.iat !== 'number')
+        return error(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued.", DOCS);
+      if (typeof claims.exp !== 'number' || claims.exp <= nowS())
+        return error(
+          401,
+          "'Expiration time' claim ('exp') must be a numeric value representing the future time at which the assertion expires.",
+          DOCS,
+        );
+      if (claims.exp > nowS() + 600 || claims.exp - claims.iat > 600)
+        return error(401, "'Expiration time' claim ('exp') is too far in the future.", DOCS);
+      if (claims.iat > nowS() + 60)
+        return error(401, "'Issued at' claim ('iat') must be an Integer representing the time that the assertion was issued.", DOCS);
     } catch {
       return error(401, 'A JSON web token could not be decoded', DOCS);
     }
     const app = opts.apps.find((a) => a.app_id === iss);
     if (!app) return error(401, 'A JSON web token could not be decoded', DOCS);
     try {
-      const { payload } = await jwtVerify(jwt, await keyOf(app), { algorithms: ['RS256'], currentDate: new Date(now()), issuer: app.app_id });
+      const { payload } = await jwtVerify(jwt, await keyOf(app), {
+        algorithms: ['RS256'],
+        currentDate: new Date(now()),
+        issuer: app.app_id,
+      });
       fake.appJwts.push(payload);
     } catch {
       return error(401, 'A JSON web token could not be decoded', DOCS);

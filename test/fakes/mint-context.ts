@@ -25,7 +25,13 @@ export function grantOf<T extends Grant['type']>(type: T, fields: Record<string,
   return grantSchema.parse({ type, ...fields }) as GrantOf<T>;
 }
 
-export function mintContext(opts: { grant: Grant; maxTtl?: string; now: number; claims?: Record<string, unknown>; role?: string }): MintContext {
+export function mintContext(opts: {
+  grant: Grant;
+  maxTtl?: string;
+  now: number;
+  claims?: Record<string, unknown>;
+  role?: string;
+}): MintContext {
   const role = compileRole({
     file: 'roles/test.yaml',
     line: 1,

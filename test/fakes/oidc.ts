@@ -7,7 +7,11 @@ export type FetchLike = (input: Request | string | URL, init?: RequestInit) => P
 
 export type TokenCheck =
   | { ok: true; claims: JWTPayload; header: { kid?: string; alg: string } }
-  | { ok: false; kind: 'malformed' | 'unknown_issuer' | 'idp_unreachable' | 'expired' | 'audience' | 'signature' | 'claims'; message: string };
+  | {
+      ok: false;
+      kind: 'malformed' | 'unknown_issuer' | 'idp_unreachable' | 'expired' | 'audience' | 'signature' | 'claims';
+      message: string;
+    };
 
 export interface TrustedIssuerVerifierOptions {
   /** For discovery and JWKS; defaults to the global fetch. */
@@ -35,7 +39,10 @@ export class TrustedIssuerVerifier {
     let keys = this.jwks.get(issuer);
     if (!keys) {
       keys = (async () => {
-        const res = await this.fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, { redirect: 'manual', signal: AbortSignal.timeout(5000) });
+        const res = await this.fetch(`${issuer.replace(/\/+$/, '')}/.well-known/openid-configuration`, {
+          redirect: 'manual',
+          signal: AbortSignal.timeout(5000),
+        });
         if (res.status !== 200) throw new Error(`discovery HTTP ${res.status}`);
         const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
         if (doc.issuer !== issuer || typeof doc.jwks_uri !== 'string') throw new Error('discovery document mismatch');

@@ -32,10 +32,25 @@ export function selfSignedCert(): SelfSignedCert {
     execFileSync(
       'openssl',
       [
-        'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
-        '-keyout', keyFile, '-out', certFile, '-days', '1', '-subj', '/CN=localhost',
-        '-addext', 'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
-        '-addext', 'basicConstraints=critical,CA:TRUE',
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:prime256v1',
+        '-nodes',
+        '-keyout',
+        keyFile,
+        '-out',
+        certFile,
+        '-days',
+        '1',
+        '-subj',
+        '/CN=localhost',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1,IP:::1,DNS:localhost',
+        '-addext',
+        'basicConstraints=critical,CA:TRUE',
       ],
       { stdio: ['ignore', 'ignore', 'pipe'] },
     );
@@ -62,7 +77,16 @@ export async function serveFake(handler: FakeHandler, opts: { tls?: boolean; por
   const fetch = (req: Request) => handler(req);
   const server = await new Promise<ServerType>((resolve) => {
     const s = tls
-      ? serve({ fetch, port: opts.port ?? 0, hostname: '127.0.0.1', createServer: createHttpsServer, serverOptions: { key: tls.key, cert: tls.cert } }, () => resolve(s))
+      ? serve(
+          {
+            fetch,
+            port: opts.port ?? 0,
+            hostname: '127.0.0.1',
+            createServer: createHttpsServer,
+            serverOptions: { key: tls.key, cert: tls.cert },
+          },
+          () => resolve(s),
+        )
       : serve({ fetch, port: opts.port ?? 0, hostname: '127.0.0.1' }, () => resolve(s));
   });
   const port = (server.address() as AddressInfo).port;

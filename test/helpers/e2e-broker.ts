@@ -35,7 +35,10 @@ export async function startE2eBroker(opts: E2eBrokerOptions): Promise<E2eBroker>
   const issuer = await serveTestIssuer(key);
   const policies = join(dir, 'policies');
   mkdirSync(join(policies, 'roles'), { recursive: true });
-  writeFileSync(join(policies, 'issuers.yaml'), `issuers:\n  ${opts.issuerName}:\n    url: ${issuer.url}\n    audience: ${opts.audience}\n`);
+  writeFileSync(
+    join(policies, 'issuers.yaml'),
+    `issuers:\n  ${opts.issuerName}:\n    url: ${issuer.url}\n    audience: ${opts.audience}\n`,
+  );
   for (const [name, text] of Object.entries(opts.roles)) writeFileSync(join(policies, `roles/${name}.yaml`), text);
   const data = join(dir, 'data');
   for (const [name, value] of Object.entries(opts.secrets)) {

@@ -115,7 +115,8 @@ export async function serveTokenService(key: IssuerKey, issuerUrl: string, claim
       res.writeHead(status, { 'content-type': 'application/json' });
       res.end(JSON.stringify(body));
     };
-    if (req.method !== 'GET' || url.pathname !== '/idtoken' || url.searchParams.get('api-version') !== '2.0') return send(404, { message: 'not found' });
+    if (req.method !== 'GET' || url.pathname !== '/idtoken' || url.searchParams.get('api-version') !== '2.0')
+      return send(404, { message: 'not found' });
     if (req.headers.authorization !== `Bearer ${requestToken}`) return send(401, { message: 'bad runtime token' });
     const audience = url.searchParams.get('audience');
     if (!audience) return send(400, { message: 'audience required' });
@@ -167,8 +168,11 @@ export function maskingViolations(stdout: string, values: string[]): string[] {
     });
     // Another value's ::add-mask:: line may contain this one (a whole multi-line value before its lines);
     // the runner never prints those lines, so only the others count.
-    const firstMention = lines.findIndex((line) => !line.startsWith('::add-mask::') && (line.includes(escapeCommandData(piece)) || line.includes(piece)));
-    if (maskAt >= 0 && firstMention >= 0 && firstMention < maskAt) problems.push(`line ${firstMention + 1} mentions ${JSON.stringify(piece.slice(0, 12))}... before its mask`);
+    const firstMention = lines.findIndex(
+      (line) => !line.startsWith('::add-mask::') && (line.includes(escapeCommandData(piece)) || line.includes(piece)),
+    );
+    if (maskAt >= 0 && firstMention >= 0 && firstMention < maskAt)
+      problems.push(`line ${firstMention + 1} mentions ${JSON.stringify(piece.slice(0, 12))}... before its mask`);
   }
   return problems;
 }

@@ -23,7 +23,16 @@ export interface SignOptions {
 }
 
 export function baseClaims(issuer: string, audience: string, nowS: number, extra: JWTPayload = {}): JWTPayload {
-  return { iss: issuer, aud: audience, sub: 'repo:acme/web:ref:refs/heads/main', iat: nowS, nbf: nowS, exp: nowS + 300, jti: randomUUID(), ...extra };
+  return {
+    iss: issuer,
+    aud: audience,
+    sub: 'repo:acme/web:ref:refs/heads/main',
+    iat: nowS,
+    nbf: nowS,
+    exp: nowS + 300,
+    jti: randomUUID(),
+    ...extra,
+  };
 }
 
 export async function sign(key: TestKey, claims: JWTPayload, opts: SignOptions = {}): Promise<string> {
@@ -52,7 +61,8 @@ export function fakeFetch(issuers: FakeIssuer[]) {
     const issuer = issuers.find((i) => url.startsWith(`${i.url}/`));
     if (!issuer) throw new Error(`unexpected fetch to ${url}`);
     if (init?.redirect !== 'manual') throw new Error('fetch must not follow redirects');
-    const json = (body: unknown, status = 200) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    const json = (body: unknown, status = 200) =>
+      new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
     switch (issuer.behaviour) {
       case 'hang':
         return new Promise((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));

@@ -1,5 +1,22 @@
 // In-memory implementations of the storage ports, with switches to make them fail (fail-closed tests).
-import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore, KeyStore, ReplayGuard, RevocationEntry, RevocationStore, SealedFields, SecretHead, SecretMeta, SecretRow, SecretStore, SigningKeyRow } from '../../broker/src/store/ports.ts';
+import type {
+  AuditCheckpoint,
+  AuditEntry,
+  AuditHead,
+  AuditQuery,
+  AuditStore,
+  CheckpointStore,
+  KeyStore,
+  ReplayGuard,
+  RevocationEntry,
+  RevocationStore,
+  SealedFields,
+  SecretHead,
+  SecretMeta,
+  SecretRow,
+  SecretStore,
+  SigningKeyRow,
+} from '../../broker/src/store/ports.ts';
 
 export class MemoryReplayGuard implements ReplayGuard {
   readonly used = new Map<string, number>();
@@ -28,8 +45,11 @@ export class MemoryAuditStore implements AuditStore {
     return true;
   }
   async list(q: AuditQuery): Promise<AuditEntry[]> {
-    if (q.limit !== undefined && !(Number.isSafeInteger(q.limit) && q.limit >= 0)) throw new RangeError('audit list: limit must be a non-negative integer');
-    let out = this.entries.filter((e) => (q.afterSeq === undefined || e.seq > q.afterSeq) && (q.beforeSeq === undefined || e.seq < q.beforeSeq));
+    if (q.limit !== undefined && !(Number.isSafeInteger(q.limit) && q.limit >= 0))
+      throw new RangeError('audit list: limit must be a non-negative integer');
+    let out = this.entries.filter(
+      (e) => (q.afterSeq === undefined || e.seq > q.afterSeq) && (q.beforeSeq === undefined || e.seq < q.beforeSeq),
+    );
     if (q.descending) out = [...out].reverse();
     return q.limit === undefined ? out : out.slice(0, q.limit);
   }
@@ -66,7 +86,9 @@ export class MemorySecretStore implements SecretStore {
     Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
   }
   async all(): Promise<SecretRow[]> {
-    return [...this.rows].sort((a, b) => a.created_at - b.created_at || (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version - b.version));
+    return [...this.rows].sort(
+      (a, b) => a.created_at - b.created_at || (a.name < b.name ? -1 : a.name > b.name ? 1 : a.version - b.version),
+    );
   }
   async list(): Promise<SecretMeta[]> {
     const names = [...new Set(this.rows.map((r) => r.name))].sort();
@@ -81,7 +103,9 @@ export class MemorySecretStore implements SecretStore {
 export class MemoryKeyStore implements KeyStore {
   rows: SigningKeyRow[] = [];
   async list(): Promise<SigningKeyRow[]> {
-    return [...this.rows].sort((a, b) => a.activates_at - b.activates_at || a.created_at - b.created_at || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0));
+    return [...this.rows].sort(
+      (a, b) => a.activates_at - b.activates_at || a.created_at - b.created_at || (a.kid < b.kid ? -1 : a.kid > b.kid ? 1 : 0),
+    );
   }
   async insert(row: SigningKeyRow): Promise<boolean> {
     if (this.rows.some((r) => r.kid === row.kid)) return false;
@@ -97,7 +121,14 @@ export class MemoryKeyStore implements KeyStore {
     Object.assign(row, { kek_id: kekId, wrapped_key: wrappedKey });
   }
   async reseal(kid: string, from: SealedFields, to: SealedFields): Promise<boolean> {
-    const i = this.rows.findIndex((r) => r.kid === kid && r.kek_id === from.kek_id && r.wrapped_key === from.wrapped_key && r.iv === from.iv && r.ciphertext === from.ciphertext);
+    const i = this.rows.findIndex(
+      (r) =>
+        r.kid === kid &&
+        r.kek_id === from.kek_id &&
+        r.wrapped_key === from.wrapped_key &&
+        r.iv === from.iv &&
+        r.ciphertext === from.ciphertext,
+    );
     if (i < 0) return false;
     this.rows[i] = { ...this.rows[i]!, ...to };
     return true;
@@ -115,7 +146,9 @@ export class MemoryCheckpointStore implements CheckpointStore {
   }
   async list(q: AuditQuery): Promise<AuditCheckpoint[]> {
     // Stable sort by seq keeps insertion order within one seq, as the SQLite store's id does.
-    let out = [...this.rows].sort((a, b) => a.seq - b.seq).filter((c) => (q.afterSeq === undefined || c.seq > q.afterSeq) && (q.beforeSeq === undefined || c.seq < q.beforeSeq));
+    let out = [...this.rows]
+      .sort((a, b) => a.seq - b.seq)
+      .filter((c) => (q.afterSeq === undefined || c.seq > q.afterSeq) && (q.beforeSeq === undefined || c.seq < q.beforeSeq));
     if (q.descending) out = out.reverse();
     return q.limit === undefined ? out : out.slice(0, q.limit);
   }

@@ -34,7 +34,11 @@ export interface ServedBroker {
 /** Starts `secret-broker serve --port 0` and waits for its "listening on" line. */
 export function serveBroker(args: string[], env: Record<string, string> = {}): Promise<ServedBroker> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
+    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, ...env },
+      stdio: 'pipe',
+    });
     let logs = '';
     const timer = setTimeout(() => reject(new Error(`broker did not start:\n${logs}`)), 20_000);
     child.stdout.on('data', (d) => (logs += d));

@@ -41,7 +41,9 @@ describe('a successful exchange', () => {
 
   it('serves the newest secret version', async () => {
     await b.vault.put('DB_URL', 'postgres://rotated', NOW_S);
-    const body = (await (await b.post({ token: await token(), role: 'app' })).json()) as { credentials: { value: string; version: number }[] };
+    const body = (await (await b.post({ token: await token(), role: 'app' })).json()) as {
+      credentials: { value: string; version: number }[];
+    };
     expect(body.credentials[0]).toMatchObject({ value: 'postgres://rotated', version: 2 });
   });
 });
@@ -129,7 +131,12 @@ describe('refusals', () => {
   });
 
   it('prototype keys in claims change nothing', async () => {
-    const t = await sign(b.key, JSON.parse(`{"iss":"${ISSUER_URL}","aud":"${AUDIENCE}","sub":"s","iat":${NOW_S},"exp":${NOW_S + 300},"jti":"p1","ref":"refs/heads/main","__proto__":{"repository_id":"123"}}`));
+    const t = await sign(
+      b.key,
+      JSON.parse(
+        `{"iss":"${ISSUER_URL}","aud":"${AUDIENCE}","sub":"s","iat":${NOW_S},"exp":${NOW_S + 300},"jti":"p1","ref":"refs/heads/main","__proto__":{"repository_id":"123"}}`,
+      ),
+    );
     const res = await b.post({ token: t, role: 'app' });
     expect(res.status).toBe(403);
   });
@@ -204,7 +211,12 @@ describe('stores and upstreams failing', () => {
 
   it('a missing secret is a 502 with the cause in the audit record only', async () => {
     const role = ROLE_APP.replace('name: DB_URL', 'name: MISSING');
-    b = await buildTestBroker({ files: [{ path: 'issuers.yaml', text: ISSUERS_YAML }, { path: 'roles/app.yaml', text: role }] });
+    b = await buildTestBroker({
+      files: [
+        { path: 'issuers.yaml', text: ISSUERS_YAML },
+        { path: 'roles/app.yaml', text: role },
+      ],
+    });
     const res = await b.post({ token: await token(), role: 'app' });
     expect(res.status).toBe(502);
     const body = await res.text();
@@ -212,9 +224,14 @@ describe('stores and upstreams failing', () => {
     expect(b.audit.records()[0]).toMatchObject({ code: 'ERR_UPSTREAM', reason: 'secret.not_found:MISSING', upstream: { type: 'secret' } });
   });
 
-  it.each(['aws.111122223333.secret_access_key', 'github-app-12345'])('never hands out the broker\'s own upstream key %s', async (name) => {
+  it.each(['aws.111122223333.secret_access_key', 'github-app-12345'])("never hands out the broker's own upstream key %s", async (name) => {
     const role = ROLE_APP.replace('name: DB_URL', `name: ${name}`);
-    b = await buildTestBroker({ files: [{ path: 'issuers.yaml', text: ISSUERS_YAML }, { path: 'roles/app.yaml', text: role }] });
+    b = await buildTestBroker({
+      files: [
+        { path: 'issuers.yaml', text: ISSUERS_YAML },
+        { path: 'roles/app.yaml', text: role },
+      ],
+    });
     await b.vault.put(name, 'AKIA-very-secret', NOW_S);
     const res = await b.post({ token: await token(), role: 'app' });
     expect(res.status).toBe(502);
@@ -224,7 +241,12 @@ describe('stores and upstreams failing', () => {
 
   it('no partial results: when the second grant fails, the first is not returned', async () => {
     const role = ROLE_APP.replace('grants:\n', 'grants:\n  - type: secret\n    name: DB_URL\n  - type: secret\n    name: MISSING\n');
-    b = await buildTestBroker({ files: [{ path: 'issuers.yaml', text: ISSUERS_YAML }, { path: 'roles/app.yaml', text: role }] });
+    b = await buildTestBroker({
+      files: [
+        { path: 'issuers.yaml', text: ISSUERS_YAML },
+        { path: 'roles/app.yaml', text: role },
+      ],
+    });
     const res = await b.post({ token: await token(), role: 'app' });
     expect(res.status).toBe(502);
     expect(await res.text()).not.toContain('postgres://');

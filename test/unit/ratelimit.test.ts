@@ -6,7 +6,10 @@ import { baseClaims, sign } from '../helpers/issuer.ts';
 
 describe('parseRateLimits', () => {
   it('reads kind=N/duration pairs', () => {
-    expect(parseRateLimits('client=600/1m, subject=30/10s')).toEqual({ client: { limit: 600, windowS: 60 }, subject: { limit: 30, windowS: 10 } });
+    expect(parseRateLimits('client=600/1m, subject=30/10s')).toEqual({
+      client: { limit: 600, windowS: 60 },
+      subject: { limit: 30, windowS: 10 },
+    });
     expect(parseRateLimits(undefined)).toEqual({});
     expect(parseRateLimits(' ')).toEqual({});
   });
@@ -50,7 +53,11 @@ describe('limits on the exchange', () => {
 
   it('a failing counter lets requests through (limits protect capacity, not access)', async () => {
     const errors: unknown[] = [];
-    b.deps.rateLimiter = new RateLimiter(parseRateLimits('client=1/1m,subject=1/1m'), { hit: () => Promise.reject(new Error('down')) }, (e) => errors.push(e));
+    b.deps.rateLimiter = new RateLimiter(
+      parseRateLimits('client=1/1m,subject=1/1m'),
+      { hit: () => Promise.reject(new Error('down')) },
+      (e) => errors.push(e),
+    );
     const token = await sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, T0 / 1000, good));
     expect((await b.post({ token, role: 'app' })).status).toBe(200);
     expect(errors).toHaveLength(2);

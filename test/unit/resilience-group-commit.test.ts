@@ -46,7 +46,9 @@ describe('replay claims in group commits', () => {
   it('any number of concurrent copies yield one success per key, committed before they resolve', async () => {
     const guard = new SqliteReplayGuard(open());
     const keys = Array.from({ length: 50 }, (_, i) => `ci\u0000jti-${i}`);
-    const results = await Promise.all(keys.flatMap((k) => [1, 2, 3, 4].map(() => guard.claim(k, NOW + 600, NOW).then((ok) => [k, ok] as const))));
+    const results = await Promise.all(
+      keys.flatMap((k) => [1, 2, 3, 4].map(() => guard.claim(k, NOW + 600, NOW).then((ok) => [k, ok] as const))),
+    );
     for (const k of keys) expect(results.filter(([key, ok]) => key === k && ok)).toHaveLength(1);
     // Another connection (another process) sees every claim: they were committed when the promises resolved.
     const other = open();
@@ -87,7 +89,10 @@ describe('replay claims in group commits', () => {
       batcher.run(() => insert.run('kept-2', NOW)),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    const keys = open().prepare('SELECT key FROM replay ORDER BY key').all().map((r) => r.key);
+    const keys = open()
+      .prepare('SELECT key FROM replay ORDER BY key')
+      .all()
+      .map((r) => r.key);
     expect(keys).toEqual(['kept-1', 'kept-2']);
   });
 
@@ -165,7 +170,9 @@ describe('the auditor writes concurrent records in groups', () => {
     const group = Array.from({ length: 10 }, (_, i) => auditor.append(record(i + 1)));
     await first;
     const settled = await Promise.allSettled(group);
-    expect(settled.every((s) => s.status === 'rejected' && s.reason instanceof BrokerError && s.reason.code === 'ERR_UNAVAILABLE')).toBe(true);
+    expect(settled.every((s) => s.status === 'rejected' && s.reason instanceof BrokerError && s.reason.code === 'ERR_UNAVAILABLE')).toBe(
+      true,
+    );
     await Promise.all([auditor.append(record(20)), auditor.append(record(21)), auditor.append(record(22))]);
     const stored = await chainOf(open());
     expect(await verifyChain(stored)).toMatchObject({ ok: true, count: 4 });

@@ -35,7 +35,8 @@ describe('the issuer JWKS endpoint fails half the time', () => {
     const rogue = await makeKey('rogue-kid');
     const tokens: string[] = [];
     for (let i = 0; i < 1_000; i++) {
-      if (i % 10 === 9) tokens.push(tokens[i - 1]!); // the same token again, in flight together
+      if (i % 10 === 9)
+        tokens.push(tokens[i - 1]!); // the same token again, in flight together
       else if (i % 25 === 24) tokens.push(await sign(rogue, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good)));
       else tokens.push(await sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good)));
     }
@@ -47,7 +48,10 @@ describe('the issuer JWKS endpoint fails half the time', () => {
     });
 
     const statuses = new Set(answers.map((a) => a.status));
-    expect([...statuses].every((s) => [200, 401, 503].includes(s)), JSON.stringify([...statuses])).toBe(true);
+    expect(
+      [...statuses].every((s) => [200, 401, 503].includes(s)),
+      JSON.stringify([...statuses]),
+    ).toBe(true);
     expect(answers.some((a) => a.body.error === 'ERR_TOKEN_REPLAYED')).toBe(true);
     // The cold start met a failing JWKS: refused as unavailable (never as a bug or a bad token) until the
     // backoff let a fetch through. From then on failing refreshes keep the last good keys: no more 503s.

@@ -51,7 +51,15 @@ describe('parseSettings', () => {
     });
     expect(parsed.ok).toBe(false);
     if (parsed.ok) return;
-    const names = ['BROKER_PUBLIC_URL', 'BROKER_KEK', 'BROKER_UPSTREAM_TIMEOUT_MS', 'BROKER_RATE_LIMITS', 'BROKER_AUDIT_CHECKPOINT_RECORDS', 'BROKER_AUDIT_CHECKPOINT_INTERVAL', 'BROKER_AUDIT_RETENTION'];
+    const names = [
+      'BROKER_PUBLIC_URL',
+      'BROKER_KEK',
+      'BROKER_UPSTREAM_TIMEOUT_MS',
+      'BROKER_RATE_LIMITS',
+      'BROKER_AUDIT_CHECKPOINT_RECORDS',
+      'BROKER_AUDIT_CHECKPOINT_INTERVAL',
+      'BROKER_AUDIT_RETENTION',
+    ];
     for (const name of names) expect(parsed.problems.some((p) => p.includes(name))).toBe(true);
     expect(parsed.problems.join('\n')).not.toContain('secret-host');
   });

@@ -19,7 +19,9 @@ import {
 async function emptyDatabase(): Promise<typeof env.CONTRACT_DB> {
   const db = env.CONTRACT_DB;
   const { results } = await db
-    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'")
+    .prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'",
+    )
     .all<{ name: string }>();
   if (results.length > 0) await db.batch(results.map((t) => db.prepare(`DELETE FROM "${t.name}"`)));
   return db;

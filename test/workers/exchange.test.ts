@@ -33,7 +33,16 @@ beforeAll(async () => {
 
 async function sign(overrides: JWTPayload = {}): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  const payload: JWTPayload = { iss: env.TEST_ISSUER_URL, aud: AUDIENCE, iat: now, nbf: now, exp: now + 300, jti: crypto.randomUUID(), ...CLAIMS, ...overrides };
+  const payload: JWTPayload = {
+    iss: env.TEST_ISSUER_URL,
+    aud: AUDIENCE,
+    iat: now,
+    nbf: now,
+    exp: now + 300,
+    jti: crypto.randomUUID(),
+    ...CLAIMS,
+    ...overrides,
+  };
   return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(signingKey);
 }
 
@@ -73,7 +82,9 @@ describe('the Worker', () => {
   it('publishes the broker issuer: discovery at BROKER_PUBLIC_URL and a signing key in the JWKS (D1)', async () => {
     const disc = (await (await SELF.fetch(`${BROKER}/.well-known/openid-configuration`)).json()) as Record<string, unknown>;
     expect(disc).toMatchObject({ issuer: 'https://broker.example.com', jwks_uri: 'https://broker.example.com/.well-known/jwks.json' });
-    const first = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as { keys: { kid: string; kty: string; d?: string }[] };
+    const first = (await (await SELF.fetch(`${BROKER}/.well-known/jwks.json`)).json()) as {
+      keys: { kid: string; kty: string; d?: string }[];
+    };
     expect(first.keys.length).toBeGreaterThanOrEqual(1);
     expect(first.keys[0]).toMatchObject({ kty: 'RSA', alg: 'RS256', use: 'sig' });
     expect(first.keys[0]!.d).toBeUndefined();
@@ -163,7 +174,12 @@ describe('the Worker', () => {
     expect(records.every((r) => r.action === 'exchange')).toBe(true);
     expect(records.filter((r) => r.decision === 'allow')).toHaveLength(2);
     const allowed = records.find((r) => r.decision === 'allow')!;
-    expect(allowed).toMatchObject({ client_ip: '203.0.113.7', user_agent: 'workers-test', role: 'app-secret', policy_hash: env.TEST_POLICY_HASH });
+    expect(allowed).toMatchObject({
+      client_ip: '203.0.113.7',
+      user_agent: 'workers-test',
+      role: 'app-secret',
+      policy_hash: env.TEST_POLICY_HASH,
+    });
     // Never a token or a minted value in the log.
     expect(JSON.stringify(records)).not.toContain(SECRET_VALUE);
   });
@@ -190,7 +206,10 @@ describe('a Worker that cannot serve safely', () => {
   const ctx = () => createExecutionContext();
 
   async function expectRefusal(handler: ReturnType<typeof createWorkerHandler>, workerEnv: typeof env): Promise<void> {
-    for (const [method, path] of [['GET', '/healthz'], ['POST', '/v1/exchange']] as const) {
+    for (const [method, path] of [
+      ['GET', '/healthz'],
+      ['POST', '/v1/exchange'],
+    ] as const) {
       const res = await handler.fetch(new Request(`${BROKER}${path}`, { method }), workerEnv, ctx());
       expect(res.status).toBe(503);
       expectCommonHeaders(res);
@@ -200,7 +219,9 @@ describe('a Worker that cannot serve safely', () => {
 
   it('refuses every request without BROKER_KEK, and says why in the log', async () => {
     const lines: Record<string, unknown>[] = [];
-    const handler = createWorkerHandler([{ path: 'issuers.yaml', text: 'issuers:\n  a:\n    url: https://a.test\n    audience: x\n' }], { log: (l) => lines.push(l) });
+    const handler = createWorkerHandler([{ path: 'issuers.yaml', text: 'issuers:\n  a:\n    url: https://a.test\n    audience: x\n' }], {
+      log: (l) => lines.push(l),
+    });
     const { BROKER_KEK: _kek, ...withoutKek } = env;
     await expectRefusal(handler, withoutKek as typeof env);
     expect(JSON.stringify(lines)).toContain('BROKER_KEK is not set');

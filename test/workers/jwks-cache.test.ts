@@ -43,7 +43,11 @@ const kvKey = (url: string) => `jwks:${url}`;
 
 /** A MAC the way the broker computes it, under any key: lets the tests replay, re-date and re-key entries. */
 async function macOf(key: CryptoKey, url: string, entry: JwksCacheEntry): Promise<string> {
-  return toBase64(new Uint8Array(await crypto.subtle.sign('HMAC', key, utf8(canonicalJson({ issuer: url, jwks: entry.jwks, fetched_at: entry.fetched_at })))));
+  return toBase64(
+    new Uint8Array(
+      await crypto.subtle.sign('HMAC', key, utf8(canonicalJson({ issuer: url, jwks: entry.jwks, fetched_at: entry.fetched_at }))),
+    ),
+  );
 }
 
 async function plantRaw(url: string, value: unknown): Promise<void> {
@@ -56,7 +60,8 @@ function issuerFetch(url: string, jwks: () => { keys: JWK[] } | null): (input: R
     const target = String(input instanceof Request ? input.url : input);
     const keys = jwks();
     if (!keys) throw new TypeError('network unreachable');
-    if (target === `${url}/.well-known/openid-configuration`) return Response.json({ issuer: url, jwks_uri: `${url}/.well-known/jwks.json` });
+    if (target === `${url}/.well-known/openid-configuration`)
+      return Response.json({ issuer: url, jwks_uri: `${url}/.well-known/jwks.json` });
     if (target === `${url}/.well-known/jwks.json`) return Response.json(keys);
     return new Response('not found', { status: 404 });
   };
@@ -64,7 +69,12 @@ function issuerFetch(url: string, jwks: () => { keys: JWK[] } | null): (input: R
 
 function registry(url: string, live: () => { keys: JWK[] } | null, now = Date.now) {
   const events: { type: string }[] = [];
-  const reg = new JwksRegistry({ fetch: issuerFetch(url, live), now, cache: new KvJwksCache(env.JWKS_CACHE, macKey), onEvent: (e) => events.push(e) });
+  const reg = new JwksRegistry({
+    fetch: issuerFetch(url, live),
+    now,
+    cache: new KvJwksCache(env.JWKS_CACHE, macKey),
+    onEvent: (e) => events.push(e),
+  });
   const issuer = { name: 'test', url } as CompiledIssuer;
   return { lookup: (kid: string) => reg.keysFor(issuer, kid), events };
 }
@@ -92,8 +102,18 @@ describe('a JWKS cached in KV is trusted only with a valid MAC under a KEK-deriv
       ['a key added under a valid MAC', { ...stored, jwks: { keys: [...real.jwks.keys, ...attacker.jwks.keys] } }],
       ['fetched_at moved into the future under a valid MAC', { ...stored, fetched_at: Date.now() + 365 * 86_400_000 }],
       ["another issuer's entry and MAC reused", elsewhereStored],
-      ['a MAC under another KEK', { jwks: attacker.jwks, fetched_at: Date.now(), mac: await macOf(otherKek, url, { jwks: attacker.jwks, fetched_at: Date.now() }) }],
-      ['a MAC under a key for another purpose', { jwks: attacker.jwks, fetched_at: entry.fetched_at, mac: await macOf(otherPurpose, url, { jwks: attacker.jwks, fetched_at: entry.fetched_at }) }],
+      [
+        'a MAC under another KEK',
+        { jwks: attacker.jwks, fetched_at: Date.now(), mac: await macOf(otherKek, url, { jwks: attacker.jwks, fetched_at: Date.now() }) },
+      ],
+      [
+        'a MAC under a key for another purpose',
+        {
+          jwks: attacker.jwks,
+          fetched_at: entry.fetched_at,
+          mac: await macOf(otherPurpose, url, { jwks: attacker.jwks, fetched_at: entry.fetched_at }),
+        },
+      ],
     ];
     for (const [what, value] of forgeries) {
       await plantRaw(url, value);
@@ -128,23 +148,36 @@ describe('a JWKS cached in KV is only a fallback when the issuer is unreachable,
     const planted: [string, (url: string) => Promise<unknown>][] = [
       ['a garbage MAC', async () => ({ jwks: attacker.jwks, fetched_at: now, mac: toBase64(new Uint8Array(32)) })],
       ['no MAC', async () => ({ jwks: attacker.jwks, fetched_at: now })],
-      ['a valid MAC and fetched_at beyond the clock skew', async (url) => {
-        const e = { jwks: attacker.jwks, fetched_at: now + CLOCK_SKEW_MS + 60_000 };
-        return { ...e, mac: await macOf(macKey, url, e) };
-      }],
-      ['a valid MAC and fetched_at 8 days ago', async (url) => {
-        const e = { jwks: attacker.jwks, fetched_at: now - 8 * 86_400_000 };
-        return { ...e, mac: await macOf(macKey, url, e) };
-      }],
-      ["another issuer's MAC", async () => {
-        const e = { jwks: attacker.jwks, fetched_at: now };
-        return { ...e, mac: await macOf(macKey, 'https://other-issuer.test', e) };
-      }],
+      [
+        'a valid MAC and fetched_at beyond the clock skew',
+        async (url) => {
+          const e = { jwks: attacker.jwks, fetched_at: now + CLOCK_SKEW_MS + 60_000 };
+          return { ...e, mac: await macOf(macKey, url, e) };
+        },
+      ],
+      [
+        'a valid MAC and fetched_at 8 days ago',
+        async (url) => {
+          const e = { jwks: attacker.jwks, fetched_at: now - 8 * 86_400_000 };
+          return { ...e, mac: await macOf(macKey, url, e) };
+        },
+      ],
+      [
+        "another issuer's MAC",
+        async () => {
+          const e = { jwks: attacker.jwks, fetched_at: now };
+          return { ...e, mac: await macOf(macKey, 'https://other-issuer.test', e) };
+        },
+      ],
     ];
     for (const [what, make] of planted) {
       const url = uniqueIssuer();
       await plantRaw(url, await make(url));
-      const { lookup } = registry(url, () => null, () => now);
+      const { lookup } = registry(
+        url,
+        () => null,
+        () => now,
+      );
       expect(await lookup(attacker.kid), what).toMatchObject({ ok: false, reason: 'unavailable' });
     }
   });
@@ -154,18 +187,41 @@ describe('a JWKS cached in KV is only a fallback when the issuer is unreachable,
     // dated far in the future so that, trusted, it would never be refreshed.
     await plantRaw(env.TEST_ISSUER_URL, { jwks: attacker.jwks, fetched_at: Date.now() + 10 * 365 * 86_400_000 });
     const files = [
-      { path: 'issuers.yaml', text: `issuers:\n  local:\n    url: ${env.TEST_ISSUER_URL}\n    audience: https://broker.test\n    algorithms: [RS256]\n` },
-      { path: 'roles/kv-test.yaml', text: 'role: kv-test\nissuer: local\nmax_ttl: 10m\nallow:\n  - repository_id: "42"\ngrants:\n  - type: secret\n    name: KV_TEST_TOKEN\n' },
+      {
+        path: 'issuers.yaml',
+        text: `issuers:\n  local:\n    url: ${env.TEST_ISSUER_URL}\n    audience: https://broker.test\n    algorithms: [RS256]\n`,
+      },
+      {
+        path: 'roles/kv-test.yaml',
+        text: 'role: kv-test\nissuer: local\nmax_ttl: 10m\nallow:\n  - repository_id: "42"\ngrants:\n  - type: secret\n    name: KV_TEST_TOKEN\n',
+      },
     ];
     // The secret exists, so a token the broker accepted would be answered 200 with it.
-    await new SecretVault(new D1SecretStore(env.SCRATCH_DB), { current: await importKek(env.BROKER_KEK) }).put('KV_TEST_TOKEN', 'kv-test-value', Math.floor(Date.now() / 1000));
+    await new SecretVault(new D1SecretStore(env.SCRATCH_DB), { current: await importKek(env.BROKER_KEK) }).put(
+      'KV_TEST_TOKEN',
+      'kv-test-value',
+      Math.floor(Date.now() / 1000),
+    );
     const handler = createWorkerHandler(files, { log: () => {} });
     const now = Math.floor(Date.now() / 1000);
-    const token = await new SignJWT({ iss: env.TEST_ISSUER_URL, aud: 'https://broker.test', sub: 'repo:acme/app', repository_id: '42', iat: now, nbf: now, exp: now + 300, jti: crypto.randomUUID() })
+    const token = await new SignJWT({
+      iss: env.TEST_ISSUER_URL,
+      aud: 'https://broker.test',
+      sub: 'repo:acme/app',
+      repository_id: '42',
+      iat: now,
+      nbf: now,
+      exp: now + 300,
+      jti: crypto.randomUUID(),
+    })
       .setProtectedHeader({ alg: 'RS256', kid: attacker.kid, typ: 'JWT' })
       .sign(attacker.key);
     const res = await handler.fetch(
-      new Request('https://broker.test/v1/exchange', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role: 'kv-test' }) }),
+      new Request('https://broker.test/v1/exchange', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token, role: 'kv-test' }),
+      }),
       { ...env, DB: env.SCRATCH_DB },
       createExecutionContext(),
     );

@@ -20,7 +20,12 @@ let deps: CloudMintDeps;
 beforeAll(async () => {
   const store = new MemoryKeyStore();
   store.rows = fakes.keyRows;
-  const issuer = new BrokerIssuer({ store, keks: { current: await importKek(fakes.kek) }, publicUrl: fakes.issuerUrl, now: () => Date.now() });
+  const issuer = new BrokerIssuer({
+    store,
+    keks: { current: await importKek(fakes.kek) },
+    publicUrl: fakes.issuerUrl,
+    now: () => Date.now(),
+  });
   const secrets = new Map([
     ['aws.111122223333.access_key_id', fakes.aws.accessKeyId],
     ['aws.111122223333.secret_access_key', fakes.aws.secretAccessKey],
@@ -37,19 +42,34 @@ function now(): number {
   return Math.floor(Date.now() / 1000);
 }
 
-async function mintAws(fields: Record<string, unknown> = {}, overrides: Partial<CloudMintDeps> = {}): Promise<{ result: MintResult; at: number }> {
+async function mintAws(
+  fields: Record<string, unknown> = {},
+  overrides: Partial<CloudMintDeps> = {},
+): Promise<{ result: MintResult; at: number }> {
   const grant = grantOf('aws', { role_arn: fakes.aws.role, region: 'us-east-1', duration: '15m', ...fields });
   const at = now();
   return { result: await createAwsMinter({ ...deps, ...overrides }).mint(grant, mintContext({ grant, now: at, maxTtl: '20m' })), at };
 }
 
-async function mintGcp(fields: Record<string, unknown> = {}, overrides: Partial<CloudMintDeps> = {}): Promise<{ result: MintResult; at: number }> {
-  const grant = grantOf('gcp', { workload_identity_provider: fakes.gcp.provider, service_account: fakes.gcp.serviceAccount, lifetime: '10m', ...fields });
+async function mintGcp(
+  fields: Record<string, unknown> = {},
+  overrides: Partial<CloudMintDeps> = {},
+): Promise<{ result: MintResult; at: number }> {
+  const grant = grantOf('gcp', {
+    workload_identity_provider: fakes.gcp.provider,
+    service_account: fakes.gcp.serviceAccount,
+    lifetime: '10m',
+    ...fields,
+  });
   const at = now();
   return { result: await createGcpMinter({ ...deps, ...overrides }).mint(grant, mintContext({ grant, now: at, maxTtl: '15m' })), at };
 }
 
-async function fakeState(): Promise<{ aws: { action: string; status: number; sub: string | null; accessKeyId: string | null }[]; gcp: { endpoint: string; status: number; sub: string | null }[]; jwksFetched: string[] }> {
+async function fakeState(): Promise<{
+  aws: { action: string; status: number; sub: string | null; accessKeyId: string | null }[];
+  gcp: { endpoint: string; status: number; sub: string | null }[];
+  jwksFetched: string[];
+}> {
   return (await fetch('https://mint-fakes.test/state')).json();
 }
 
@@ -65,7 +85,15 @@ describe('aws inside workerd', () => {
   it('mints with AssumeRoleWithWebIdentity at the default regional endpoint', async () => {
     const { result, at } = await mintAws();
     expiresWithin(result, at, 900);
-    expect(result.ok && Object.keys(result.credential).sort()).toEqual(['access_key_id', 'expires_at', 'region', 'role_arn', 'secret_access_key', 'session_token', 'type']);
+    expect(result.ok && Object.keys(result.credential).sort()).toEqual([
+      'access_key_id',
+      'expires_at',
+      'region',
+      'role_arn',
+      'secret_access_key',
+      'session_token',
+      'type',
+    ]);
     expect(result.ok && result.credential.access_key_id).toMatch(/^ASIA[A-Z2-7]{16}$/);
     const state = await fakeState();
     expect(state.aws.at(-1)).toEqual({ action: 'AssumeRoleWithWebIdentity', status: 200, sub: 'role:deploy-web-prod', accessKeyId: null });
@@ -108,7 +136,11 @@ describe('gcp inside workerd', () => {
   it('exchanges and impersonates at the default Google endpoints', async () => {
     const { result, at } = await mintGcp();
     expiresWithin(result, at, 600);
-    expect(result.ok && result.credential).toMatchObject({ type: 'gcp', service_account: fakes.gcp.serviceAccount, project_id: 'acme-prod' });
+    expect(result.ok && result.credential).toMatchObject({
+      type: 'gcp',
+      service_account: fakes.gcp.serviceAccount,
+      project_id: 'acme-prod',
+    });
     const state = await fakeState();
     expect(state.gcp.slice(-2)).toEqual([
       { endpoint: 'sts', status: 200, sub: 'role:deploy-web-prod' },
@@ -119,7 +151,12 @@ describe('gcp inside workerd', () => {
 
   it('downscopes with an access boundary', async () => {
     const { result, at } = await mintGcp({
-      access_boundary: [{ available_resource: '//storage.googleapis.com/projects/_/buckets/acme', available_permissions: ['inRole:roles/storage.objectViewer'] }],
+      access_boundary: [
+        {
+          available_resource: '//storage.googleapis.com/projects/_/buckets/acme',
+          available_permissions: ['inRole:roles/storage.objectViewer'],
+        },
+      ],
     });
     expiresWithin(result, at, 600);
     expect((await fakeState()).gcp.slice(-3).map((c) => c.endpoint)).toEqual(['sts', 'iam', 'sts']);

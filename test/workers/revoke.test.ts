@@ -11,7 +11,13 @@ import { withLatency } from '../helpers/latency.ts';
 
 const NOW = Math.floor(Date.now() / 1000);
 const ITEMS = [{ type: 'github', data: { api_url: 'https://api.github.test', token: 'ghs_owned' } }];
-const CLAIMS = { sub: 'repo:acme/app:ref:refs/heads/main', repository_id: '42', repository_owner_id: '7', ref: 'refs/heads/main', run_id: '77' };
+const CLAIMS = {
+  sub: 'repo:acme/app:ref:refs/heads/main',
+  repository_id: '42',
+  repository_owner_id: '7',
+  ref: 'refs/heads/main',
+  run_id: '77',
+};
 
 describe('D1RevocationStore', () => {
   it('ownership is checked atomically in the store: a foreign revoke racing the owner cannot make it find nothing', async () => {
@@ -46,7 +52,16 @@ describe('POST /v1/revoke in the Worker', () => {
     signingKey = (await importJWK(jwk, 'RS256')) as CryptoKey;
   });
   const sign = (overrides: JWTPayload = {}) => {
-    const payload = { iss: env.TEST_ISSUER_URL, aud: 'https://broker.test', iat: NOW, nbf: NOW, exp: NOW + 300, jti: crypto.randomUUID(), ...CLAIMS, ...overrides };
+    const payload = {
+      iss: env.TEST_ISSUER_URL,
+      aud: 'https://broker.test',
+      iat: NOW,
+      nbf: NOW,
+      exp: NOW + 300,
+      jti: crypto.randomUUID(),
+      ...CLAIMS,
+      ...overrides,
+    };
     return new SignJWT(payload).setProtectedHeader({ alg: 'RS256', kid, typ: 'JWT' }).sign(signingKey);
   };
   const revoke = async (requestId: string) => {
@@ -64,7 +79,9 @@ describe('POST /v1/revoke in the Worker', () => {
   it('"not yours" and "nothing there" answer identically (status and body)', async () => {
     // An entry some other job left: this caller's identity hashes to something else.
     const foreign = '01JD1F0RE1GN00000000000001';
-    await env.DB.prepare('INSERT INTO revocations (request_id, owner, expires_at, kek_id, wrapped_key, iv, ciphertext) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    await env.DB.prepare(
+      'INSERT INTO revocations (request_id, owner, expires_at, kek_id, wrapped_key, iv, ciphertext) VALUES (?, ?, ?, ?, ?, ?, ?)',
+    )
       .bind(foreign, 'f'.repeat(64), NOW + 600, 'k', 'w', 'i', 'c')
       .run();
     const a = await revoke(foreign);
@@ -72,7 +89,9 @@ describe('POST /v1/revoke in the Worker', () => {
     expect(a).toEqual(b);
     expect([a.status, a.rest]).toEqual([200, { revoked: [] }]);
     // Still there for its owner; and the audit log tells the two apart.
-    expect(await env.DB.prepare('SELECT owner FROM revocations WHERE request_id = ?').bind(foreign).first()).toEqual({ owner: 'f'.repeat(64) });
+    expect(await env.DB.prepare('SELECT owner FROM revocations WHERE request_id = ?').bind(foreign).first()).toEqual({
+      owner: 'f'.repeat(64),
+    });
     const { results } = await env.DB.prepare('SELECT record FROM audit ORDER BY seq DESC LIMIT 2').all<{ record: string }>();
     const reasons = results.map((r) => JSON.parse(r.record) as { reason: string; decision: string }).map((r) => [r.decision, r.reason]);
     expect(reasons).toEqual([

@@ -13,10 +13,16 @@ const NOW = Math.floor(Date.now() / 1000);
 const TAMPERED = { name: 'SecretTamperedError' };
 
 const db = env.SCRATCH_DB;
-const deleteRow = (name: string, version: number) => db.prepare('DELETE FROM secrets WHERE name = ? AND version = ?').bind(name, version).run();
+const deleteRow = (name: string, version: number) =>
+  db.prepare('DELETE FROM secrets WHERE name = ? AND version = ?').bind(name, version).run();
 const deleteHead = (name: string) => db.prepare('DELETE FROM secret_heads WHERE name = ?').bind(name).run();
-const head = async (name: string) => (await db.prepare('SELECT name, version, kek_id, seal FROM secret_heads WHERE name = ?').bind(name).first<SecretHead>())!;
-const setHead = (h: SecretHead) => db.prepare('INSERT OR REPLACE INTO secret_heads (name, version, kek_id, seal) VALUES (?, ?, ?, ?)').bind(h.name, h.version, h.kek_id, h.seal).run();
+const head = async (name: string) =>
+  (await db.prepare('SELECT name, version, kek_id, seal FROM secret_heads WHERE name = ?').bind(name).first<SecretHead>())!;
+const setHead = (h: SecretHead) =>
+  db
+    .prepare('INSERT OR REPLACE INTO secret_heads (name, version, kek_id, seal) VALUES (?, ?, ?, ?)')
+    .bind(h.name, h.version, h.kek_id, h.seal)
+    .run();
 
 async function vaultWith(name: string, versions: number) {
   const kek = await importKek(generateKekBase64());
@@ -85,9 +91,24 @@ describe('the Worker exchange over a secret whose newest version was deleted', (
 
     const jwk = JSON.parse(env.TEST_ISSUER_JWK) as JWK & { kid: string };
     const key = (await importJWK(jwk, 'RS256')) as CryptoKey;
-    const claims = { iss: env.TEST_ISSUER_URL, aud: 'https://broker.test', iat: NOW, nbf: NOW, exp: NOW + 300, jti: crypto.randomUUID(), sub: 'repo:acme/app:ref:refs/heads/main', repository_id: '42', repository_owner_id: '7', ref: 'refs/heads/main' };
+    const claims = {
+      iss: env.TEST_ISSUER_URL,
+      aud: 'https://broker.test',
+      iat: NOW,
+      nbf: NOW,
+      exp: NOW + 300,
+      jti: crypto.randomUUID(),
+      sub: 'repo:acme/app:ref:refs/heads/main',
+      repository_id: '42',
+      repository_owner_id: '7',
+      ref: 'refs/heads/main',
+    };
     const token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'JWT' }).sign(key);
-    const res = await SELF.fetch('https://broker.test/v1/exchange', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role: 'app-secret' }) });
+    const res = await SELF.fetch('https://broker.test/v1/exchange', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, role: 'app-secret' }),
+    });
     const text = await res.text();
     expect([res.status, (JSON.parse(text) as { error: string }).error]).toEqual([502, 'ERR_UPSTREAM']);
     expect(text).not.toContain('app-token');

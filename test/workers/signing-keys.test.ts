@@ -20,7 +20,14 @@ beforeEach(async () => {
 });
 
 async function issuer(log?: (l: Record<string, unknown>) => void): Promise<BrokerIssuer> {
-  return new BrokerIssuer({ store: new D1KeyStore(db), keks: { current: await importKek(env.BROKER_KEK) }, publicUrl: 'https://broker.test', now: Date.now, cacheMs: 0, ...(log ? { log } : {}) });
+  return new BrokerIssuer({
+    store: new D1KeyStore(db),
+    keks: { current: await importKek(env.BROKER_KEK) },
+    publicUrl: 'https://broker.test',
+    now: Date.now,
+    cacheMs: 0,
+    ...(log ? { log } : {}),
+  });
 }
 
 /** The Worker's JWKS, from a fresh handler (a new isolate: nothing cached). */
@@ -37,7 +44,9 @@ async function rows(): Promise<SigningKeyRow[]> {
 
 async function plant(r: SigningKeyRow): Promise<void> {
   await db
-    .prepare('INSERT OR REPLACE INTO signing_keys (kid, alg, created_at, activates_at, public_jwk, kek_id, wrapped_key, iv, ciphertext) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    .prepare(
+      'INSERT OR REPLACE INTO signing_keys (kid, alg, created_at, activates_at, public_jwk, kek_id, wrapped_key, iv, ciphertext) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    )
     .bind(r.kid, r.alg, r.created_at, r.activates_at, r.public_jwk, r.kek_id, r.wrapped_key, r.iv, r.ciphertext)
     .run();
 }
@@ -51,11 +60,24 @@ async function attackerKey(): Promise<{ kid: string; publicJwk: JWK; privateKey:
 
 const nowS = () => Math.floor(Date.now() / 1000);
 
-const ATTACKS: { name: string; plant: (real: SigningKeyRow, next: SigningKeyRow, a: Awaited<ReturnType<typeof attackerKey>>) => Promise<string> }[] = [
+const ATTACKS: {
+  name: string;
+  plant: (real: SigningKeyRow, next: SigningKeyRow, a: Awaited<ReturnType<typeof attackerKey>>) => Promise<string>;
+}[] = [
   {
     name: 'a planted row with an attacker public key, a garbage seal and a future activation',
     plant: async (real, _next, a) => {
-      await plant({ kid: a.kid, alg: 'RS256', created_at: nowS(), activates_at: nowS() + 86_400, public_jwk: JSON.stringify(a.publicJwk), kek_id: real.kek_id, wrapped_key: btoa('w'.repeat(60)), iv: btoa('i'.repeat(12)), ciphertext: btoa('c'.repeat(64)) });
+      await plant({
+        kid: a.kid,
+        alg: 'RS256',
+        created_at: nowS(),
+        activates_at: nowS() + 86_400,
+        public_jwk: JSON.stringify(a.publicJwk),
+        kek_id: real.kek_id,
+        wrapped_key: btoa('w'.repeat(60)),
+        iv: btoa('i'.repeat(12)),
+        ciphertext: btoa('c'.repeat(64)),
+      });
       return a.kid;
     },
   },
@@ -102,7 +124,17 @@ describe('on D1, a public key is published or trusted only if derived from a pri
       const signed = await fresh.sign({ subject: 'role:x', audience: 'sts.amazonaws.com', ttl: 60, claims: {} });
       expect(signed.kid).not.toBe(kid);
       expect((await fresh.jwks()).keys.map((k) => k.kid)).toContain(decodeProtectedHeader(signed.token).kid);
-      const forged = await new CompactSign(new TextEncoder().encode(JSON.stringify({ iss: 'https://broker.test', seq: 1, hash: 'a'.repeat(64), time: new Date().toISOString(), anchor: { seq: 0, hash: GENESIS_HASH } })))
+      const forged = await new CompactSign(
+        new TextEncoder().encode(
+          JSON.stringify({
+            iss: 'https://broker.test',
+            seq: 1,
+            hash: 'a'.repeat(64),
+            time: new Date().toISOString(),
+            anchor: { seq: 0, hash: GENESIS_HASH },
+          }),
+        ),
+      )
         .setProtectedHeader({ alg: 'RS256', kid, typ: CHECKPOINT_TYP })
         .sign(a.privateKey);
       expect((await verifyCheckpoint(forged, await fresh.verificationKeys())).ok).toBe(false);

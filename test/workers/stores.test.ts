@@ -111,7 +111,13 @@ describe('DoReplayGuard', () => {
     const expired = `a\u0000${crypto.randomUUID()}`;
     expect(await guard().claim(expired, t - 10, t - 100)).toBe(true);
     const stub = await objectOf(expired);
-    const keys = () => runInDurableObject(stub, (_o, state) => state.storage.sql.exec<{ key: string }>('SELECT key FROM replay').toArray().map((r) => r.key));
+    const keys = () =>
+      runInDurableObject(stub, (_o, state) =>
+        state.storage.sql
+          .exec<{ key: string }>('SELECT key FROM replay')
+          .toArray()
+          .map((r) => r.key),
+      );
     expect(await keys()).toContain(expired);
     expect(await runInDurableObject(stub, (_o, state) => state.storage.getAlarm())).not.toBeNull();
 

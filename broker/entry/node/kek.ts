@@ -49,7 +49,10 @@ export async function loadKek(env: Record<string, string | undefined>, dataDir: 
 }
 
 async function loadPrevious(list: string | undefined): Promise<Kek[]> {
-  const entries = (list ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const entries = (list ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   const keks: Kek[] = [];
   for (const [i, entry] of entries.entries()) {
     keks.push(await importNamed(entry, `BROKER_KEK_PREVIOUS entry ${i + 1}`));

@@ -72,7 +72,9 @@ export function readPolicyDir(dir: string): PolicyFile[] {
     }
   }
   if (refused.length > 0) {
-    throw new PolicyDirError(`policy directory ${dir}: ${refused.join('; ')} (policy files are read only as regular files; replace links with the file itself)`);
+    throw new PolicyDirError(
+      `policy directory ${dir}: ${refused.join('; ')} (policy files are read only as regular files; replace links with the file itself)`,
+    );
   }
   const files = wanted.map((w) => {
     try {
@@ -80,7 +82,9 @@ export function readPolicyDir(dir: string): PolicyFile[] {
     } catch (err) {
       if (err instanceof PolicyDirError) throw err;
       // ELOOP: the entry became a link after the listing
-      throw new PolicyDirError(`policy directory ${dir}: ${w.rel} could not be read as a regular file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      throw new PolicyDirError(
+        `policy directory ${dir}: ${w.rel} could not be read as a regular file (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
+      );
     }
   });
   // Each subdirectory must still be the one listed (O_NOFOLLOW guards only the last path component).

@@ -24,7 +24,16 @@ import type {
   SecretRow,
   SecretStore,
 } from '../../src/store/ports.ts';
-import { advanceHeadParams, SECRET_COLUMNS, SECRET_SQL, toAuditEntry, toCheckpoint, toSecretHead, toSecretRead, toSecretRow } from '../../src/store/rows.ts';
+import {
+  advanceHeadParams,
+  SECRET_COLUMNS,
+  SECRET_SQL,
+  toAuditEntry,
+  toCheckpoint,
+  toSecretHead,
+  toSecretRead,
+  toSecretRow,
+} from '../../src/store/rows.ts';
 
 type Row = Record<string, SQLOutputValue>;
 
@@ -87,9 +96,7 @@ function migrate(db: DatabaseSync): void {
     db.exec('CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)');
     const current = Number(db.prepare('SELECT COALESCE(MAX(version), 0) AS v FROM schema_version').get()?.v);
     if (current > MIGRATIONS.length) {
-      throw new Error(
-        `the database schema is version ${current}, newer than this broker knows (${MIGRATIONS.length}): upgrade`,
-      );
+      throw new Error(`the database schema is version ${current}, newer than this broker knows (${MIGRATIONS.length}): upgrade`);
     }
     const record = db.prepare('INSERT INTO schema_version (version) VALUES (?)');
     for (let version = current + 1; version <= MIGRATIONS.length; version++) {
@@ -243,18 +250,20 @@ export class SqliteReplayGuard implements ReplayGuard {
 
   claim(key: string, expiresAt: number, now: number): Promise<boolean> {
     // Claims of one turn share a commit, which need not wait for an fsync (see WriteBatcher).
-    return this.#writes.run(() => {
-      // Purge before claiming: a failing database then fails the request (closed), never after a claim.
-      if (++this.#claimsSincePurge >= PURGE_EVERY_CLAIMS || now - this.#lastPurge >= PURGE_INTERVAL_S) {
-        this.#purge.run(now);
-        this.#claimsSincePurge = 0;
-        this.#lastPurge = now;
-      }
-      return changedOne(this.#claim, key, expiresAt, now);
-    }, { durable: false });
+    return this.#writes.run(
+      () => {
+        // Purge before claiming: a failing database then fails the request (closed), never after a claim.
+        if (++this.#claimsSincePurge >= PURGE_EVERY_CLAIMS || now - this.#lastPurge >= PURGE_INTERVAL_S) {
+          this.#purge.run(now);
+          this.#claimsSincePurge = 0;
+          this.#lastPurge = now;
+        }
+        return changedOne(this.#claim, key, expiresAt, now);
+      },
+      { durable: false },
+    );
   }
 }
-
 
 /** Thrown inside a batched write to undo an insertMany whose chain position was taken meanwhile. */
 const SEQ_TAKEN = Symbol('seq taken');
@@ -269,9 +278,7 @@ export class SqliteAuditStore implements AuditStore {
   constructor(db: DatabaseSync) {
     this.#writes = writeBatcher(db);
     this.#head = db.prepare('SELECT seq, hash FROM audit ORDER BY seq DESC LIMIT 1');
-    this.#insert = db.prepare(
-      'INSERT INTO audit (seq, prev_hash, hash, record) VALUES (?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING',
-    );
+    this.#insert = db.prepare('INSERT INTO audit (seq, prev_hash, hash, record) VALUES (?, ?, ?, ?) ON CONFLICT (seq) DO NOTHING');
     // Absent bounds become sentinels and an absent limit becomes -1 (no limit), so two statements serve all.
     const select = 'SELECT seq, prev_hash, hash, record FROM audit WHERE seq > ? AND seq < ? ORDER BY seq';
     this.#ascending = db.prepare(`${select} ASC LIMIT ?`);
@@ -308,15 +315,10 @@ export class SqliteAuditStore implements AuditStore {
       throw new RangeError('audit list: limit must be a non-negative integer');
     }
     const statement = query.descending ? this.#descending : this.#ascending;
-    const rows = statement.all(
-      query.afterSeq ?? Number.MIN_SAFE_INTEGER,
-      query.beforeSeq ?? Number.MAX_SAFE_INTEGER,
-      limit ?? -1,
-    );
+    const rows = statement.all(query.afterSeq ?? Number.MIN_SAFE_INTEGER, query.beforeSeq ?? Number.MAX_SAFE_INTEGER, limit ?? -1);
     return rows.map(toAuditEntry);
   }
 }
-
 
 export class SqliteCheckpointStore implements CheckpointStore {
   readonly #db: DatabaseSync;
@@ -360,8 +362,6 @@ export class SqliteCheckpointStore implements CheckpointStore {
     }
   }
 }
-
-
 
 export class SqliteSecretStore implements SecretStore {
   readonly #db: DatabaseSync;
@@ -476,7 +476,18 @@ export class SqliteKeyStore implements KeyStore {
   }
 
   async reseal(kid: string, from: SealedFields, to: SealedFields): Promise<boolean> {
-    return changedOne(this.#reseal, to.kek_id, to.wrapped_key, to.iv, to.ciphertext, kid, from.kek_id, from.wrapped_key, from.iv, from.ciphertext);
+    return changedOne(
+      this.#reseal,
+      to.kek_id,
+      to.wrapped_key,
+      to.iv,
+      to.ciphertext,
+      kid,
+      from.kek_id,
+      from.wrapped_key,
+      from.iv,
+      from.ciphertext,
+    );
   }
 
   async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {

@@ -32,7 +32,10 @@ export class D1KeyStore implements KeyStore {
   }
 
   async rewrap(kid: string, kekId: string, wrappedKey: string): Promise<void> {
-    const result = await this.#db.prepare('UPDATE signing_keys SET kek_id = ?, wrapped_key = ? WHERE kid = ?').bind(kekId, wrappedKey, kid).run();
+    const result = await this.#db
+      .prepare('UPDATE signing_keys SET kek_id = ?, wrapped_key = ? WHERE kid = ?')
+      .bind(kekId, wrappedKey, kid)
+      .run();
     // As on node:sqlite: a rotation that rewraps a key that is not there has lost track of the store.
     if (result.meta.changes !== 1) throw new Error(`no signing key ${kid} to rewrap`);
   }

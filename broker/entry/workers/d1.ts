@@ -15,10 +15,18 @@ import type {
   SecretRow,
   SecretStore,
 } from '../../src/store/ports.ts';
-import { advanceHeadParams, SECRET_COLUMNS, SECRET_SQL, toAuditEntry, toCheckpoint, toSecretHead, toSecretRead, toSecretRow } from '../../src/store/rows.ts';
+import {
+  advanceHeadParams,
+  SECRET_COLUMNS,
+  SECRET_SQL,
+  toAuditEntry,
+  toCheckpoint,
+  toSecretHead,
+  toSecretRead,
+  toSecretRow,
+} from '../../src/store/rows.ts';
 
 type Row = Record<string, unknown>;
-
 
 export class D1AuditStore implements AuditStore {
   readonly #db: D1Database;
@@ -69,8 +77,6 @@ export class D1AuditStore implements AuditStore {
     return results.map(toAuditEntry);
   }
 }
-
-
 
 export class D1SecretStore implements SecretStore {
   readonly #db: D1Database;
@@ -156,13 +162,18 @@ export class D1CheckpointStore implements CheckpointStore {
   }
 
   async insert(c: AuditCheckpoint): Promise<void> {
-    await this.#db.prepare('INSERT INTO audit_checkpoints (seq, hash, time, kid, jws) VALUES (?, ?, ?, ?, ?)').bind(c.seq, c.hash, c.time, c.kid, c.jws).run();
+    await this.#db
+      .prepare('INSERT INTO audit_checkpoints (seq, hash, time, kid, jws) VALUES (?, ?, ?, ?, ?)')
+      .bind(c.seq, c.hash, c.time, c.kid, c.jws)
+      .run();
   }
 
   async list(query: AuditQuery): Promise<AuditCheckpoint[]> {
     const order = query.descending ? 'DESC' : 'ASC';
     const { results } = await this.#db
-      .prepare(`SELECT seq, hash, time, kid, jws FROM audit_checkpoints WHERE seq > ? AND seq < ? ORDER BY seq ${order}, id ${order} LIMIT ?`)
+      .prepare(
+        `SELECT seq, hash, time, kid, jws FROM audit_checkpoints WHERE seq > ? AND seq < ? ORDER BY seq ${order}, id ${order} LIMIT ?`,
+      )
       .bind(query.afterSeq ?? Number.MIN_SAFE_INTEGER, query.beforeSeq ?? Number.MAX_SAFE_INTEGER, query.limit ?? -1)
       .all<Row>();
     return results.map(toCheckpoint);

@@ -115,7 +115,12 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
   try {
     const access =
       env.BROKER_ACCESS_TEAM_DOMAIN || env.BROKER_ACCESS_AUD
-        ? createAccessVerifier({ teamDomain: env.BROKER_ACCESS_TEAM_DOMAIN ?? '', audience: env.BROKER_ACCESS_AUD ?? '', fetch: (input, init) => fetch(input, init), now })
+        ? createAccessVerifier({
+            teamDomain: env.BROKER_ACCESS_TEAM_DOMAIN ?? '',
+            audience: env.BROKER_ACCESS_AUD ?? '',
+            fetch: (input, init) => fetch(input, init),
+            now,
+          })
         : undefined;
     adminAuth = createAdminAuth({ token: env.BROKER_ADMIN_TOKEN, access });
   } catch (error) {
@@ -133,7 +138,13 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
   // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a method.
   const fetchFn = (input: Request | string | URL, init?: RequestInit) => fetch(input, init);
   // Without BROKER_PUBLIC_URL the issuer names the request's own origin (wrangler dev); production sets it.
-  const issuer = new BrokerIssuer({ store: new D1KeyStore(env.DB), keks: sealing, publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787', now, log });
+  const issuer = new BrokerIssuer({
+    store: new D1KeyStore(env.DB),
+    keks: sealing,
+    publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
+    now,
+    log,
+  });
   const minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
   let rateLimits: RateLimits = {};
   try {
@@ -161,7 +172,11 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     revocations: new RevocationVault(new D1RevocationStore(env.DB), sealing),
     issuer,
     ...(rateLimits.client || rateLimits.subject
-      ? { rateLimiter: new RateLimiter(rateLimits, new DoRateCounter(env.REPLAY), (err) => log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) })) }
+      ? {
+          rateLimiter: new RateLimiter(rateLimits, new DoRateCounter(env.REPLAY), (err) =>
+            log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) }),
+          ),
+        }
       : {}),
     now,
     version: VERSION,
@@ -193,7 +208,10 @@ async function loadKeks(env: WorkerEnv): Promise<LoadedKeks> {
     });
   }
   const previous: Kek[] = [];
-  const entries = (env.BROKER_KEK_PREVIOUS ?? '').split(',').map((s) => s.trim()).filter((s) => s !== '');
+  const entries = (env.BROKER_KEK_PREVIOUS ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
   for (const [i, entry] of entries.entries()) {
     const kek = await importKek(entry).catch((e: unknown) => {
       problems.push(`BROKER_KEK_PREVIOUS entry ${i + 1} is invalid: ${(e as Error).message}`);

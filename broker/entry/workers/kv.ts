@@ -59,5 +59,12 @@ function macInput(issuerUrl: string, entry: JwksCacheEntry): Uint8Array<ArrayBuf
 function isStored(value: unknown): value is StoredEntry {
   if (!value || typeof value !== 'object') return false;
   const v = value as { jwks?: { keys?: unknown }; fetched_at?: unknown; mac?: unknown };
-  return !!v.jwks && typeof v.jwks === 'object' && Array.isArray(v.jwks.keys) && typeof v.fetched_at === 'number' && Number.isFinite(v.fetched_at) && typeof v.mac === 'string';
+  return (
+    !!v.jwks &&
+    typeof v.jwks === 'object' &&
+    Array.isArray(v.jwks.keys) &&
+    typeof v.fetched_at === 'number' &&
+    Number.isFinite(v.fetched_at) &&
+    typeof v.mac === 'string'
+  );
 }

@@ -79,7 +79,9 @@ export class ReplayGuardObject extends DurableObject<unknown> {
     this.ctx.storage.sql.exec('DELETE FROM rate WHERE until < ?', Math.floor(Date.now() / 1000));
     this.ctx.storage.sql.exec('DELETE FROM replay WHERE expires_at < ?', Math.floor(Date.now() / 1000));
     const next = this.ctx.storage.sql
-      .exec<{ next: number | null }>('SELECT MIN(t) AS next FROM (SELECT MIN(expires_at) AS t FROM replay UNION ALL SELECT MIN(until) FROM rate)')
+      .exec<{ next: number | null }>(
+        'SELECT MIN(t) AS next FROM (SELECT MIN(expires_at) AS t FROM replay UNION ALL SELECT MIN(until) FROM rate)',
+      )
       .one().next;
     this.#alarmAt = null;
     // A shard with nothing left to expire schedules nothing, so idle shards do no work.

@@ -31,7 +31,9 @@ export function createAdminAuth(opts: AdminAuthOptions): AdminAuthenticator | un
   const token = opts.token?.trim() ? opts.token : undefined;
   if (!token && !opts.access) return undefined;
   if (token !== undefined && (token.length < MIN_ADMIN_TOKEN_LENGTH || /\s/.test(token))) {
-    throw new Error(`BROKER_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -base64 32)`);
+    throw new Error(
+      `BROKER_ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -base64 32)`,
+    );
   }
   const expected = token === undefined ? undefined : sha256Hex(token);
   const access = opts.access;

@@ -22,7 +22,10 @@ export interface AdminAuditResponse extends AuditPage {
   checkpoint: { seq: number; hash: string; time: string; kid: string } | null;
 }
 
-type Deps = Pick<ExchangeDeps, 'auditor' | 'now' | 'policy' | 'rateLimiter'> & { admin?: AdminDeps | undefined; issuer?: BrokerIssuer | undefined };
+type Deps = Pick<ExchangeDeps, 'auditor' | 'now' | 'policy' | 'rateLimiter'> & {
+  admin?: AdminDeps | undefined;
+  issuer?: BrokerIssuer | undefined;
+};
 
 export function adminQuery(deps: Deps, req: Request, meta: RequestMeta): Promise<AdminAuditResponse> {
   const admin = deps.admin;
@@ -48,7 +51,8 @@ export function adminQuery(deps: Deps, req: Request, meta: RequestMeta): Promise
     let checkpoint: AdminAuditResponse['checkpoint'] = null;
     if (admin.checkpoints && deps.issuer) {
       const { latest } = await latestCheckpoints(admin.checkpoints, await deps.issuer.verificationKeys());
-      if (latest) checkpoint = { seq: latest.payload.seq, hash: latest.payload.hash, time: latest.payload.time, kid: latest.checkpoint.kid };
+      if (latest)
+        checkpoint = { seq: latest.payload.seq, hash: latest.payload.hash, time: latest.payload.time, kid: latest.checkpoint.kid };
     }
     return { request_id: meta.requestId, ...page, head, checkpoint };
   });

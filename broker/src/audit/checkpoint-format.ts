@@ -40,9 +40,20 @@ export interface CheckpointSigner {
 
 export const GENESIS: ChainLink = { seq: 0, hash: GENESIS_HASH };
 
-export async function signCheckpoint(signer: CheckpointSigner, head: ChainLink, anchor: ChainLink, nowMs: number): Promise<AuditCheckpoint> {
+export async function signCheckpoint(
+  signer: CheckpointSigner,
+  head: ChainLink,
+  anchor: ChainLink,
+  nowMs: number,
+): Promise<AuditCheckpoint> {
   const time = new Date(nowMs).toISOString();
-  const payload: CheckpointPayload = { iss: signer.publicUrl, seq: head.seq, hash: head.hash, time, anchor: { seq: anchor.seq, hash: anchor.hash } };
+  const payload: CheckpointPayload = {
+    iss: signer.publicUrl,
+    seq: head.seq,
+    hash: head.hash,
+    time,
+    anchor: { seq: anchor.seq, hash: anchor.hash },
+  };
   const { jws, kid } = await signer.signJws({ ...payload }, CHECKPOINT_TYP);
   return { seq: head.seq, hash: head.hash, time, kid, jws };
 }
@@ -54,16 +65,31 @@ export type CheckpointCheck =
 /** A chain hash (SHA-256, lowercase hex). */
 export const HASH = /^[0-9a-f]{64}$/;
 const isLink = (v: unknown): v is ChainLink =>
-  !!v && typeof v === 'object' && Number.isSafeInteger((v as ChainLink).seq) && (v as ChainLink).seq >= 0 && typeof (v as ChainLink).hash === 'string' && HASH.test((v as ChainLink).hash);
+  !!v &&
+  typeof v === 'object' &&
+  Number.isSafeInteger((v as ChainLink).seq) &&
+  (v as ChainLink).seq >= 0 &&
+  typeof (v as ChainLink).hash === 'string' &&
+  HASH.test((v as ChainLink).hash);
 
 function isPayload(v: unknown): v is CheckpointPayload {
   if (!isLink(v) || v.seq < 1) return false;
   const p = v as unknown as CheckpointPayload;
-  return typeof p.iss === 'string' && typeof p.time === 'string' && !Number.isNaN(Date.parse(p.time)) && isLink(p.anchor) && p.anchor.seq <= p.seq;
+  return (
+    typeof p.iss === 'string' &&
+    typeof p.time === 'string' &&
+    !Number.isNaN(Date.parse(p.time)) &&
+    isLink(p.anchor) &&
+    p.anchor.seq <= p.seq
+  );
 }
 
 /** Verifies one checkpoint JWS against `keys` (looked up by kid only; RS256 and the checkpoint typ only). */
-export async function verifyCheckpoint(jws: string, keys: readonly JWK[], imported = new Map<string, Promise<CryptoKey | Uint8Array>>()): Promise<CheckpointCheck> {
+export async function verifyCheckpoint(
+  jws: string,
+  keys: readonly JWK[],
+  imported = new Map<string, Promise<CryptoKey | Uint8Array>>(),
+): Promise<CheckpointCheck> {
   let kid: string | null = null;
   let claimedSeq: number | null = null;
   try {

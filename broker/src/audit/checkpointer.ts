@@ -3,7 +3,14 @@
 import type { JWK } from 'jose';
 import type { AuditCheckpoint, AuditEntry, AuditHead, AuditQuery, AuditStore, CheckpointStore } from '../store/ports.ts';
 import { GENESIS_HASH } from './chain.ts';
-import { GENESIS, signCheckpoint, verifyCheckpoint, type ChainLink, type CheckpointPayload, type CheckpointSigner } from './checkpoint-format.ts';
+import {
+  GENESIS,
+  signCheckpoint,
+  verifyCheckpoint,
+  type ChainLink,
+  type CheckpointPayload,
+  type CheckpointSigner,
+} from './checkpoint-format.ts';
 
 export interface CheckpointerOptions {
   audit: AuditStore;
@@ -109,10 +116,11 @@ export class Checkpointer {
       let signed: AuditCheckpoint | null = null;
       do {
         this.again = false;
-        signed = (await this.run(false).catch((err: unknown) => {
-          this.opts.log?.({ level: 'error', event: 'audit.checkpoint_failed', detail: String((err as Error)?.message ?? err) });
-          return null;
-        })) ?? signed;
+        signed =
+          (await this.run(false).catch((err: unknown) => {
+            this.opts.log?.({ level: 'error', event: 'audit.checkpoint_failed', detail: String((err as Error)?.message ?? err) });
+            return null;
+          })) ?? signed;
       } while (this.again);
       return signed;
     })().finally(() => {
@@ -143,7 +151,12 @@ export class Checkpointer {
     const head = await this.opts.audit.head();
     const latest = recent.latest;
     if (!head) {
-      if (latest) return this.refuse('checkpoint_mismatch', `the audit log is empty, but the checkpoint signed ${latest.payload.time} names record seq ${latest.payload.seq}: the records were deleted`, 0);
+      if (latest)
+        return this.refuse(
+          'checkpoint_mismatch',
+          `the audit log is empty, but the checkpoint signed ${latest.payload.time} names record seq ${latest.payload.seq}: the records were deleted`,
+          0,
+        );
       return null;
     }
     let anchor: ChainLink;
@@ -204,7 +217,11 @@ export class Checkpointer {
     if (!first) return { ok: true, anchor: recent.anchor ?? GENESIS };
     if (first.seq <= 1) {
       if (first.seq === 1 && first.prev_hash === GENESIS_HASH) return { ok: true, anchor: recent.anchor ?? GENESIS };
-      return { ok: false, reason: 'start_rewritten', detail: `the first record (seq ${first.seq}) does not continue from the genesis hash: the start of the chain was rewritten` };
+      return {
+        ok: false,
+        reason: 'start_rewritten',
+        detail: `the first record (seq ${first.seq}) does not continue from the genesis hash: the start of the chain was rewritten`,
+      };
     }
     const start: ChainLink = { seq: first.seq - 1, hash: first.prev_hash };
     const anchors = recent.anchors;

@@ -92,11 +92,13 @@ export function parseAuditQuery(params: URLSearchParams, nowMs: number): ParsedQ
   }
   let limit = DEFAULT_LIMIT;
   if (echo.limit) {
-    if (!/^\d{1,4}$/.test(echo.limit) || Number(echo.limit) < 1 || Number(echo.limit) > MAX_LIMIT) return { ok: false, detail: 'audit_query.limit' };
+    if (!/^\d{1,4}$/.test(echo.limit) || Number(echo.limit) < 1 || Number(echo.limit) > MAX_LIMIT)
+      return { ok: false, detail: 'audit_query.limit' };
     limit = Number(echo.limit);
   }
   const summary = echo.summary === '1' || echo.summary === 'true';
-  if (echo.summary !== undefined && !summary && echo.summary !== '0' && echo.summary !== 'false') return { ok: false, detail: 'audit_query.summary' };
+  if (echo.summary !== undefined && !summary && echo.summary !== '0' && echo.summary !== 'false')
+    return { ok: false, detail: 'audit_query.summary' };
   return { ok: true, query: { filters, ...(cursor !== undefined ? { cursor } : {}), limit, summary }, echo };
 }
 
@@ -231,7 +233,12 @@ function summarise(records: readonly AuditRecord[], complete: boolean, f: AuditF
   const bucket = bucketFor(Math.max(1, to - from));
   const first = Math.floor(from / bucket) * bucket;
   const count = Math.min(500, Math.floor((to - first) / bucket) + 1);
-  const buckets = Array.from({ length: count }, (_, i) => ({ start: new Date(first + i * bucket).toISOString(), allow: 0, deny: 0, error: 0 }));
+  const buckets = Array.from({ length: count }, (_, i) => ({
+    start: new Date(first + i * bucket).toISOString(),
+    allow: 0,
+    deny: 0,
+    error: 0,
+  }));
   for (const r of records) {
     const i = Math.floor((Date.parse(r.time) - first) / bucket);
     const b = buckets[i];

@@ -83,7 +83,12 @@ function pruneRecord(opts: PruneOptions, through: ChainLink, count: number, nowM
     user_agent: null,
     credentials: [],
     policy_hash: opts.policyHash,
-    query: { through_seq: String(through.seq), through_hash: through.hash, records: String(count), before: new Date(opts.before).toISOString() },
+    query: {
+      through_seq: String(through.seq),
+      through_hash: through.hash,
+      records: String(count),
+      before: new Date(opts.before).toISOString(),
+    },
   };
 }
 

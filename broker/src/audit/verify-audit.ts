@@ -59,7 +59,10 @@ interface ValidCheckpoint {
 
 export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerification> {
   const problems: AuditProblem[] = [];
-  const at = (c: LocatedCheckpoint) => ({ ...(c.line !== undefined ? { line: c.line } : {}), ...(c.source !== undefined ? { source: c.source } : {}) });
+  const at = (c: LocatedCheckpoint) => ({
+    ...(c.line !== undefined ? { line: c.line } : {}),
+    ...(c.source !== undefined ? { source: c.source } : {}),
+  });
 
   // 1. Signatures. A checkpoint whose key is unknown cannot vouch for anything; that only matters when it is
   //    newer than every one that verifies (older ones are covered by the newer ones through the chain).
@@ -84,7 +87,10 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
       continue;
     }
     problems.push({
-      kind: 'checkpoint', index: null, seq: u.seq, ...at(u.at),
+      kind: 'checkpoint',
+      index: null,
+      seq: u.seq,
+      ...at(u.at),
       reason: `checkpoint signed by key ${u.kid ?? '?'}, which is not among the verification keys (a retired key, or pass the broker's JWKS)`,
     });
   }
@@ -106,7 +112,10 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
       if (!anchored) {
         const below = Math.max(0, ...anchors.map((a) => a.seq).filter((s) => s < s0));
         problems.push({
-          kind: 'start', index: 0, seq: first.seq, ...(first.line !== undefined ? { line: first.line } : {}),
+          kind: 'start',
+          index: 0,
+          seq: first.seq,
+          ...(first.line !== undefined ? { line: first.line } : {}),
           reason: `records ${below + 1} to ${s0} are missing from the start of the chain, and no signed prune point allows that (removed)`,
         });
       }
@@ -116,7 +125,9 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
   // 3. The chain itself, remembering the hash at every seq a checkpoint or anchor names.
   const claims = [
     ...valid.map((v) => ({ seq: v.payload.seq, hash: v.payload.hash, what: 'checkpoint', v })),
-    ...valid.filter((v) => v.payload.anchor.seq > 0).map((v) => ({ seq: v.payload.anchor.seq, hash: v.payload.anchor.hash, what: 'prune point', v })),
+    ...valid
+      .filter((v) => v.payload.anchor.seq > 0)
+      .map((v) => ({ seq: v.payload.anchor.seq, hash: v.payload.anchor.hash, what: 'prune point', v })),
   ].sort((a, b) => a.seq - b.seq);
   const wanted = new Set(claims.map((c) => c.seq));
   const seen = new Map<number, string>();
@@ -162,7 +173,10 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
     const undecided = anchoredStart && !chain.ok && pruneSeq === undefined;
     if (anchoredStart && !prunedHere && !undecided) {
       problems.push({
-        kind: 'start', index: 0, seq: first.seq, ...(first.line !== undefined ? { line: first.line } : {}),
+        kind: 'start',
+        index: 0,
+        seq: first.seq,
+        ...(first.line !== undefined ? { line: first.line } : {}),
         reason: `records up to seq ${start.seq} are missing from the start of the chain: a checkpoint anchors the chain there, but no audit_prune record under a valid checkpoint records a prune through seq ${start.seq} (removed, then re-anchored)`,
       });
     }
@@ -171,7 +185,10 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
     const older = valid.filter((v) => v.payload.seq <= start.seq).at(-1);
     if (older && !prunedHere && !undecided) {
       problems.push({
-        kind: 'removed', index: null, seq: older.payload.seq, ...at(older.at),
+        kind: 'removed',
+        index: null,
+        seq: older.payload.seq,
+        ...at(older.at),
         reason: `the store starts at seq ${first.seq} after the checkpoint signed ${older.payload.time} at seq ${older.payload.seq}, and no verified prune covers that: records were removed`,
       });
     }
@@ -185,7 +202,8 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
     const where = { index: null, seq: claim.seq, ...at(claim.v.at) };
     if (claim.seq > lastSeq) {
       problems.push({
-        kind: 'truncated', ...where,
+        kind: 'truncated',
+        ...where,
         reason: `truncated: a ${claim.what} signed ${claim.v.payload.time} names record seq ${claim.seq}, but the chain ends at seq ${lastSeq}`,
       });
       continue;
@@ -197,7 +215,8 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
     }
     const from = lastMatch === null ? (start.seq > 0 ? start.seq + 1 : 1) : lastMatch + 1;
     problems.push({
-      kind: 'rewritten', ...where,
+      kind: 'rewritten',
+      ...where,
       reason: `the ${claim.what} signed ${claim.v.payload.time} does not match the chain at seq ${claim.seq}: records ${from} to ${claim.seq} were rewritten`,
     });
   }
@@ -207,7 +226,9 @@ export async function verifyAudit(input: VerifyAuditInput): Promise<AuditVerific
   const uncovered = chain.ok && end ? Math.max(0, end.seq - (newest?.payload.seq ?? start.seq)) : 0;
   if (input.mode === 'file' && chain.ok && end && uncovered > 0) {
     problems.push({
-      kind: 'uncovered', index: null, seq: (newest?.payload.seq ?? start.seq) + 1,
+      kind: 'uncovered',
+      index: null,
+      seq: (newest?.payload.seq ?? start.seq) + 1,
       reason: newest
         ? `records ${newest.payload.seq + 1} to ${end.seq} come after the last signed checkpoint (seq ${newest.payload.seq}): appended later, or the final checkpoint was cut off`
         : `no valid signed checkpoint in the file: its end cannot be verified (an export ends with one)`,

@@ -59,7 +59,15 @@ function sealNameOf(row: Pick<SigningKeyRow, 'kid' | 'alg' | 'created_at' | 'act
 
 /** A key row's sealed private half, in the form the envelope functions take. */
 function sealedRowOf(row: SigningKeyRow, format: SealFormat): SecretRow {
-  return { name: sealNameOf(row, format), version: format, kek_id: row.kek_id, wrapped_key: row.wrapped_key, iv: row.iv, ciphertext: row.ciphertext, created_at: row.created_at };
+  return {
+    name: sealNameOf(row, format),
+    version: format,
+    kek_id: row.kek_id,
+    wrapped_key: row.wrapped_key,
+    iv: row.iv,
+    ciphertext: row.ciphertext,
+    created_at: row.created_at,
+  };
 }
 
 /** A row whose private half opened under the KEK, with the public half derived from it (never the column). */
@@ -132,7 +140,14 @@ export class BrokerIssuer {
         check = this.check(row);
         this.checks.set(fp, check);
         void check.then((c) => {
-          if (!c.ok) this.opts.log?.({ level: 'error', event: 'issuer.key_refused', kid: c.problem.kid, reason: c.problem.reason, detail: c.problem.detail });
+          if (!c.ok)
+            this.opts.log?.({
+              level: 'error',
+              event: 'issuer.key_refused',
+              kid: c.problem.kid,
+              reason: c.problem.reason,
+              detail: c.problem.detail,
+            });
         });
       }
       const c = await check;
@@ -173,7 +188,8 @@ export class BrokerIssuer {
     }
     const publicJwk = publicOf(priv, kid);
     // The kid is the public key's thumbprint, so it names this key and no other.
-    if ((await calculateJwkThumbprint({ kty: 'RSA', n: priv.n, e: priv.e })) !== kid) return refuse('kid_mismatch', 'kid is not the thumbprint of the sealed key');
+    if ((await calculateJwkThumbprint({ kty: 'RSA', n: priv.n, e: priv.e })) !== kid)
+      return refuse('kid_mismatch', 'kid is not the thumbprint of the sealed key');
     const column = parseJwk(row.public_jwk);
     if (!column || column.kty !== 'RSA' || column.n !== priv.n || column.e !== priv.e || (column.kid !== undefined && column.kid !== kid)) {
       return refuse('public_jwk_mismatch', 'public_jwk is not the public half of the sealed key');
@@ -190,13 +206,24 @@ export class BrokerIssuer {
         const sealed = await sealSecret(this.opts.keks.current, sealNameOf(key.row, 2), 2, plain, key.row.created_at);
         plain.fill(0);
         const fields = { kek_id: sealed.kek_id, wrapped_key: sealed.wrapped_key, iv: sealed.iv, ciphertext: sealed.ciphertext };
-        if (await this.opts.store.reseal(key.row.kid, { kek_id: key.row.kek_id, wrapped_key: key.row.wrapped_key, iv: key.row.iv, ciphertext: key.row.ciphertext }, fields)) {
+        if (
+          await this.opts.store.reseal(
+            key.row.kid,
+            { kek_id: key.row.kek_id, wrapped_key: key.row.wrapped_key, iv: key.row.iv, ciphertext: key.row.ciphertext },
+            fields,
+          )
+        ) {
           key.row = { ...key.row, ...fields };
           key.format = 2;
           this.opts.log?.({ level: 'info', event: 'issuer.key_resealed', kid: key.row.kid });
         }
       } catch (err) {
-        this.opts.log?.({ level: 'warn', event: 'issuer.key_reseal_failed', kid: key.row.kid, detail: String((err as Error)?.message ?? err) });
+        this.opts.log?.({
+          level: 'warn',
+          event: 'issuer.key_reseal_failed',
+          kid: key.row.kid,
+          detail: String((err as Error)?.message ?? err),
+        });
       }
     }
   }
@@ -273,7 +300,13 @@ export class BrokerIssuer {
     const kid = await calculateJwkThumbprint(pub);
     const priv = await exportJWK(privateKey);
     const bound = { kid, alg: 'RS256' as const, created_at: createdAt, activates_at: activatesAt };
-    const sealed = await sealSecret(this.opts.keks.current, sealNameOf(bound, 2), 2, new TextEncoder().encode(JSON.stringify(priv)), createdAt);
+    const sealed = await sealSecret(
+      this.opts.keks.current,
+      sealNameOf(bound, 2),
+      2,
+      new TextEncoder().encode(JSON.stringify(priv)),
+      createdAt,
+    );
     const row: SigningKeyRow = {
       ...bound,
       public_jwk: JSON.stringify(publicOf(pub, kid)),
@@ -290,7 +323,12 @@ export class BrokerIssuer {
     // A fresh deployment publishes a key before any cloud is pointed at it.
     await this.ensureKey();
     const { keys } = await this.load();
-    const published = new Set(publishedKeysAt(keys.map((k) => k.row), this.nowS()).map((r) => r.kid));
+    const published = new Set(
+      publishedKeysAt(
+        keys.map((k) => k.row),
+        this.nowS(),
+      ).map((r) => r.kid),
+    );
     return { keys: keys.filter((k) => published.has(k.row.kid)).map((k) => ({ ...k.publicJwk })) };
   }
 
@@ -301,14 +339,34 @@ export class BrokerIssuer {
       response_types_supported: ['id_token'],
       subject_types_supported: ['public'],
       id_token_signing_alg_values_supported: ['RS256'],
-      claims_supported: ['sub', 'aud', 'exp', 'iat', 'iss', 'jti', 'nbf', 'role', 'request_id', 'caller_iss', 'caller_sub', 'repository', 'repository_id', 'ref', 'environment', 'run_id'],
+      claims_supported: [
+        'sub',
+        'aud',
+        'exp',
+        'iat',
+        'iss',
+        'jti',
+        'nbf',
+        'role',
+        'request_id',
+        'caller_iss',
+        'caller_sub',
+        'repository',
+        'repository_id',
+        'ref',
+        'environment',
+        'run_id',
+      ],
     };
   }
 
   private async currentKey(now: number): Promise<TrustedKey> {
     const find = async () => {
       const { keys } = await this.load();
-      const row = signingKeyAt(keys.map((k) => k.row), now);
+      const row = signingKeyAt(
+        keys.map((k) => k.row),
+        now,
+      );
       return row && keys.find((k) => k.row === row);
     };
     let key = await find();

@@ -16,7 +16,9 @@ function byActivation(rows: SigningKeyRow[]): SigningKeyRow[] {
 
 /** The key that signs at time `t`: the latest one already active. */
 export function signingKeyAt(rows: SigningKeyRow[], t: number): SigningKeyRow | undefined {
-  return byActivation(rows).filter((r) => r.activates_at <= t).at(-1);
+  return byActivation(rows)
+    .filter((r) => r.activates_at <= t)
+    .at(-1);
 }
 
 /** When `row` stopped signing (its successor's activation), or undefined while it is current or upcoming. */

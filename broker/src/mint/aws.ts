@@ -149,7 +149,10 @@ function amzDate(epochSeconds: number): string {
   return new Date(epochSeconds * 1000).toISOString().replace(/[:-]|\.\d{3}/g, '');
 }
 
-async function brokerKeys(deps: CloudMintDeps, roleArn: string): Promise<({ ok: true; accessKeyId: string; secretAccessKey: string }) | MintFailure> {
+async function brokerKeys(
+  deps: CloudMintDeps,
+  roleArn: string,
+): Promise<{ ok: true; accessKeyId: string; secretAccessKey: string } | MintFailure> {
   const names = awsAccessKeySecretNames(roleArn);
   let id: Awaited<ReturnType<CloudMintDeps['secrets']['get']>>;
   let secret: typeof id;

@@ -46,7 +46,11 @@ export function createAzureMinter(deps: CloudMintDeps): Minter<GrantOf<'azure'>>
       const res = await fetchLimited(
         deps.fetch,
         url,
-        { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' }, body: form.toString() },
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+          body: form.toString(),
+        },
         { timeoutMs: deps.timeoutMs, maxBytes: MAX_RESPONSE_BYTES },
       );
       if (!res.ok) return transportFailure('azure.token', res);
@@ -96,7 +100,12 @@ function entraError(status: number, body: string): MintFailure {
   else code = /^AADSTS\d{1,10}\b/.exec(safeText(json?.error_description))?.[0];
   const error = /^[a-z_]{1,64}$/.test(safeText(json?.error)) ? (json?.error as string) : undefined;
   const upstream = code ?? error ?? `HTTP_${status}`;
-  return { ok: false, code: 'ERR_UPSTREAM', detail: `azure.token_http_${status}:${[code, error].filter(Boolean).join(' ') || 'no error body'}`, upstream_code: upstream };
+  return {
+    ok: false,
+    code: 'ERR_UPSTREAM',
+    detail: `azure.token_http_${status}:${[code, error].filter(Boolean).join(' ') || 'no error body'}`,
+    upstream_code: upstream,
+  };
 }
 
 function fail(detail: string): MintFailure {

@@ -82,14 +82,17 @@ export function createGcpMinter(deps: CloudMintDeps): Minter<GcpGrant> {
     if (fetched.status !== 200) return httpFailure(`gcp.${step}`, fetched.status, json);
     if (!json) return upstreamFailure(`gcp.${step}.malformed_response:json`);
     const token = json.access_token;
-    if (typeof token !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(token)) return upstreamFailure(`gcp.${step}.malformed_response:access_token`);
+    if (typeof token !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(token))
+      return upstreamFailure(`gcp.${step}.malformed_response:access_token`);
     if (json.issued_token_type !== undefined && json.issued_token_type !== ACCESS_TOKEN_TYPE) {
       return upstreamFailure(`gcp.${step}.malformed_response:issued_token_type`);
     }
-    if (typeof json.token_type === 'string' && json.token_type.toLowerCase() !== 'bearer') return upstreamFailure(`gcp.${step}.malformed_response:token_type`);
+    if (typeof json.token_type === 'string' && json.token_type.toLowerCase() !== 'bearer')
+      return upstreamFailure(`gcp.${step}.malformed_response:token_type`);
     const expiresIn = json.expires_in;
     if (expiresIn === undefined) return { token, expiresAt: undefined };
-    if (typeof expiresIn !== 'number' || !Number.isSafeInteger(expiresIn) || expiresIn <= 0) return upstreamFailure(`gcp.${step}.malformed_response:expires_in`);
+    if (typeof expiresIn !== 'number' || !Number.isSafeInteger(expiresIn) || expiresIn <= 0)
+      return upstreamFailure(`gcp.${step}.malformed_response:expires_in`);
     return { token, expiresAt: now + expiresIn };
   }
 
@@ -111,7 +114,8 @@ export function createGcpMinter(deps: CloudMintDeps): Minter<GcpGrant> {
     if (fetched.status !== 200) return httpFailure('gcp.impersonation', fetched.status, json);
     if (!json) return upstreamFailure('gcp.impersonation.malformed_response:json');
     const token = json.accessToken;
-    if (typeof token !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(token)) return upstreamFailure('gcp.impersonation.malformed_response:accessToken');
+    if (typeof token !== 'string' || !/^[\x21-\x7e]{1,4096}$/.test(token))
+      return upstreamFailure('gcp.impersonation.malformed_response:accessToken');
     const expiresAt = typeof json.expireTime === 'string' ? parseUtcTimestamp(json.expireTime) : undefined;
     if (expiresAt === undefined) return upstreamFailure('gcp.impersonation.malformed_response:expireTime');
     return { token, expiresAt };
@@ -165,7 +169,8 @@ export function createGcpMinter(deps: CloudMintDeps): Minter<GcpGrant> {
         if (expiresAt === undefined) return upstreamFailure('gcp.expiration_out_of_range');
       } else {
         // Relative to our own clock (expires_in), so no skew allowance: it fits or it does not.
-        if (final.expiresAt > ctx.now + lifetime) return upstreamFailure(`gcp.token_outlives_max_ttl:${final.expiresAt - ctx.now}s>${lifetime}s`);
+        if (final.expiresAt > ctx.now + lifetime)
+          return upstreamFailure(`gcp.token_outlives_max_ttl:${final.expiresAt - ctx.now}s>${lifetime}s`);
         expiresAt = final.expiresAt;
       }
       const expires = isoSeconds(expiresAt);
@@ -192,7 +197,12 @@ function accessBoundaryOptions(rules: NonNullable<GcpGrant['access_boundary']>):
         availableResource: r.available_resource,
         availablePermissions: r.available_permissions,
         ...(r.availability_condition
-          ? { availabilityCondition: { expression: r.availability_condition.expression, ...(r.availability_condition.title !== undefined ? { title: r.availability_condition.title } : {}) } }
+          ? {
+              availabilityCondition: {
+                expression: r.availability_condition.expression,
+                ...(r.availability_condition.title !== undefined ? { title: r.availability_condition.title } : {}),
+              },
+            }
           : {}),
       })),
     },

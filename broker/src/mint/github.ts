@@ -188,7 +188,12 @@ function githubHeaders(authorization: string): Record<string, string> {
  */
 function githubError(what: string, status: number, body: string): MintFailure {
   const message = safeText(parseJsonObject(body)?.message);
-  return { ok: false, code: 'ERR_UPSTREAM', detail: `${what}_http_${status}${message ? `:${message}` : ''}`, upstream_code: String(status) };
+  return {
+    ok: false,
+    code: 'ERR_UPSTREAM',
+    detail: `${what}_http_${status}${message ? `:${message}` : ''}`,
+    upstream_code: String(status),
+  };
 }
 
 function own<V>(record: Record<string, V>, key: string): V | undefined {

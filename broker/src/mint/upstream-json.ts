@@ -23,7 +23,12 @@ export function transportFailure(what: string, fetched: Extract<Fetched, { ok: f
 
 /** Text from an upstream that may go into a detail (audit only): printable, one line, bounded. */
 export function safeText(value: unknown, max = 160): string {
-  return typeof value === 'string' ? value.replace(/[^\x20-\x7e]+/g, ' ').trim().slice(0, max) : '';
+  return typeof value === 'string'
+    ? value
+        .replace(/[^\x20-\x7e]+/g, ' ')
+        .trim()
+        .slice(0, max)
+    : '';
 }
 
 /**

@@ -47,9 +47,7 @@ interface IssuerKeys {
   inflight?: Promise<void>;
 }
 
-export type KeyLookup =
-  | { ok: true; resolve: KeyResolver }
-  | { ok: false; reason: 'unavailable' | 'unknown_kid'; detail: string };
+export type KeyLookup = { ok: true; resolve: KeyResolver } | { ok: false; reason: 'unavailable' | 'unknown_kid'; detail: string };
 
 export class JwksRegistry {
   private readonly state = new Map<string, IssuerKeys>();
@@ -169,7 +167,10 @@ export class JwksRegistry {
 function usableKeys(keys: unknown[]): JSONWebKeySet['keys'] {
   return keys.filter(
     (k): k is JSONWebKeySet['keys'][number] =>
-      !!k && typeof k === 'object' && typeof (k as { kty?: unknown }).kty === 'string' && !('d' in k) &&
+      !!k &&
+      typeof k === 'object' &&
+      typeof (k as { kty?: unknown }).kty === 'string' &&
+      !('d' in k) &&
       ((k as { use?: unknown }).use === undefined || (k as { use?: unknown }).use === 'sig'),
   );
 }

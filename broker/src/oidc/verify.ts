@@ -26,19 +26,19 @@ export interface VerifiedToken {
 
 export type VerifyResult =
   | { ok: true; token: VerifiedToken }
-  | { ok: false; code: 'ERR_REQUEST_INVALID' | 'ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED' | 'ERR_UNAVAILABLE'; detail: string; issuer?: string };
+  | {
+      ok: false;
+      code: 'ERR_REQUEST_INVALID' | 'ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED' | 'ERR_UNAVAILABLE';
+      detail: string;
+      issuer?: string;
+    };
 
 /** Cheap structural check, before anything is decoded. */
 function isTokenShaped(token: unknown): token is string {
   return typeof token === 'string' && token.length <= MAX_TOKEN_LENGTH && TOKEN_SHAPE.test(token);
 }
 
-export async function verifyIdToken(
-  token: string,
-  policy: CompiledPolicy,
-  jwks: JwksRegistry,
-  nowMs: number,
-): Promise<VerifyResult> {
+export async function verifyIdToken(token: string, policy: CompiledPolicy, jwks: JwksRegistry, nowMs: number): Promise<VerifyResult> {
   if (!isTokenShaped(token)) return { ok: false, code: 'ERR_REQUEST_INVALID', detail: 'token.shape' };
 
   // Read iss and the header without trusting them: they only choose which allowlisted issuer to try.
@@ -118,7 +118,9 @@ function classify(err: unknown): ['ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED', str
     const claim = err.claim;
     if (claim === 'nbf' || claim === 'iat' || claim === 'exp') {
       // Timestamp checks; a malformed (non-numeric) time is invalid rather than expired.
-      return err.reason === 'check_failed' ? ['ERR_TOKEN_EXPIRED', `token.${claim}_window`] : ['ERR_TOKEN_INVALID', `token.${claim}_${err.reason}`];
+      return err.reason === 'check_failed'
+        ? ['ERR_TOKEN_EXPIRED', `token.${claim}_window`]
+        : ['ERR_TOKEN_INVALID', `token.${claim}_${err.reason}`];
     }
     return ['ERR_TOKEN_INVALID', `token.${claim}_${err.reason}`];
   }

@@ -22,7 +22,15 @@ export async function checkPolicy(files: PolicyFile[]): Promise<CheckReport> {
     for (const p of loaded.problems) {
       // A raw finding at the same place (a duplicate name, a (?i) that is not even valid) says it better.
       if (raw.some((r) => r.file === p.file && r.line === p.line)) continue;
-      findings.push({ rule: 'schema', severity: 'error', file: p.file, line: p.line, column: p.column, message: p.message, hint: ruleInfo('schema').help });
+      findings.push({
+        rule: 'schema',
+        severity: 'error',
+        file: p.file,
+        line: p.line,
+        column: p.column,
+        message: p.message,
+        hint: ruleInfo('schema').help,
+      });
     }
   }
   const sorted = sortFindings(findings);

@@ -11,20 +11,73 @@ export type IssuerKind = 'github' | 'gitlab' | 'generic';
 const JWT_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti'];
 
 const GITHUB_CLAIMS = [
-  'actor', 'actor_id', 'base_ref', 'check_run_id', 'enterprise', 'enterprise_id', 'environment', 'environment_node_id',
-  'event_name', 'head_ref', 'job_workflow_ref', 'job_workflow_sha', 'ref', 'ref_protected', 'ref_type', 'repository',
-  'repository_id', 'repository_owner', 'repository_owner_id', 'repository_visibility', 'run_attempt', 'run_id',
-  'run_number', 'runner_environment', 'sha', 'workflow', 'workflow_ref', 'workflow_sha',
+  'actor',
+  'actor_id',
+  'base_ref',
+  'check_run_id',
+  'enterprise',
+  'enterprise_id',
+  'environment',
+  'environment_node_id',
+  'event_name',
+  'head_ref',
+  'job_workflow_ref',
+  'job_workflow_sha',
+  'ref',
+  'ref_protected',
+  'ref_type',
+  'repository',
+  'repository_id',
+  'repository_owner',
+  'repository_owner_id',
+  'repository_visibility',
+  'run_attempt',
+  'run_id',
+  'run_number',
+  'runner_environment',
+  'sha',
+  'workflow',
+  'workflow_ref',
+  'workflow_sha',
 ];
 /** GitHub puts an organisation's repository custom properties in the token as repo_property_<name>. */
 const GITHUB_PREFIXES = ['repo_property_'];
 
 const GITLAB_CLAIMS = [
-  'namespace_id', 'namespace_path', 'project_id', 'project_path', 'project_visibility', 'user_id', 'user_login',
-  'user_email', 'user_access_level', 'user_identities', 'groups_direct', 'pipeline_id', 'pipeline_source', 'job_id',
-  'job_source', 'job_policy_ref_uri', 'job_policy_ref_sha', 'job_project_id', 'job_project_path', 'job_namespace_id',
-  'job_namespace_path', 'ref', 'ref_type', 'ref_path', 'ref_protected', 'environment', 'environment_protected',
-  'environment_action', 'deployment_tier', 'runner_id', 'runner_environment', 'sha', 'ci_config_ref_uri', 'ci_config_sha',
+  'namespace_id',
+  'namespace_path',
+  'project_id',
+  'project_path',
+  'project_visibility',
+  'user_id',
+  'user_login',
+  'user_email',
+  'user_access_level',
+  'user_identities',
+  'groups_direct',
+  'pipeline_id',
+  'pipeline_source',
+  'job_id',
+  'job_source',
+  'job_policy_ref_uri',
+  'job_policy_ref_sha',
+  'job_project_id',
+  'job_project_path',
+  'job_namespace_id',
+  'job_namespace_path',
+  'ref',
+  'ref_type',
+  'ref_path',
+  'ref_protected',
+  'environment',
+  'environment_protected',
+  'environment_action',
+  'deployment_tier',
+  'runner_id',
+  'runner_environment',
+  'sha',
+  'ci_config_ref_uri',
+  'ci_config_sha',
 ];
 
 /**
@@ -142,7 +195,8 @@ export function unknownClaims(role: Role, vocabulary: Vocabulary, issuerName: st
   role.grants.forEach((grant, j) => {
     if (grant.type !== 'aws') return;
     for (const [tag, claim] of Object.entries(grant.session_tags ?? {})) {
-      if (!knowsClaim(vocabulary, claim)) out.push({ path: ['grants', j, 'session_tags', tag], message: `grants[${j}].session_tags.${tag}: ${explain(claim)}` });
+      if (!knowsClaim(vocabulary, claim))
+        out.push({ path: ['grants', j, 'session_tags', tag], message: `grants[${j}].session_tags.${tag}: ${explain(claim)}` });
     }
   });
   return out;

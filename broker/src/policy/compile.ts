@@ -96,7 +96,11 @@ function compileSingle(condition: Exclude<Condition, unknown[]>): Single {
   }
   const expected = condition.equals;
   const want = typeof expected === 'bigint' ? Number(expected) : expected;
-  return { describe: `equals ${JSON.stringify(typeof expected === 'bigint' ? expected.toString() : expected)}`, test: (v) => v === want, cost: 0 };
+  return {
+    describe: `equals ${JSON.stringify(typeof expected === 'bigint' ? expected.toString() : expected)}`,
+    test: (v) => v === want,
+    cost: 0,
+  };
 }
 
 /** Claims that name the repository or its owner by id: the condition most tokens fail first. */
@@ -107,10 +111,12 @@ function compileSet(label: string, set: ConditionSet): CompiledSet {
   // The decision stops at the first failing condition, so the cheap and selective ones go first: exact ids,
   // then exact values, then patterns by cost. The trace keeps the policy's own order (`evaluationOrder`).
   const rank = (c: CompiledCondition) => (ID_FIRST.has(c.claim) && c.cost === 0 ? -1 : c.cost);
-  const order = conditions.map((c, i) => ({ c, i })).sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i).map((x) => x.c);
+  const order = conditions
+    .map((c, i) => ({ c, i }))
+    .sort((a, b) => rank(a.c) - rank(b.c) || a.i - b.i)
+    .map((x) => x.c);
   return { label, conditions, order };
 }
-
 
 export function compileRole(located: Located<Role>): CompiledRole {
   const role = located.value;

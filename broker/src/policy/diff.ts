@@ -127,20 +127,33 @@ export function compareConditions(claim: string, before: Condition, after: Condi
   const was = compileCondition(claim, before).test;
   const now = compileCondition(claim, after).test;
   const values = probes(before, after);
-  const gained = values.filter((v) => now(v) && !was(v)).map(showValue).sort(byPlausibility);
-  const lost = values.filter((v) => was(v) && !now(v)).map(showValue).sort(byPlausibility);
-  const relation = gained.length > 0 && lost.length > 0 ? 'different' : gained.length > 0 ? 'wider' : lost.length > 0 ? 'narrower' : 'equivalent';
+  const gained = values
+    .filter((v) => now(v) && !was(v))
+    .map(showValue)
+    .sort(byPlausibility);
+  const lost = values
+    .filter((v) => was(v) && !now(v))
+    .map(showValue)
+    .sort(byPlausibility);
+  const relation =
+    gained.length > 0 && lost.length > 0 ? 'different' : gained.length > 0 ? 'wider' : lost.length > 0 ? 'narrower' : 'equivalent';
   return { relation, gained, lost };
 }
 
 function shapeOf(condition: Condition): string {
-  const kinds = new Set(singlesOf(condition).map((s) => (typeof s !== 'object' ? 'exact' : 'glob' in s ? 'glob' : 'regex' in s ? 'regex' : 'equals')));
+  const kinds = new Set(
+    singlesOf(condition).map((s) => (typeof s !== 'object' ? 'exact' : 'glob' in s ? 'glob' : 'regex' in s ? 'regex' : 'equals')),
+  );
   const kind = kinds.size === 1 ? [...kinds][0]! : 'mixed';
   return Array.isArray(condition) && condition.length > 1 ? `list (${kind})` : kind;
 }
 
 const examples = (list: string[]) => list.slice(0, 3);
-const exampleText = (list: string[]) => list.slice(0, 3).map((v) => code(v)).join(', ');
+const exampleText = (list: string[]) =>
+  list
+    .slice(0, 3)
+    .map((v) => code(v))
+    .join(', ');
 
 interface RoleContext {
   production: boolean;
@@ -196,7 +209,13 @@ function diffAllowSet(ctx: RoleContext, where: string, before: ConditionSet, aft
           examples: examples(cmp.lost),
         });
       } else if (cmp.relation === 'equivalent') {
-        ctx.changes.push({ risk: 'low', direction: 'changed', kind: 'condition-rewritten', where: at, summary: `rewritten${shape}: ${change}; same result on every value tried` });
+        ctx.changes.push({
+          risk: 'low',
+          direction: 'changed',
+          kind: 'condition-rewritten',
+          where: at,
+          summary: `rewritten${shape}: ${change}; same result on every value tried`,
+        });
       }
     }
   }
@@ -209,7 +228,13 @@ function diffDenySet(ctx: RoleContext, where: string, before: ConditionSet, afte
     const a = after[claim];
     const at = `${where}.${claim}`;
     if (b !== undefined && a === undefined) {
-      ctx.changes.push({ risk: 'low', direction: 'narrowed', kind: 'deny-condition-removed', where: at, summary: `deny condition on ${code(claim)} removed: the deny set now matches more runs` });
+      ctx.changes.push({
+        risk: 'low',
+        direction: 'narrowed',
+        kind: 'deny-condition-removed',
+        where: at,
+        summary: `deny condition on ${code(claim)} removed: the deny set now matches more runs`,
+      });
     } else if (b === undefined && a !== undefined) {
       ctx.changes.push({
         risk: 'high',
@@ -231,9 +256,22 @@ function diffDenySet(ctx: RoleContext, where: string, before: ConditionSet, afte
           examples: examples(cmp.lost),
         });
       } else if (cmp.relation === 'wider') {
-        ctx.changes.push({ risk: 'low', direction: 'narrowed', kind: 'deny-condition-widened', where: at, summary: `deny widened: ${change}; now also denies ${exampleText(cmp.gained)}`, examples: examples(cmp.gained) });
+        ctx.changes.push({
+          risk: 'low',
+          direction: 'narrowed',
+          kind: 'deny-condition-widened',
+          where: at,
+          summary: `deny widened: ${change}; now also denies ${exampleText(cmp.gained)}`,
+          examples: examples(cmp.gained),
+        });
       } else if (cmp.relation === 'equivalent') {
-        ctx.changes.push({ risk: 'low', direction: 'changed', kind: 'deny-condition-rewritten', where: at, summary: `deny rewritten: ${change}; same result on every value tried` });
+        ctx.changes.push({
+          risk: 'low',
+          direction: 'changed',
+          kind: 'deny-condition-rewritten',
+          where: at,
+          summary: `deny rewritten: ${change}; same result on every value tried`,
+        });
       }
     }
   }
@@ -304,7 +342,13 @@ function diffSets(ctx: RoleContext, before: Role, after: Role): void {
       const label = pair.before === pair.after ? `deny[${pair.after}]` : `deny[${pair.after}] (was deny[${pair.before}])`;
       diffDenySet(ctx, label, before.deny[pair.before]!, after.deny[pair.after]!);
     } else if (pair.after !== undefined) {
-      ctx.changes.push({ risk: 'low', direction: 'narrowed', kind: 'deny-set-added', where: `deny[${pair.after}]`, summary: `new deny set: ${code(describeSet(after.deny[pair.after]!))}` });
+      ctx.changes.push({
+        risk: 'low',
+        direction: 'narrowed',
+        kind: 'deny-set-added',
+        where: `deny[${pair.after}]`,
+        summary: `new deny set: ${code(describeSet(after.deny[pair.after]!))}`,
+      });
     } else if (pair.before !== undefined) {
       ctx.changes.push({
         risk: 'high',
@@ -397,15 +441,27 @@ const LEVELS: Record<string, number> = { read: 1, write: 2, admin: 3 };
 
 function diffGrant(ctx: RoleContext, where: string, b: Grant, a: Grant, maxTtl: [number, number]): void {
   const widen = ctx.production ? 'high' : 'medium';
-  const push = (risk: Risk, direction: Direction, kind: string, summary: string) => ctx.changes.push({ risk, direction, kind, where, summary });
+  const push = (risk: Risk, direction: Direction, kind: string, summary: string) =>
+    ctx.changes.push({ risk, direction, kind, where, summary });
   if (grantIdentity(b) !== grantIdentity(a)) {
-    push('high', 'changed', 'grant-target-changed', `${IDENTITY_FIELDS[a.type]} changed: ${code(grantIdentity(b))} → ${code(grantIdentity(a))}`);
+    push(
+      'high',
+      'changed',
+      'grant-target-changed',
+      `${IDENTITY_FIELDS[a.type]} changed: ${code(grantIdentity(b))} → ${code(grantIdentity(a))}`,
+    );
   }
   const br = b as Record<string, unknown>;
   const ar = a as Record<string, unknown>;
   for (const field of ENDPOINT_FIELDS) {
     if (field in br || field in ar) {
-      if (!same(br[field], ar[field])) push('high', 'changed', 'endpoint-changed', `${field} changed: ${code(String(br[field] ?? 'default'))} → ${code(String(ar[field] ?? 'default'))}`);
+      if (!same(br[field], ar[field]))
+        push(
+          'high',
+          'changed',
+          'endpoint-changed',
+          `${field} changed: ${code(String(br[field] ?? 'default'))} → ${code(String(ar[field] ?? 'default'))}`,
+        );
     }
   }
   const ttl = (field: 'duration' | 'lifetime', before?: string, after?: string) => {
@@ -419,8 +475,10 @@ function diffGrant(ctx: RoleContext, where: string, b: Grant, a: Grant, maxTtl: 
     ttl('duration', b.duration, a.duration);
     if (b.mode !== a.mode) push(widen, 'changed', 'grant-mode-changed', `mode ${code(b.mode)} → ${code(a.mode)}`);
     if (b.session_policy !== a.session_policy) {
-      if (a.session_policy === undefined) push('high', 'widened', 'session-policy-removed', 'session_policy removed: the session gets everything the IAM role allows');
-      else if (b.session_policy === undefined) push('low', 'narrowed', 'session-policy-added', 'session_policy added: the session is limited to it');
+      if (a.session_policy === undefined)
+        push('high', 'widened', 'session-policy-removed', 'session_policy removed: the session gets everything the IAM role allows');
+      else if (b.session_policy === undefined)
+        push('low', 'narrowed', 'session-policy-added', 'session_policy added: the session is limited to it');
       else push(widen, 'changed', 'session-policy-changed', 'session_policy changed');
     }
     const bp = new Set(b.policy_arns ?? []);
@@ -431,11 +489,14 @@ function diffGrant(ctx: RoleContext, where: string, b: Grant, a: Grant, maxTtl: 
       push('high', 'widened', 'policy-arns-removed', 'policy_arns removed: no session policy limits the IAM role any more');
     } else {
       if (added.length > 0) push(widen, 'widened', 'policy-arns-added', `session policy ARNs added: ${added.map(code).join(', ')}`);
-      if (removed.length > 0) push('low', 'narrowed', 'policy-arns-removed', `session policy ARNs removed: ${removed.map(code).join(', ')}`);
+      if (removed.length > 0)
+        push('low', 'narrowed', 'policy-arns-removed', `session policy ARNs removed: ${removed.map(code).join(', ')}`);
     }
-    if (!same(b.session_tags, a.session_tags)) push('medium', 'changed', 'session-tags-changed', 'session_tags changed (what IAM conditions on tags see)');
+    if (!same(b.session_tags, a.session_tags))
+      push('medium', 'changed', 'session-tags-changed', 'session_tags changed (what IAM conditions on tags see)');
   }
-  if (a.type === 'azure' && b.type === 'azure' && b.scope !== a.scope) push(widen, 'changed', 'scope-changed', `scope ${code(b.scope)} → ${code(a.scope)}`);
+  if (a.type === 'azure' && b.type === 'azure' && b.scope !== a.scope)
+    push(widen, 'changed', 'scope-changed', `scope ${code(b.scope)} → ${code(a.scope)}`);
   if (a.type === 'gcp' && b.type === 'gcp') {
     ttl('lifetime', b.lifetime, a.lifetime);
     const added = a.scopes.filter((s) => !b.scopes.includes(s));
@@ -443,11 +504,13 @@ function diffGrant(ctx: RoleContext, where: string, b: Grant, a: Grant, maxTtl: 
     if (added.length > 0) push(widen, 'widened', 'scopes-added', `scopes added: ${added.map(code).join(', ')}`);
     if (removed.length > 0) push('low', 'narrowed', 'scopes-removed', `scopes removed: ${removed.map(code).join(', ')}`);
     if (!same(b.access_boundary, a.access_boundary)) {
-      if (a.access_boundary === undefined) push('high', 'widened', 'access-boundary-removed', 'access_boundary removed: the token gets everything the service account can do');
+      if (a.access_boundary === undefined)
+        push('high', 'widened', 'access-boundary-removed', 'access_boundary removed: the token gets everything the service account can do');
       else if (b.access_boundary === undefined) push('low', 'narrowed', 'access-boundary-added', 'access_boundary added');
       else push(widen, 'changed', 'access-boundary-changed', 'access_boundary changed');
     }
-    if (b.project_id !== a.project_id) push('medium', 'changed', 'project-changed', `project_id ${code(b.project_id ?? '-')} → ${code(a.project_id ?? '-')}`);
+    if (b.project_id !== a.project_id)
+      push('medium', 'changed', 'project-changed', `project_id ${code(b.project_id ?? '-')} → ${code(a.project_id ?? '-')}`);
   }
   if (a.type === 'github' && b.type === 'github') {
     const added = a.repositories.filter((r) => !b.repositories.includes(r));
@@ -461,9 +524,16 @@ function diffGrant(ctx: RoleContext, where: string, b: Grant, a: Grant, maxTtl: 
       if (now > was) push(widen, 'widened', 'permission-widened', text);
       else if (now < was) push('low', 'narrowed', 'permission-narrowed', text);
     }
-    if (b.private_key_secret !== a.private_key_secret) push('medium', 'changed', 'app-key-changed', `private_key_secret ${code(b.private_key_secret ?? 'default')} → ${code(a.private_key_secret ?? 'default')}`);
+    if (b.private_key_secret !== a.private_key_secret)
+      push(
+        'medium',
+        'changed',
+        'app-key-changed',
+        `private_key_secret ${code(b.private_key_secret ?? 'default')} → ${code(a.private_key_secret ?? 'default')}`,
+      );
   }
-  if (a.type === 'secret' && b.type === 'secret' && b.env !== a.env) push('low', 'changed', 'secret-env-changed', `env ${code(b.env ?? b.name)} → ${code(a.env ?? a.name)}`);
+  if (a.type === 'secret' && b.type === 'secret' && b.env !== a.env)
+    push('low', 'changed', 'secret-env-changed', `env ${code(b.env ?? b.name)} → ${code(a.env ?? a.name)}`);
 }
 
 function diffGrants(ctx: RoleContext, before: Role, after: Role): void {
@@ -483,7 +553,13 @@ function diffGrants(ctx: RoleContext, before: Role, after: Role): void {
       });
     } else if (pair.before !== undefined) {
       const g = before.grants[pair.before]!;
-      ctx.changes.push({ risk: 'low', direction: 'narrowed', kind: 'grant-removed', where: `grants[${pair.before}] (${g.type}, base)`, summary: `grant removed: ${code(grantLabel(g))}` });
+      ctx.changes.push({
+        risk: 'low',
+        direction: 'narrowed',
+        kind: 'grant-removed',
+        where: `grants[${pair.before}] (${g.type}, base)`,
+        summary: `grant removed: ${code(grantLabel(g))}`,
+      });
     }
   }
 }
@@ -506,7 +582,13 @@ function maxRisk(changes: PolicyChange[]): Risk {
 function diffRole(before: Role, after: Role, production: boolean): PolicyChange[] {
   const ctx: RoleContext = { production, changes: [] };
   if (before.issuer !== after.issuer) {
-    ctx.changes.push({ risk: 'high', direction: 'changed', kind: 'issuer-changed', where: 'issuer', summary: `tokens now come from issuer ${code(after.issuer)} (was ${code(before.issuer)})` });
+    ctx.changes.push({
+      risk: 'high',
+      direction: 'changed',
+      kind: 'issuer-changed',
+      where: 'issuer',
+      summary: `tokens now come from issuer ${code(after.issuer)} (was ${code(before.issuer)})`,
+    });
   }
   const ttl = longer(before.max_ttl, after.max_ttl, 0);
   if (ttl !== 0) {
@@ -524,19 +606,52 @@ function diffRole(before: Role, after: Role, production: boolean): PolicyChange[
   const wasProd = productionVerdict(before);
   const isProd = productionVerdict(after);
   if (wasProd.production && !isProd.production) {
-    ctx.changes.push({ risk: 'high', direction: 'widened', kind: 'production-off', where: 'lint', summary: `no longer a production role (was: ${wasProd.because}); the production lint rules stop applying` });
+    ctx.changes.push({
+      risk: 'high',
+      direction: 'widened',
+      kind: 'production-off',
+      where: 'lint',
+      summary: `no longer a production role (was: ${wasProd.because}); the production lint rules stop applying`,
+    });
   } else if (!wasProd.production && isProd.production) {
-    ctx.changes.push({ risk: 'low', direction: 'narrowed', kind: 'production-on', where: 'lint', summary: `now a production role (${isProd.because}); the production lint rules apply` });
+    ctx.changes.push({
+      risk: 'low',
+      direction: 'narrowed',
+      kind: 'production-on',
+      where: 'lint',
+      summary: `now a production role (${isProd.because}); the production lint rules apply`,
+    });
   }
   const bx = before.lint?.exceptions ?? [];
   const ax = after.lint?.exceptions ?? [];
   for (const e of ax) {
     const old = bx.find((x) => x.rule === e.rule);
-    if (!old) ctx.changes.push({ risk: 'high', direction: 'widened', kind: 'lint-exception-added', where: 'lint.exceptions', summary: `lint exception for ${code(e.rule)} added: "${e.reason}"` });
-    else if (old.reason !== e.reason) ctx.changes.push({ risk: 'low', direction: 'changed', kind: 'lint-exception-reason', where: 'lint.exceptions', summary: `reason for the ${code(e.rule)} exception changed: "${e.reason}"` });
+    if (!old)
+      ctx.changes.push({
+        risk: 'high',
+        direction: 'widened',
+        kind: 'lint-exception-added',
+        where: 'lint.exceptions',
+        summary: `lint exception for ${code(e.rule)} added: "${e.reason}"`,
+      });
+    else if (old.reason !== e.reason)
+      ctx.changes.push({
+        risk: 'low',
+        direction: 'changed',
+        kind: 'lint-exception-reason',
+        where: 'lint.exceptions',
+        summary: `reason for the ${code(e.rule)} exception changed: "${e.reason}"`,
+      });
   }
   for (const e of bx) {
-    if (!ax.some((x) => x.rule === e.rule)) ctx.changes.push({ risk: 'low', direction: 'narrowed', kind: 'lint-exception-removed', where: 'lint.exceptions', summary: `lint exception for ${code(e.rule)} removed` });
+    if (!ax.some((x) => x.rule === e.rule))
+      ctx.changes.push({
+        risk: 'low',
+        direction: 'narrowed',
+        kind: 'lint-exception-removed',
+        where: 'lint.exceptions',
+        summary: `lint exception for ${code(e.rule)} removed`,
+      });
   }
   return ctx.changes;
 }
@@ -544,16 +659,50 @@ function diffRole(before: Role, after: Role, production: boolean): PolicyChange[
 function diffIssuer(name: string, b: IssuerConfig, a: IssuerConfig): PolicyChange[] {
   const out: PolicyChange[] = [];
   const where = `issuers.${name}`;
-  if (b.url !== a.url) out.push({ risk: 'high', direction: 'changed', kind: 'issuer-url-changed', where, summary: `url ${code(b.url)} → ${code(a.url)}: tokens from another issuer are trusted` });
-  if (b.audience !== a.audience) out.push({ risk: 'high', direction: 'changed', kind: 'audience-changed', where, summary: `audience ${code(b.audience)} → ${code(a.audience)}` });
+  if (b.url !== a.url)
+    out.push({
+      risk: 'high',
+      direction: 'changed',
+      kind: 'issuer-url-changed',
+      where,
+      summary: `url ${code(b.url)} → ${code(a.url)}: tokens from another issuer are trusted`,
+    });
+  if (b.audience !== a.audience)
+    out.push({
+      risk: 'high',
+      direction: 'changed',
+      kind: 'audience-changed',
+      where,
+      summary: `audience ${code(b.audience)} → ${code(a.audience)}`,
+    });
   const added = a.algorithms.filter((x) => !b.algorithms.includes(x));
   const removed = b.algorithms.filter((x) => !a.algorithms.includes(x));
-  if (added.length > 0) out.push({ risk: 'medium', direction: 'widened', kind: 'algorithms-added', where, summary: `algorithms added: ${added.map(code).join(', ')}` });
-  if (removed.length > 0) out.push({ risk: 'low', direction: 'narrowed', kind: 'algorithms-removed', where, summary: `algorithms removed: ${removed.map(code).join(', ')}` });
+  if (added.length > 0)
+    out.push({
+      risk: 'medium',
+      direction: 'widened',
+      kind: 'algorithms-added',
+      where,
+      summary: `algorithms added: ${added.map(code).join(', ')}`,
+    });
+  if (removed.length > 0)
+    out.push({
+      risk: 'low',
+      direction: 'narrowed',
+      kind: 'algorithms-removed',
+      where,
+      summary: `algorithms removed: ${removed.map(code).join(', ')}`,
+    });
   for (const field of ['max_token_age', 'max_token_lifetime'] as const) {
     const sign = longer(b[field], a[field], 0);
     if (sign !== 0) {
-      out.push({ risk: sign > 0 ? 'medium' : 'low', direction: sign > 0 ? 'widened' : 'narrowed', kind: `${field.replace(/_/g, '-')}-${sign > 0 ? 'longer' : 'shorter'}`, where, summary: `${field} ${code(b[field])} → ${code(a[field])}` });
+      out.push({
+        risk: sign > 0 ? 'medium' : 'low',
+        direction: sign > 0 ? 'widened' : 'narrowed',
+        kind: `${field.replace(/_/g, '-')}-${sign > 0 ? 'longer' : 'shorter'}`,
+        where,
+        summary: `${field} ${code(b[field])} → ${code(a[field])}`,
+      });
     }
   }
   return out;
@@ -579,14 +728,32 @@ export function diffPolicies(base: PolicySide, head: PolicySide): PolicyDiff {
       ];
       roles.push({ role: name, file: a.file, status: 'added', production, risk: maxRisk(changes), changes, whoNow: whoCan(a.value) });
     } else if (b && !a) {
-      const changes: PolicyChange[] = [{ risk: 'low', direction: 'narrowed', kind: 'role-removed', where: 'role', summary: 'role removed: nobody can obtain it' }];
-      roles.push({ role: name, file: b.file, status: 'removed', production: productionVerdict(b.value).production, risk: 'low', changes, whoNow: [] });
+      const changes: PolicyChange[] = [
+        { risk: 'low', direction: 'narrowed', kind: 'role-removed', where: 'role', summary: 'role removed: nobody can obtain it' },
+      ];
+      roles.push({
+        role: name,
+        file: b.file,
+        status: 'removed',
+        production: productionVerdict(b.value).production,
+        risk: 'low',
+        changes,
+        whoNow: [],
+      });
     } else if (a && b) {
       const production = productionVerdict(a.value).production || productionVerdict(b.value).production;
       const changes = sortChanges(diffRole(b.value, a.value, production));
       if (changes.length === 0) continue;
       const widened = changes.some((c) => c.direction !== 'narrowed');
-      roles.push({ role: name, file: a.file, status: 'changed', production, risk: maxRisk(changes), changes, whoNow: widened ? whoCan(a.value) : [] });
+      roles.push({
+        role: name,
+        file: a.file,
+        status: 'changed',
+        production,
+        risk: maxRisk(changes),
+        changes,
+        whoNow: widened ? whoCan(a.value) : [],
+      });
     }
   }
 
@@ -595,9 +762,35 @@ export function diffPolicies(base: PolicySide, head: PolicySide): PolicyDiff {
     const b = base.issuers.get(name);
     const a = head.issuers.get(name);
     if (a && !b) {
-      issuers.push({ issuer: name, status: 'added', risk: 'medium', changes: [{ risk: 'medium', direction: 'widened', kind: 'issuer-added', where: `issuers.${name}`, summary: `new trusted issuer ${code(a.url)} (audience ${code(a.audience)})` }] });
+      issuers.push({
+        issuer: name,
+        status: 'added',
+        risk: 'medium',
+        changes: [
+          {
+            risk: 'medium',
+            direction: 'widened',
+            kind: 'issuer-added',
+            where: `issuers.${name}`,
+            summary: `new trusted issuer ${code(a.url)} (audience ${code(a.audience)})`,
+          },
+        ],
+      });
     } else if (b && !a) {
-      issuers.push({ issuer: name, status: 'removed', risk: 'low', changes: [{ risk: 'low', direction: 'narrowed', kind: 'issuer-removed', where: `issuers.${name}`, summary: `issuer ${code(b.url)} no longer trusted` }] });
+      issuers.push({
+        issuer: name,
+        status: 'removed',
+        risk: 'low',
+        changes: [
+          {
+            risk: 'low',
+            direction: 'narrowed',
+            kind: 'issuer-removed',
+            where: `issuers.${name}`,
+            summary: `issuer ${code(b.url)} no longer trusted`,
+          },
+        ],
+      });
     } else if (a && b) {
       const changes = sortChanges(diffIssuer(name, b, a));
       if (changes.length > 0) issuers.push({ issuer: name, status: 'changed', risk: maxRisk(changes), changes });

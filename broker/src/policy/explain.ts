@@ -51,14 +51,21 @@ export function explainDecision(role: CompiledRole, decision: Decision, options:
   const valueWidth = Math.max(5, ...rows.map((r) => r.shown.length));
   const sets = [...new Set(rows.map((r) => r.set))];
   const setWidth = Math.max(...sets.map((s) => s.length));
-  lines.push(`${indent}  ${' '.repeat(setWidth + 2)}${''.padEnd(fail.length + 1)}${'claim'.padEnd(claimWidth)}  ${'token'.padEnd(valueWidth)}  condition`);
+  lines.push(
+    `${indent}  ${' '.repeat(setWidth + 2)}${''.padEnd(fail.length + 1)}${'claim'.padEnd(claimWidth)}  ${'token'.padEnd(valueWidth)}  condition`,
+  );
   for (const set of sets) {
     const entries = rows.filter((r) => r.set === set);
     const failing = entries.filter((r) => !r.result).length;
-    const status = failing === 0 ? 'matches' : `no match: ${failing} of ${entries.length} condition${entries.length > 1 ? 's' : ''} fail${failing > 1 ? '' : 's'}`;
+    const status =
+      failing === 0
+        ? 'matches'
+        : `no match: ${failing} of ${entries.length} condition${entries.length > 1 ? 's' : ''} fail${failing > 1 ? '' : 's'}`;
     lines.push(`${indent}  ${set.padEnd(setWidth)}  ${status}${set === decision.matched ? '  <- decided' : ''}`);
     for (const r of entries) {
-      lines.push(`${indent}  ${' '.repeat(setWidth + 2)}${(r.result ? pass : fail).padEnd(fail.length)} ${r.claim.padEnd(claimWidth)}  ${r.shown.padEnd(valueWidth)}  ${r.condition}`);
+      lines.push(
+        `${indent}  ${' '.repeat(setWidth + 2)}${(r.result ? pass : fail).padEnd(fail.length)} ${r.claim.padEnd(claimWidth)}  ${r.shown.padEnd(valueWidth)}  ${r.condition}`,
+      );
     }
   }
   return lines.map((l) => l.replace(/\s+$/, ''));

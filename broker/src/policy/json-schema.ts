@@ -20,8 +20,10 @@ const DESCRIPTIONS: Record<string, string> = {
   deny: 'Condition sets checked first: any matching set denies, whatever allow says. Deny on what is present (event_name: pull_request_target).',
   grants: 'What the broker hands out when the role is granted.',
   lint: 'For `policy check` only (matching ignores it): whether this is a production role, and reasoned exceptions to lint rules.',
-  production: 'Overrides the heuristic (a role name with prod/production/prd, an environment condition admitting production) that decides whether the production lint rules apply.',
-  exceptions: 'Lint rules this role may break, each with the reason a reviewer can judge. An exception that waives nothing is itself a finding.',
+  production:
+    'Overrides the heuristic (a role name with prod/production/prd, an environment condition admitting production) that decides whether the production lint rules apply.',
+  exceptions:
+    'Lint rules this role may break, each with the reason a reviewer can judge. An exception that waives nothing is itself a finding.',
   reason: 'Why this role needs the exception (at least 10 characters); shown in the access diff when added.',
   role_arn: 'The IAM role to assume.',
   region: 'The AWS region of the STS endpoint, e.g. us-east-1.',
@@ -105,7 +107,8 @@ export function buildRoleJsonSchema(): Json {
   return {
     $schema,
     title: 'secret-broker role',
-    description: 'One role per file: policies/roles/NAME.yaml. Generated from broker/src/policy/schema.ts by scripts/gen-policy-schema.ts; do not edit.',
+    description:
+      'One role per file: policies/roles/NAME.yaml. Generated from broker/src/policy/schema.ts by scripts/gen-policy-schema.ts; do not edit.',
     ...rest,
   };
 }

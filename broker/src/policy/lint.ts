@@ -48,7 +48,14 @@ interface Draft {
   severity?: Severity;
 }
 
-function finding(rule: string, file: string, pos: { line: number; column: number }, message: string, severity?: Severity, role?: string): LintFinding {
+function finding(
+  rule: string,
+  file: string,
+  pos: { line: number; column: number },
+  message: string,
+  severity?: Severity,
+  role?: string,
+): LintFinding {
   const info = ruleInfo(rule);
   return {
     rule,
@@ -127,12 +134,20 @@ function lintPatterns(set: ConditionSet, base: Path, drafts: Draft[]): void {
       const skip = OWNER_CLAIMS.get(claim);
       if (skip !== undefined && !prefixIsLiteral(pattern.alternatives, skip)) {
         const what = claim.endsWith('_id') ? 'is a pattern over an id (ids must be exact)' : 'leaves the owner open';
-        drafts.push({ rule: 'owner-wildcard', path, message: `${where}: ${describeSingle(single)} ${what}, so it admits other owners too` });
+        drafts.push({
+          rule: 'owner-wildcard',
+          path,
+          message: `${where}: ${describeSingle(single)} ${what}, so it admits other owners too`,
+        });
       }
       if (PATH_CLAIMS.has(claim)) {
         const crossing = slashWildcards(pattern.alternatives);
         if (crossing === undefined) {
-          drafts.push({ rule: 'wildcard-crosses-slash', path, message: `${where}: ${describeSingle(single)} could not be analysed; write it so that no wildcard can match "/"` });
+          drafts.push({
+            rule: 'wildcard-crosses-slash',
+            path,
+            message: `${where}: ${describeSingle(single)} could not be analysed; write it so that no wildcard can match "/"`,
+          });
         } else if (crossing.length > 0) {
           const witness = slashWitness(pattern);
           drafts.push({
@@ -152,7 +167,9 @@ function slashWitness(pattern: { alternatives: Alternatives | undefined; test: {
   const slashes = (s: string) => s.split('/').length;
   const fewest = Math.min(...samples.map(slashes));
   const crossing = samples.filter((s) => slashes(s) > fewest);
-  return (crossing.length > 0 ? crossing : samples).sort((a, b) => oddness(a) - oddness(b) || slashes(b) - slashes(a) || a.length - b.length)[0];
+  return (crossing.length > 0 ? crossing : samples).sort(
+    (a, b) => oddness(a) - oddness(b) || slashes(b) - slashes(a) || a.length - b.length,
+  )[0];
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -178,7 +195,9 @@ function lintBindings(set: ConditionSet, index: number, platform: Platform, draf
   // A protected claim binds only with exact values: a pattern on it (`sha: {regex: ...}`, `ref: {glob: "*"}`)
   // admits whatever a pusher creates. So does workflow_ref's exemption need an exact job_workflow_ref.
   const exactProtected = (k: string) => PROTECTED_CLAIMS.has(k) && isExact(set[k]!);
-  const editable = keys.filter((k) => EDITABLE_CLAIMS.has(k) && !(k === 'workflow_ref' && keys.includes('job_workflow_ref') && isExact(set.job_workflow_ref!)));
+  const editable = keys.filter(
+    (k) => EDITABLE_CLAIMS.has(k) && !(k === 'workflow_ref' && keys.includes('job_workflow_ref') && isExact(set.job_workflow_ref!)),
+  );
   if (editable.length > 0 && !keys.some(exactProtected)) {
     drafts.push({
       rule: 'editable-claims-only',
@@ -203,7 +222,9 @@ function blockedByDeny(role: Role, allow: ConditionSet, claim: string, value: st
   return role.deny.some((deny) => {
     const cond = deny[claim];
     if (cond === undefined || !conditionTest(claim, cond)(value)) return false;
-    return Object.entries(deny).every(([k, c]) => k === claim || JSON.stringify(allow[k], stringifyBig) === JSON.stringify(c, stringifyBig));
+    return Object.entries(deny).every(
+      ([k, c]) => k === claim || JSON.stringify(allow[k], stringifyBig) === JSON.stringify(c, stringifyBig),
+    );
   });
 }
 
@@ -241,7 +262,11 @@ function lintProduction(role: Role, set: ConditionSet, index: number, platform: 
       ['workflow_run', 'prod-workflow-run'],
     ] as const) {
       if (admits(set, 'event_name', event) && !blockedByDeny(role, set, 'event_name', event)) {
-        drafts.push({ rule, path: at('event_name'), message: `allow[${index}] admits event_name ${event} and no deny set stops it; this is a ${prod}` });
+        drafts.push({
+          rule,
+          path: at('event_name'),
+          message: `allow[${index}] admits event_name ${event} and no deny set stops it; this is a ${prod}`,
+        });
       }
     }
     const events = PULL_REQUEST_EVENTS.filter((e) => admits(set, 'event_name', e) && !blockedByDeny(role, set, 'event_name', e));
@@ -257,7 +282,8 @@ function lintProduction(role: Role, set: ConditionSet, index: number, platform: 
     }
   } else {
     const mr = 'merge_request_event';
-    const protectedOnly = set.ref_protected !== undefined && isExact(set.ref_protected) && !conditionTest('ref_protected', set.ref_protected)('false');
+    const protectedOnly =
+      set.ref_protected !== undefined && isExact(set.ref_protected) && !conditionTest('ref_protected', set.ref_protected)('false');
     if (admits(set, 'pipeline_source', mr) && !blockedByDeny(role, set, 'pipeline_source', mr) && !protectedOnly) {
       drafts.push({
         rule: 'prod-fork-pull-request',
@@ -294,7 +320,11 @@ function lintGrants(role: Role, drafts: Draft[], appKeySecrets: Set<string>): vo
   const maxTtl = parseDuration(role.max_ttl) ?? 0;
   role.grants.forEach((grant, j) => {
     if (grant.type === 'secret' && (BROKER_KEY_SECRET.test(grant.name) || appKeySecrets.has(grant.name))) {
-      drafts.push({ rule: 'secret-names-broker-key', path: ['grants', j, 'name'], message: `grants[${j}] hands out secret ${grant.name}, which holds a key of the broker's own` });
+      drafts.push({
+        rule: 'secret-names-broker-key',
+        path: ['grants', j, 'name'],
+        message: `grants[${j}] hands out secret ${grant.name}, which holds a key of the broker's own`,
+      });
     }
     const asked = grant.type === 'aws' ? ['duration', grant.duration] : grant.type === 'gcp' ? ['lifetime', grant.lifetime] : undefined;
     if (asked && asked[1] !== undefined) {
@@ -312,7 +342,11 @@ function lintGrants(role: Role, drafts: Draft[], appKeySecrets: Set<string>): vo
       if (typeof value !== 'string') continue;
       const normal = (u: string) => u.replace(/\/+$/, '');
       if (!defaults(grant).map(normal).includes(normal(value))) {
-        drafts.push({ rule: 'non-default-endpoint', path: ['grants', j, field], message: `grants[${j}] (${grant.type}) sends requests to ${field} ${value}, not the default` });
+        drafts.push({
+          rule: 'non-default-endpoint',
+          path: ['grants', j, field],
+          message: `grants[${j}] (${grant.type}) sends requests to ${field} ${value}, not the default`,
+        });
       }
     }
   });
@@ -340,7 +374,9 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
   const { documents } = policy;
   // GitHub App keys named by any role: no secret grant anywhere may hand them out.
   const appKeySecrets = new Set(
-    [...policy.roles.values()].flatMap((r) => r.value.grants.flatMap((g) => (g.type === 'github' ? [g.private_key_secret ?? `github-app-${g.app_id}`] : []))),
+    [...policy.roles.values()].flatMap((r) =>
+      r.value.grants.flatMap((g) => (g.type === 'github' ? [g.private_key_secret ?? `github-app-${g.app_id}`] : [])),
+    ),
   );
 
   for (const [name, located] of policy.roles) {
@@ -365,7 +401,8 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
       drafts.push({
         rule: 'role-without-tests',
         path: ['role'],
-        message: cases.length === 0 ? `role ${name} has no test cases` : `role ${name} has no ${missing.join(' or ')} case in policies/tests`,
+        message:
+          cases.length === 0 ? `role ${name} has no test cases` : `role ${name} has no ${missing.join(' or ')} case in policies/tests`,
       });
     }
 
@@ -382,7 +419,14 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
     exceptions.forEach((e, k) => {
       if (used.has(e.rule)) return;
       out.push(
-        finding('unused-exception', file, positionOf(documents, file, ['lint', 'exceptions', k, 'rule']), `the exception for ${e.rule} waives nothing in role ${name}`, undefined, name),
+        finding(
+          'unused-exception',
+          file,
+          positionOf(documents, file, ['lint', 'exceptions', k, 'rule']),
+          `the exception for ${e.rule} waives nothing in role ${name}`,
+          undefined,
+          name,
+        ),
       );
     });
   }
@@ -391,17 +435,34 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
   const used = new Set([...policy.roles.values()].map((r) => r.value.issuer));
   for (const [name, issuer] of policy.issuers) {
     if (!used.has(name)) {
-      out.push(finding('unused-issuer', issuersFile, keyPositionOf(documents, issuersFile, ['issuers'], name), `issuer ${name} (${issuer.url}) is used by no role`));
+      out.push(
+        finding(
+          'unused-issuer',
+          issuersFile,
+          keyPositionOf(documents, issuersFile, ['issuers'], name),
+          `issuer ${name} (${issuer.url}) is used by no role`,
+        ),
+      );
     }
     if (!vocabularyOf(issuer).checked) {
       out.push(
-        finding('unchecked-claims', issuersFile, keyPositionOf(documents, issuersFile, ['issuers'], name), `issuer ${name} (${issuer.url}) is generic and lists no claims, so the claim names of its roles are not checked`),
+        finding(
+          'unchecked-claims',
+          issuersFile,
+          keyPositionOf(documents, issuersFile, ['issuers'], name),
+          `issuer ${name} (${issuer.url}) is generic and lists no claims, so the claim names of its roles are not checked`,
+        ),
       );
     }
     const shared = sharedAudience(issuer);
     if (shared) {
       out.push(
-        finding('audience-not-unique', issuersFile, positionOf(documents, issuersFile, ['issuers', name, 'audience']), `issuer ${name}: audience ${show(issuer.audience)} is ${shared}, which other services accept too`),
+        finding(
+          'audience-not-unique',
+          issuersFile,
+          positionOf(documents, issuersFile, ['issuers', name, 'audience']),
+          `issuer ${name}: audience ${show(issuer.audience)} is ${shared}, which other services accept too`,
+        ),
       );
     }
   }
@@ -447,7 +508,15 @@ export function lintFiles(files: PolicyFile[]): LintFinding[] {
     const loose = r.name.replace(/[-_.]/g, '-');
     const similar = seenLoose.get(loose);
     if (similar) {
-      out.push(finding('duplicate-role-name', r.file, r.pos, `role name ${show(r.name)} differs from ${show(similar.name)} (${similar.file}) only in separators`, 'warning'));
+      out.push(
+        finding(
+          'duplicate-role-name',
+          r.file,
+          r.pos,
+          `role name ${show(r.name)} differs from ${show(similar.name)} (${similar.file}) only in separators`,
+          'warning',
+        ),
+      );
     } else {
       seenLoose.set(loose, { name: r.name, file: r.file });
     }
@@ -469,14 +538,30 @@ function lintRegexScalars(
       // read as the engine reads it (escapes and classes skipped), never by a text search
       const modifier = inlineModifiers(source)[0];
       if (modifier !== undefined) {
-        out.push(finding('regex-modifier', file, at, `regex ${show(source)} uses the inline modifier ${show(modifier)}; policy regexes compare case-sensitively and have no flags`));
+        out.push(
+          finding(
+            'regex-modifier',
+            file,
+            at,
+            `regex ${show(source)} uses the inline modifier ${show(modifier)}; policy regexes compare case-sensitively and have no flags`,
+          ),
+        );
       } else if (DELIMITED.test(source) && source.length > 2) {
-        out.push(finding('regex-modifier', file, at, `regex ${show(source)} looks like /pattern/flags; write the pattern alone (it is always anchored and has no flags)`));
+        out.push(
+          finding(
+            'regex-modifier',
+            file,
+            at,
+            `regex ${show(source)} looks like /pattern/flags; write the pattern alone (it is always anchored and has no flags)`,
+          ),
+        );
       }
     },
   });
 }
 
 export function sortFindings(list: LintFinding[]): LintFinding[] {
-  return [...list].sort((a, b) => (a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : 1)));
+  return [...list].sort((a, b) =>
+    a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column || (a.rule < b.rule ? -1 : 1),
+  );
 }

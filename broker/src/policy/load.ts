@@ -3,14 +3,7 @@
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { sha256Hex } from '../util/encoding.ts';
-import {
-  issuersFileSchema,
-  roleSchema,
-  testsFileSchema,
-  type IssuerConfig,
-  type Role,
-  type TestCase,
-} from './schema.ts';
+import { issuersFileSchema, roleSchema, testsFileSchema, type IssuerConfig, type Role, type TestCase } from './schema.ts';
 
 export interface PolicyFile {
   /** Relative to the policy directory, with forward slashes: issuers.yaml, roles/x.yaml, tests/y.yaml. */
@@ -94,7 +87,10 @@ export async function loadPolicy(files: PolicyFile[]): Promise<LoadResult> {
     const urls = new Set<string>();
     for (const [name, issuer] of issuers) {
       if (urls.has(issuer.url)) {
-        problems.push({ ...lineOf(documents, issuersFile.path, ['issuers', name, 'url']), message: `issuer url ${issuer.url} is configured twice` });
+        problems.push({
+          ...lineOf(documents, issuersFile.path, ['issuers', name, 'url']),
+          message: `issuer url ${issuer.url} is configured twice`,
+        });
       }
       urls.add(issuer.url);
     }
@@ -125,7 +121,12 @@ export async function loadPolicy(files: PolicyFile[]): Promise<LoadResult> {
       continue;
     }
     if (file !== issuersFile && /\.ya?ml$/.test(file.path) && !file.path.endsWith('schema.json')) {
-      problems.push({ file: file.path, line: 1, column: 1, message: 'unexpected file: policy files are issuers.yaml, roles/*.yaml and tests/*.yaml' });
+      problems.push({
+        file: file.path,
+        line: 1,
+        column: 1,
+        message: 'unexpected file: policy files are issuers.yaml, roles/*.yaml and tests/*.yaml',
+      });
     }
   }
   for (const t of tests) {
@@ -159,12 +160,7 @@ function lineOf(
 }
 
 /** Finds the YAML node a zod issue points at; for unknown keys, the key itself. */
-export function locate(
-  doc: Document,
-  lines: LineCounter,
-  path: PropertyKey[],
-  issue?: z.core.$ZodIssue,
-): { line: number; col: number } {
+export function locate(doc: Document, lines: LineCounter, path: PropertyKey[], issue?: z.core.$ZodIssue): { line: number; col: number } {
   const keys = path.map((p) => (typeof p === 'symbol' ? String(p) : p));
   for (let depth = keys.length; depth >= 0; depth--) {
     const node = depth === 0 ? doc.contents : doc.getIn(keys.slice(0, depth), true);
@@ -181,7 +177,8 @@ export function locate(
 
 function describeIssue(issue: z.core.$ZodIssue): string {
   const where = issue.path.length > 0 ? `${issue.path.map(String).join('.')}: ` : '';
-  if (issue.code === 'unrecognized_keys') return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'unrecognized_keys')
+    return `${where}unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_union') return `${where}not a valid value here (see the policy format in the README)`;
   return `${where}${issue.message}`;
 }

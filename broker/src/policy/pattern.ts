@@ -125,7 +125,8 @@ export function translateRegex(source: string): Translated {
       else out += `[${negated ? '^' : ''}${body}]`;
     } else if (c === '(') {
       const rest = chars.slice(pos, pos + 4).join('');
-      if (/^\(\?(?:[=!]|<[=!])/.test(rest)) return fail('a lookahead or lookbehind ((?=, (?!, (?<=, (?<!); spell out the values it should admit');
+      if (/^\(\?(?:[=!]|<[=!])/.test(rest))
+        return fail('a lookahead or lookbehind ((?=, (?!, (?<=, (?<!); spell out the values it should admit');
       if (rest.startsWith('(?<')) {
         out += '(?P<';
         pos += 3;
@@ -168,7 +169,14 @@ const lit = (c: string) => (REGEX_SYNTAX.test(c) ? `\\${c}` : c);
 /** A segment that is not "." or "..", and not empty: what a wildcard-led segment may match. */
 const NAMED_SEGMENT = '(?:[^/.][^/]*|\\.[^/.][^/]*|\\.\\.[^/]+)';
 const POSIX: Record<string, string> = {
-  alnum: 'a-zA-Z0-9', alpha: 'a-zA-Z', digit: '0-9', lower: 'a-z', upper: 'A-Z', xdigit: '0-9a-fA-F', word: '\\w', space: ' \\t\\n\\r\\f\\v',
+  alnum: 'a-zA-Z0-9',
+  alpha: 'a-zA-Z',
+  digit: '0-9',
+  lower: 'a-z',
+  upper: 'A-Z',
+  xdigit: '0-9a-fA-F',
+  word: '\\w',
+  space: ' \\t\\n\\r\\f\\v',
 };
 
 type GlobNode =
@@ -271,7 +279,9 @@ export function globToRegex(glob: string): Translated {
       const [a, b] = range[1] !== undefined ? [Number(range[1]), Number(range[2])] : [range[3]!.codePointAt(0)!, range[4]!.codePointAt(0)!];
       const [lo, hi] = a <= b ? [a, b] : [b, a];
       if (hi - lo > 255) return `a brace range ${inner} with more than 256 values`;
-      const values = Array.from({ length: hi - lo + 1 }, (_, k) => (range[1] !== undefined ? String(lo + k) : String.fromCodePoint(lo + k)));
+      const values = Array.from({ length: hi - lo + 1 }, (_, k) =>
+        range[1] !== undefined ? String(lo + k) : String.fromCodePoint(lo + k),
+      );
       return { kind: 'alt', options: values.map((v) => [{ kind: 'text', source: [...v].map(lit).join(''), fixed: true }]) };
     }
     if (close === undefined) return 'an unclosed "{"';
@@ -372,7 +382,9 @@ export function compileRe2(source: string): Pattern {
   const re = RE2JS.compile(`^(?:${source})$`);
   const size = re.programSize();
   if (size > PATTERN_PROGRAM_MAX) {
-    throw new Error(`compiles to ${size} RE2 instructions, more than ${PATTERN_PROGRAM_MAX}; split it into a list of simpler patterns or spell the values out`);
+    throw new Error(
+      `compiles to ${size} RE2 instructions, more than ${PATTERN_PROGRAM_MAX}; split it into a list of simpler patterns or spell the values out`,
+    );
   }
   return {
     source,

@@ -218,15 +218,23 @@ export function slashWildcards(alternatives: Alternatives | undefined): string[]
   const found: string[] = [];
   const canMatchSlash = (alts: Alternatives): boolean =>
     alts.some((seq) =>
-      seq.some((n) => (n.kind === 'char' ? n.max > 0 && charAdmits(n, '/') : n.kind === 'group' ? n.max > 0 && canMatchSlash(n.alternatives) : n.kind === 'backref')),
+      seq.some((n) =>
+        n.kind === 'char'
+          ? n.max > 0 && charAdmits(n, '/')
+          : n.kind === 'group'
+            ? n.max > 0 && canMatchSlash(n.alternatives)
+            : n.kind === 'backref',
+      ),
     );
   const walk = (alts: Alternatives) => {
     for (const seq of alts) {
       for (const node of seq) {
         if (node.kind === 'backref') found.push(node.source);
-        if (node.kind === 'char' && node.max > 0 && charAdmits(node, '/') && (node.literal === undefined || node.max > 1)) found.push(node.source);
+        if (node.kind === 'char' && node.max > 0 && charAdmits(node, '/') && (node.literal === undefined || node.max > 1))
+          found.push(node.source);
         if (node.kind === 'group' && node.max > 0) {
-          if (node.max > 1 && canMatchSlash(node.alternatives)) found.push(`(${groupSource(node.alternatives)})${node.max === Infinity ? '*' : `{,${node.max}}`}`);
+          if (node.max > 1 && canMatchSlash(node.alternatives))
+            found.push(`(${groupSource(node.alternatives)})${node.max === Infinity ? '*' : `{,${node.max}}`}`);
           else walk(node.alternatives);
         }
       }

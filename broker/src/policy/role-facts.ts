@@ -20,9 +20,24 @@ export const NAME_CLAIMS: Record<Platform, readonly string[]> = {
 
 /** Claims only GitLab sends: a role that uses them is a GitLab role whatever its issuer is called. */
 const GITLAB_ONLY = new Set([
-  'project_id', 'project_path', 'namespace_id', 'namespace_path', 'pipeline_source', 'pipeline_id', 'ref_protected',
-  'job_project_id', 'job_project_path', 'job_namespace_id', 'job_namespace_path', 'ci_config_ref_uri', 'ci_config_sha',
-  'deployment_tier', 'environment_protected', 'user_login', 'user_email', 'user_id',
+  'project_id',
+  'project_path',
+  'namespace_id',
+  'namespace_path',
+  'pipeline_source',
+  'pipeline_id',
+  'ref_protected',
+  'job_project_id',
+  'job_project_path',
+  'job_namespace_id',
+  'job_namespace_path',
+  'ci_config_ref_uri',
+  'ci_config_sha',
+  'deployment_tier',
+  'environment_protected',
+  'user_login',
+  'user_email',
+  'user_id',
 ]);
 
 /**
@@ -30,8 +45,19 @@ const GITLAB_ONLY = new Set([
  * than one segment (refs/heads/.* admits refs/heads/x/y; acme/** admits every repository path).
  */
 export const PATH_CLAIMS = new Set([
-  'ref', 'base_ref', 'head_ref', 'repository', 'job_workflow_ref', 'workflow_ref', 'project_path', 'namespace_path',
-  'job_project_path', 'job_namespace_path', 'ci_config_ref_uri', 'environment', 'sub',
+  'ref',
+  'base_ref',
+  'head_ref',
+  'repository',
+  'job_workflow_ref',
+  'workflow_ref',
+  'project_path',
+  'namespace_path',
+  'job_project_path',
+  'job_namespace_path',
+  'ci_config_ref_uri',
+  'environment',
+  'sub',
 ]);
 
 /**
@@ -39,12 +65,21 @@ export const PATH_CLAIMS = new Set([
  * segments come before the owner (ci_config_ref_uri starts with the GitLab host). Ids are owners whole.
  */
 export const OWNER_CLAIMS = new Map<string, number>([
-  ['repository', 0], ['repository_owner', 0], ['job_workflow_ref', 0], ['workflow_ref', 0],
-  ['project_path', 0], ['namespace_path', 0], ['job_project_path', 0], ['job_namespace_path', 0],
+  ['repository', 0],
+  ['repository_owner', 0],
+  ['job_workflow_ref', 0],
+  ['workflow_ref', 0],
+  ['project_path', 0],
+  ['namespace_path', 0],
+  ['job_project_path', 0],
+  ['job_namespace_path', 0],
   ['ci_config_ref_uri', 1],
   // the subject names the owner after its prefix: repo:OWNER/REPO:... (GitHub), project_path:GROUP/...:... (GitLab)
   ['sub', 0],
-  ['repository_id', 0], ['repository_owner_id', 0], ['project_id', 0], ['namespace_id', 0],
+  ['repository_id', 0],
+  ['repository_owner_id', 0],
+  ['project_id', 0],
+  ['namespace_id', 0],
 ]);
 
 /**
@@ -53,13 +88,30 @@ export const OWNER_CLAIMS = new Map<string, number>([
  * triggered it, the pull request's source branch.
  */
 export const EDITABLE_CLAIMS = new Set([
-  'workflow', 'workflow_ref', 'actor', 'actor_id', 'triggering_actor', 'head_ref', 'user_login', 'user_email', 'user_id',
+  'workflow',
+  'workflow_ref',
+  'actor',
+  'actor_id',
+  'triggering_actor',
+  'head_ref',
+  'user_login',
+  'user_email',
+  'user_id',
 ]);
 
 /** Claims that say which protected code runs: a protected ref, a protected environment, a pinned workflow. */
 export const PROTECTED_CLAIMS = new Set([
-  'ref', 'ref_protected', 'environment', 'environment_protected', 'deployment_tier', 'job_workflow_ref',
-  'job_workflow_sha', 'sha', 'workflow_sha', 'ci_config_ref_uri', 'ci_config_sha',
+  'ref',
+  'ref_protected',
+  'environment',
+  'environment_protected',
+  'deployment_tier',
+  'job_workflow_ref',
+  'job_workflow_sha',
+  'sha',
+  'workflow_sha',
+  'ci_config_ref_uri',
+  'ci_config_sha',
 ]);
 
 /**

@@ -66,7 +66,8 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
   {
     id: 'editable-claims-only',
     severity: 'error',
-    title: 'Within the repository, the allow set narrows only on claims the person who pushes or triggers chooses (workflow, actor, workflow_ref, head_ref).',
+    title:
+      'Within the repository, the allow set narrows only on claims the person who pushes or triggers chooses (workflow, actor, workflow_ref, head_ref).',
     help: 'Bind what the repository protects: ref (a protected branch or tag), environment (with protection rules), job_workflow_ref, ref_protected (GitLab). Anyone who can push a branch can name a workflow "deploy".',
   },
   {
@@ -84,13 +85,15 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
   {
     id: 'prod-workflow-run',
     severity: 'error',
-    title: 'A production role can be reached from workflow_run, which runs with the default branch ref after any other workflow, including pull-request ones.',
+    title:
+      'A production role can be reached from workflow_run, which runs with the default branch ref after any other workflow, including pull-request ones.',
     help: 'Restrict event_name in the allow set or add a deny set `- event_name: [pull_request_target, workflow_run]`.',
   },
   {
     id: 'prod-fork-pull-request',
     severity: 'error',
-    title: 'A production role can be reached from pull request (GitHub) or merge request (GitLab) pipelines, whose code may come from a fork.',
+    title:
+      'A production role can be reached from pull request (GitHub) or merge request (GitLab) pipelines, whose code may come from a fork.',
     help: 'GitHub: bind ref to a branch or tag (refs/heads/main) or restrict event_name. GitLab: bind ref_protected: true or deny `pipeline_source: merge_request_event`.',
   },
   {
@@ -138,20 +141,22 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
   {
     id: 'non-default-endpoint',
     severity: 'error',
-    title: 'A grant sends broker-signed material (tokens, signed requests, App JWTs) to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url).',
+    title:
+      'A grant sends broker-signed material (tokens, signed requests, App JWTs) to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url).',
     help: 'Remove the override unless you need it (GHES, sovereign clouds, a test fake); then add `lint: {exceptions: [{rule: non-default-endpoint, reason: ...}]}` naming why that endpoint may receive them.',
   },
   {
     id: 'unknown-claim',
     severity: 'error',
-    title: "A condition (or an aws session tag) names a claim that the role's issuer does not issue, so it never matches: a deny set with it denies nothing.",
+    title:
+      "A condition (or an aws session tag) names a claim that the role's issuer does not issue, so it never matches: a deny set with it denies nothing.",
     help: "Fix the spelling (the message suggests the nearest claim names). For a claim the platform added recently, or a generic issuer's claim, list it under the issuer's `claims:` in issuers.yaml.",
   },
   {
     id: 'unchecked-claims',
     severity: 'warning',
     title: 'A generic issuer has no `claims:` list, so the claim names its roles use cannot be checked for typos.',
-    help: "Add `claims: [...]` with the names the issuer puts in its tokens, or `kind: github` / `kind: gitlab` if it is one of those platforms (a GitHub Enterprise Server or a self-managed GitLab).",
+    help: 'Add `claims: [...]` with the names the issuer puts in its tokens, or `kind: github` / `kind: gitlab` if it is one of those platforms (a GitHub Enterprise Server or a self-managed GitLab).',
   },
   {
     id: 'unused-exception',

@@ -13,10 +13,13 @@ const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 
 const duration = (max: number) =>
-  z.string().refine((s) => {
-    const seconds = parseDuration(s);
-    return seconds !== undefined && seconds <= max;
-  }, `a duration such as 15m or 1h, at most ${max / 3600}h`);
+  z.string().refine(
+    (s) => {
+      const seconds = parseDuration(s);
+      return seconds !== undefined && seconds <= max;
+    },
+    `a duration such as 15m or 1h, at most ${max / 3600}h`,
+  );
 
 /** http:// only for loopback hosts (local development and tests); https everywhere else. */
 export function isAllowedUrl(text: string): boolean {
@@ -66,7 +69,10 @@ export const conditionSetSchema = z
   .pipe(
     z
       .record(
-        z.string().regex(CLAIM_NAME, 'a claim name').refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'),
+        z
+          .string()
+          .regex(CLAIM_NAME, 'a claim name')
+          .refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'),
         conditionSchema,
       )
       .refine((set) => Object.keys(set).length > 0, 'at least one condition'),
@@ -79,7 +85,10 @@ const awsGrant = z.strictObject({
   duration: duration(12 * 3600).optional(),
   mode: z.enum(['web_identity', 'access_key']).default('web_identity'),
   session_policy: z.string().max(2048).optional(),
-  policy_arns: z.array(z.string().regex(/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/)).max(10).optional(),
+  policy_arns: z
+    .array(z.string().regex(/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/))
+    .max(10)
+    .optional(),
   session_tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().regex(CLAIM_NAME)).optional(),
   sts_endpoint: endpoint.optional(),
 });
@@ -131,7 +140,10 @@ const githubGrant = z.strictObject({
 const secretGrant = z.strictObject({
   type: z.literal('secret'),
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'a secret name'),
-  env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name').optional(),
+  env: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'an environment variable name')
+    .optional(),
 });
 
 export const grantSchema = z.discriminatedUnion('type', [awsGrant, azureGrant, gcpGrant, githubGrant, secretGrant]);
@@ -155,23 +167,29 @@ export const roleLintSchema = z.strictObject({
     .default([]),
 });
 
-export const roleSchema = z.strictObject({
-  role: z.string().regex(ROLE_NAME, 'a role name: lower case letters, digits, ".", "_", "-"'),
-  description: z.string().max(1000).optional(),
-  issuer: z.string().regex(ISSUER_NAME),
-  max_ttl: duration(12 * 3600),
-  allow: z.array(conditionSetSchema).min(1),
-  deny: z.array(conditionSetSchema).default([]),
-  grants: z.array(grantSchema).min(1).max(16),
-  lint: roleLintSchema.optional(),
-}).superRefine((role, ctx) => {
-  // One exchange runs at most every pattern of one role once, each over a capped claim: bound their sum.
-  const sets = [...role.allow, ...role.deny] as Record<string, unknown>[];
-  const total = sets.reduce((sum, set) => sum + Object.values(set).reduce<number>((n, c) => n + patternCost(c), 0), 0);
-  if (total > ROLE_PROGRAM_MAX) {
-    ctx.addIssue({ code: 'custom', path: ['allow'], message: `the role's patterns compile to ${total} RE2 instructions in all, more than ${ROLE_PROGRAM_MAX}; use exact values or fewer, simpler patterns` });
-  }
-});
+export const roleSchema = z
+  .strictObject({
+    role: z.string().regex(ROLE_NAME, 'a role name: lower case letters, digits, ".", "_", "-"'),
+    description: z.string().max(1000).optional(),
+    issuer: z.string().regex(ISSUER_NAME),
+    max_ttl: duration(12 * 3600),
+    allow: z.array(conditionSetSchema).min(1),
+    deny: z.array(conditionSetSchema).default([]),
+    grants: z.array(grantSchema).min(1).max(16),
+    lint: roleLintSchema.optional(),
+  })
+  .superRefine((role, ctx) => {
+    // One exchange runs at most every pattern of one role once, each over a capped claim: bound their sum.
+    const sets = [...role.allow, ...role.deny] as Record<string, unknown>[];
+    const total = sets.reduce((sum, set) => sum + Object.values(set).reduce<number>((n, c) => n + patternCost(c), 0), 0);
+    if (total > ROLE_PROGRAM_MAX) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['allow'],
+        message: `the role's patterns compile to ${total} RE2 instructions in all, more than ${ROLE_PROGRAM_MAX}; use exact values or fewer, simpler patterns`,
+      });
+    }
+  });
 
 export const issuerSchema = z.strictObject({
   url: z.string().refine(isAllowedUrl, 'an https:// URL (http:// only for loopback hosts)'),
@@ -182,11 +200,19 @@ export const issuerSchema = z.strictObject({
    */
   kind: z.enum(['github', 'gitlab', 'generic']).optional(),
   claims: z
-    .array(z.string().regex(CLAIM_NAME, 'a claim name').refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'))
+    .array(
+      z
+        .string()
+        .regex(CLAIM_NAME, 'a claim name')
+        .refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'),
+    )
     .max(512)
     .refine((list) => new Set(list).size === list.length, 'each claim name at most once')
     .optional(),
-  algorithms: z.array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'])).min(1).default(['RS256']),
+  algorithms: z
+    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA']))
+    .min(1)
+    .default(['RS256']),
   /** How long after `iat` a token is still accepted. */
   max_token_age: duration(24 * 3600).default('10m'),
   /** Cap on exp - iat: tokens minted to live longer are refused. */
@@ -194,10 +220,9 @@ export const issuerSchema = z.strictObject({
 });
 
 export const issuersFileSchema = z.strictObject({
-  issuers: z.record(z.string().regex(ISSUER_NAME, 'an issuer name'), issuerSchema).refine(
-    (m) => Object.keys(m).length > 0,
-    'at least one issuer',
-  ),
+  issuers: z
+    .record(z.string().regex(ISSUER_NAME, 'an issuer name'), issuerSchema)
+    .refine((m) => Object.keys(m).length > 0, 'at least one issuer'),
 });
 
 /**

@@ -42,8 +42,7 @@ export async function importKek(base64: string): Promise<Kek> {
   }
   if (raw?.length !== KEY_BYTES) {
     throw new Error(
-      `a KEK must be exactly ${KEY_BYTES} random bytes in base64 (44 characters); ` +
-        `generate one with: openssl rand -base64 32`,
+      `a KEK must be exactly ${KEY_BYTES} random bytes in base64 (44 characters); ` + `generate one with: openssl rand -base64 32`,
     );
   }
   const id = (await sha256Hex(raw)).slice(0, 16);
@@ -78,9 +77,7 @@ function randomIv(): Uint8Array<ArrayBuffer> {
 
 async function wrapDataKey(kek: Kek, dataKey: CryptoKey, aad: Uint8Array<ArrayBuffer>): Promise<string> {
   const iv = randomIv();
-  const wrapped = new Uint8Array(
-    await crypto.subtle.wrapKey('raw', dataKey, kek.key, { name: 'AES-GCM', iv, additionalData: aad }),
-  );
+  const wrapped = new Uint8Array(await crypto.subtle.wrapKey('raw', dataKey, kek.key, { name: 'AES-GCM', iv, additionalData: aad }));
   const out = new Uint8Array(IV_BYTES + wrapped.length);
   out.set(iv);
   out.set(wrapped, IV_BYTES);

@@ -11,12 +11,7 @@ export interface FetchLimits {
 }
 
 /** Fetches without following redirects and reads at most `maxBytes` of the body, all within the deadline. */
-export async function fetchLimited(
-  fetchFn: FetchLike,
-  url: string,
-  init: RequestInit,
-  limits: FetchLimits,
-): Promise<Fetched> {
+export async function fetchLimited(fetchFn: FetchLike, url: string, init: RequestInit, limits: FetchLimits): Promise<Fetched> {
   const signal = AbortSignal.timeout(limits.timeoutMs);
   let res: Response;
   try {

@@ -58,12 +58,18 @@ export async function createFixture(opts: FixtureOptions = {}): Promise<Fixture>
   const policiesDir = join(dir, 'policies');
   const dataDir = join(dir, 'data');
   mkdirSync(join(policiesDir, 'roles'), { recursive: true });
-  writeFileSync(join(policiesDir, 'issuers.yaml'), `issuers:\n  local:\n    url: ${issuer.url}\n    audience: ${AUDIENCE}\n    algorithms: [RS256]\n`);
+  writeFileSync(
+    join(policiesDir, 'issuers.yaml'),
+    `issuers:\n  local:\n    url: ${issuer.url}\n    audience: ${AUDIENCE}\n    algorithms: [RS256]\n`,
+  );
   writeFileSync(join(policiesDir, 'roles/bench.yaml'), BENCH_ROLE);
   for (const [name, yaml] of Object.entries(opts.roles ?? {})) writeFileSync(join(policiesDir, `roles/${name}.yaml`), yaml);
   const kek = generateKekBase64();
   const env = { BROKER_KEK: kek, ...opts.env };
-  const put = await runCli(['secret', 'put', 'DATABASE_URL', '--policies', policiesDir, '--data', dataDir], { input: `${SECRET_VALUE}\n`, env });
+  const put = await runCli(['secret', 'put', 'DATABASE_URL', '--policies', policiesDir, '--data', dataDir], {
+    input: `${SECRET_VALUE}\n`,
+    env,
+  });
   if (put.code !== 0) throw new Error(`secret put failed: ${put.stderr}`);
   return {
     dir,

@@ -61,7 +61,10 @@ export async function runLoad(opts: LoadOptions): Promise<LoadResult> {
         headers: { 'content-type': 'application/json' },
         // A token is never sent twice: when the pool runs out the body is the last token, which would show up
         // as a 401 in the statuses rather than pass unnoticed.
-        setupRequest: (req) => ({ ...req, body: JSON.stringify({ token: opts.tokens[Math.min(next++, opts.tokens.length - 1)], role: opts.role }) }),
+        setupRequest: (req) => ({
+          ...req,
+          body: JSON.stringify({ token: opts.tokens[Math.min(next++, opts.tokens.length - 1)], role: opts.role }),
+        }),
       },
     ],
   });
@@ -108,12 +111,7 @@ export interface Answer {
 }
 
 /** Sends `bodies` with at most `concurrency` in flight; every request gets an answer or an error. */
-export async function fetchAll(
-  url: string,
-  bodies: unknown[],
-  concurrency: number,
-  opts: { timeoutMs?: number } = {},
-): Promise<Answer[]> {
+export async function fetchAll(url: string, bodies: unknown[], concurrency: number, opts: { timeoutMs?: number } = {}): Promise<Answer[]> {
   const answers: Answer[] = new Array(bodies.length);
   let next = 0;
   const worker = async () => {

@@ -30,7 +30,9 @@ export function spawnServer(args: string[], env: Record<string, string>, ready: 
       if (m) {
         started = true;
         clearTimeout(timer);
-        const exited = new Promise<void>((r) => (child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r())));
+        const exited = new Promise<void>((r) =>
+          child.exitCode !== null || child.signalCode !== null ? r() : child.once('exit', () => r()),
+        );
         const end = (signal: NodeJS.Signals) => () => {
           if (child.exitCode === null && child.signalCode === null) child.kill(signal);
           return exited;
@@ -52,7 +54,13 @@ export function spawnServer(args: string[], env: Record<string, string>, ready: 
 }
 
 /** `secret-broker serve --port 0` with the given policies and data folder. */
-export function startBroker(opts: { policiesDir: string; dataDir: string; env?: Record<string, string>; port?: number; nodeArgs?: string[] }): Promise<Child> {
+export function startBroker(opts: {
+  policiesDir: string;
+  dataDir: string;
+  env?: Record<string, string>;
+  port?: number;
+  nodeArgs?: string[];
+}): Promise<Child> {
   return spawnServer(
     [...(opts.nodeArgs ?? []), CLI, 'serve', '--port', String(opts.port ?? 0), '--policies', opts.policiesDir, '--data', opts.dataDir],
     opts.env ?? {},

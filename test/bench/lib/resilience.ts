@@ -14,7 +14,15 @@ import { fetchAll, round, type Answer } from './load.ts';
 import { startBroker, type Child } from './processes.ts';
 import { signTokens, tokenSigner } from './tokens.ts';
 
-export type AuditRecordView = { request_id: string; code: string; reason: string; status: number; jti: string | null; role: string | null; upstream?: { type: string; code: string } };
+export type AuditRecordView = {
+  request_id: string;
+  code: string;
+  reason: string;
+  status: number;
+  jti: string | null;
+  role: string | null;
+  upstream?: { type: string; code: string };
+};
 
 export interface AuditState {
   records: AuditRecordView[];
@@ -57,7 +65,9 @@ async function closeServer(server: Server, sockets: Set<Socket>): Promise<void> 
 // 1. The issuer's JWKS endpoint fails half the time.
 
 /** A loopback issuer (discovery and JWKS for `key`) whose JWKS answers 503 on every other request. */
-export async function serveFlakyIssuer(key: IssuerKey): Promise<{ url: string; jwksCalls: () => number; jwksFailures: () => number; close(): Promise<void> }> {
+export async function serveFlakyIssuer(
+  key: IssuerKey,
+): Promise<{ url: string; jwksCalls: () => number; jwksFailures: () => number; close(): Promise<void> }> {
   let url = '';
   let calls = 0;
   let failures = 0;
@@ -114,7 +124,12 @@ export interface FlakyJwksResult {
  * Every `duplicateEvery`-th request repeats the previous token (in flight together), every `rogueEvery`-th
  * carries a kid the issuer never published (which must not drive JWKS fetches).
  */
-export async function flakyJwksScenario(opts: { requests: number; concurrency: number; duplicateEvery?: number; rogueEvery?: number }): Promise<FlakyJwksResult> {
+export async function flakyJwksScenario(opts: {
+  requests: number;
+  concurrency: number;
+  duplicateEvery?: number;
+  rogueEvery?: number;
+}): Promise<FlakyJwksResult> {
   const key = await generateIssuerKey();
   const issuer = await serveFlakyIssuer(key);
   const fixture = await createFixture({ key, issuer });
@@ -166,7 +181,10 @@ export async function flakyJwksScenario(opts: { requests: number; concurrency: n
       rogueSent,
       jtisSucceededTwice: [...successes].filter(([, n]) => n > 1).map(([jti]) => jti),
       auditRecords: audit.records.length - before,
-      unaudited: answers.map((a) => String(a.body?.request_id)).filter((id) => !ids.has(id)).slice(0, 5),
+      unaudited: answers
+        .map((a) => String(a.body?.request_id))
+        .filter((id) => !ids.has(id))
+        .slice(0, 5),
       chainOk: audit.chain.ok,
       cliVerifyOk: verify.ok,
       cliVerifyOutput: verify.output,
@@ -194,7 +212,11 @@ export async function serveHangingUpstream(): Promise<{ url: string; requests: (
     s.once('close', () => sockets.delete(s));
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests: () => requests, close: () => closeServer(server, sockets) };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests: () => requests,
+    close: () => closeServer(server, sockets),
+  };
 }
 
 const hangingRoles = (upstream: string): Record<string, string> => {
@@ -259,7 +281,14 @@ export async function hangingUpstreamScenario(opts: { timeoutMs: number; perRole
       });
       const text = await res.text();
       const body = JSON.parse(text) as { error?: string; request_id?: string };
-      return { role, status: res.status, code: body.error ?? null, ms: Math.round(performance.now() - t0), leaked: text.includes(SECRET_VALUE) || text.includes('credentials'), id: body.request_id };
+      return {
+        role,
+        status: res.status,
+        code: body.error ?? null,
+        ms: Math.round(performance.now() - t0),
+        leaked: text.includes(SECRET_VALUE) || text.includes('credentials'),
+        id: body.request_id,
+      };
     };
     const pending = roles.flatMap((role) => Array.from({ length: opts.perRole }, () => one(role)));
     // Half way through the deadline, while every exchange waits on the upstream.
@@ -277,7 +306,10 @@ export async function hangingUpstreamScenario(opts: { timeoutMs: number; perRole
       healthzMs,
       healthzStatus: health.status,
       upstreamRequests: upstream.requests(),
-      audited: answers.map((a) => byId.get(String(a.id))).filter((r): r is AuditRecordView => !!r).map((r) => ({ code: r.code, reason: r.reason, ...(r.upstream ? { upstream: r.upstream } : {}) })),
+      audited: answers
+        .map((a) => byId.get(String(a.id)))
+        .filter((r): r is AuditRecordView => !!r)
+        .map((r) => ({ code: r.code, reason: r.reason, ...(r.upstream ? { upstream: r.upstream } : {}) })),
       chainOk: audit.chain.ok,
     };
   } finally {
@@ -319,7 +351,13 @@ export async function lockedDatabaseScenario(): Promise<LockedResult> {
       });
       const text = await res.text();
       const body = JSON.parse(text) as { error?: string; request_id?: string };
-      return { status: res.status, code: body.error ?? null, ms: Math.round(performance.now() - t0), leaked: text.includes(SECRET_VALUE), requestId: body.request_id ?? null };
+      return {
+        status: res.status,
+        code: body.error ?? null,
+        ms: Math.round(performance.now() - t0),
+        leaked: text.includes(SECRET_VALUE),
+        requestId: body.request_id ?? null,
+      };
     };
     // Warm: keys fetched, statements prepared.
     const warm = await post(sign());
@@ -419,7 +457,11 @@ export async function restartScenario(opts: { requests: number; concurrency: num
     await restarting;
     // The lost tokens, once more: the restarted broker decides from what it durably knows.
     const lostAnswers = answers.filter((a) => a.status === 0);
-    const resent = await fetchAll(`${url}/v1/exchange`, lostAnswers.map((a) => ({ token: a.token, role: 'bench' })), 8);
+    const resent = await fetchAll(
+      `${url}/v1/exchange`,
+      lostAnswers.map((a) => ({ token: a.token, role: 'bench' })),
+      8,
+    );
     await broker.stop();
     const audit = await readAudit(fixture.dataDir);
     const ids = new Set(audit.records.map((r) => r.request_id));
@@ -433,7 +475,10 @@ export async function restartScenario(opts: { requests: number; concurrency: num
       requests: answers.length,
       acknowledged: acknowledged.length,
       lost: lostAnswers.length,
-      missing: acknowledged.map((a) => String(a.body?.request_id)).filter((id) => !ids.has(id)).slice(0, 10),
+      missing: acknowledged
+        .map((a) => String(a.body?.request_id))
+        .filter((id) => !ids.has(id))
+        .slice(0, 10),
       statuses: count(answers.map((a) => a.status)),
       resent: count(resent.map((a) => (a.status === 200 ? 'OK' : String(a.body?.error ?? a.status)))),
       jtisSucceededTwice: [...successes].filter(([, n]) => n > 1).map(([jti]) => jti),
@@ -447,4 +492,3 @@ export async function restartScenario(opts: { requests: number; concurrency: num
     await fixture.close();
   }
 }
-

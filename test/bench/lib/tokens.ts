@@ -58,7 +58,16 @@ export function tokenSigner(spec: TokenSpec): (overrides?: Record<string, unknow
   const ttl = spec.ttl ?? 600;
   return (overrides = {}) => {
     const now = Math.floor(Date.now() / 1000);
-    const payload = { iss: spec.issuer, aud: spec.audience, ...spec.claims, iat: now, nbf: now, exp: now + ttl, jti: randomUUID(), ...overrides };
+    const payload = {
+      iss: spec.issuer,
+      aud: spec.audience,
+      ...spec.claims,
+      iat: now,
+      nbf: now,
+      exp: now + ttl,
+      jti: randomUUID(),
+      ...overrides,
+    };
     const input = `${header}.${b64url(JSON.stringify(payload))}`;
     return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
   };

@@ -35,7 +35,11 @@ export async function benchAction(ctx: BenchContext, fixture: Fixture, brokerUrl
     for (let i = 0; i < runs; i++) {
       const step = stepFiles(join(fixture.dir, `action-${i}`));
       const t0 = Date.now();
-      const run = await runActionStep('main', { inputs: { 'broker-url': brokerUrl, role: 'bench', audience: AUDIENCE }, files: step, env: tokens.env() });
+      const run = await runActionStep('main', {
+        inputs: { 'broker-url': brokerUrl, role: 'bench', audience: AUDIENCE },
+        files: step,
+        env: tokens.env(),
+      });
       toExit.push(Date.now() - t0);
       const outputs = asMap(parseFileCommands(step.read('output')));
       if (run.code !== 0 || outputs['secret-DATABASE_URL'] !== SECRET_VALUE) {

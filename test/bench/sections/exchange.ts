@@ -20,7 +20,16 @@ export interface ExchangeFigures {
   ratio: number;
   concurrency: number;
   requests: number;
-  c1: { rps: number; p50_ms: number; p99_ms: number; floor_rps: number; floor_p50_ms: number; floor_p99_ms: number; ratio: number; requests: number };
+  c1: {
+    rps: number;
+    p50_ms: number;
+    p99_ms: number;
+    floor_rps: number;
+    floor_p50_ms: number;
+    floor_p99_ms: number;
+    ratio: number;
+    requests: number;
+  };
   /** Every answer the broker gave during the measured runs, by status (all should be 200). */
   statuses: Record<string, number>;
 }
@@ -85,7 +94,8 @@ function pool(results: LoadResult[]): LoadResult {
 }
 
 export async function benchExchange(ctx: BenchContext, fixture: Fixture, nodeArgs: string[] = [], measure = true): Promise<ExchangeRun> {
-  if (!measure) return { broker: await startBroker({ policiesDir: fixture.policiesDir, dataDir: fixture.dataDir, env: fixture.env, nodeArgs }) };
+  if (!measure)
+    return { broker: await startBroker({ policiesDir: fixture.policiesDir, dataDir: fixture.dataDir, env: fixture.env, nodeArgs }) };
   ctx.progress('exchange: starting the broker and the floor (child processes)');
   const [broker, floor] = await Promise.all([
     startBroker({ policiesDir: fixture.policiesDir, dataDir: fixture.dataDir, env: fixture.env, nodeArgs }),

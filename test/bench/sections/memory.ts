@@ -37,7 +37,10 @@ export interface HeapProbe {
 }
 
 function lastProbe(logs: string): HeapProbe | null {
-  const line = logs.split('\n').filter((l) => l.startsWith('HEAP-PROBE ')).at(-1);
+  const line = logs
+    .split('\n')
+    .filter((l) => l.startsWith('HEAP-PROBE '))
+    .at(-1);
   return line ? (JSON.parse(line.slice('HEAP-PROBE '.length)) as HeapProbe) : null;
 }
 

@@ -49,7 +49,10 @@ grants:
 
 export function policyFiles(roles: number): PolicyFile[] {
   const files: PolicyFile[] = [
-    { path: 'issuers.yaml', text: 'issuers:\n  github:\n    url: https://token.actions.githubusercontent.com\n    audience: https://broker.example.com\n' },
+    {
+      path: 'issuers.yaml',
+      text: 'issuers:\n  github:\n    url: https://token.actions.githubusercontent.com\n    audience: https://broker.example.com\n',
+    },
   ];
   for (let i = 0; i < roles; i++) files.push({ path: `roles/app-${String(i).padStart(5, '0')}.yaml`, text: roleYaml(i) });
   return files;
@@ -90,7 +93,12 @@ export async function benchPolicyScale(ctx: BenchContext): Promise<PolicyScaleFi
     loadMs[String(roles)] = round(ms, 1);
     // A role in the middle of the set; the claims of its repository.
     const i = Math.floor(roles / 2);
-    sets.push({ roles, policy, name: `app-${String(i).padStart(5, '0')}`, claims: githubLikeClaims({ repository_id: String(100_000 + i) }) });
+    sets.push({
+      roles,
+      policy,
+      name: `app-${String(i).padStart(5, '0')}`,
+      claims: githubLikeClaims({ repository_id: String(100_000 + i) }),
+    });
   }
   const rounds = ctx.quick ? 5 : 15;
   const n = ctx.quick ? 50_000 : 200_000;

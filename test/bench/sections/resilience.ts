@@ -20,8 +20,19 @@ export async function benchResilience(ctx: BenchContext): Promise<ResilienceFigu
   ctx.progress(`resilience: ${size.requests} exchanges at concurrency 50, JWKS failing every other fetch`);
   const f = await flakyJwksScenario({ requests: size.requests, concurrency: 50, duplicateEvery: 10, rogueEvery: 25 });
   out.jwks_flaky = {
-    held: f.unexpected.length === 0 && !f.statuses['500'] && f.auditRecords === f.requests && f.unaudited.length === 0 && f.chainOk && f.cliVerifyOk && f.jtisSucceededTwice.length === 0,
-    summary: `${f.requests} req: ${Object.entries(f.statuses).map(([k, v]) => `${k}x${v}`).join(' ')}; audited ${f.auditRecords}; chain ${f.chainOk && f.cliVerifyOk ? 'ok' : 'BROKEN'}; jti twice ${f.jtisSucceededTwice.length}; JWKS fetches ${f.jwksFetches} (${f.jwksFailures} failed)`,
+    held:
+      f.unexpected.length === 0 &&
+      !f.statuses['500'] &&
+      f.auditRecords === f.requests &&
+      f.unaudited.length === 0 &&
+      f.chainOk &&
+      f.cliVerifyOk &&
+      f.jtisSucceededTwice.length === 0,
+    summary: `${f.requests} req: ${Object.entries(f.statuses)
+      .map(([k, v]) => `${k}x${v}`)
+      .join(
+        ' ',
+      )}; audited ${f.auditRecords}; chain ${f.chainOk && f.cliVerifyOk ? 'ok' : 'BROKEN'}; jti twice ${f.jtisSucceededTwice.length}; JWKS fetches ${f.jwksFetches} (${f.jwksFailures} failed)`,
     details: { ...f, cliVerifyOutput: f.cliVerifyOutput.split('\n')[0] },
   };
 
@@ -30,7 +41,10 @@ export async function benchResilience(ctx: BenchContext): Promise<ResilienceFigu
   const h = await hangingUpstreamScenario({ timeoutMs, perRole: size.perRole });
   const slowest = Math.max(...h.answers.map((a) => a.ms));
   out.upstream_hang = {
-    held: h.answers.every((a) => a.status === 502 && a.code === 'ERR_UPSTREAM' && !a.leaked && a.ms < timeoutMs + 3_000) && h.healthzStatus === 200 && h.chainOk,
+    held:
+      h.answers.every((a) => a.status === 502 && a.code === 'ERR_UPSTREAM' && !a.leaked && a.ms < timeoutMs + 3_000) &&
+      h.healthzStatus === 200 &&
+      h.chainOk,
     summary: `${h.answers.length} req: all 502 ERR_UPSTREAM ${h.answers.every((a) => a.status === 502) ? 'yes' : 'NO'}, slowest ${slowest} ms (deadline ${timeoutMs}); /healthz meanwhile ${h.healthzMs} ms`,
     details: { ...h, slowest_ms: slowest },
   };
@@ -47,7 +61,11 @@ export async function benchResilience(ctx: BenchContext): Promise<ResilienceFigu
   const r = await restartScenario({ requests: size.restart, concurrency: 50, killAfter: Math.floor(size.restart / 3) });
   out.kill_restart = {
     held: r.missing.length === 0 && r.chainOk && r.cliVerifyOk && r.jtisSucceededTwice.length === 0,
-    summary: `${r.acknowledged} answered, ${r.lost} cut off; answered but unaudited ${r.missing.length}; chain ${r.chainOk && r.cliVerifyOk ? 'ok' : 'BROKEN'}; cut-off tokens resent: ${Object.entries(r.resent).map(([k, v]) => `${k}x${v}`).join(' ') || '-'}; restart ${r.restartMs} ms`,
+    summary: `${r.acknowledged} answered, ${r.lost} cut off; answered but unaudited ${r.missing.length}; chain ${r.chainOk && r.cliVerifyOk ? 'ok' : 'BROKEN'}; cut-off tokens resent: ${
+      Object.entries(r.resent)
+        .map(([k, v]) => `${k}x${v}`)
+        .join(' ') || '-'
+    }; restart ${r.restartMs} ms`,
     details: { ...r, cliVerifyOutput: r.cliVerifyOutput.split('\n')[0] },
   };
   return out;

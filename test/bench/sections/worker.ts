@@ -38,7 +38,12 @@ export interface WorkerFigures {
   skipped?: string;
 }
 
-function run(cmd: string, args: string[], env: Record<string, string | undefined>, timeoutMs: number): Promise<{ code: number | null; out: string }> {
+function run(
+  cmd: string,
+  args: string[],
+  env: Record<string, string | undefined>,
+  timeoutMs: number,
+): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve) => {
     const child = spawn(cmd, args, { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
@@ -53,7 +58,9 @@ function run(cmd: string, args: string[], env: Record<string, string | undefined
 }
 
 /** `wrangler deploy --dry-run`: exactly what `wrangler deploy` would upload. */
-async function bundleSize(ctx: BenchContext): Promise<Pick<WorkerFigures, 'bundle_bytes' | 'bundle_gzip_bytes' | 'wrangler_gzip_bytes' | 'build_s'>> {
+async function bundleSize(
+  ctx: BenchContext,
+): Promise<Pick<WorkerFigures, 'bundle_bytes' | 'bundle_gzip_bytes' | 'wrangler_gzip_bytes' | 'build_s'>> {
   const out = mkdtempSync(join(tmpdir(), 'sb-bench-worker-'));
   try {
     ctx.progress('worker: wrangler deploy --dry-run');
@@ -62,7 +69,12 @@ async function bundleSize(ctx: BenchContext): Promise<Pick<WorkerFigures, 'bundl
     const { BROKER_POLICIES: _ignored, ...inherited } = process.env;
     const env = { ...inherited, WRANGLER_SEND_METRICS: 'false', CI: '1' };
     // Run by this Node (24): the bin's `env node` may find an older one first on PATH.
-    const r = await run(process.execPath, [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', out], env, 120_000);
+    const r = await run(
+      process.execPath,
+      [join(ROOT, 'node_modules/wrangler/bin/wrangler.js'), 'deploy', '--dry-run', '--outdir', out],
+      env,
+      120_000,
+    );
     const buildS = (performance.now() - t0) / 1000;
     if (r.code !== 0) throw new Error(`wrangler deploy --dry-run failed:\n${r.out.slice(-2000)}`);
     const files = readdirSync(out).filter((f) => /\.(m?js|wasm)$/.test(f));
@@ -74,7 +86,12 @@ async function bundleSize(ctx: BenchContext): Promise<Pick<WorkerFigures, 'bundl
       gzip += gzipSync(data).byteLength;
     }
     const m = /gzip:\s*([\d.]+)\s*KiB/.exec(r.out);
-    return { bundle_bytes: bytes, bundle_gzip_bytes: gzip, wrangler_gzip_bytes: m ? Math.round(Number(m[1]) * 1024) : null, build_s: round(buildS, 1) };
+    return {
+      bundle_bytes: bytes,
+      bundle_gzip_bytes: gzip,
+      wrangler_gzip_bytes: m ? Math.round(Number(m[1]) * 1024) : null,
+      build_s: round(buildS, 1),
+    };
   } finally {
     rmSync(out, { recursive: true, force: true });
   }
@@ -84,7 +101,9 @@ const ISSUER_URL = 'http://127.0.0.1:9999';
 
 /** The Worker entry with the bench policies inlined (the production entry imports the generated bundle). */
 function entrySource(): string {
-  const files = readPolicyDir(join(ROOT, 'policies')).filter((f) => !f.path.startsWith('tests/') && f.path !== 'issuers.yaml' && !f.path.startsWith('roles/'));
+  const files = readPolicyDir(join(ROOT, 'policies')).filter(
+    (f) => !f.path.startsWith('tests/') && f.path !== 'issuers.yaml' && !f.path.startsWith('roles/'),
+  );
   const policy = [
     ...files,
     { path: 'issuers.yaml', text: `issuers:\n  local:\n    url: ${ISSUER_URL}\n    audience: ${AUDIENCE}\n    algorithms: [RS256]\n` },
@@ -148,27 +167,31 @@ export async function startWorkerd(): Promise<Workerd> {
       [`${ISSUER_URL}/.well-known/jwks.json`]: publicJwks(key),
     };
     // The classic (v4) option shape, which this Miniflare converts; it is what the workers tests use too.
-    mf = new Miniflare(convertV4MiniflareOptions({
-      host: '127.0.0.1',
-      port: 0,
-      modules: true,
-      rootPath: dir,
-      // The Worker logs a JSON line per event; the bench output stays a table.
-      handleStructuredLogs: () => {},
-      scriptPath: script,
-      compatibilityDate: '2026-08-01',
-      bindings: { BROKER_KEK: kek, BROKER_PUBLIC_URL: 'http://127.0.0.1:8787' },
-      d1Databases: ['DB'],
-      kvNamespaces: ['JWKS_CACHE'],
-      durableObjects: { REPLAY: { className: 'ReplayGuardObject', useSQLite: true } },
-      outboundService: (request: Request) => {
-        const body = request.method === 'GET' ? documents[request.url] : undefined;
-        return body === undefined ? Response.json({ error: 'no network' }, { status: 502 }) : Response.json(body);
-      },
-    }));
+    mf = new Miniflare(
+      convertV4MiniflareOptions({
+        host: '127.0.0.1',
+        port: 0,
+        modules: true,
+        rootPath: dir,
+        // The Worker logs a JSON line per event; the bench output stays a table.
+        handleStructuredLogs: () => {},
+        scriptPath: script,
+        compatibilityDate: '2026-08-01',
+        bindings: { BROKER_KEK: kek, BROKER_PUBLIC_URL: 'http://127.0.0.1:8787' },
+        d1Databases: ['DB'],
+        kvNamespaces: ['JWKS_CACHE'],
+        durableObjects: { REPLAY: { className: 'ReplayGuardObject', useSQLite: true } },
+        outboundService: (request: Request) => {
+          const body = request.method === 'GET' ? documents[request.url] : undefined;
+          return body === undefined ? Response.json({ error: 'no network' }, { status: 502 }) : Response.json(body);
+        },
+      }),
+    );
     const url = (await mf.ready).toString().replace(/\/$/, '');
     const db = await mf.getD1Database('DB');
-    for (const file of readdirSync(join(ROOT, 'migrations')).filter((f) => f.endsWith('.sql')).sort()) {
+    for (const file of readdirSync(join(ROOT, 'migrations'))
+      .filter((f) => f.endsWith('.sql'))
+      .sort()) {
       for (const s of statements(readFileSync(join(ROOT, 'migrations', file), 'utf8'))) await db.prepare(s).run();
     }
     // The secret, sealed with the Worker's KEK exactly as `secret put` seals it.
@@ -201,7 +224,9 @@ export async function startWorkerd(): Promise<Workerd> {
   }
 }
 
-async function workerdLatency(ctx: BenchContext): Promise<Omit<WorkerFigures, 'bundle_bytes' | 'bundle_gzip_bytes' | 'wrangler_gzip_bytes' | 'build_s'>> {
+async function workerdLatency(
+  ctx: BenchContext,
+): Promise<Omit<WorkerFigures, 'bundle_bytes' | 'bundle_gzip_bytes' | 'wrangler_gzip_bytes' | 'build_s'>> {
   ctx.progress('worker: bundling the Worker with the bench policies (esbuild) and starting workerd (Miniflare)');
   const workerd = await startWorkerd();
   try {
@@ -214,15 +239,21 @@ async function workerdLatency(ctx: BenchContext): Promise<Omit<WorkerFigures, 'b
     const take = (n: number) => tokens.slice(at, (at += n));
     ctx.progress('worker: first exchange on a fresh isolate');
     const t0 = performance.now();
-    const first = await fetch(`${url}/v1/exchange`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: take(1)[0], role: 'bench' }) });
+    const first = await fetch(`${url}/v1/exchange`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token: take(1)[0], role: 'bench' }),
+    });
     const firstMs = performance.now() - t0;
     const firstBody = (await first.json()) as { credentials?: { value?: string }[] };
-    if (first.status !== 200 || firstBody.credentials?.[0]?.value !== SECRET_VALUE) throw new Error(`workerd exchange answered ${first.status}: ${JSON.stringify(firstBody)}`);
+    if (first.status !== 200 || firstBody.credentials?.[0]?.value !== SECRET_VALUE)
+      throw new Error(`workerd exchange answered ${first.status}: ${JSON.stringify(firstBody)}`);
     await runLoad({ url, tokens: take(poolSize(20, 1)), role: 'bench', connections: 1 });
     ctx.progress(`worker: ${n1} exchanges at concurrency 1, ${n8} at 8`);
     const c1 = await runLoad({ url, tokens: take(poolSize(n1, 1)), role: 'bench', connections: 1 });
     const c8 = await runLoad({ url, tokens: take(poolSize(n8, 8)), role: 'bench', connections: 8 });
-    for (const r of [c1, c8]) if (r.statuses['200'] !== r.requests) throw new Error(`workerd: not every exchange succeeded: ${JSON.stringify(r.statuses)}`);
+    for (const r of [c1, c8])
+      if (r.statuses['200'] !== r.requests) throw new Error(`workerd: not every exchange succeeded: ${JSON.stringify(r.statuses)}`);
     return {
       first_exchange_ms: round(firstMs, 1),
       exchange_requests: c1.requests,
@@ -261,4 +292,3 @@ export async function benchWorker(ctx: BenchContext): Promise<WorkerFigures> {
   }
   return { ...size, ...(await workerdLatency(ctx)) };
 }
-

@@ -19,7 +19,17 @@ describe('action/dist', () => {
   it('action.yml runs the bundles on node24 with the documented inputs', () => {
     const yml = readFileSync(join(ROOT, 'action.yml'), 'utf8');
     expect(yml).toMatch(/using: node24\n\s+main: action\/dist\/main\.js\n\s+post: action\/dist\/post\.js/);
-    for (const input of ['broker-url', 'role', 'audience', 'export-env', 'env-prefix', 'aws-region', 'timeout-seconds', 'retries', 'cleanup']) {
+    for (const input of [
+      'broker-url',
+      'role',
+      'audience',
+      'export-env',
+      'env-prefix',
+      'aws-region',
+      'timeout-seconds',
+      'retries',
+      'cleanup',
+    ]) {
       expect(yml).toMatch(new RegExp(`\\n  ${input}:\\n`));
     }
   });

@@ -19,7 +19,10 @@ describe('planExports and exportVariables', () => {
   });
 
   it('export-env: false exports nothing, and cannot fail on names', () => {
-    expect(planExports([{ type: 'secret', name: 'x', env: 'bad=name', value: 'v' }], { ...opts, exportEnv: false })).toEqual({ ok: true, vars: [] });
+    expect(planExports([{ type: 'secret', name: 'x', env: 'bad=name', value: 'v' }], { ...opts, exportEnv: false })).toEqual({
+      ok: true,
+      vars: [],
+    });
   });
 
   it('an invalid name refuses the whole set', () => {
@@ -32,7 +35,10 @@ describe('blankVariables', () => {
   it('exports an empty value for each valid name from the state, skipping anything else', () => {
     const calls: Array<[string, string]> = [];
     expect(blankVariables(['A', 'B_2', 'bad=x', 7, 'PATH'], (n, v) => calls.push([n, v]))).toEqual(['A', 'B_2']);
-    expect(calls).toEqual([['A', ''], ['B_2', '']]);
+    expect(calls).toEqual([
+      ['A', ''],
+      ['B_2', ''],
+    ]);
     expect(blankVariables('not a list', () => {})).toEqual([]);
   });
 });

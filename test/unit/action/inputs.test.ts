@@ -22,12 +22,48 @@ describe('readInputs', () => {
   });
 
   it('reads every input', () => {
-    const r = readInputs(get({ 'broker-url': 'http://127.0.0.1:8787', role: 'r', audience: 'aud', 'export-env': 'FALSE', 'env-prefix': 'APP_', 'aws-region': 'eu-central-1', 'timeout-seconds': '5', retries: '0', cleanup: 'false' }));
-    expect(r).toEqual({ ok: true, inputs: { brokerUrl: 'http://127.0.0.1:8787', role: 'r', audience: 'aud', exportEnv: false, envPrefix: 'APP_', awsRegion: 'eu-central-1', timeoutSeconds: 5, retries: 0, cleanup: false } });
+    const r = readInputs(
+      get({
+        'broker-url': 'http://127.0.0.1:8787',
+        role: 'r',
+        audience: 'aud',
+        'export-env': 'FALSE',
+        'env-prefix': 'APP_',
+        'aws-region': 'eu-central-1',
+        'timeout-seconds': '5',
+        retries: '0',
+        cleanup: 'false',
+      }),
+    );
+    expect(r).toEqual({
+      ok: true,
+      inputs: {
+        brokerUrl: 'http://127.0.0.1:8787',
+        role: 'r',
+        audience: 'aud',
+        exportEnv: false,
+        envPrefix: 'APP_',
+        awsRegion: 'eu-central-1',
+        timeoutSeconds: 5,
+        retries: 0,
+        cleanup: false,
+      },
+    });
   });
 
   it('reports every problem at once, by input name', () => {
-    const r = readInputs(get({ 'broker-url': 'https://user:pw@broker.example.com', role: 'Bad Role', 'export-env': 'yes', 'env-prefix': '1X', 'aws-region': 'mars', 'timeout-seconds': '0', retries: '2.5', cleanup: '' }));
+    const r = readInputs(
+      get({
+        'broker-url': 'https://user:pw@broker.example.com',
+        role: 'Bad Role',
+        'export-env': 'yes',
+        'env-prefix': '1X',
+        'aws-region': 'mars',
+        'timeout-seconds': '0',
+        retries: '2.5',
+        cleanup: '',
+      }),
+    );
     expect(r.ok).toBe(false);
     expect(!r.ok && r.problems).toEqual([
       'input broker-url must not contain a user name or password',

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { outputsFor } from '../../../action/src/outputs.ts';
 import type { ExchangeResponse } from '../../../client/credentials.ts';
 
-const response = (credentials: ExchangeResponse['credentials']): ExchangeResponse => ({ request_id: 'R', role: 'deploy', expires_at: 'T', credentials, unknown_types: [] });
+const response = (credentials: ExchangeResponse['credentials']): ExchangeResponse => ({
+  request_id: 'R',
+  role: 'deploy',
+  expires_at: 'T',
+  credentials,
+  unknown_types: [],
+});
 
 describe('outputsFor', () => {
   it('names every field <type>-<field>, numbers repeats, keys secrets by env name, skips empty values', () => {
@@ -37,11 +43,16 @@ describe('outputsFor', () => {
   });
 
   it('refuses names that cannot be outputs and names that collide, ignoring case', () => {
-    const r = outputsFor(response([
-      { type: 'secret', name: 'a', env: 'bad name', value: 'v' },
-      { type: 'secret', name: 'b', env: 'TOKEN', value: 'v' },
-      { type: 'secret', name: 'c', env: 'token', value: 'v' },
-    ]));
-    expect(!r.ok && r.problems).toEqual(['output "secret-bad name": not a valid output name', 'output "secret-token": two credentials produce this output']);
+    const r = outputsFor(
+      response([
+        { type: 'secret', name: 'a', env: 'bad name', value: 'v' },
+        { type: 'secret', name: 'b', env: 'TOKEN', value: 'v' },
+        { type: 'secret', name: 'c', env: 'token', value: 'v' },
+      ]),
+    );
+    expect(!r.ok && r.problems).toEqual([
+      'output "secret-bad name": not a valid output name',
+      'output "secret-token": two credentials produce this output',
+    ]);
   });
 });

@@ -10,7 +10,13 @@ describe('summaryMarkdown', () => {
         expires_at: '2030-01-01T00:15:00Z',
         unknown_types: ['ssh'],
         credentials: [
-          { type: 'aws', access_key_id: 'AKIDVALUE', secret_access_key: 'SAKVALUE', role_arn: 'arn:aws:iam::1:role/r', expires_at: '2030-01-01T00:15:00Z' },
+          {
+            type: 'aws',
+            access_key_id: 'AKIDVALUE',
+            secret_access_key: 'SAKVALUE',
+            role_arn: 'arn:aws:iam::1:role/r',
+            expires_at: '2030-01-01T00:15:00Z',
+          },
           { type: 'github', token: 'ghs_VALUE', repositories: ['web', 'api'] },
           { type: 'secret', name: 'DB', env: 'DATABASE_URL', value: 'postgres://VALUE', version: 3 },
         ],
@@ -26,7 +32,16 @@ describe('summaryMarkdown', () => {
   });
 
   it('escapes what could break the table or inject HTML', () => {
-    const md = summaryMarkdown({ request_id: 'r', role: 'x', expires_at: 't', unknown_types: [], credentials: [{ type: 'gcp', access_token: 'v', service_account: 'a|b<script>\nc' }] }, 'u');
+    const md = summaryMarkdown(
+      {
+        request_id: 'r',
+        role: 'x',
+        expires_at: 't',
+        unknown_types: [],
+        credentials: [{ type: 'gcp', access_token: 'v', service_account: 'a|b<script>\nc' }],
+      },
+      'u',
+    );
     expect(md).toContain('| gcp | a\\|b&lt;script&gt; c |  |');
   });
 });

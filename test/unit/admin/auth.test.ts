@@ -67,7 +67,10 @@ describe('Cloudflare Access', () => {
     expect(await access.verify(await mint())).toEqual({ ok: true, issuer: TEAM, subject: 'alice@acme.example' });
     expect(fetched).toEqual([`${TEAM}/cdn-cgi/access/certs`]);
     const auth = createAdminAuth({ access })!;
-    expect(await auth.authenticate(req({ 'cf-access-jwt-assertion': await mint() }))).toEqual({ ok: true, identity: { issuer: TEAM, subject: 'alice@acme.example' } });
+    expect(await auth.authenticate(req({ 'cf-access-jwt-assertion': await mint() }))).toEqual({
+      ok: true,
+      identity: { issuer: TEAM, subject: 'alice@acme.example' },
+    });
   });
 
   it('refuses another audience, another issuer, an expired token, a foreign key and garbage', async () => {
@@ -78,14 +81,20 @@ describe('Cloudflare Access', () => {
     expect(await access.verify(await mint({}, other.privateKey))).toEqual({ ok: false, detail: 'jwt_invalid' });
     expect(await access.verify('not-a-jwt')).toEqual({ ok: false, detail: 'jwt_malformed' });
     const auth = createAdminAuth({ access })!;
-    expect(await auth.authenticate(req({ 'cf-access-jwt-assertion': await mint({ aud: 'x' }) }))).toEqual({ ok: false, detail: 'admin.access_jwt_invalid' });
+    expect(await auth.authenticate(req({ 'cf-access-jwt-assertion': await mint({ aud: 'x' }) }))).toEqual({
+      ok: false,
+      detail: 'admin.access_jwt_invalid',
+    });
   });
 
   it('with both configured, a bearer header is checked as the admin token', async () => {
     const { access, mint } = await setup();
     const auth = createAdminAuth({ token: TOKEN, access })!;
     expect((await auth.authenticate(req({ authorization: `Bearer ${TOKEN}` }))).ok).toBe(true);
-    expect(await auth.authenticate(req({ authorization: 'Bearer wrong', 'cf-access-jwt-assertion': await mint() }))).toEqual({ ok: false, detail: 'admin.token_wrong' });
+    expect(await auth.authenticate(req({ authorization: 'Bearer wrong', 'cf-access-jwt-assertion': await mint() }))).toEqual({
+      ok: false,
+      detail: 'admin.token_wrong',
+    });
   });
 
   it('refuses a plain-http team domain off loopback', () => {

@@ -19,7 +19,13 @@ let checkpointer: Checkpointer;
 
 beforeEach(async () => {
   b = await buildTestBroker();
-  const issuer = new BrokerIssuer({ store: new MemoryKeyStore(), keks: { current: await importKek(generateKekBase64()) }, publicUrl: 'https://broker.test', now: () => b.clock.now, cacheMs: 0 });
+  const issuer = new BrokerIssuer({
+    store: new MemoryKeyStore(),
+    keks: { current: await importKek(generateKekBase64()) },
+    publicUrl: 'https://broker.test',
+    now: () => b.clock.now,
+    cacheMs: 0,
+  });
   await issuer.ensureKey();
   const checkpoints = new MemoryCheckpointStore(b.audit);
   checkpointer = new Checkpointer({ audit: b.audit, checkpoints, signer: issuer, now: () => b.clock.now });
@@ -28,7 +34,11 @@ beforeEach(async () => {
 
 const exchange = async (claims: Record<string, unknown>, role = 'app') => {
   const token = await sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, claims));
-  const res = await app.request('/v1/exchange', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role }) });
+  const res = await app.request('/v1/exchange', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ token, role }),
+  });
   b.clock.now += 1000;
   return res.status;
 };
@@ -74,13 +84,27 @@ describe('GET /v1/audit authentication', () => {
     expect(Object.keys(body).sort()).toEqual(['error', 'message', 'request_id']);
     expect(body.error).toBe('ERR_TOKEN_INVALID');
     expect(b.audit.entries).toHaveLength(before + 1);
-    expect(b.audit.records().at(-1)).toMatchObject({ action: 'admin_query', decision: 'deny', code: 'ERR_TOKEN_INVALID', reason, status: 401, subject: null, user_agent: 'review-test', client_ip: '192.0.2.1' });
+    expect(b.audit.records().at(-1)).toMatchObject({
+      action: 'admin_query',
+      decision: 'deny',
+      code: 'ERR_TOKEN_INVALID',
+      reason,
+      status: 401,
+      subject: null,
+      user_agent: 'review-test',
+      client_ip: '192.0.2.1',
+    });
   });
 
   it('a bad query from an admin is 400, audited with who asked', async () => {
     const { res, body } = await query('?decision=maybe');
     expect([res.status, body.error]).toEqual([400, 'ERR_REQUEST_INVALID']);
-    expect(b.audit.records().at(-1)).toMatchObject({ action: 'admin_query', code: 'ERR_REQUEST_INVALID', reason: 'audit_query.decision', subject: expect.stringMatching(/^admin-token:/) });
+    expect(b.audit.records().at(-1)).toMatchObject({
+      action: 'admin_query',
+      code: 'ERR_REQUEST_INVALID',
+      reason: 'audit_query.decision',
+      subject: expect.stringMatching(/^admin-token:/),
+    });
   });
 
   it('fails closed when the query cannot be audited', async () => {
@@ -107,8 +131,13 @@ describe('GET /v1/audit as an admin', () => {
 
     const own = b.audit.records().at(-1);
     expect(own).toMatchObject({
-      action: 'admin_query', decision: 'allow', code: 'OK', status: 200, issuer: 'admin-token',
-      subject: expect.stringMatching(/^admin-token:[0-9a-f]{8}$/), query: { role: 'app', repository: 'acme/web' },
+      action: 'admin_query',
+      decision: 'allow',
+      code: 'OK',
+      status: 200,
+      issuer: 'admin-token',
+      subject: expect.stringMatching(/^admin-token:[0-9a-f]{8}$/),
+      query: { role: 'app', repository: 'acme/web' },
     });
     expect(JSON.stringify(b.audit.records())).not.toContain(TOKEN);
   });
@@ -116,14 +145,21 @@ describe('GET /v1/audit as an admin', () => {
   it('filters by decision, reason and action, and pages with the cursor', async () => {
     await seed();
     const denies = await query('?decision=deny');
-    expect(denies.body.records.map((r: any) => [r.seq, r.record.reason])).toEqual([[4, 'policy.no_such_role'], [2, 'policy.no_allow_matched']]);
+    expect(denies.body.records.map((r: any) => [r.seq, r.record.reason])).toEqual([
+      [4, 'policy.no_such_role'],
+      [2, 'policy.no_allow_matched'],
+    ]);
     const byCode = await query('?reason=ERR_ACCESS_DENIED&action=exchange');
     expect(byCode.body.records).toHaveLength(2);
     const byReason = await query('?reason=policy.no_such');
     expect(byReason.body.records.map((r: any) => r.seq)).toEqual([4]);
     // The admin queries so far are records too.
     const admin = await query('?action=admin_query');
-    expect(admin.body.records.map((r: any) => r.record.query)).toEqual([{ reason: 'policy.no_such' }, { reason: 'ERR_ACCESS_DENIED', action: 'exchange' }, { decision: 'deny' }]);
+    expect(admin.body.records.map((r: any) => r.record.query)).toEqual([
+      { reason: 'policy.no_such' },
+      { reason: 'ERR_ACCESS_DENIED', action: 'exchange' },
+      { decision: 'deny' },
+    ]);
 
     const first = await query('?action=exchange&limit=2');
     expect(first.body.records.map((r: any) => r.seq)).toEqual([5, 4]);

@@ -27,7 +27,11 @@ describe('checkpoint signatures', () => {
     const [h, p, s] = cp.jws.split('.');
     const edited = JSON.parse(Buffer.from(p!, 'base64url').toString());
     edited.seq = 9;
-    expect(await verifyCheckpoint(`${h}.${Buffer.from(JSON.stringify(edited)).toString('base64url')}.${s}`, keys)).toMatchObject({ ok: false, reason: 'bad_signature', claimedSeq: 9 });
+    expect(await verifyCheckpoint(`${h}.${Buffer.from(JSON.stringify(edited)).toString('base64url')}.${s}`, keys)).toMatchObject({
+      ok: false,
+      reason: 'bad_signature',
+      claimedSeq: 9,
+    });
     expect(await verifyCheckpoint(cp.jws, [])).toMatchObject({ ok: false, reason: 'unknown_key', kid: cp.kid, claimedSeq: 7 });
 
     const { privateKey } = await generateKeyPair('RS256');
@@ -45,7 +49,10 @@ describe('checkpoint signatures', () => {
 
   it('refuse a payload that is not a checkpoint (anchor after the seq)', async () => {
     const f = await auditFixture();
-    const { jws } = await f.issuer.signJws({ iss: 'x', seq: 3, hash: 'b'.repeat(64), time: new Date(T0).toISOString(), anchor: { seq: 4, hash: 'c'.repeat(64) } }, CHECKPOINT_TYP);
+    const { jws } = await f.issuer.signJws(
+      { iss: 'x', seq: 3, hash: 'b'.repeat(64), time: new Date(T0).toISOString(), anchor: { seq: 4, hash: 'c'.repeat(64) } },
+      CHECKPOINT_TYP,
+    );
     expect(await verifyCheckpoint(jws, await f.issuer.verificationKeys())).toMatchObject({ ok: false, reason: 'malformed' });
   });
 });
@@ -148,7 +155,12 @@ describe('verifyAudit on the store', () => {
   });
 
   it.each([
-    ['edited', (e: Awaited<ReturnType<typeof chainOf>>) => e.map((x) => (x.seq === 4 ? { ...x, record: x.record.replace('"allow"', '"deny"') } : x)), 4, /edited/],
+    [
+      'edited',
+      (e: Awaited<ReturnType<typeof chainOf>>) => e.map((x) => (x.seq === 4 ? { ...x, record: x.record.replace('"allow"', '"deny"') } : x)),
+      4,
+      /edited/,
+    ],
     ['removed', (e: Awaited<ReturnType<typeof chainOf>>) => e.filter((x) => x.seq !== 4), 5, /gap/],
     ['reordered', (e: Awaited<ReturnType<typeof chainOf>>) => [e[0]!, e[1]!, e[3]!, e[2]!, ...e.slice(4)], 4, /sequence gap/],
   ])('fails on a %s record, naming the first broken link', async (_name, edit, seq, reason) => {
@@ -188,13 +200,17 @@ describe('verifyAudit on the store', () => {
     await f.append(4);
     const real = (await f.checkpointer.checkpointNow())!;
     const [h, , s] = real.jws.split('.');
-    const forgedPayload = Buffer.from(JSON.stringify({ iss: 'x', seq: 2, hash: 'f'.repeat(64), time: real.time, anchor: GENESIS })).toString('base64url');
+    const forgedPayload = Buffer.from(
+      JSON.stringify({ iss: 'x', seq: 2, hash: 'f'.repeat(64), time: real.time, anchor: GENESIS }),
+    ).toString('base64url');
     const bad = await f.verify({ extra: [{ jws: `${h}.${forgedPayload}.${s}`, source: 'witness.jsonl', line: 1 }] });
     expect(bad.problems).toEqual([expect.objectContaining({ kind: 'checkpoint', seq: 2, source: 'witness.jsonl', line: 1 })]);
 
     const { privateKey, publicKey } = await generateKeyPair('RS256');
     const jwk = { ...(await exportJWK(publicKey)), kid: 'other' };
-    const jws = await new CompactSign(new TextEncoder().encode(JSON.stringify({ iss: 'x', seq: 9, hash: 'f'.repeat(64), time: real.time, anchor: GENESIS })))
+    const jws = await new CompactSign(
+      new TextEncoder().encode(JSON.stringify({ iss: 'x', seq: 9, hash: 'f'.repeat(64), time: real.time, anchor: GENESIS })),
+    )
       .setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: CHECKPOINT_TYP })
       .sign(privateKey);
     const unknown = await f.verify({ extra: [{ jws, source: 'the store' }] });

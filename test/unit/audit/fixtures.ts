@@ -53,9 +53,22 @@ export async function auditFixture(opts: { everyRecords?: number; intervalMs?: n
   const audit = new MemoryAuditStore();
   const checkpoints = new MemoryCheckpointStore(audit);
   const keys = new MemoryKeyStore();
-  const issuer = new BrokerIssuer({ store: keys, keks: { current: await importKek(generateKekBase64()) }, publicUrl: 'https://broker.test', now: () => clock.now, cacheMs: 0 });
+  const issuer = new BrokerIssuer({
+    store: keys,
+    keks: { current: await importKek(generateKekBase64()) },
+    publicUrl: 'https://broker.test',
+    now: () => clock.now,
+    cacheMs: 0,
+  });
   await issuer.ensureKey();
-  const checkpointer = new Checkpointer({ audit, checkpoints, signer: issuer, now: () => clock.now, everyRecords: opts.everyRecords ?? 1000, intervalMs: opts.intervalMs ?? 600_000 });
+  const checkpointer = new Checkpointer({
+    audit,
+    checkpoints,
+    signer: issuer,
+    now: () => clock.now,
+    everyRecords: opts.everyRecords ?? 1000,
+    intervalMs: opts.intervalMs ?? 600_000,
+  });
   const auditor = new Auditor(checkpointer.watch(audit));
   let counter = 0;
   return {

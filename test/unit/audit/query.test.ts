@@ -1,6 +1,13 @@
 // Filters, newest-first cursor pages and the summary behind GET /v1/audit and the review page.
 import { describe, expect, it } from 'vitest';
-import { bucketFor, matchesFilters, parseAuditQuery, queryAudit, SCAN_BUDGET, type AuditQueryRequest } from '../../../broker/src/audit/query.ts';
+import {
+  bucketFor,
+  matchesFilters,
+  parseAuditQuery,
+  queryAudit,
+  SCAN_BUDGET,
+  type AuditQueryRequest,
+} from '../../../broker/src/audit/query.ts';
 import { auditFixture, makeRecord, T0 } from './fixtures.ts';
 
 const q = (over: Partial<AuditQueryRequest> = {}): AuditQueryRequest => ({ filters: {}, limit: 50, summary: false, ...over });
@@ -9,11 +16,21 @@ describe('parseAuditQuery', () => {
   const parse = (s: string) => parseAuditQuery(new URLSearchParams(s), T0);
 
   it('reads every filter, relative and absolute times, cursor, limit and summary', () => {
-    const r = parse('since=24h&until=2026-11-28T00:00:00Z&decision=deny&role=deploy&repository=acme/web&reason=policy.&action=exchange,revoke&cursor=42&limit=10&summary=1');
+    const r = parse(
+      'since=24h&until=2026-11-28T00:00:00Z&decision=deny&role=deploy&repository=acme/web&reason=policy.&action=exchange,revoke&cursor=42&limit=10&summary=1',
+    );
     expect(r).toEqual({
       ok: true,
       query: {
-        filters: { since: T0 - 86_400_000, until: T0, decision: 'deny', role: 'deploy', repository: 'acme/web', reason: 'policy.', actions: ['exchange', 'revoke'] },
+        filters: {
+          since: T0 - 86_400_000,
+          until: T0,
+          decision: 'deny',
+          role: 'deploy',
+          repository: 'acme/web',
+          reason: 'policy.',
+          actions: ['exchange', 'revoke'],
+        },
         cursor: 42,
         limit: 10,
         summary: true,
@@ -44,7 +61,12 @@ describe('parseAuditQuery', () => {
 });
 
 describe('matchesFilters', () => {
-  const gitlab = makeRecord({ identity: { project_path: 'grp/app', project_id: 77 }, decision: 'deny', code: 'ERR_ACCESS_DENIED', reason: 'policy.no_match' });
+  const gitlab = makeRecord({
+    identity: { project_path: 'grp/app', project_id: 77 },
+    decision: 'deny',
+    code: 'ERR_ACCESS_DENIED',
+    reason: 'policy.no_match',
+  });
   it.each([
     [{ repository: 'acme/web' }, makeRecord(), true],
     [{ repository: '123' }, makeRecord(), true],
@@ -73,7 +95,14 @@ describe('queryAudit', () => {
     // 30 records, one second apart: every third is a denial, roles alternate.
     await f.append(30, (i) =>
       i % 3 === 0
-        ? { decision: 'deny', code: 'ERR_ACCESS_DENIED', reason: i % 2 ? 'policy.no_match' : 'policy.denied', status: 403, role: 'prod', credentials: [] }
+        ? {
+            decision: 'deny',
+            code: 'ERR_ACCESS_DENIED',
+            reason: i % 2 ? 'policy.no_match' : 'policy.denied',
+            status: 403,
+            role: 'prod',
+            credentials: [],
+          }
         : { role: i % 2 ? 'deploy' : 'prod' },
     );
     return f;

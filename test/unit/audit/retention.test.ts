@@ -26,7 +26,12 @@ describe('pruneAudit', () => {
     expect(result).toMatchObject({ ok: true, through: { seq: 6 }, records: 6 });
     expect(f.audit.entries.map((e) => e.seq)).toEqual([7, 8, 9, 10, 11]);
     const pruneRecord = JSON.parse(f.audit.entries.at(-1)!.record);
-    expect(pruneRecord).toMatchObject({ action: 'audit_prune', decision: 'allow', subject: 'test', query: { through_seq: '6', records: '6' } });
+    expect(pruneRecord).toMatchObject({
+      action: 'audit_prune',
+      decision: 'allow',
+      subject: 'test',
+      query: { through_seq: '6', records: '6' },
+    });
     expect(f.checkpoints.rows.every((c) => c.seq > 6)).toBe(true);
 
     const verified = await f.verify();

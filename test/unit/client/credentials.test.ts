@@ -18,9 +18,15 @@ describe('parseExchangeResponse', () => {
   });
 
   it('treats null as an absent optional field (a GCP grant without impersonation)', () => {
-    const r = parseExchangeResponse({ ...base, credentials: [{ type: 'gcp', access_token: 'y', expires_at: 't', service_account: null, project_id: null }] });
+    const r = parseExchangeResponse({
+      ...base,
+      credentials: [{ type: 'gcp', access_token: 'y', expires_at: 't', service_account: null, project_id: null }],
+    });
     expect(r.ok && r.response.credentials).toEqual([{ type: 'gcp', access_token: 'y', expires_at: 't' }]);
-    expect(parseExchangeResponse({ ...base, credentials: [{ type: 'gcp', access_token: null }] })).toEqual({ ok: false, reason: 'credentials[0] (gcp): "access_token" is missing or not a string' });
+    expect(parseExchangeResponse({ ...base, credentials: [{ type: 'gcp', access_token: null }] })).toEqual({
+      ok: false,
+      reason: 'credentials[0] (gcp): "access_token" is missing or not a string',
+    });
   });
 
   it('keeps unknown types aside instead of failing (a newer broker)', () => {
@@ -35,7 +41,10 @@ describe('parseExchangeResponse', () => {
     [{ ...base }, '"credentials" is missing or not a list'],
     [{ ...base, credentials: [{}] }, 'credentials[0] has no type'],
     [{ ...base, credentials: [{ type: 'github' }] }, 'credentials[0] (github): "token" is missing or not a string'],
-    [{ ...base, credentials: [{ type: 'aws', access_key_id: 'a', secret_access_key: 'b', region: 5 }] }, 'credentials[0] (aws): "region" is not a string'],
+    [
+      { ...base, credentials: [{ type: 'aws', access_key_id: 'a', secret_access_key: 'b', region: 5 }] },
+      'credentials[0] (aws): "region" is not a string',
+    ],
     [{ ...base, credentials: [{ type: 'secret', name: 'n', value: 'v', env: ['x'] }] }, 'credentials[0] (secret): "env" is not a string'],
     [{ ...base, credentials: [{ type: '__proto__', value: 'v' }] }, undefined],
   ])('%j -> %s', (body, reason) => {

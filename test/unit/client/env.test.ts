@@ -31,8 +31,17 @@ describe('envVarsFor', () => {
   });
 
   it('the prefix applies to secrets only; aws-region overrides the returned region', () => {
-    const plan = envVarsFor([{ type: 'aws', access_key_id: 'A', secret_access_key: 'S', region: 'eu-west-1' }, secret('TOKEN')], { prefix: 'APP_', awsRegion: 'us-east-2' });
-    expect(plan.ok && plan.vars.map((v) => `${v.name}=${v.value}`)).toEqual(['AWS_ACCESS_KEY_ID=A', 'AWS_SECRET_ACCESS_KEY=S', 'AWS_REGION=us-east-2', 'AWS_DEFAULT_REGION=us-east-2', 'APP_TOKEN=v']);
+    const plan = envVarsFor([{ type: 'aws', access_key_id: 'A', secret_access_key: 'S', region: 'eu-west-1' }, secret('TOKEN')], {
+      prefix: 'APP_',
+      awsRegion: 'us-east-2',
+    });
+    expect(plan.ok && plan.vars.map((v) => `${v.name}=${v.value}`)).toEqual([
+      'AWS_ACCESS_KEY_ID=A',
+      'AWS_SECRET_ACCESS_KEY=S',
+      'AWS_REGION=us-east-2',
+      'AWS_DEFAULT_REGION=us-east-2',
+      'APP_TOKEN=v',
+    ]);
   });
 
   it('leaves empty values out', () => {
@@ -41,7 +50,13 @@ describe('envVarsFor', () => {
   });
 
   it('refuses the whole set when any name is invalid or repeated, naming each problem but no value', () => {
-    const plan = envVarsFor([secret('OK'), secret('A=B', 'hidden-1'), secret('X\nY', 'hidden-2'), secret('OK', 'hidden-3'), secret('PATH', 'hidden-4')]);
+    const plan = envVarsFor([
+      secret('OK'),
+      secret('A=B', 'hidden-1'),
+      secret('X\nY', 'hidden-2'),
+      secret('OK', 'hidden-3'),
+      secret('PATH', 'hidden-4'),
+    ]);
     expect(plan.ok).toBe(false);
     if (plan.ok) return;
     expect(plan.problems).toEqual([

@@ -1,7 +1,20 @@
 import { describe, expect, it } from 'vitest';
-import { backoff, brokerEndpoint, exchangeToken, revokeRequest, type CallOptions, type Transport, type TransportResponse } from '../../../client/exchange.ts';
+import {
+  backoff,
+  brokerEndpoint,
+  exchangeToken,
+  revokeRequest,
+  type CallOptions,
+  type Transport,
+  type TransportResponse,
+} from '../../../client/exchange.ts';
 
-const OK_BODY = { request_id: 'r1', role: 'deploy', expires_at: '2030-01-01T00:00:00Z', credentials: [{ type: 'secret', name: 'K', value: 'v' }] };
+const OK_BODY = {
+  request_id: 'r1',
+  role: 'deploy',
+  expires_at: '2030-01-01T00:00:00Z',
+  credentials: [{ type: 'secret', name: 'K', value: 'v' }],
+};
 
 type Step = { status: number; body?: unknown; headers?: Record<string, string> } | { throws: unknown };
 
@@ -16,7 +29,11 @@ function scripted(steps: Step[], timeoutMs = 60_000) {
     const step = steps[Math.min(n++, steps.length - 1)]!;
     if ('throws' in step) throw step.throws;
     const headers = new Map(Object.entries(step.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v]));
-    const res: TransportResponse = { status: step.status, header: (name) => headers.get(name.toLowerCase()) ?? null, text: async () => (typeof step.body === 'string' ? step.body : JSON.stringify(step.body ?? '')) };
+    const res: TransportResponse = {
+      status: step.status,
+      header: (name) => headers.get(name.toLowerCase()) ?? null,
+      text: async () => (typeof step.body === 'string' ? step.body : JSON.stringify(step.body ?? '')),
+    };
     return res;
   };
   let tokenCount = 0;
@@ -83,29 +100,55 @@ describe('exchangeToken', () => {
   });
 
   it('honours Retry-After (capped at 30 s)', async () => {
-    const { options, sleeps } = scripted([{ status: 429, headers: { 'Retry-After': '2' } }, { status: 429, headers: { 'retry-after': '999' } }, { status: 200, body: OK_BODY }], 600_000);
+    const { options, sleeps } = scripted(
+      [
+        { status: 429, headers: { 'Retry-After': '2' } },
+        { status: 429, headers: { 'retry-after': '999' } },
+        { status: 200, body: OK_BODY },
+      ],
+      600_000,
+    );
     await exchangeToken('deploy', options);
     expect(sleeps).toEqual([2000, 30_000]);
   });
 
   it('takes only a well-formed code and request id from an error body, else the X-Request-Id header', async () => {
-    const { options } = scripted([{ status: 403, body: { error: 'evil\n::error::forged', request_id: 'a b\nc' }, headers: { 'X-Request-Id': 'hdr-1' } }]);
+    const { options } = scripted([
+      { status: 403, body: { error: 'evil\n::error::forged', request_id: 'a b\nc' }, headers: { 'X-Request-Id': 'hdr-1' } },
+    ]);
     expect(await exchangeToken('deploy', options)).toEqual({ ok: false, kind: 'refused', status: 403, requestId: 'hdr-1', attempts: 1 });
     const html = scripted([{ status: 502, body: '<html>proxy</html>' }]);
-    expect(await exchangeToken('deploy', { ...html.options, retries: 0 })).toEqual({ ok: false, kind: 'unavailable', status: 502, attempts: 1 });
+    expect(await exchangeToken('deploy', { ...html.options, retries: 0 })).toEqual({
+      ok: false,
+      kind: 'unavailable',
+      status: 502,
+      attempts: 1,
+    });
   });
 
   it('a 200 that is not a broker response is "invalid", naming the field but not the value', async () => {
     const { options } = scripted([{ status: 200, body: { ...OK_BODY, credentials: [{ type: 'aws', access_key_id: 'AKID-SECRET' }] } }]);
     const r = await exchangeToken('deploy', options);
-    expect(r).toEqual({ ok: false, kind: 'invalid', status: 200, requestId: 'r1', reason: 'credentials[0] (aws): "secret_access_key" is missing or not a string', attempts: 1 });
+    expect(r).toEqual({
+      ok: false,
+      kind: 'invalid',
+      status: 200,
+      requestId: 'r1',
+      reason: 'credentials[0] (aws): "secret_access_key" is missing or not a string',
+      attempts: 1,
+    });
     const notJson = scripted([{ status: 200, body: 'AKID-SECRET' }]);
     expect(await exchangeToken('deploy', notJson.options)).toMatchObject({ ok: false, kind: 'invalid', reason: 'the answer is not JSON' });
   });
 
   it('a redirect is not followed and not retried', async () => {
     const { options, sent } = scripted([{ status: 302, headers: { location: 'https://elsewhere' } }]);
-    expect(await exchangeToken('deploy', options)).toMatchObject({ ok: false, kind: 'invalid', status: 302, reason: 'redirects are not followed' });
+    expect(await exchangeToken('deploy', options)).toMatchObject({
+      ok: false,
+      kind: 'invalid',
+      status: 302,
+      reason: 'redirects are not followed',
+    });
     expect(sent).toHaveLength(1);
   });
 
@@ -120,7 +163,10 @@ describe('exchangeToken', () => {
     const timeout = scripted([{ throws: Object.assign(new Error('x'), { name: 'TimeoutError' }) }]);
     expect(await exchangeToken('deploy', { ...timeout.options, retries: 0 })).toMatchObject({ kind: 'unavailable', reason: 'timeout' });
     const tls = scripted([{ throws: Object.assign(new TypeError('fetch failed'), { cause: { code: 'SELF_SIGNED_CERT_IN_CHAIN' } }) }]);
-    expect(await exchangeToken('deploy', { ...tls.options, retries: 0 })).toMatchObject({ kind: 'unavailable', reason: 'SELF_SIGNED_CERT_IN_CHAIN' });
+    expect(await exchangeToken('deploy', { ...tls.options, retries: 0 })).toMatchObject({
+      kind: 'unavailable',
+      reason: 'SELF_SIGNED_CERT_IN_CHAIN',
+    });
     const odd = scripted([{ throws: new Error('token=abc leaked in a message') }]);
     expect(await exchangeToken('deploy', { ...odd.options, retries: 0 })).toMatchObject({ reason: 'network error' });
   });
@@ -128,8 +174,23 @@ describe('exchangeToken', () => {
 
 describe('revokeRequest', () => {
   it('posts a fresh token and the request id to /v1/revoke', async () => {
-    const { options, sent } = scripted([{ status: 200, body: { revoked: [{ type: 'github', ok: true }, { type: 'aws', ok: false }, { type: 'x\ny', ok: true }] } }]);
-    expect(await revokeRequest('r1', { ...options, brokerUrl: 'https://broker.test/sb/' })).toEqual({ ok: true, status: 200, revoked: ['github'] });
+    const { options, sent } = scripted([
+      {
+        status: 200,
+        body: {
+          revoked: [
+            { type: 'github', ok: true },
+            { type: 'aws', ok: false },
+            { type: 'x\ny', ok: true },
+          ],
+        },
+      },
+    ]);
+    expect(await revokeRequest('r1', { ...options, brokerUrl: 'https://broker.test/sb/' })).toEqual({
+      ok: true,
+      status: 200,
+      revoked: ['github'],
+    });
     expect(sent).toEqual([{ url: 'https://broker.test/sb/v1/revoke', body: { token: 'token-1', request_id: 'r1' }, timeoutMs: 60_000 }]);
   });
 });

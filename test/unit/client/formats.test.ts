@@ -32,7 +32,10 @@ describe('formatDotenv', () => {
   it('single-quotes the values every reader takes literally and refuses the others', () => {
     const safe = vars.filter((v) => v.name === 'PLAIN' || v.name === 'SPACES' || v.name === 'JSON');
     expect(formatDotenv(safe)).toBe(["PLAIN='abc123'", "SPACES='  padded  '", `JSON='{"a": "b", "c": [1, 2]}'`, ''].join('\n'));
-    expect(dotenvProblems(vars)).toEqual(['"QUOTES": the value contains a single quote', '"MULTI": the value spans lines (CR, LF or a Unicode line separator)']);
+    expect(dotenvProblems(vars)).toEqual([
+      '"QUOTES": the value contains a single quote',
+      '"MULTI": the value spans lines (CR, LF or a Unicode line separator)',
+    ]);
     expect(() => formatDotenv(vars)).toThrow();
   });
 });

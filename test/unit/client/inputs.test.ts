@@ -1,6 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { ROLE_NAME as POLICY_ROLE_NAME } from '../../../broker/src/policy/schema.ts';
-import { awsRegionProblem, envPrefixProblem, parseWholeNumber, RETRIES, ROLE_NAME, roleNameProblem, TIMEOUT_SECONDS } from '../../../client/inputs.ts';
+import {
+  awsRegionProblem,
+  envPrefixProblem,
+  parseWholeNumber,
+  RETRIES,
+  ROLE_NAME,
+  roleNameProblem,
+  TIMEOUT_SECONDS,
+} from '../../../client/inputs.ts';
 
 describe('client/inputs', () => {
   it('checks role names by the broker policy rule itself, not a copy', () => {

@@ -7,7 +7,15 @@ describe('valuesToMask', () => {
   it('masks the value fields of every type, not the descriptors', () => {
     const v = valuesToMask(
       body(
-        { type: 'aws', access_key_id: 'AKID', secret_access_key: 'SAK', session_token: 'ST', region: 'us-east-1', role_arn: 'arn:aws:iam::1:role/r', expires_at: '2030-01-01T00:00:00Z' },
+        {
+          type: 'aws',
+          access_key_id: 'AKID',
+          secret_access_key: 'SAK',
+          session_token: 'ST',
+          region: 'us-east-1',
+          role_arn: 'arn:aws:iam::1:role/r',
+          expires_at: '2030-01-01T00:00:00Z',
+        },
         { type: 'azure', access_token: 'AZ', tenant_id: 'tid', client_id: 'cid', scope: 's' },
         { type: 'gcp', access_token: 'GC', service_account: 'sa@p', project_id: 'p' },
         { type: 'github', token: 'ghs_x', repositories: ['web'], permissions: { contents: 'read' } },
@@ -31,7 +39,11 @@ describe('valuesToMask', () => {
   });
 
   it('skips lines of bare JSON punctuation, which would star out the whole log', () => {
-    expect(valuesToMask(body({ type: 'secret', name: 'K', value: '{\n "a": "s3cret"\n}' }))).toEqual(['{\n "a": "s3cret"\n}', '"a": "s3cret"', 's3cret']);
+    expect(valuesToMask(body({ type: 'secret', name: 'K', value: '{\n "a": "s3cret"\n}' }))).toEqual([
+      '{\n "a": "s3cret"\n}',
+      '"a": "s3cret"',
+      's3cret',
+    ]);
   });
 
   it('never returns an empty string', () => {

@@ -69,9 +69,7 @@ describe('loadKek', () => {
     const run = () =>
       new Promise<{ id: string; source: string }>((resolve, reject) => {
         const worker = new Worker(code, { eval: true, workerData: { module, dataDir } });
-        worker.once('message', (m: { id: string; source: string; error?: string }) =>
-          m.error ? reject(new Error(m.error)) : resolve(m),
-        );
+        worker.once('message', (m: { id: string; source: string; error?: string }) => (m.error ? reject(new Error(m.error)) : resolve(m)));
         worker.once('error', reject);
       });
     const loaded = await Promise.all(Array.from({ length: 6 }, run));
@@ -94,10 +92,7 @@ describe('loadKek', () => {
     const current = generateKekBase64();
     const old1 = generateKekBase64();
     const old2 = generateKekBase64();
-    const loaded = await loadKek(
-      { BROKER_KEK: current, BROKER_KEK_PREVIOUS: ` ${old1}, ${old2},,${current}` },
-      dataDir,
-    );
+    const loaded = await loadKek({ BROKER_KEK: current, BROKER_KEK_PREVIOUS: ` ${old1}, ${old2},,${current}` }, dataDir);
     expect(loaded.previous.map((k) => k.id)).toEqual([(await importKek(old1)).id, (await importKek(old2)).id]);
     await expect(loadKek({ BROKER_KEK: current, BROKER_KEK_PREVIOUS: `${old1},nope` }, dataDir)).rejects.toThrow(
       /BROKER_KEK_PREVIOUS entry 2 is invalid/,

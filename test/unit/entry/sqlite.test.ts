@@ -1,16 +1,11 @@
 import { chmodSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
+import type { DatabaseSync } from 'node:sqlite';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  SqliteAuditStore,
-  SqliteReplayGuard,
-  SqliteSecretStore,
-  openDatabase,
-} from '../../../broker/entry/node/sqlite.ts';
+import { SqliteAuditStore, SqliteReplayGuard, SqliteSecretStore, openDatabase } from '../../../broker/entry/node/sqlite.ts';
 import { generateKekBase64, importKek } from '../../../broker/src/store/envelope.ts';
 import type { AuditEntry } from '../../../broker/src/store/ports.ts';
 import { SecretVault } from '../../../broker/src/store/secrets.ts';
@@ -50,10 +45,24 @@ describe('openDatabase', () => {
     expect(first.prepare('PRAGMA journal_mode').get()).toEqual({ journal_mode: 'wal' });
     expect(first.prepare('PRAGMA busy_timeout').get()).toEqual({ timeout: 5000 });
     const tables = first.prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all();
-    expect(tables.map((t) => t.name)).toEqual(['audit', 'audit_checkpoints', 'replay', 'revocations', 'schema_version', 'secret_heads', 'secrets', 'signing_keys']);
+    expect(tables.map((t) => t.name)).toEqual([
+      'audit',
+      'audit_checkpoints',
+      'replay',
+      'revocations',
+      'schema_version',
+      'secret_heads',
+      'secrets',
+      'signing_keys',
+    ]);
     first.close();
     const second = db();
-    expect(second.prepare('SELECT version FROM schema_version').all()).toEqual([{ version: 1 }, { version: 2 }, { version: 3 }, { version: 4 }]);
+    expect(second.prepare('SELECT version FROM schema_version').all()).toEqual([
+      { version: 1 },
+      { version: 2 },
+      { version: 3 },
+      { version: 4 },
+    ]);
   });
 
   it('tightens the mode of an existing database file', () => {

@@ -15,7 +15,13 @@ let issuer: BrokerIssuer;
 beforeEach(async () => {
   clock = { now: T0 };
   store = new MemoryKeyStore();
-  issuer = new BrokerIssuer({ store, keks: { current: await importKek(generateKekBase64()) }, publicUrl: 'https://broker.test/', now: () => clock.now, cacheMs: 0 });
+  issuer = new BrokerIssuer({
+    store,
+    keks: { current: await importKek(generateKekBase64()) },
+    publicUrl: 'https://broker.test/',
+    now: () => clock.now,
+    cacheMs: 0,
+  });
 });
 
 const advance = (seconds: number) => (clock.now += seconds * 1000);

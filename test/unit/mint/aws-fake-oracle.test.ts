@@ -44,7 +44,9 @@ function client(credentials?: { accessKeyId: string; secretAccessKey: string }):
   return new STSClient({ region: 'us-east-1', endpoint: served.url, maxAttempts: 1, ...(credentials ? { credentials } : {}) });
 }
 
-async function brokerToken(overrides: { audience?: string; ttl?: number; subject?: string; claims?: Record<string, unknown> } = {}): Promise<string> {
+async function brokerToken(
+  overrides: { audience?: string; ttl?: number; subject?: string; claims?: Record<string, unknown> } = {},
+): Promise<string> {
   const signed = await issuer.issuer.sign({
     subject: overrides.subject ?? 'role:deploy-web-prod',
     audience: overrides.audience ?? 'sts.amazonaws.com',
@@ -72,7 +74,12 @@ describe('AssumeRoleWithWebIdentity through @aws-sdk/client-sts', () => {
       },
     });
     const out = await client().send(
-      new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web@42', WebIdentityToken: token, DurationSeconds: 900 }),
+      new AssumeRoleWithWebIdentityCommand({
+        RoleArn: ROLE,
+        RoleSessionName: 'acme-web@42',
+        WebIdentityToken: token,
+        DurationSeconds: 900,
+      }),
     );
     const issued = fake.calls[0]?.issued;
     expect(issued).toBeDefined();
@@ -102,7 +109,9 @@ describe('AssumeRoleWithWebIdentity through @aws-sdk/client-sts', () => {
   ] as const)('maps %s to the SDK error', async (_name, overrides, name, status, aheadMs) => {
     const token = await brokerToken(overrides);
     fakeAheadMs = aheadMs;
-    const err = await sdkError(client().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web', WebIdentityToken: token })));
+    const err = await sdkError(
+      client().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web', WebIdentityToken: token })),
+    );
     expect(err.name).toBe(name);
     expect(err.$metadata.httpStatusCode).toBe(status);
     expect(err.$fault).toBe('client');
@@ -112,7 +121,9 @@ describe('AssumeRoleWithWebIdentity through @aws-sdk/client-sts', () => {
     const other = await serveBrokerIssuer();
     try {
       const signed = await other.issuer.sign({ subject: 'role:deploy-web-prod', audience: 'sts.amazonaws.com', ttl: 300, claims: {} });
-      const err = await sdkError(client().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web', WebIdentityToken: signed.token })));
+      const err = await sdkError(
+        client().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web', WebIdentityToken: signed.token })),
+      );
       expect(err.name).toBe('InvalidIdentityTokenException');
       expect(err.message).toMatch(/No OpenIDConnect provider/);
     } finally {
@@ -127,7 +138,9 @@ describe('AssumeRoleWithWebIdentity through @aws-sdk/client-sts', () => {
   ] as const)('parses the %s mode error', async (mode, name, status, fault) => {
     fake.mode = mode;
     const err = await sdkError(
-      client().send(new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web', WebIdentityToken: await brokerToken() })),
+      client().send(
+        new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web', WebIdentityToken: await brokerToken() }),
+      ),
     );
     expect(err.name).toBe(name);
     expect(err.$metadata.httpStatusCode).toBe(status);
@@ -151,7 +164,12 @@ describe('AssumeRoleWithWebIdentity through @aws-sdk/client-sts', () => {
   it('parses a malformed session policy error as MalformedPolicyDocumentException', async () => {
     const err = await sdkError(
       client().send(
-        new AssumeRoleWithWebIdentityCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web', WebIdentityToken: await brokerToken(), Policy: '{not json' }),
+        new AssumeRoleWithWebIdentityCommand({
+          RoleArn: ROLE,
+          RoleSessionName: 'acme-web',
+          WebIdentityToken: await brokerToken(),
+          Policy: '{not json',
+        }),
       ),
     );
     expect(err.name).toBe('MalformedPolicyDocumentException');
@@ -193,14 +211,21 @@ describe('AssumeRole through @aws-sdk/client-sts (SigV4)', () => {
   });
 
   it('rejects a signature scoped to another region', async () => {
-    const other = new STSClient({ region: 'eu-west-1', endpoint: served.url, maxAttempts: 1, credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET } });
+    const other = new STSClient({
+      region: 'eu-west-1',
+      endpoint: served.url,
+      maxAttempts: 1,
+      credentials: { accessKeyId: KEY_ID, secretAccessKey: SECRET },
+    });
     const err = await sdkError(other.send(new AssumeRoleCommand({ RoleArn: ROLE, RoleSessionName: 'acme-web' })));
     expect(err.name).toBe('SignatureDoesNotMatch');
   });
 
   it('refuses an unknown role as AccessDenied', async () => {
     const err = await sdkError(
-      client({ accessKeyId: KEY_ID, secretAccessKey: SECRET }).send(new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::111122223333:role/other', RoleSessionName: 'acme-web' })),
+      client({ accessKeyId: KEY_ID, secretAccessKey: SECRET }).send(
+        new AssumeRoleCommand({ RoleArn: 'arn:aws:iam::111122223333:role/other', RoleSessionName: 'acme-web' }),
+      ),
     );
     expect(err.name).toBe('AccessDenied');
   });

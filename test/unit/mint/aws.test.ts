@@ -3,7 +3,13 @@
 // names and tags, both modes, strict XML, and every failure as ERR_UPSTREAM with the AWS code kept.
 import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { awsAccessKeySecretNames, createAwsMinter, roleSessionName, sessionTagsOf, sourceIdentityOf } from '../../../broker/src/mint/aws.ts';
+import {
+  awsAccessKeySecretNames,
+  createAwsMinter,
+  roleSessionName,
+  sessionTagsOf,
+  sourceIdentityOf,
+} from '../../../broker/src/mint/aws.ts';
 import type { CloudMintDeps } from '../../../broker/src/mint/broker-token.ts';
 import type { MintResult } from '../../../broker/src/mint/types.ts';
 import { isoSeconds } from '../../../broker/src/util/duration.ts';
@@ -72,7 +78,10 @@ function deps(overrides: Partial<CloudMintDeps> = {}): CloudMintDeps {
   };
 }
 
-async function mint(fields: Record<string, unknown> = {}, opts: { maxTtl?: string; claims?: Record<string, unknown>; deps?: Partial<CloudMintDeps> } = {}): Promise<MintResult> {
+async function mint(
+  fields: Record<string, unknown> = {},
+  opts: { maxTtl?: string; claims?: Record<string, unknown>; deps?: Partial<CloudMintDeps> } = {},
+): Promise<MintResult> {
   const grant = grantOf('aws', { role_arn: ROLE, region: 'us-east-1', sts_endpoint: `${served.url}/`, ...fields });
   const ctx = mintContext({ grant, now: NOW, maxTtl: opts.maxTtl ?? '1h', ...(opts.claims ? { claims: opts.claims } : {}) });
   return createAwsMinter(deps(opts.deps)).mint(grant, ctx);
@@ -91,7 +100,15 @@ describe('web_identity (AssumeRoleWithWebIdentity)', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     const issued = fake.calls[0]?.issued;
-    expect(Object.keys(result.credential).sort()).toEqual(['access_key_id', 'expires_at', 'region', 'role_arn', 'secret_access_key', 'session_token', 'type']);
+    expect(Object.keys(result.credential).sort()).toEqual([
+      'access_key_id',
+      'expires_at',
+      'region',
+      'role_arn',
+      'secret_access_key',
+      'session_token',
+      'type',
+    ]);
     expect(result.credential).toEqual({
       type: 'aws',
       access_key_id: issued?.accessKeyId,
@@ -165,8 +182,14 @@ describe('web_identity (AssumeRoleWithWebIdentity)', () => {
   });
 
   it('passes the session policy and policy ARNs for downscoping', async () => {
-    const policy = JSON.stringify({ Version: '2012-10-17', Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::acme-web/*' }] });
-    const result = await mint({ session_policy: policy, policy_arns: ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::111122223333:policy/web'] });
+    const policy = JSON.stringify({
+      Version: '2012-10-17',
+      Statement: [{ Effect: 'Allow', Action: 's3:GetObject', Resource: 'arn:aws:s3:::acme-web/*' }],
+    });
+    const result = await mint({
+      session_policy: policy,
+      policy_arns: ['arn:aws:iam::aws:policy/ReadOnlyAccess', 'arn:aws:iam::111122223333:policy/web'],
+    });
     expect(result.ok).toBe(true);
     expect(fake.calls[0]?.params).toMatchObject({
       Policy: policy,
@@ -187,18 +210,26 @@ describe('web_identity (AssumeRoleWithWebIdentity)', () => {
   });
 
   it('keeps AccessDenied when the trust policy does not allow sts:TagSession', async () => {
-    const result = expectFailure(await mint({ role_arn: 'arn:aws:iam::111122223333:role/no-tags', session_tags: { Repository: 'repository' } }));
+    const result = expectFailure(
+      await mint({ role_arn: 'arn:aws:iam::111122223333:role/no-tags', session_tags: { Repository: 'repository' } }),
+    );
     expect(result.upstream_code).toBe('AccessDenied');
   });
 });
 
 describe('access_key (AssumeRole signed with broker-held keys)', () => {
   it('documents where the keys are stored', () => {
-    expect(awsAccessKeySecretNames(ROLE)).toEqual({ accessKeyId: 'aws.111122223333.access_key_id', secretAccessKey: 'aws.111122223333.secret_access_key' });
+    expect(awsAccessKeySecretNames(ROLE)).toEqual({
+      accessKeyId: 'aws.111122223333.access_key_id',
+      secretAccessKey: 'aws.111122223333.secret_access_key',
+    });
   });
 
   it('signs AssumeRole with SigV4 and passes tags, transitive keys and source identity as parameters', async () => {
-    const result = await mint({ mode: 'access_key', duration: '15m', session_tags: { Repository: 'repository', Protected: 'ref_protected' } }, { claims: { ...GITHUB_CLAIMS, ref_protected: true } });
+    const result = await mint(
+      { mode: 'access_key', duration: '15m', session_tags: { Repository: 'repository', Protected: 'ref_protected' } },
+      { claims: { ...GITHUB_CLAIMS, ref_protected: true } },
+    );
     expect(result.ok).toBe(true);
     const call = fake.calls[0]!;
     expect(call.status).toBe(200);
@@ -218,7 +249,11 @@ describe('access_key (AssumeRole signed with broker-held keys)', () => {
       'TransitiveTagKeys.member.2': 'Protected',
     });
     expect(call.params.WebIdentityToken).toBeUndefined();
-    expect(result.ok && result.credential).toMatchObject({ type: 'aws', access_key_id: call.issued?.accessKeyId, expires_at: isoSeconds(NOW + 900) });
+    expect(result.ok && result.credential).toMatchObject({
+      type: 'aws',
+      access_key_id: call.issued?.accessKeyId,
+      expires_at: isoSeconds(NOW + 900),
+    });
   });
 
   it('keeps SignatureDoesNotMatch when the stored secret key is wrong', async () => {
@@ -293,7 +328,13 @@ describe('session tags from claims', () => {
   });
 
   it('turns numbers and booleans into their canonical strings', () => {
-    expect(sessionTagsOf({ N: 'n', B: 'b' }, { n: 42, b: false })).toEqual({ ok: true, tags: [['N', '42'], ['B', 'false']] });
+    expect(sessionTagsOf({ N: 'n', B: 'b' }, { n: 42, b: false })).toEqual({
+      ok: true,
+      tags: [
+        ['N', '42'],
+        ['B', 'false'],
+      ],
+    });
   });
 });
 
@@ -318,8 +359,11 @@ describe('strict parsing of the STS answer', () => {
   });
 
   it('refuses an ErrorResponse sent with 200, and element names hidden in text', async () => {
-    const error = '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Code>AccessDenied</Code></Error></ErrorResponse>';
-    expect(expectFailure(await mint({}, { deps: { fetch: async () => new Response(error) } })).detail).toBe('aws.malformed_response:root:ErrorResponse');
+    const error =
+      '<ErrorResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><Error><Code>AccessDenied</Code></Error></ErrorResponse>';
+    expect(expectFailure(await mint({}, { deps: { fetch: async () => new Response(error) } })).detail).toBe(
+      'aws.malformed_response:root:ErrorResponse',
+    );
     const sneaky =
       '<AssumeRoleWithWebIdentityResponse xmlns="https://sts.amazonaws.com/doc/2011-06-15/"><AssumeRoleWithWebIdentityResult>' +
       '<Provider>&lt;Credentials&gt;&lt;AccessKeyId&gt;ASIAFAKEFAKEFAKEFAKE&lt;/AccessKeyId&gt;&lt;/Credentials&gt;</Provider>' +
@@ -363,10 +407,14 @@ describe('upstream failures', () => {
   });
 
   it('names the HTTP status when an error body is not an AWS ErrorResponse', async () => {
-    const result = expectFailure(await mint({}, { deps: { fetch: async () => new Response('<html>bad gateway</html>', { status: 502 }) } }));
+    const result = expectFailure(
+      await mint({}, { deps: { fetch: async () => new Response('<html>bad gateway</html>', { status: 502 }) } }),
+    );
     expect(result.upstream_code).toBe('HTTP_502');
     const junkCode = '<ErrorResponse><Error><Code>not a code; rm -rf</Code></Error></ErrorResponse>';
-    expect(expectFailure(await mint({}, { deps: { fetch: async () => new Response(junkCode, { status: 400 }) } })).upstream_code).toBe('HTTP_400');
+    expect(expectFailure(await mint({}, { deps: { fetch: async () => new Response(junkCode, { status: 400 }) } })).upstream_code).toBe(
+      'HTTP_400',
+    );
   });
 
   it('reports a network failure', async () => {
@@ -400,17 +448,22 @@ describe('endpoints', () => {
   it('signs with the request time and the grant region', async () => {
     let auth = '';
     let date = '';
-    await mint({ mode: 'access_key', region: 'us-east-1' }, {
-      deps: {
-        fetch: (input, init) => {
-          const req = new Request(input, init);
-          auth = req.headers.get('authorization') ?? '';
-          date = req.headers.get('x-amz-date') ?? '';
-          return fetch(req);
+    await mint(
+      { mode: 'access_key', region: 'us-east-1' },
+      {
+        deps: {
+          fetch: (input, init) => {
+            const req = new Request(input, init);
+            auth = req.headers.get('authorization') ?? '';
+            date = req.headers.get('x-amz-date') ?? '';
+            return fetch(req);
+          },
         },
       },
-    });
+    );
     expect(date).toBe('20261128T010000Z');
-    expect(auth).toMatch(/^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/20261128\/us-east-1\/sts\/aws4_request, SignedHeaders=host;x-amz-date, Signature=[0-9a-f]{64}$/);
+    expect(auth).toMatch(
+      /^AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE\/20261128\/us-east-1\/sts\/aws4_request, SignedHeaders=host;x-amz-date, Signature=[0-9a-f]{64}$/,
+    );
   });
 });

@@ -42,7 +42,14 @@ afterAll(async () => {
 
 function ctx(): MintContext {
   broker.clock.now = Date.now();
-  return { role: { name: 'deploy', maxTtl: 900 } as CompiledRole, claims: { repository: 'acme/web' }, issuer: 'github', requestId: 'r1', now: Math.floor(Date.now() / 1000), maxTtl: 900 };
+  return {
+    role: { name: 'deploy', maxTtl: 900 } as CompiledRole,
+    claims: { repository: 'acme/web' },
+    issuer: 'github',
+    requestId: 'r1',
+    now: Math.floor(Date.now() / 1000),
+    maxTtl: 900,
+  };
 }
 
 function credential(clientId: string, assertion: () => Promise<string>): ClientAssertionCredential {
@@ -57,7 +64,10 @@ function credential(clientId: string, assertion: () => Promise<string>): ClientA
 describe('@azure/identity against the fake Entra endpoint', () => {
   it('gets a token with a broker token as the client assertion', async () => {
     const before = Date.now();
-    const token = await credential(CLIENT, async () => (await signBrokerToken(broker.issuer, ctx(), AZURE_FEDERATED_AUDIENCE)).token).getToken(SCOPE);
+    const token = await credential(
+      CLIENT,
+      async () => (await signBrokerToken(broker.issuer, ctx(), AZURE_FEDERATED_AUDIENCE)).token,
+    ).getToken(SCOPE);
     expect(token.tokenType).toBe('Bearer');
     expect(entra.issued.get(token.token)).toMatchObject({ tenant_id: TENANT, client_id: CLIENT, scope: SCOPE });
     // MSAL computed the expiry from the fake's expires_in.
@@ -69,12 +79,17 @@ describe('@azure/identity against the fake Entra endpoint', () => {
   it('parses the fake’s Entra error body (AADSTS code, error, status)', async () => {
     const err = await credential('other-subject', async () => (await signBrokerToken(broker.issuer, ctx(), AZURE_FEDERATED_AUDIENCE)).token)
       .getToken(SCOPE)
-      .then(() => undefined, (e: unknown) => e);
+      .then(
+        () => undefined,
+        (e: unknown) => e,
+      );
     // MSAL turns Entra's body into "<error>: Error(s): <error_codes> - Timestamp: ... - Description: ...
     // - Correlation ID: ... - Trace ID: ...", so every field of the fake's error was read.
     expect(err).toBeInstanceOf(AuthenticationRequiredError);
     const message = (err as Error).message;
-    expect(message).toMatch(/^invalid_client: Error\(s\): 700213 - Timestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ - Description: AADSTS700213: /);
+    expect(message).toMatch(
+      /^invalid_client: Error\(s\): 700213 - Timestamp: \d{4}-\d\d-\d\d \d\d:\d\d:\d\dZ - Description: AADSTS700213: /,
+    );
     expect(message).toMatch(/- Correlation ID: [0-9a-f-]{36} - Trace ID: [0-9a-f-]{36}$/);
   });
 });
@@ -85,7 +100,13 @@ describe('the fake refuses what Entra refuses', () => {
       new Request(`${entra.url}/${TENANT}/oauth2/v2.0/token`, {
         method: 'POST',
         headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ client_id: clientId, scope: SCOPE, grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }),
+        body: new URLSearchParams({
+          client_id: clientId,
+          scope: SCOPE,
+          grant_type: 'client_credentials',
+          client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+          client_assertion: assertion,
+        }),
       }),
     );
     const body = (await res.json()) as { error_codes?: unknown };
@@ -96,7 +117,14 @@ describe('the fake refuses what Entra refuses', () => {
     const { privateKey } = await generateKeyPair('RS256');
     const kid = (await broker.issuer.jwks()).keys[0]?.kid as string;
     const now = Math.floor(Date.now() / 1000);
-    const forged = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid }).setIssuer(broker.url).setSubject('role:deploy').setAudience(AZURE_FEDERATED_AUDIENCE).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
+    const forged = await new SignJWT({})
+      .setProtectedHeader({ alg: 'RS256', kid })
+      .setIssuer(broker.url)
+      .setSubject('role:deploy')
+      .setAudience(AZURE_FEDERATED_AUDIENCE)
+      .setIssuedAt(now)
+      .setExpirationTime(now + 300)
+      .sign(privateKey);
     expect(await post(forged)).toEqual({ status: 401, codes: [700027] });
   });
 
@@ -113,16 +141,31 @@ describe('the fake refuses what Entra refuses', () => {
   });
 
   it('an issuer whose discovery cannot be fetched', async () => {
-    const fake = await startFakeEntra({ apps: [{ tenant_id: TENANT, client_id: CLIENT, federated: [{ issuer: 'http://127.0.0.1:1', subject: 'role:deploy' }] }] });
+    const fake = await startFakeEntra({
+      apps: [{ tenant_id: TENANT, client_id: CLIENT, federated: [{ issuer: 'http://127.0.0.1:1', subject: 'role:deploy' }] }],
+    });
     try {
       const { privateKey } = await generateKeyPair('RS256');
       const now = Math.floor(Date.now() / 1000);
-      const token = await new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setIssuer('http://127.0.0.1:1').setSubject('role:deploy').setAudience(AZURE_FEDERATED_AUDIENCE).setIssuedAt(now).setExpirationTime(now + 300).sign(privateKey);
+      const token = await new SignJWT({})
+        .setProtectedHeader({ alg: 'RS256', kid: 'k' })
+        .setIssuer('http://127.0.0.1:1')
+        .setSubject('role:deploy')
+        .setAudience(AZURE_FEDERATED_AUDIENCE)
+        .setIssuedAt(now)
+        .setExpirationTime(now + 300)
+        .sign(privateKey);
       const res = await fake.handler(
         new Request(`${fake.url}/${TENANT}/oauth2/v2.0/token`, {
           method: 'POST',
           headers: { 'content-type': 'application/x-www-form-urlencoded' },
-          body: new URLSearchParams({ client_id: CLIENT, scope: SCOPE, grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: token }),
+          body: new URLSearchParams({
+            client_id: CLIENT,
+            scope: SCOPE,
+            grant_type: 'client_credentials',
+            client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer',
+            client_assertion: token,
+          }),
         }),
       );
       expect(((await res.json()) as { error_codes: number[] }).error_codes).toEqual([50166]);

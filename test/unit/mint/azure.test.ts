@@ -32,8 +32,16 @@ beforeAll(async () => {
     apps: [
       { tenant_id: TENANT, client_id: CLIENT, federated: [{ issuer: broker.url, subject: 'role:deploy' }] },
       { tenant_id: TENANT, client_id: 'other-subject', federated: [{ issuer: broker.url, subject: 'role:someone-else' }] },
-      { tenant_id: TENANT, client_id: 'other-issuer', federated: [{ issuer: 'https://token.actions.githubusercontent.com', subject: 'role:deploy' }] },
-      { tenant_id: TENANT, client_id: 'other-audience', federated: [{ issuer: broker.url, subject: 'role:deploy', audience: 'api://custom' }] },
+      {
+        tenant_id: TENANT,
+        client_id: 'other-issuer',
+        federated: [{ issuer: 'https://token.actions.githubusercontent.com', subject: 'role:deploy' }],
+      },
+      {
+        tenant_id: TENANT,
+        client_id: 'other-audience',
+        federated: [{ issuer: broker.url, subject: 'role:deploy', audience: 'api://custom' }],
+      },
     ],
     now: () => broker.clock.now,
   });
@@ -53,14 +61,28 @@ function deps(over: Partial<CloudMintDeps> = {}): CloudMintDeps {
 }
 
 function grant(over: Record<string, unknown> = {}): GrantOf<'azure'> {
-  return grantSchema.parse({ type: 'azure', tenant_id: TENANT, client_id: CLIENT, scope: SCOPE, authority_host: entra.url, ...over }) as GrantOf<'azure'>;
+  return grantSchema.parse({
+    type: 'azure',
+    tenant_id: TENANT,
+    client_id: CLIENT,
+    scope: SCOPE,
+    authority_host: entra.url,
+    ...over,
+  }) as GrantOf<'azure'>;
 }
 
 function ctx(maxTtl = 900): MintContext {
   const role = { name: 'deploy', maxTtl } as CompiledRole;
   return {
     role,
-    claims: { iss: 'https://token.actions.githubusercontent.com', sub: 'repo:acme/web:ref:refs/heads/main', repository: 'acme/web', repository_id: '123456', ref: 'refs/heads/main', run_id: '42' },
+    claims: {
+      iss: 'https://token.actions.githubusercontent.com',
+      sub: 'repo:acme/web:ref:refs/heads/main',
+      repository: 'acme/web',
+      repository_id: '123456',
+      ref: 'refs/heads/main',
+      run_id: '42',
+    },
     issuer: 'github',
     requestId: '01JD0000000000000000000000',
     now: NOW_S,
@@ -76,8 +98,18 @@ describe('azure minter: success', () => {
     expect(result.ok).toBe(true);
     if (!result.ok) return;
     expect(Object.keys(result.credential).sort()).toEqual(['access_token', 'client_id', 'expires_at', 'scope', 'tenant_id', 'type']);
-    expect(result.credential).toMatchObject({ type: 'azure', tenant_id: TENANT, client_id: CLIENT, scope: SCOPE, expires_at: iso(NOW_S + 900) });
-    expect(entra.issued.get(result.credential.access_token as string)).toMatchObject({ tenant_id: TENANT, client_id: CLIENT, scope: SCOPE });
+    expect(result.credential).toMatchObject({
+      type: 'azure',
+      tenant_id: TENANT,
+      client_id: CLIENT,
+      scope: SCOPE,
+      expires_at: iso(NOW_S + 900),
+    });
+    expect(entra.issued.get(result.credential.access_token as string)).toMatchObject({
+      tenant_id: TENANT,
+      client_id: CLIENT,
+      scope: SCOPE,
+    });
     expect(result.summary).toEqual({ type: 'azure', target: `${TENANT}/${CLIENT}`, expires_at: iso(NOW_S + 3599) });
     expect(result.revocation).toBeUndefined();
   });
@@ -96,7 +128,11 @@ describe('azure minter: success', () => {
   });
 
   it('reports Entra’s expiry when it comes before max_ttl', async () => {
-    const short = await startFakeEntra({ apps: [{ tenant_id: TENANT, client_id: CLIENT, federated: [{ issuer: broker.url, subject: 'role:deploy' }] }], now: () => broker.clock.now, expiresIn: 600 });
+    const short = await startFakeEntra({
+      apps: [{ tenant_id: TENANT, client_id: CLIENT, federated: [{ issuer: broker.url, subject: 'role:deploy' }] }],
+      now: () => broker.clock.now,
+      expiresIn: 600,
+    });
     try {
       const result = await createAzureMinter(deps()).mint(grant({ authority_host: short.url }), ctx(3600));
       expect(result.ok && result.credential.expires_at).toBe(iso(NOW_S + 600));
@@ -172,8 +208,10 @@ describe('azure minter: upstream failures', () => {
     expect(result).toMatchObject({ ok: false, code: 'ERR_UPSTREAM', detail: 'azure.token_malformed' });
   });
 
-  const stub = (status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): CloudMintDeps['fetch'] =>
-    async () => new Response(body, { status, headers });
+  const stub =
+    (status: number, body: string, headers: Record<string, string> = { 'content-type': 'application/json' }): CloudMintDeps['fetch'] =>
+    async () =>
+      new Response(body, { status, headers });
 
   it.each([
     ['lower-case token_type', { token_type: 'bearer', expires_in: 3599, access_token: 'x' }],
@@ -192,19 +230,32 @@ describe('azure minter: upstream failures', () => {
   });
 
   it('refuses an HTML page with 200', async () => {
-    const result = await createAzureMinter(deps({ fetch: stub(200, '<html>sign in</html>', { 'content-type': 'text/html' }) })).mint(grant(), ctx());
+    const result = await createAzureMinter(deps({ fetch: stub(200, '<html>sign in</html>', { 'content-type': 'text/html' }) })).mint(
+      grant(),
+      ctx(),
+    );
     expect(result).toMatchObject({ ok: false, code: 'ERR_UPSTREAM', detail: 'azure.token_malformed' });
   });
 
   it('names the HTTP status when an error has no Entra body', async () => {
-    const result = await createAzureMinter(deps({ fetch: stub(502, '<html>Bad Gateway</html>', { 'content-type': 'text/html' }) })).mint(grant(), ctx());
+    const result = await createAzureMinter(deps({ fetch: stub(502, '<html>Bad Gateway</html>', { 'content-type': 'text/html' }) })).mint(
+      grant(),
+      ctx(),
+    );
     expect(result).toMatchObject({ ok: false, code: 'ERR_UPSTREAM', upstream_code: 'HTTP_502' });
   });
 
   it('falls back to the AADSTS code in error_description, then to error', async () => {
-    const fromDescription = await createAzureMinter(deps({ fetch: stub(400, JSON.stringify({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' })) })).mint(grant(), ctx());
+    const fromDescription = await createAzureMinter(
+      deps({
+        fetch: stub(400, JSON.stringify({ error: 'invalid_client', error_description: 'AADSTS7000215: Invalid client secret provided.' })),
+      }),
+    ).mint(grant(), ctx());
     expect(fromDescription).toMatchObject({ ok: false, upstream_code: 'AADSTS7000215' });
-    const fromError = await createAzureMinter(deps({ fetch: stub(400, JSON.stringify({ error: 'invalid_request' })) })).mint(grant(), ctx());
+    const fromError = await createAzureMinter(deps({ fetch: stub(400, JSON.stringify({ error: 'invalid_request' })) })).mint(
+      grant(),
+      ctx(),
+    );
     expect(fromError).toMatchObject({ ok: false, upstream_code: 'invalid_request' });
   });
 

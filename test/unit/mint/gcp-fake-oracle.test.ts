@@ -36,7 +36,10 @@ beforeEach(() => {
   fake.calls.length = 0;
 });
 
-async function brokerToken(audience = `https://iam.googleapis.com/${PROVIDER}`, claims: Record<string, unknown> = { repository: 'acme/web' }): Promise<string> {
+async function brokerToken(
+  audience = `https://iam.googleapis.com/${PROVIDER}`,
+  claims: Record<string, unknown> = { repository: 'acme/web' },
+): Promise<string> {
   return (await issuer.issuer.sign({ subject: 'role:deploy-web-prod', audience, ttl: 300, claims })).token;
 }
 
@@ -91,7 +94,10 @@ describe('google-auth-library against the fake', () => {
           {
             availableResource: '//storage.googleapis.com/projects/_/buckets/acme-artifacts',
             availablePermissions: ['inRole:roles/storage.objectViewer'],
-            availabilityCondition: { expression: "resource.name.startsWith('projects/_/buckets/acme-artifacts/objects/web/')", title: 'web only' },
+            availabilityCondition: {
+              expression: "resource.name.startsWith('projects/_/buckets/acme-artifacts/objects/web/')",
+              title: 'web only',
+            },
           },
         ],
       },
@@ -114,7 +120,12 @@ describe('google-auth-library against the fake', () => {
   });
 
   it.each([
-    ['a wrong audience', `https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/x/providers/y`, { repository: 'acme/web' }, /invalid_grant/],
+    [
+      'a wrong audience',
+      `https://iam.googleapis.com/projects/1/locations/global/workloadIdentityPools/x/providers/y`,
+      { repository: 'acme/web' },
+      /invalid_grant/,
+    ],
     ['a claim the attribute condition rejects', undefined, { repository: 'acme/other' }, /unauthorized_client/],
   ] as const)('surfaces STS refusing %s as the OAuth error code', async (_name, audience, claims, pattern) => {
     const client = poolClient(await brokerToken(audience, claims), false);
@@ -127,7 +138,12 @@ describe('google-auth-library against the fake', () => {
     await expect(poolClient(await brokerToken(), true).getAccessToken()).rejects.toThrow(/access_denied/);
     fake.stsMode = 'ok';
     fake.iamMode = 'deny';
-    const err = await poolClient(await brokerToken(), true).getAccessToken().then(() => undefined, (e: unknown) => e as { status?: number; message: string });
+    const err = await poolClient(await brokerToken(), true)
+      .getAccessToken()
+      .then(
+        () => undefined,
+        (e: unknown) => e as { status?: number; message: string },
+      );
     expect(err?.status).toBe(403);
     expect(err?.message).toMatch(/iam\.serviceAccounts\.getAccessToken/);
   });
@@ -142,7 +158,10 @@ describe('google-auth-library against the fake', () => {
       service_account_impersonation_url: `${served.url}/v1/projects/-/serviceAccounts/${SA}:generateAccessToken`,
       service_account_impersonation: { token_lifetime_seconds: 7200 },
     });
-    const err = await client.getAccessToken().then(() => undefined, (e: unknown) => e as { status?: number });
+    const err = await client.getAccessToken().then(
+      () => undefined,
+      (e: unknown) => e as { status?: number },
+    );
     expect(err?.status).toBe(400);
     expect(fake.calls.at(-1)?.error).toBe('INVALID_ARGUMENT');
   });

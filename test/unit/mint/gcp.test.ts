@@ -26,7 +26,10 @@ const GOOGLE_BOUNDARY = {
     {
       availableResource: '//storage.googleapis.com/projects/_/buckets/acme-artifacts',
       availablePermissions: ['inRole:roles/storage.objectViewer'],
-      availabilityCondition: { expression: "resource.name.startsWith('projects/_/buckets/acme-artifacts/objects/web/')", title: 'web only' },
+      availabilityCondition: {
+        expression: "resource.name.startsWith('projects/_/buckets/acme-artifacts/objects/web/')",
+        title: 'web only',
+      },
     },
   ],
 };
@@ -41,7 +44,10 @@ beforeAll(async () => {
   issuer = await serveBrokerIssuer(clock);
   fake = new FakeGcp({
     providers: { [PROVIDER]: { issuer: issuer.url, attributeCondition: (c) => c.repository_id === '123456' } },
-    serviceAccounts: { [SA]: { allowedSubjects: ['role:deploy-web-prod'] }, 'other@acme-prod.iam.gserviceaccount.com': { allowedSubjects: ['role:someone-else'] } },
+    serviceAccounts: {
+      [SA]: { allowedSubjects: ['role:deploy-web-prod'] },
+      'other@acme-prod.iam.gserviceaccount.com': { allowedSubjects: ['role:someone-else'] },
+    },
     now: () => clock.now,
   });
   served = await serveFake(fake.handle);
@@ -68,9 +74,18 @@ function deps(overrides: Partial<CloudMintDeps> = {}): CloudMintDeps {
   };
 }
 
-async function mint(fields: Record<string, unknown> = {}, opts: { maxTtl?: string; claims?: Record<string, unknown>; deps?: Partial<CloudMintDeps>; url?: string } = {}): Promise<MintResult> {
+async function mint(
+  fields: Record<string, unknown> = {},
+  opts: { maxTtl?: string; claims?: Record<string, unknown>; deps?: Partial<CloudMintDeps>; url?: string } = {},
+): Promise<MintResult> {
   const url = opts.url ?? served.url;
-  const grant = grantOf('gcp', { workload_identity_provider: PROVIDER, service_account: SA, sts_url: `${url}/v1/token`, iam_credentials_url: url, ...fields });
+  const grant = grantOf('gcp', {
+    workload_identity_provider: PROVIDER,
+    service_account: SA,
+    sts_url: `${url}/v1/token`,
+    iam_credentials_url: url,
+    ...fields,
+  });
   const ctx = mintContext({ grant, now: NOW, maxTtl: opts.maxTtl ?? '1h', ...(opts.claims ? { claims: opts.claims } : {}) });
   return createGcpMinter(deps(opts.deps)).mint(grant, ctx);
 }
@@ -113,7 +128,12 @@ describe('with service account impersonation', () => {
       scope: 'https://www.googleapis.com/auth/cloud-platform',
     });
     const claims = decodeJwt(sts!.fields.subject_token!);
-    expect(claims).toMatchObject({ iss: issuer.url, sub: 'role:deploy-web-prod', aud: `https://iam.googleapis.com/${PROVIDER}`, repository_id: '123456' });
+    expect(claims).toMatchObject({
+      iss: issuer.url,
+      sub: 'role:deploy-web-prod',
+      aud: `https://iam.googleapis.com/${PROVIDER}`,
+      repository_id: '123456',
+    });
     expect(sts?.claims?.jti).toBe(claims.jti);
     expect(fake.verifier.jwksFetched).toContain(`${issuer.url}/.well-known/jwks.json`);
     expect(iam?.serviceAccount).toBe(SA);
@@ -142,7 +162,10 @@ describe('with service account impersonation', () => {
     expect(fake.calls.map((c) => c.endpoint)).toEqual(['sts', 'iam', 'sts']);
     const [federated, iam, downscope] = fake.calls;
     expect(federated?.fields.options).toBeUndefined();
-    expect(downscope?.fields).toMatchObject({ subject_token_type: 'urn:ietf:params:oauth:token-type:access_token', subject_token: iam?.issued?.token });
+    expect(downscope?.fields).toMatchObject({
+      subject_token_type: 'urn:ietf:params:oauth:token-type:access_token',
+      subject_token: iam?.issued?.token,
+    });
     expect(JSON.parse(downscope!.fields.options!)).toEqual({ accessBoundary: GOOGLE_BOUNDARY });
     expect(downscope?.issued?.kind).toBe('downscoped');
     expect(result.ok && result.credential.access_token).toBe(downscope?.issued?.token);
@@ -152,7 +175,10 @@ describe('with service account impersonation', () => {
 
 describe('without impersonation (direct federated access)', () => {
   it('hands out the federated token when Google gives it no longer than max_ttl', async () => {
-    const result = await mint({ service_account: undefined, scopes: ['https://www.googleapis.com/auth/devstorage.read_only'] }, { maxTtl: '1h' });
+    const result = await mint(
+      { service_account: undefined, scopes: ['https://www.googleapis.com/auth/devstorage.read_only'] },
+      { maxTtl: '1h' },
+    );
     expect(fake.calls.map((c) => c.endpoint)).toEqual(['sts']);
     expect(fake.calls[0]?.fields.scope).toBe('https://www.googleapis.com/auth/devstorage.read_only');
     expect(result.ok && result.credential).toEqual({
@@ -237,21 +263,28 @@ describe('upstream failures: ERR_UPSTREAM with Google code, nothing partial', ()
   });
 
   it('keeps invalid_target for a provider that does not exist', async () => {
-    const result = expectFailure(await mint({ workload_identity_provider: 'projects/1/locations/global/workloadIdentityPools/x/providers/y' }));
+    const result = expectFailure(
+      await mint({ workload_identity_provider: 'projects/1/locations/global/workloadIdentityPools/x/providers/y' }),
+    );
     expect(result.upstream_code).toBe('invalid_target');
   });
 
   it('fails the whole grant when downscoping fails after impersonation succeeded', async () => {
     let calls = 0;
     const result = expectFailure(
-      await mint({ access_boundary: BOUNDARY }, {
-        deps: {
-          fetch: (input, init) => {
-            calls++;
-            return calls === 3 ? Promise.resolve(Response.json({ error: 'invalid_request', error_description: 'no' }, { status: 400 })) : fetch(input, init);
+      await mint(
+        { access_boundary: BOUNDARY },
+        {
+          deps: {
+            fetch: (input, init) => {
+              calls++;
+              return calls === 3
+                ? Promise.resolve(Response.json({ error: 'invalid_request', error_description: 'no' }, { status: 400 }))
+                : fetch(input, init);
+            },
           },
         },
-      }),
+      ),
     );
     expect(result.detail).toBe('gcp.downscope.http_400:invalid_request');
     expect(fake.calls.map((c) => c.endpoint)).toEqual(['sts', 'iam']);
@@ -260,14 +293,18 @@ describe('upstream failures: ERR_UPSTREAM with Google code, nothing partial', ()
   it('names the HTTP status when the error body is not Google JSON, and never keeps free text as a code', async () => {
     const html = expectFailure(await mint({}, { deps: { fetch: async () => new Response('<html>502</html>', { status: 502 }) } }));
     expect(html.upstream_code).toBe('HTTP_502');
-    const prose = expectFailure(await mint({}, { deps: { fetch: async () => Response.json({ error: 'a sentence with spaces' }, { status: 400 }) } }));
+    const prose = expectFailure(
+      await mint({}, { deps: { fetch: async () => Response.json({ error: 'a sentence with spaces' }, { status: 400 }) } }),
+    );
     expect(prose.upstream_code).toBe('HTTP_400');
   });
 
   it('refuses an oversized answer and a redirect', async () => {
     const huge = expectFailure(await mint({}, { deps: { fetch: async () => new Response('x'.repeat(200_000)) } }));
     expect(huge.detail).toBe('gcp.sts.too_large');
-    const redirect = expectFailure(await mint({}, { deps: { fetch: async () => new Response(null, { status: 302, headers: { location: 'https://evil.example/' } }) } }));
+    const redirect = expectFailure(
+      await mint({}, { deps: { fetch: async () => new Response(null, { status: 302, headers: { location: 'https://evil.example/' } }) } }),
+    );
     expect(redirect.detail).toBe('gcp.sts.redirect');
   });
 });

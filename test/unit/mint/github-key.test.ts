@@ -40,8 +40,24 @@ describe('PKCS#1 to PKCS#8', () => {
     ['an empty string', ''],
     ['garbage', 'not a key'],
     ['a public key', generateKeyPairSync('rsa', { modulusLength: 1024 }).publicKey.export({ type: 'spki', format: 'pem' }) as string],
-    ['an encrypted PKCS#8 key', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs8', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }) as string],
-    ['an encrypted PKCS#1 key (Proc-Type headers)', generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({ type: 'pkcs1', format: 'pem', cipher: 'aes-256-cbc', passphrase: 'x' }) as string],
+    [
+      'an encrypted PKCS#8 key',
+      generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+        type: 'pkcs8',
+        format: 'pem',
+        cipher: 'aes-256-cbc',
+        passphrase: 'x',
+      }) as string,
+    ],
+    [
+      'an encrypted PKCS#1 key (Proc-Type headers)',
+      generateKeyPairSync('rsa', { modulusLength: 1024 }).privateKey.export({
+        type: 'pkcs1',
+        format: 'pem',
+        cipher: 'aes-256-cbc',
+        passphrase: 'x',
+      }) as string,
+    ],
     ['mismatched BEGIN/END labels', '-----BEGIN RSA PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----'],
     ['a body that is not base64', '-----BEGIN RSA PRIVATE KEY-----\n!!!!\n-----END RSA PRIVATE KEY-----'],
     ['a body that is not DER', '-----BEGIN RSA PRIVATE KEY-----\nAAAA\n-----END RSA PRIVATE KEY-----'],

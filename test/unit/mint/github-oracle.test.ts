@@ -21,7 +21,15 @@ let broker: ServedIssuer;
 beforeAll(async () => {
   broker = await serveBrokerIssuer({ now: Date.now() });
   gh = await startFakeGithub({
-    apps: [{ app_id: APP_ID, publicKeyPem: appKey.publicKeyPem, installations: [{ id: String(INSTALLATION), account: 'acme', repositories: ['web', 'api'], permissions: { contents: 'write', metadata: 'read' } }] }],
+    apps: [
+      {
+        app_id: APP_ID,
+        publicKeyPem: appKey.publicKeyPem,
+        installations: [
+          { id: String(INSTALLATION), account: 'acme', repositories: ['web', 'api'], permissions: { contents: 'write', metadata: 'read' } },
+        ],
+      },
+    ],
   });
 });
 afterAll(async () => {
@@ -35,14 +43,23 @@ afterEach(() => {
 /** An App JWT the way octokit's universal-github-app-jwt makes one: iat 30 s back, exp 10 minutes after iat. */
 async function appJwt(): Promise<string> {
   const iat = Math.floor(Date.now() / 1000) - 30;
-  return new SignJWT({}).setProtectedHeader({ alg: 'RS256', typ: 'JWT' }).setIssuer(APP_ID).setIssuedAt(iat).setExpirationTime(iat + 600).sign(await importPKCS8(appKey.pkcs8Pem, 'RS256'));
+  return new SignJWT({})
+    .setProtectedHeader({ alg: 'RS256', typ: 'JWT' })
+    .setIssuer(APP_ID)
+    .setIssuedAt(iat)
+    .setExpirationTime(iat + 600)
+    .sign(await importPKCS8(appKey.pkcs8Pem, 'RS256'));
 }
 
 const octokit = (token: string) => getOctokit(token, { baseUrl: gh.url });
 
 describe('octokit against the fake GitHub API', () => {
   it('creates an installation token, uses it, revokes it', async () => {
-    const created = await octokit(await appJwt()).rest.apps.createInstallationAccessToken({ installation_id: INSTALLATION, repositories: ['web'], permissions: { contents: 'read' } });
+    const created = await octokit(await appJwt()).rest.apps.createInstallationAccessToken({
+      installation_id: INSTALLATION,
+      repositories: ['web'],
+      permissions: { contents: 'read' },
+    });
     expect(created.status).toBe(201);
     expect(created.data).toMatchObject({ permissions: { contents: 'read', metadata: 'read' }, repository_selection: 'selected' });
     expect(created.data.repositories?.map((r) => r.full_name)).toEqual(['acme/web']);
@@ -55,7 +72,10 @@ describe('octokit against the fake GitHub API', () => {
     expect(repos.data.repositories.map((r) => r.name)).toEqual(['web']);
 
     expect((await installation.rest.apps.revokeInstallationAccessToken()).status).toBe(204);
-    await expect(installation.rest.apps.listReposAccessibleToInstallation()).rejects.toMatchObject({ status: 401, response: { data: { message: 'Bad credentials' } } });
+    await expect(installation.rest.apps.listReposAccessibleToInstallation()).rejects.toMatchObject({
+      status: 401,
+      response: { data: { message: 'Bad credentials' } },
+    });
   });
 
   it('reads the fake’s 403 error bodies as GitHub’s', async () => {
@@ -73,7 +93,9 @@ describe('octokit against the fake GitHub API', () => {
   });
 
   it('refuses octokit’s request with an App JWT for an installation of another App', async () => {
-    await expect(octokit(await appJwt()).rest.apps.createInstallationAccessToken({ installation_id: 1 })).rejects.toMatchObject({ status: 404 });
+    await expect(octokit(await appJwt()).rest.apps.createInstallationAccessToken({ installation_id: 1 })).rejects.toMatchObject({
+      status: 404,
+    });
   });
 
   it('the broker’s token works through octokit, and the broker’s revoke kills it', async () => {
@@ -83,9 +105,23 @@ describe('octokit against the fake GitHub API', () => {
       timeoutMs: 2000,
       secrets: { get: async (name) => ({ name, version: 1, value: appKey.pkcs1Pem }) },
     });
-    const grant = grantSchema.parse({ type: 'github', app_id: APP_ID, installation_id: INSTALLATION, repositories: ['api'], permissions: { contents: 'write' }, api_url: gh.url }) as GrantOf<'github'>;
+    const grant = grantSchema.parse({
+      type: 'github',
+      app_id: APP_ID,
+      installation_id: INSTALLATION,
+      repositories: ['api'],
+      permissions: { contents: 'write' },
+      api_url: gh.url,
+    }) as GrantOf<'github'>;
     const now = Math.floor(Date.now() / 1000);
-    const result = await minter.mint(grant, { role: { name: 'deploy', maxTtl: 900 } as CompiledRole, claims: {}, issuer: 'github', requestId: 'r1', now, maxTtl: 900 });
+    const result = await minter.mint(grant, {
+      role: { name: 'deploy', maxTtl: 900 } as CompiledRole,
+      claims: {},
+      issuer: 'github',
+      requestId: 'r1',
+      now,
+      maxTtl: 900,
+    });
     if (!result.ok || !result.revocation) throw new Error(`mint failed: ${JSON.stringify(result)}`);
     const installation = octokit(result.credential.token as string);
     expect((await installation.rest.apps.listReposAccessibleToInstallation()).data.repositories.map((r) => r.name)).toEqual(['api']);

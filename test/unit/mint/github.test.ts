@@ -35,7 +35,14 @@ beforeAll(async () => {
       {
         app_id: APP_ID,
         publicKeyPem: appKey.publicKeyPem,
-        installations: [{ id: INSTALLATION, account: 'acme', repositories: ['web', 'api', 'infra'], permissions: { contents: 'write', issues: 'write', pull_requests: 'write', metadata: 'read' } }],
+        installations: [
+          {
+            id: INSTALLATION,
+            account: 'acme',
+            repositories: ['web', 'api', 'infra'],
+            permissions: { contents: 'write', issues: 'write', pull_requests: 'write', metadata: 'read' },
+          },
+        ],
       },
     ],
     now: () => clock.now,
@@ -77,7 +84,14 @@ function grant(over: Record<string, unknown> = {}): GrantOf<'github'> {
 }
 
 function ctx(maxTtl = 900): MintContext {
-  return { role: { name: 'deploy', maxTtl } as CompiledRole, claims: { repository: 'acme/web' }, issuer: 'github', requestId: 'r1', now: NOW_S, maxTtl };
+  return {
+    role: { name: 'deploy', maxTtl } as CompiledRole,
+    claims: { repository: 'acme/web' },
+    issuer: 'github',
+    requestId: 'r1',
+    now: NOW_S,
+    maxTtl,
+  };
 }
 
 const iso = (s: number) => new Date(s * 1000).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -107,7 +121,11 @@ describe('github minter: success', () => {
     });
     const token = result.credential.token as string;
     expect(token).toMatch(/^ghs_/);
-    expect(gh.tokens.get(token)).toMatchObject({ installation_id: INSTALLATION, repositories: ['web', 'api'], permissions: { contents: 'read', issues: 'write', metadata: 'read' } });
+    expect(gh.tokens.get(token)).toMatchObject({
+      installation_id: INSTALLATION,
+      repositories: ['web', 'api'],
+      permissions: { contents: 'read', issues: 'write', metadata: 'read' },
+    });
     expect(result.summary).toEqual({ type: 'github', target: `${APP_ID}/${INSTALLATION}:web,api`, expires_at: iso(NOW_S + 3600) });
     expect(result.revocation).toEqual({ api_url: gh.url, token });
     // The token works, and only for the repositories asked for.
@@ -213,14 +231,18 @@ describe('github minter: GitHub granting more than asked is refused, and the tok
     gh.mode = 'widen';
     gh.revokeMode = 'server_error';
     const result = await createGithubMinter(deps()).mint(grant(), ctx());
-    expect(!result.ok && result.detail).toMatch(/^github\.grant_widened:permissions:administration=write;revoke_failed:github\.revoke_http_500/);
+    expect(!result.ok && result.detail).toMatch(
+      /^github\.grant_widened:permissions:administration=write;revoke_failed:github\.revoke_http_500/,
+    );
   });
 
-  const respond = (body: unknown): CloudMintDeps['fetch'] => async (input, init) => {
-    fetchCalls.push(`${init?.method ?? 'GET'} ${String(input)}`);
-    if (init?.method === 'DELETE') return new Response(null, { status: 204 });
-    return new Response(JSON.stringify(body), { status: 201, headers: { 'content-type': 'application/json' } });
-  };
+  const respond =
+    (body: unknown): CloudMintDeps['fetch'] =>
+    async (input, init) => {
+      fetchCalls.push(`${init?.method ?? 'GET'} ${String(input)}`);
+      if (init?.method === 'DELETE') return new Response(null, { status: 204 });
+      return new Response(JSON.stringify(body), { status: 201, headers: { 'content-type': 'application/json' } });
+    };
   const good = {
     token: 'ghs_abc',
     expires_at: iso(NOW_S + 3600),
@@ -302,11 +324,27 @@ describe('github minter: upstream failures', () => {
   it('GitHub refuses an App JWT signed with the wrong key', async () => {
     secrets.set(`github-app-${APP_ID}`, otherKey.pkcs1Pem);
     const result = await createGithubMinter(deps()).mint(grant(), ctx());
-    expect(result).toMatchObject({ ok: false, code: 'ERR_UPSTREAM', upstream_code: '401', detail: 'github.access_tokens_http_401:A JSON web token could not be decoded' });
+    expect(result).toMatchObject({
+      ok: false,
+      code: 'ERR_UPSTREAM',
+      upstream_code: '401',
+      detail: 'github.access_tokens_http_401:A JSON web token could not be decoded',
+    });
   });
 
   it('GitHub refuses an App JWT when the clocks are far apart', async () => {
-    const fake = await startFakeGithub({ apps: [{ app_id: APP_ID, publicKeyPem: appKey.publicKeyPem, installations: [{ id: INSTALLATION, account: 'acme', repositories: ['web', 'api'], permissions: { contents: 'read', issues: 'write' } }] }], now: () => T0 + 15 * 60_000 });
+    const fake = await startFakeGithub({
+      apps: [
+        {
+          app_id: APP_ID,
+          publicKeyPem: appKey.publicKeyPem,
+          installations: [
+            { id: INSTALLATION, account: 'acme', repositories: ['web', 'api'], permissions: { contents: 'read', issues: 'write' } },
+          ],
+        },
+      ],
+      now: () => T0 + 15 * 60_000,
+    });
     try {
       const result = await createGithubMinter(deps()).mint(grant({ api_url: fake.url }), ctx());
       expect(result).toMatchObject({ ok: false, upstream_code: '401' });

@@ -95,14 +95,20 @@ describe('pinned algorithms and key headers', () => {
   it.each(['jku', 'x5u', 'jwk', 'x5c'])('refuses a %s header and never fetches from it', async (h) => {
     const attacker = await makeKey('key-1');
     const value =
-      h === 'jwk' ? await exportJWK((await makeKey('x')).privateKey).then(({ n, e, kty }) => ({ n, e, kty })) : h === 'x5c' ? ['MIIB'] : 'https://evil.example/keys';
+      h === 'jwk'
+        ? await exportJWK((await makeKey('x')).privateKey).then(({ n, e, kty }) => ({ n, e, kty }))
+        : h === 'x5c'
+          ? ['MIIB']
+          : 'https://evil.example/keys';
     const token = await sign(attacker, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good), { header: { [h]: value } });
     expect(await exchangeCode(token)).toEqual({ status: 401, code: 'ERR_TOKEN_INVALID' });
     expect(b.fetchCalls.some((u) => u.includes('evil'))).toBe(false);
   });
 
   it('refuses a token without kid', async () => {
-    const token = await new SignJWT(baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good)).setProtectedHeader({ alg: 'RS256' }).sign(b.key.privateKey);
+    const token = await new SignJWT(baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good))
+      .setProtectedHeader({ alg: 'RS256' })
+      .sign(b.key.privateKey);
     expect(await exchangeCode(token)).toEqual({ status: 401, code: 'ERR_TOKEN_INVALID' });
   });
 
@@ -193,7 +199,10 @@ describe('single use of jti', () => {
   it('a new token with the same jti is refused too (the jti is what is claimed)', async () => {
     const claims = baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good);
     expect((await exchangeCode(await sign(b.key, claims))).code).toBe('OK');
-    expect((await exchangeCode(await sign(b.key, { ...claims, ref: 'refs/heads/main', iat: NOW_S + 1 })))).toEqual({ status: 401, code: 'ERR_TOKEN_REPLAYED' });
+    expect(await exchangeCode(await sign(b.key, { ...claims, ref: 'refs/heads/main', iat: NOW_S + 1 }))).toEqual({
+      status: 401,
+      code: 'ERR_TOKEN_REPLAYED',
+    });
   });
 
   it('50 concurrent copies yield exactly one success', async () => {

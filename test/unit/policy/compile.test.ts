@@ -173,7 +173,10 @@ describe('10,000 roles', () => {
     const list = files(
       ...Array.from({ length: COUNT }, (_, i) => ({
         path: `roles/${name(i)}.yaml`,
-        text: roleYaml(`allow:\n  - repository_id: "${i}"\n    ref: {glob: "refs/heads/*"}\ndeny:\n  - event_name: pull_request_target\n`, name(i)),
+        text: roleYaml(
+          `allow:\n  - repository_id: "${i}"\n    ref: {glob: "refs/heads/*"}\ndeny:\n  - event_name: pull_request_target\n`,
+          name(i),
+        ),
       })),
     );
     const policy = await compileFiles(list);

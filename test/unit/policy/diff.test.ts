@@ -6,7 +6,10 @@ import { loadPolicy } from '../../../broker/src/policy/load.ts';
 import { ISSUERS, yaml } from './helpers.ts';
 
 async function side(roles: Record<string, string>, issuers = ISSUERS): Promise<PolicySide> {
-  const files = [{ path: 'issuers.yaml', text: issuers }, ...Object.entries(roles).map(([name, text]) => ({ path: `roles/${name}.yaml`, text }))];
+  const files = [
+    { path: 'issuers.yaml', text: issuers },
+    ...Object.entries(roles).map(([name, text]) => ({ path: `roles/${name}.yaml`, text })),
+  ];
   const loaded = await loadPolicy(files);
   if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
   return loaded.policy;
@@ -29,7 +32,11 @@ const BASE = `
 `;
 
 /** The changes of role `r` when its body goes from `before` to `after`. */
-async function changesOf(before: string, after: string, opts: { name?: string; grantsBefore?: string; grantsAfter?: string; ttl?: [string, string] } = {}): Promise<PolicyChange[]> {
+async function changesOf(
+  before: string,
+  after: string,
+  opts: { name?: string; grantsBefore?: string; grantsAfter?: string; ttl?: [string, string] } = {},
+): Promise<PolicyChange[]> {
   const name = opts.name ?? 'r';
   const diff = diffPolicies(
     await side({ [name]: role(name, before, opts.grantsBefore, opts.ttl?.[0]) }),
@@ -42,13 +49,41 @@ const brief = (c: PolicyChange) => [c.kind, c.direction, c.risk, c.where];
 
 describe('conditions of allow sets', () => {
   it.each([
-    ['a removed ref condition is a high-risk widening', BASE.replace('      ref: refs/heads/main\n', ''), ['condition-removed', 'widened', 'high', 'allow[0].ref']],
-    ['exact -> glob is a loosening', BASE.replace('ref: refs/heads/main', 'ref: {glob: "refs/heads/*"}'), ['condition-loosened', 'widened', 'high', 'allow[0].ref']],
-    ['a value added to a list is a loosening', BASE.replace('[push]', '[push, workflow_dispatch]'), ['condition-loosened', 'widened', 'high', 'allow[0].event_name']],
-    ['a new condition is a low-risk narrowing', BASE.replace('      ref_type: branch\n', '      ref_type: branch\n      environment: staging\n'), ['condition-added', 'narrowed', 'low', 'allow[0].environment']],
-    ['a loosened claim outside the bindings is medium on an ordinary role', BASE.replace('ref_type: branch', 'ref_type: [branch, tag]'), ['condition-loosened', 'widened', 'medium', 'allow[0].ref_type']],
-    ['an equivalent rewrite is low', BASE.replace('ref: refs/heads/main', 'ref: [refs/heads/main]'), ['condition-rewritten', 'changed', 'low', 'allow[0].ref']],
-    ['a pattern swapped for an unrelated one is a change', BASE.replace('ref: refs/heads/main', 'ref: refs/heads/dev'), ['condition-changed', 'changed', 'high', 'allow[0].ref']],
+    [
+      'a removed ref condition is a high-risk widening',
+      BASE.replace('      ref: refs/heads/main\n', ''),
+      ['condition-removed', 'widened', 'high', 'allow[0].ref'],
+    ],
+    [
+      'exact -> glob is a loosening',
+      BASE.replace('ref: refs/heads/main', 'ref: {glob: "refs/heads/*"}'),
+      ['condition-loosened', 'widened', 'high', 'allow[0].ref'],
+    ],
+    [
+      'a value added to a list is a loosening',
+      BASE.replace('[push]', '[push, workflow_dispatch]'),
+      ['condition-loosened', 'widened', 'high', 'allow[0].event_name'],
+    ],
+    [
+      'a new condition is a low-risk narrowing',
+      BASE.replace('      ref_type: branch\n', '      ref_type: branch\n      environment: staging\n'),
+      ['condition-added', 'narrowed', 'low', 'allow[0].environment'],
+    ],
+    [
+      'a loosened claim outside the bindings is medium on an ordinary role',
+      BASE.replace('ref_type: branch', 'ref_type: [branch, tag]'),
+      ['condition-loosened', 'widened', 'medium', 'allow[0].ref_type'],
+    ],
+    [
+      'an equivalent rewrite is low',
+      BASE.replace('ref: refs/heads/main', 'ref: [refs/heads/main]'),
+      ['condition-rewritten', 'changed', 'low', 'allow[0].ref'],
+    ],
+    [
+      'a pattern swapped for an unrelated one is a change',
+      BASE.replace('ref: refs/heads/main', 'ref: refs/heads/dev'),
+      ['condition-changed', 'changed', 'high', 'allow[0].ref'],
+    ],
   ])('%s', async (_name, after, expected) => {
     expect((await changesOf(BASE, after)).map(brief)).toEqual([expected]);
   });
@@ -122,19 +157,45 @@ describe('sets', () => {
 describe('grants and lifetimes', () => {
   const aws = (duration: string, arn = 'arn:aws:iam::111122223333:role/web', extra = '') =>
     `grants:\n  - type: aws\n    role_arn: ${arn}\n    region: us-east-1\n    duration: ${duration}\n${extra}`;
-  const gh = (perm: string, repos: string) => `grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: ${repos}\n    permissions: {contents: ${perm}}\n`;
+  const gh = (perm: string, repos: string) =>
+    `grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: ${repos}\n    permissions: {contents: ${perm}}\n`;
 
   it.each([
     ['a new grant', SECRET, `${SECRET}  - type: secret\n    name: T\n`, ['grant-added', 'widened', 'medium', 'grants[1] (secret)']],
-    ['a removed grant', `${SECRET}  - type: secret\n    name: T\n`, SECRET, ['grant-removed', 'narrowed', 'low', 'grants[1] (secret, base)']],
+    [
+      'a removed grant',
+      `${SECRET}  - type: secret\n    name: T\n`,
+      SECRET,
+      ['grant-removed', 'narrowed', 'low', 'grants[1] (secret, base)'],
+    ],
     ['a longer aws duration', aws('15m'), aws('1h'), ['grant-longer', 'widened', 'medium', 'grants[0] (aws)']],
     ['a shorter aws duration', aws('1h'), aws('15m'), ['grant-shorter', 'narrowed', 'low', 'grants[0] (aws)']],
-    ['another role_arn', aws('15m'), aws('15m', 'arn:aws:iam::111122223333:role/admin'), ['grant-target-changed', 'changed', 'high', 'grants[0] (aws)']],
-    ['a session policy removed', aws('15m', undefined, '    session_policy: \'{"Version":"2012-10-17"}\'\n'), aws('15m'), ['session-policy-removed', 'widened', 'high', 'grants[0] (aws)']],
-    ['a non-default endpoint', aws('15m'), aws('15m', undefined, '    sts_endpoint: https://sts.example.com\n'), ['endpoint-changed', 'changed', 'high', 'grants[0] (aws)']],
+    [
+      'another role_arn',
+      aws('15m'),
+      aws('15m', 'arn:aws:iam::111122223333:role/admin'),
+      ['grant-target-changed', 'changed', 'high', 'grants[0] (aws)'],
+    ],
+    [
+      'a session policy removed',
+      aws('15m', undefined, '    session_policy: \'{"Version":"2012-10-17"}\'\n'),
+      aws('15m'),
+      ['session-policy-removed', 'widened', 'high', 'grants[0] (aws)'],
+    ],
+    [
+      'a non-default endpoint',
+      aws('15m'),
+      aws('15m', undefined, '    sts_endpoint: https://sts.example.com\n'),
+      ['endpoint-changed', 'changed', 'high', 'grants[0] (aws)'],
+    ],
     ['a higher permission', gh('read', '[web]'), gh('write', '[web]'), ['permission-widened', 'widened', 'medium', 'grants[0] (github)']],
     ['more repositories', gh('read', '[web]'), gh('read', '[web, api]'), ['repositories-added', 'widened', 'medium', 'grants[0] (github)']],
-    ['fewer repositories', gh('read', '[web, api]'), gh('read', '[web]'), ['repositories-removed', 'narrowed', 'low', 'grants[0] (github)']],
+    [
+      'fewer repositories',
+      gh('read', '[web, api]'),
+      gh('read', '[web]'),
+      ['repositories-removed', 'narrowed', 'low', 'grants[0] (github)'],
+    ],
   ])('%s', async (_name, before, after, expected) => {
     expect((await changesOf(BASE, BASE, { grantsBefore: before, grantsAfter: after, ttl: ['2h', '2h'] })).map(brief)).toEqual([expected]);
   });
@@ -148,7 +209,9 @@ describe('grants and lifetimes', () => {
 describe('lint settings', () => {
   it('an added exception is high; turning production off is high', async () => {
     const exception = `${BASE}  lint:\n    exceptions:\n      - rule: prod-self-hosted-runner\n        reason: hardened ephemeral runners only\n`;
-    expect((await changesOf(BASE, exception, { name: 'web-prod' })).map(brief)).toEqual([['lint-exception-added', 'widened', 'high', 'lint.exceptions']]);
+    expect((await changesOf(BASE, exception, { name: 'web-prod' })).map(brief)).toEqual([
+      ['lint-exception-added', 'widened', 'high', 'lint.exceptions'],
+    ]);
     const off = `${BASE}  lint:\n    production: false\n`;
     expect((await changesOf(BASE, off, { name: 'web-prod' })).map(brief)).toEqual([['production-off', 'widened', 'high', 'lint']]);
   });
@@ -176,7 +239,10 @@ describe('roles and issuers', () => {
   });
 
   it('an issuer url or audience change is high', async () => {
-    const moved = ISSUERS.replace('https://gitlab.com', 'https://gitlab.example.com').replace(/audience: https:\/\/broker.example.com\n$/, 'audience: https://other.example.com\n');
+    const moved = ISSUERS.replace('https://gitlab.com', 'https://gitlab.example.com').replace(
+      /audience: https:\/\/broker.example.com\n$/,
+      'audience: https://other.example.com\n',
+    );
     const diff = diffPolicies(await side({ r: role('r', BASE) }), await side({ r: role('r', BASE) }, moved));
     expect(diff.issuers.flatMap((i) => i.changes.map((c) => [i.issuer, c.kind, c.risk]))).toEqual([
       ['gitlab', 'issuer-url-changed', 'high'],
@@ -189,7 +255,13 @@ describe('roles and issuers', () => {
 describe('Markdown', () => {
   it('a section per role, highest risk first, with a table of changes', async () => {
     const base = await side({ a: role('a', BASE), b: role('b', BASE) });
-    const head = await side({ a: role('a', BASE.replace('      ref: refs/heads/main\n', '')), b: role('b', BASE.replace('[push]', '[push, workflow_dispatch]').replace('ref_type: branch', 'ref_type: branch\n      environment: qa')) });
+    const head = await side({
+      a: role('a', BASE.replace('      ref: refs/heads/main\n', '')),
+      b: role(
+        'b',
+        BASE.replace('[push]', '[push, workflow_dispatch]').replace('ref_type: branch', 'ref_type: branch\n      environment: qa'),
+      ),
+    });
     const md = renderDiffMarkdown(diffPolicies(base, head), { base: 'origin/main', head: 'working tree' });
     expect(md).toContain('`origin/main` → `working tree`');
     expect(md.indexOf('### 🔴 `a`')).toBeGreaterThan(0);

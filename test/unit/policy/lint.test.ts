@@ -129,24 +129,49 @@ const ROWS: Row[] = [
   },
   {
     rule: 'repository-binding',
-    fail: { issuers: GITLAB, roles: { r: role('r', `allow:\n  - project_path: acme/tools\n    ref_protected: true`, { issuer: 'gitlab' }) } },
+    fail: {
+      issuers: GITLAB,
+      roles: { r: role('r', `allow:\n  - project_path: acme/tools\n    ref_protected: true`, { issuer: 'gitlab' }) },
+    },
     pass: { issuers: GITLAB, roles: { r: role('r', `allow:\n  - project_id: "4242"\n    ref_protected: true`, { issuer: 'gitlab' }) } },
   },
   {
     rule: 'owner-wildcard',
     fail: { roles: { r: role('r', `allow:\n  - repository_owner_id: "7890"\n    repository: {glob: "*/web"}\n    ref: refs/heads/main`) } },
-    pass: { roles: { r: role('r', `allow:\n  - repository_owner_id: "7890"\n    repository: {glob: "acme/*"}\n    ref: refs/heads/main`) } },
+    pass: {
+      roles: { r: role('r', `allow:\n  - repository_owner_id: "7890"\n    repository: {glob: "acme/*"}\n    ref: refs/heads/main`) },
+    },
     at: ['roles/r.yaml', 6, 24],
   },
   {
     rule: 'owner-wildcard',
-    fail: { roles: { r: role('r', `allow:\n  - repository_owner_id: "7890"\n    repository: {regex: "[a-z]+/web"}\n    ref: refs/heads/main`) } },
-    pass: { roles: { r: role('r', `allow:\n  - repository_owner_id: "7890"\n    repository: {regex: "(acme|acme-labs)/[a-z-]+"}\n    ref: refs/heads/main`) } },
+    fail: {
+      roles: { r: role('r', `allow:\n  - repository_owner_id: "7890"\n    repository: {regex: "[a-z]+/web"}\n    ref: refs/heads/main`) },
+    },
+    pass: {
+      roles: {
+        r: role(
+          'r',
+          `allow:\n  - repository_owner_id: "7890"\n    repository: {regex: "(acme|acme-labs)/[a-z-]+"}\n    ref: refs/heads/main`,
+        ),
+      },
+    },
   },
   {
     rule: 'owner-wildcard',
-    fail: { roles: { r: role('r', `allow:\n  - repository_owner_id: "7890"\n    job_workflow_ref: {regex: "(?:acme/deploy|.*)/[^/]+@refs/heads/main"}`) } },
-    pass: { roles: { r: role('r', `allow:\n  - repository_owner_id: "7890"\n    job_workflow_ref: {glob: "acme/deploy/.github/workflows/*@refs/heads/main"}`) } },
+    fail: {
+      roles: {
+        r: role('r', `allow:\n  - repository_owner_id: "7890"\n    job_workflow_ref: {regex: "(?:acme/deploy|.*)/[^/]+@refs/heads/main"}`),
+      },
+    },
+    pass: {
+      roles: {
+        r: role(
+          'r',
+          `allow:\n  - repository_owner_id: "7890"\n    job_workflow_ref: {glob: "acme/deploy/.github/workflows/*@refs/heads/main"}`,
+        ),
+      },
+    },
   },
   {
     rule: 'owner-wildcard',
@@ -172,7 +197,9 @@ const ROWS: Row[] = [
   {
     rule: 'wildcard-crosses-slash',
     fail: { roles: { r: role('r', `allow:\n  - repository_id: "123456"\n    ref: [refs/heads/main, {regex: "refs/tags/v\\\\S+"}]`) } },
-    pass: { roles: { r: role('r', `allow:\n  - repository_id: "123456"\n    ref: [refs/heads/main, {regex: "refs/tags/v[0-9]+\\\\.[0-9]+"}]`) } },
+    pass: {
+      roles: { r: role('r', `allow:\n  - repository_id: "123456"\n    ref: [refs/heads/main, {regex: "refs/tags/v[0-9]+\\\\.[0-9]+"}]`) },
+    },
   },
   {
     rule: 'wildcard-crosses-slash',
@@ -187,49 +214,108 @@ const ROWS: Row[] = [
   },
   {
     rule: 'workflow-ref-alone',
-    fail: { roles: { r: role('r', `allow:\n  - repository_id: "123456"\n    ref: refs/heads/main\n    workflow_ref: acme/web/.github/workflows/deploy.yml@refs/heads/main`) } },
+    fail: {
+      roles: {
+        r: role(
+          'r',
+          `allow:\n  - repository_id: "123456"\n    ref: refs/heads/main\n    workflow_ref: acme/web/.github/workflows/deploy.yml@refs/heads/main`,
+        ),
+      },
+    },
     pass: {
       roles: {
-        r: role('r', `allow:\n  - repository_id: "123456"\n    ref: refs/heads/main\n    job_workflow_ref: acme/deploy/.github/workflows/deploy.yml@refs/heads/main`),
+        r: role(
+          'r',
+          `allow:\n  - repository_id: "123456"\n    ref: refs/heads/main\n    job_workflow_ref: acme/deploy/.github/workflows/deploy.yml@refs/heads/main`,
+        ),
       },
     },
     at: ['roles/r.yaml', 7, 19],
   },
   {
     rule: 'prod-pull-request-target',
-    fail: { roles: { 'web-prod': role('web-prod', PROD.replace('[push, workflow_dispatch]', '[push, pull_request_target]').replace('[pull_request_target, workflow_run]', 'workflow_run')) } },
+    fail: {
+      roles: {
+        'web-prod': role(
+          'web-prod',
+          PROD.replace('[push, workflow_dispatch]', '[push, pull_request_target]').replace(
+            '[pull_request_target, workflow_run]',
+            'workflow_run',
+          ),
+        ),
+      },
+    },
     pass: { roles: { 'web-prod': role('web-prod', PROD) } },
     at: ['roles/web-prod.yaml', 9, 17],
   },
   {
     // the deny set is what stops it here: the allow set admits any event
     rule: 'prod-pull-request-target',
-    fail: { roles: { 'web-prod': role('web-prod', PROD.replace('      event_name: [push, workflow_dispatch]\n', '').replace('[pull_request_target, workflow_run]', '[workflow_run]')) } },
+    fail: {
+      roles: {
+        'web-prod': role(
+          'web-prod',
+          PROD.replace('      event_name: [push, workflow_dispatch]\n', '').replace(
+            '[pull_request_target, workflow_run]',
+            '[workflow_run]',
+          ),
+        ),
+      },
+    },
     pass: { roles: { 'web-prod': role('web-prod', PROD.replace('      event_name: [push, workflow_dispatch]\n', '')) } },
   },
   {
     rule: 'prod-workflow-run',
-    fail: { roles: { 'web-prod': role('web-prod', PROD.replace('[push, workflow_dispatch]', '[push, workflow_run]').replace('[pull_request_target, workflow_run]', 'pull_request_target')) } },
+    fail: {
+      roles: {
+        'web-prod': role(
+          'web-prod',
+          PROD.replace('[push, workflow_dispatch]', '[push, workflow_run]').replace(
+            '[pull_request_target, workflow_run]',
+            'pull_request_target',
+          ),
+        ),
+      },
+    },
     pass: { roles: { 'web-prod': role('web-prod', PROD) } },
   },
   {
     // production by its environment, not its name
     rule: 'prod-fork-pull-request',
-    fail: { roles: { deploy: role('deploy', PROD.replace('      ref: refs/heads/main\n', '').replace('[push, workflow_dispatch]', '[push, pull_request]')) } },
+    fail: {
+      roles: {
+        deploy: role(
+          'deploy',
+          PROD.replace('      ref: refs/heads/main\n', '').replace('[push, workflow_dispatch]', '[push, pull_request]'),
+        ),
+      },
+    },
     pass: { roles: { deploy: role('deploy', PROD.replace('[push, workflow_dispatch]', '[push, pull_request]')) } },
     at: ['roles/deploy.yaml', 8, 17],
   },
   {
     rule: 'prod-fork-pull-request',
-    fail: { issuers: GITLAB, roles: { 'tools-prod': role('tools-prod', GITLAB_PROD.replace('      ref_protected: true\n', ''), { issuer: 'gitlab' }) } },
+    fail: {
+      issuers: GITLAB,
+      roles: { 'tools-prod': role('tools-prod', GITLAB_PROD.replace('      ref_protected: true\n', ''), { issuer: 'gitlab' }) },
+    },
     pass: { issuers: GITLAB, roles: { 'tools-prod': role('tools-prod', GITLAB_PROD, { issuer: 'gitlab' }) } },
   },
   {
     rule: 'prod-fork-pull-request',
-    fail: { issuers: GITLAB, roles: { 'tools-prod': role('tools-prod', GITLAB_PROD.replace('      ref_protected: true\n', ''), { issuer: 'gitlab' }) } },
+    fail: {
+      issuers: GITLAB,
+      roles: { 'tools-prod': role('tools-prod', GITLAB_PROD.replace('      ref_protected: true\n', ''), { issuer: 'gitlab' }) },
+    },
     pass: {
       issuers: GITLAB,
-      roles: { 'tools-prod': role('tools-prod', `${GITLAB_PROD.replace('      ref_protected: true\n', '')}  deny:\n    - pipeline_source: merge_request_event\n`, { issuer: 'gitlab' }) },
+      roles: {
+        'tools-prod': role(
+          'tools-prod',
+          `${GITLAB_PROD.replace('      ref_protected: true\n', '')}  deny:\n    - pipeline_source: merge_request_event\n`,
+          { issuer: 'gitlab' },
+        ),
+      },
     },
   },
   {
@@ -295,10 +381,18 @@ const ROWS: Row[] = [
   {
     rule: 'grant-exceeds-max-ttl',
     fail: {
-      roles: { r: role('r', BOUND, { grants: 'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    duration: 1h\n' }) },
+      roles: {
+        r: role('r', BOUND, {
+          grants: 'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    duration: 1h\n',
+        }),
+      },
     },
     pass: {
-      roles: { r: role('r', BOUND, { grants: 'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    duration: 15m\n' }) },
+      roles: {
+        r: role('r', BOUND, {
+          grants: 'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    duration: 15m\n',
+        }),
+      },
     },
     at: ['roles/r.yaml', 12, 15],
   },
@@ -307,7 +401,8 @@ const ROWS: Row[] = [
     fail: {
       roles: {
         r: role('r', BOUND, {
-          grants: 'grants:\n  - type: gcp\n    workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/q\n    lifetime: 2h\n',
+          grants:
+            'grants:\n  - type: gcp\n    workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/q\n    lifetime: 2h\n',
         }),
       },
     },
@@ -315,7 +410,8 @@ const ROWS: Row[] = [
       roles: {
         r: role('r', BOUND, {
           maxTtl: '2h',
-          grants: 'grants:\n  - type: gcp\n    workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/q\n    lifetime: 2h\n',
+          grants:
+            'grants:\n  - type: gcp\n    workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/q\n    lifetime: 2h\n',
         }),
       },
     },
@@ -325,7 +421,8 @@ const ROWS: Row[] = [
     fail: {
       roles: {
         r: role('r', BOUND, {
-          grants: 'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    api_url: https://ghes.example.com/api/v3\n',
+          grants:
+            'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    api_url: https://ghes.example.com/api/v3\n',
         }),
       },
     },
@@ -334,7 +431,10 @@ const ROWS: Row[] = [
         r: role(
           'r',
           `${BOUND}  lint:\n    exceptions:\n      - rule: non-default-endpoint\n        reason: our GitHub Enterprise Server; tokens never leave the company network`,
-          { grants: 'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    api_url: https://ghes.example.com/api/v3\n' },
+          {
+            grants:
+              'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    api_url: https://ghes.example.com/api/v3\n',
+          },
         ),
       },
     },
@@ -343,10 +443,20 @@ const ROWS: Row[] = [
   {
     rule: 'non-default-endpoint',
     fail: {
-      roles: { r: role('r', BOUND, { grants: 'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    sts_endpoint: https://sts.attacker.example\n' }) },
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    sts_endpoint: https://sts.attacker.example\n',
+        }),
+      },
     },
     pass: {
-      roles: { r: role('r', BOUND, { grants: 'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    sts_endpoint: https://sts.us-east-1.amazonaws.com\n' }) },
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    sts_endpoint: https://sts.us-east-1.amazonaws.com\n',
+        }),
+      },
     },
   },
   {
@@ -359,14 +469,16 @@ const ROWS: Row[] = [
     fail: {
       roles: {
         r: role('r', BOUND, {
-          grants: 'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    private_key_secret: APP_KEY\n  - type: secret\n    name: APP_KEY\n',
+          grants:
+            'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    private_key_secret: APP_KEY\n  - type: secret\n    name: APP_KEY\n',
         }),
       },
     },
     pass: {
       roles: {
         r: role('r', BOUND, {
-          grants: 'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    private_key_secret: APP_KEY\n  - type: secret\n    name: OTHER\n',
+          grants:
+            'grants:\n  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n    private_key_secret: APP_KEY\n  - type: secret\n    name: OTHER\n',
         }),
       },
     },
@@ -379,9 +491,15 @@ const ROWS: Row[] = [
   },
   {
     rule: 'unchecked-claims',
-    fail: { issuers: GITHUB.replace('https://token.actions.githubusercontent.com', 'https://ci.example.com'), roles: { r: role('r', BOUND) } },
+    fail: {
+      issuers: GITHUB.replace('https://token.actions.githubusercontent.com', 'https://ci.example.com'),
+      roles: { r: role('r', BOUND) },
+    },
     pass: {
-      issuers: GITHUB.replace('https://token.actions.githubusercontent.com', 'https://ci.example.com').replace('audience:', 'claims: [repository_id, repository_owner_id, ref]\n    audience:'),
+      issuers: GITHUB.replace('https://token.actions.githubusercontent.com', 'https://ci.example.com').replace(
+        'audience:',
+        'claims: [repository_id, repository_owner_id, ref]\n    audience:',
+      ),
       roles: { r: role('r', BOUND) },
     },
     at: ['issuers.yaml', 2, 3],
@@ -389,7 +507,12 @@ const ROWS: Row[] = [
   {
     rule: 'unused-exception',
     fail: {
-      roles: { 'web-prod': role('web-prod', `${PROD}  lint:\n    exceptions:\n      - rule: prod-self-hosted-runner\n        reason: production deploys run on our ephemeral hardened runners\n`) },
+      roles: {
+        'web-prod': role(
+          'web-prod',
+          `${PROD}  lint:\n    exceptions:\n      - rule: prod-self-hosted-runner\n        reason: production deploys run on our ephemeral hardened runners\n`,
+        ),
+      },
     },
     pass: { roles: { 'web-prod': role('web-prod', PROD) } },
     at: ['roles/web-prod.yaml', 15, 13],
@@ -405,16 +528,19 @@ describe('every lint rule', () => {
     expect(RULES.map((r) => r.id).filter((id) => !ROWS.some((row) => row.rule === id))).toEqual([]);
   });
 
-  it.each(ROWS.map((row, i) => [`${row.rule} #${i}`, row] as const))('%s: the failing set is flagged, the passing set is not', async (_name, row) => {
-    const failing = await findingsOf(row.fail);
-    const hits = failing.filter((f) => f.rule === row.rule);
-    expect(hits.length, JSON.stringify(failing, null, 2)).toBeGreaterThan(0);
-    if (row.at) expect([hits[0]!.file, hits[0]!.line, hits[0]!.column]).toEqual(row.at);
-    for (const hit of hits) expect(hit.hint.length).toBeGreaterThan(20);
+  it.each(ROWS.map((row, i) => [`${row.rule} #${i}`, row] as const))(
+    '%s: the failing set is flagged, the passing set is not',
+    async (_name, row) => {
+      const failing = await findingsOf(row.fail);
+      const hits = failing.filter((f) => f.rule === row.rule);
+      expect(hits.length, JSON.stringify(failing, null, 2)).toBeGreaterThan(0);
+      if (row.at) expect([hits[0]!.file, hits[0]!.line, hits[0]!.column]).toEqual(row.at);
+      for (const hit of hits) expect(hit.hint.length).toBeGreaterThan(20);
 
-    const passing = await findingsOf(row.pass);
-    expect(passing.filter((f) => f.rule === row.rule)).toEqual([]);
-  });
+      const passing = await findingsOf(row.pass);
+      expect(passing.filter((f) => f.rule === row.rule)).toEqual([]);
+    },
+  );
 });
 
 describe('the shipped policies', () => {
@@ -458,7 +584,10 @@ describe('exceptions', () => {
     ['a reason too short to judge', '    exceptions:\n      - rule: prod-self-hosted-runner\n        reason: ok\n'],
     ['a rule that cannot be waived', '    exceptions:\n      - rule: regex-modifier\n        reason: we really want case folding here\n'],
     ['an unknown rule', '    exceptions:\n      - rule: no-such-rule\n        reason: this rule does not exist anywhere\n'],
-    ['the same rule twice', '    exceptions:\n      - {rule: prod-self-hosted-runner, reason: first reason given here}\n      - {rule: prod-self-hosted-runner, reason: second reason given here}\n'],
+    [
+      'the same rule twice',
+      '    exceptions:\n      - {rule: prod-self-hosted-runner, reason: first reason given here}\n      - {rule: prod-self-hosted-runner, reason: second reason given here}\n',
+    ],
     ['an unknown key', '    waive: [prod-self-hosted-runner]\n'],
   ])('refuse %s (schema)', async (_name, lint) => {
     const findings = await findingsOf({ roles: { 'web-prod': withLint(lint) } });

@@ -135,14 +135,22 @@ describe('wrong types', () => {
     ['max_ttl as a number', 'role: r\nissuer: github\nmax_ttl: 15\nallow:\n  - x: a\ngrants:\n  - type: secret\n    name: S\n', 3],
     ['allow as a map', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  x: a\ngrants:\n  - type: secret\n    name: S\n', 5],
     ['a condition set as a list', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - [x, a]\ngrants:\n  - type: secret\n    name: S\n', 5],
-    ['a null condition (empty value)', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x:\ngrants:\n  - type: secret\n    name: S\n', 5],
+    [
+      'a null condition (empty value)',
+      'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x:\ngrants:\n  - type: secret\n    name: S\n',
+      5,
+    ],
     ['a ~ condition', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: ~\ngrants:\n  - type: secret\n    name: S\n', 5],
     ['a nested list condition', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: [[a]]\ngrants:\n  - type: secret\n    name: S\n', 5],
     ['an empty list condition', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: []\ngrants:\n  - type: secret\n    name: S\n', 5],
     ['an infinite number', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: .inf\ngrants:\n  - type: secret\n    name: S\n', 5],
     ['a NaN', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: .nan\ngrants:\n  - type: secret\n    name: S\n', 5],
     ['an empty glob', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: {glob: ""}\ngrants:\n  - type: secret\n    name: S\n', 5],
-    ['a glob that is not a string', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: {glob: [a]}\ngrants:\n  - type: secret\n    name: S\n', 5],
+    [
+      'a glob that is not a string',
+      'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: {glob: [a]}\ngrants:\n  - type: secret\n    name: S\n',
+      5,
+    ],
     ['a grant name as a list', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: a\ngrants:\n  - type: secret\n    name: [S]\n', 8],
     ['an unknown grant type', 'role: r\nissuer: github\nmax_ttl: 15m\nallow:\n  - x: a\ngrants:\n  - type: ssh\n    name: S\n', 7],
     ['a role that is a list', '- role: r\n', 1],
@@ -216,7 +224,10 @@ describe('references and names', () => {
   });
 
   it('issuers.yaml and issuers.yml together: the second is not silently ignored', async () => {
-    const problems = await problemsOf([{ path: 'issuers.yaml', text: ISSUERS }, { path: 'issuers.yml', text: ISSUERS }]);
+    const problems = await problemsOf([
+      { path: 'issuers.yaml', text: ISSUERS },
+      { path: 'issuers.yml', text: ISSUERS },
+    ]);
     expect(where(problems)).toEqual([{ file: 'issuers.yml', line: 1, column: 1 }]);
   });
 
@@ -401,7 +412,11 @@ describe('empty sets', () => {
   });
 
   it('an empty condition set in deny (it would deny everything or nothing: refused either way)', async () => {
-    expect(await onlyProblem(files(role(roleYaml('allow:\n  - x: a\ndeny:\n  - {}\n'))))).toEqual({ file: 'roles/r.yaml', line: 7, column: 5 });
+    expect(await onlyProblem(files(role(roleYaml('allow:\n  - x: a\ndeny:\n  - {}\n'))))).toEqual({
+      file: 'roles/r.yaml',
+      line: 7,
+      column: 5,
+    });
   });
 
   it('an empty grants list', async () => {
@@ -444,7 +459,12 @@ describe('YAML itself', () => {
   });
 
   it.each([
-    ['a duplicate top-level key', 'role: r\nissuer: github\nmax_ttl: 15m\nmax_ttl: 12h\nallow:\n  - x: a\ngrants:\n  - type: secret\n    name: S\n', 4, 1],
+    [
+      'a duplicate top-level key',
+      'role: r\nissuer: github\nmax_ttl: 15m\nmax_ttl: 12h\nallow:\n  - x: a\ngrants:\n  - type: secret\n    name: S\n',
+      4,
+      1,
+    ],
     ['a duplicate claim in a set', roleYaml('allow:\n  - ref: refs/heads/main\n    ref: {glob: "*"}\n'), 6, 5],
   ])('%s is refused, not last-wins', async (_, text, line, column) => {
     expect(await onlyProblem(files(role(text)))).toEqual({ file: 'roles/r.yaml', line, column });

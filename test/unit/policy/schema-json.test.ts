@@ -46,6 +46,7 @@ describe('policies/schema.json', () => {
       expect(variant, grant.type).toBeDefined();
       for (const key of Object.keys(grant)) expect(variant.properties).toHaveProperty(key);
     }
-    for (const set of role.allow) for (const claim of Object.keys(set)) expect(claim).toMatch(new RegExp(schema.properties.allow.items.propertyNames.pattern));
+    for (const set of role.allow)
+      for (const claim of Object.keys(set)) expect(claim).toMatch(new RegExp(schema.properties.allow.items.propertyNames.pattern));
   });
 });

@@ -40,7 +40,14 @@ export async function startFakeGithubApi(token: string): Promise<FakeGithubApi> 
   const make = (issue: string, body: string, user: FakeComment['user']): FakeComment => {
     const now = new Date().toISOString();
     const [repo, number] = issue.split('#');
-    const comment: FakeComment = { id: nextId++, body, user, html_url: `https://github.test/${repo}/pull/${number}#issuecomment-${nextId}`, created_at: now, updated_at: now };
+    const comment: FakeComment = {
+      id: nextId++,
+      body,
+      user,
+      html_url: `https://github.test/${repo}/pull/${number}#issuecomment-${nextId}`,
+      created_at: now,
+      updated_at: now,
+    };
     comments.set(issue, [...(comments.get(issue) ?? []), comment]);
     return comment;
   };

@@ -46,7 +46,10 @@ describe('policy review', () => {
 
     // The author drops the cases that pinned the branch, and pushes.
     const tests = repo.read('policies/tests/deploy-web-prod.yaml');
-    repo.write('policies/tests/deploy-web-prod.yaml', tests.replace(/ {2}- name: (?:another branch|case is not folded)\n(?: {4}.*\n){3}/g, ''));
+    repo.write(
+      'policies/tests/deploy-web-prod.yaml',
+      tests.replace(/ {2}- name: (?:another branch|case is not folded)\n(?: {4}.*\n){3}/g, ''),
+    );
     repo.commit('the ref condition is gone on purpose');
 
     const second = await buildReview({ policiesDir: repo.policies, base });
@@ -105,7 +108,12 @@ describe('the pull request from the Actions environment', () => {
 
   it('reads the token, repository, number and API URL', () => {
     expect(
-      targetFromEnv({ GITHUB_TOKEN: 't', GITHUB_REPOSITORY: 'acme/web', GITHUB_EVENT_PATH: event({ pull_request: { number: 42 } }), GITHUB_API_URL: 'https://ghe.example.com/api/v3/' }),
+      targetFromEnv({
+        GITHUB_TOKEN: 't',
+        GITHUB_REPOSITORY: 'acme/web',
+        GITHUB_EVENT_PATH: event({ pull_request: { number: 42 } }),
+        GITHUB_API_URL: 'https://ghe.example.com/api/v3/',
+      }),
     ).toEqual({ token: 't', owner: 'acme', repo: 'web', pullRequest: 42, apiUrl: 'https://ghe.example.com/api/v3' });
   });
 

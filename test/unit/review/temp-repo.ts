@@ -56,13 +56,19 @@ export function widenProdNarrowReadonly(repo: TempRepo): void {
   const prod = repo.read('policies/roles/deploy-web-prod.yaml');
   repo.write('policies/roles/deploy-web-prod.yaml', prod.replace(/^ {4}ref: refs\/heads\/main\n/m, ''));
   const ro = repo.read('policies/roles/web-pr-readonly.yaml');
-  repo.write('policies/roles/web-pr-readonly.yaml', ro.replace('event_name: [pull_request, pull_request_review]', 'event_name: pull_request'));
+  repo.write(
+    'policies/roles/web-pr-readonly.yaml',
+    ro.replace('event_name: [pull_request, pull_request_review]', 'event_name: pull_request'),
+  );
 }
 
 /** Base commit: the shipped policies, with web-pr-readonly also allowing pull_request_review. */
 export function baseCommit(repo: TempRepo): string {
   const ro = repo.read('policies/roles/web-pr-readonly.yaml');
   if (!ro.includes('event_name: pull_request\n')) throw new Error('the shipped web-pr-readonly changed: update temp-repo.ts');
-  repo.write('policies/roles/web-pr-readonly.yaml', ro.replace('event_name: pull_request\n', 'event_name: [pull_request, pull_request_review]\n'));
+  repo.write(
+    'policies/roles/web-pr-readonly.yaml',
+    ro.replace('event_name: pull_request\n', 'event_name: [pull_request, pull_request_review]\n'),
+  );
   return repo.commit('policies as shipped');
 }

@@ -11,7 +11,10 @@ const FILE = join(ROOT, '.github/workflows/policy-review.yml');
 type Workflow = {
   on: Record<string, unknown>;
   permissions: Record<string, string>;
-  jobs: Record<string, { steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; 'working-directory'?: string }[] }>;
+  jobs: Record<
+    string,
+    { steps: { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string>; 'working-directory'?: string }[] }
+  >;
 };
 
 describe('.github/workflows/policy-review.yml', () => {
@@ -35,7 +38,9 @@ describe('.github/workflows/policy-review.yml', () => {
 
   it('is the workflow the README shows', () => {
     const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]!).filter((b) => b.includes('secret-broker policy review'));
+    const blocks = [...readme.matchAll(/```yaml\n([\s\S]*?)```/g)]
+      .map((m) => m[1]!)
+      .filter((b) => b.includes('secret-broker policy review'));
     expect(blocks).toHaveLength(1);
     expect(parse(blocks[0]!)).toEqual(workflow);
   });

@@ -80,7 +80,11 @@ describe('/v1/audit is rate-limited per client address, wrong admin tokens inclu
   });
 
   it('is not limited when BROKER_RATE_LIMITS sets no client limit', async () => {
-    app = createApp({ ...b.deps, admin: { auth: createAdminAuth({ token: TOKEN })! }, rateLimiter: new RateLimiter(parseRateLimits('subject=1/1m'), new MemoryRateCounter()) });
+    app = createApp({
+      ...b.deps,
+      admin: { auth: createAdminAuth({ token: TOKEN })! },
+      rateLimiter: new RateLimiter(parseRateLimits('subject=1/1m'), new MemoryRateCounter()),
+    });
     for (let i = 0; i < 5; i++) expect((await audit(bearer('wrong'))).status).toBe(401);
     expect((await audit(bearer(TOKEN))).status).toBe(200);
   });

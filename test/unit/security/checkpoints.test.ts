@@ -20,12 +20,29 @@ async function fixture(everyRecords = 4) {
   const f = await auditFixture({ everyRecords: 1e9 });
   const logs: Record<string, unknown>[] = [];
   // The fixture's auditor reports appends to its own checkpointer; this one is the broker under test.
-  const checkpointer = new Checkpointer({ audit: f.audit, checkpoints: f.checkpoints, signer: f.issuer, now: () => f.clock.now, everyRecords, intervalMs: 600_000, log: (l) => logs.push(l) });
+  const checkpointer = new Checkpointer({
+    audit: f.audit,
+    checkpoints: f.checkpoints,
+    signer: f.issuer,
+    now: () => f.clock.now,
+    everyRecords,
+    intervalMs: 600_000,
+    log: (l) => logs.push(l),
+  });
   return Object.assign(f, { broker: checkpointer, logs });
 }
 
 const prune = (f: AuditFixture, before: number) =>
-  pruneAudit({ auditor: f.auditor, checkpoints: f.checkpoints, checkpointer: f.checkpointer, signer: f.issuer, before, now: () => f.clock.now, policyHash: 'p'.repeat(64), by: 'test' });
+  pruneAudit({
+    auditor: f.auditor,
+    checkpoints: f.checkpoints,
+    checkpointer: f.checkpointer,
+    signer: f.issuer,
+    before,
+    now: () => f.clock.now,
+    policyHash: 'p'.repeat(64),
+    by: 'test',
+  });
 
 const witnessOf = (c: AuditCheckpoint): LocatedCheckpoint => ({ jws: c.jws, source: 'kept.jsonl', line: 1 });
 
@@ -38,7 +55,17 @@ async function forgeAppend(f: AuditFixture, records: AuditRecord[]): Promise<voi
 }
 
 const fakePrune = (through: ChainLink) =>
-  makeRecord({ action: 'audit_prune', subject: 'retention', role: null, query: { through_seq: String(through.seq), through_hash: through.hash, records: String(through.seq), before: new Date(T0).toISOString() } });
+  makeRecord({
+    action: 'audit_prune',
+    subject: 'retention',
+    role: null,
+    query: {
+      through_seq: String(through.seq),
+      through_hash: through.hash,
+      records: String(through.seq),
+      before: new Date(T0).toISOString(),
+    },
+  });
 
 /** What the checkpointer before this rule signed when no checkpoint verified: the chain's own start. */
 async function signLikeTheOldBroker(f: AuditFixture): Promise<AuditCheckpoint> {
@@ -149,10 +176,14 @@ describe('an anchor comes only from genesis, a verified checkpoint or a prune re
     const [h, , s] = real.jws.split('.');
     const edited = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
     const { privateKey } = await generateKeyPair('RS256');
-    const foreign = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'RS256', kid: real.kid, typ: CHECKPOINT_TYP }).sign(privateKey);
+    const foreign = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: 'RS256', kid: real.kid, typ: CHECKPOINT_TYP })
+      .sign(privateKey);
     const other = await generateKeyPair('RS256');
     const otherJwk = { ...(await exportJWK(other.publicKey)), kid: 'attacker' };
-    const unknown = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'RS256', kid: otherJwk.kid, typ: CHECKPOINT_TYP }).sign(other.privateKey);
+    const unknown = await new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+      .setProtectedHeader({ alg: 'RS256', kid: otherJwk.kid, typ: CHECKPOINT_TYP })
+      .sign(other.privateKey);
     for (const jws of [edited, foreign, unknown]) {
       f.checkpoints.rows = [{ seq: head.seq, hash: head.hash, time: real.time, kid: real.kid, jws }];
       expect(await f.broker.checkpointNow()).toBeNull();

@@ -17,7 +17,10 @@ function set(issuersYaml: string, body: string, grants = 'grants:\n  - type: sec
   return [
     { path: 'issuers.yaml', text: issuersYaml },
     { path: 'roles/r.yaml', text: `role: r\nissuer: ci\nmax_ttl: 15m\n${body}${grants}` },
-    { path: 'tests/r.yaml', text: 'tests:\n  - {name: a, role: r, expect: allow, claims: {x: "1"}}\n  - {name: d, role: r, expect: deny, claims: {x: "2"}}\n' },
+    {
+      path: 'tests/r.yaml',
+      text: 'tests:\n  - {name: a, role: r, expect: allow, claims: {x: "1"}}\n  - {name: d, role: r, expect: deny, claims: {x: "2"}}\n',
+    },
   ];
 }
 
@@ -34,13 +37,29 @@ async function rulesOf(files: PolicyFile[]) {
 describe('an unknown claim name in a condition is a lint error, with did-you-mean from the issuer vocabulary', () => {
   const failing: [string, string, string][] = [
     ['a typo in a deny set (actr)', GITHUB, `${GH_ALLOW}deny:\n  - actr: mallory\n`],
-    ['a typo in an allow set (repositroy_id next to the real ids)', GITHUB, 'allow:\n  - repository_id: "1"\n    repository_owner_id: "2"\n    ref: refs/heads/main\n    enviroment: production\n'],
+    [
+      'a typo in an allow set (repositroy_id next to the real ids)',
+      GITHUB,
+      'allow:\n  - repository_id: "1"\n    repository_owner_id: "2"\n    ref: refs/heads/main\n    enviroment: production\n',
+    ],
     ['a case variant (Actor): claims compare exactly', GITHUB, `${GH_ALLOW}deny:\n  - Actor: mallory\n`],
-    ['a GitLab claim on a GitHub issuer (pipeline_source never appears)', GITHUB, `${GH_ALLOW}deny:\n  - pipeline_source: merge_request_event\n`],
+    [
+      'a GitLab claim on a GitHub issuer (pipeline_source never appears)',
+      GITHUB,
+      `${GH_ALLOW}deny:\n  - pipeline_source: merge_request_event\n`,
+    ],
     ['a GitHub claim on a GitLab issuer (event_name never appears)', GITLAB, `${GL_ALLOW}deny:\n  - event_name: pull_request_target\n`],
     ['a bare custom-property prefix (repo_property_)', GITHUB, `${GH_ALLOW}deny:\n  - repo_property_: x\n`],
-    ['a second deny set whose only key is a typo', GITHUB, `${GH_ALLOW}deny:\n  - event_name: workflow_run\n  - runner_enviroment: self-hosted\n`],
-    ['a generic issuer claim that its claims: list lacks', issuers('https://ci.example.com', '    claims: [repo_id, branch]\n'), 'allow:\n  - repo_id: "1"\n    branch: main\ndeny:\n  - brnach: dev\n'],
+    [
+      'a second deny set whose only key is a typo',
+      GITHUB,
+      `${GH_ALLOW}deny:\n  - event_name: workflow_run\n  - runner_enviroment: self-hosted\n`,
+    ],
+    [
+      'a generic issuer claim that its claims: list lacks',
+      issuers('https://ci.example.com', '    claims: [repo_id, branch]\n'),
+      'allow:\n  - repo_id: "1"\n    branch: main\ndeny:\n  - brnach: dev\n',
+    ],
   ];
   it.each(failing)('%s', async (_name, iss, body) => {
     const { report, rules } = await rulesOf(set(iss, body));
@@ -49,7 +68,8 @@ describe('an unknown claim name in a condition is a lint error, with did-you-mea
   });
 
   it('an aws session tag that reads an unknown claim is an error too', async () => {
-    const grants = 'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    session_tags:\n      team: repositroy_owner\n';
+    const grants =
+      'grants:\n  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n    session_tags:\n      team: repositroy_owner\n';
     expect((await rulesOf(set(GITHUB, GH_ALLOW, grants))).rules).toContain('error:unknown-claim');
   });
 
@@ -62,12 +82,28 @@ describe('an unknown claim name in a condition is a lint error, with did-you-mea
   });
 
   const passing: [string, string, string][] = [
-    ['GitHub claims', GITHUB, `${GH_ALLOW}    job_workflow_ref: acme/x/.github/workflows/d.yml@refs/heads/main\ndeny:\n  - event_name: [pull_request_target, workflow_run]\n  - actor: mallory\n`],
+    [
+      'GitHub claims',
+      GITHUB,
+      `${GH_ALLOW}    job_workflow_ref: acme/x/.github/workflows/d.yml@refs/heads/main\ndeny:\n  - event_name: [pull_request_target, workflow_run]\n  - actor: mallory\n`,
+    ],
     ['a repository custom property', GITHUB, `${GH_ALLOW}    repo_property_tier: gold\n`],
     ['the standard JWT claims', GITHUB, `${GH_ALLOW}    sub: repo:acme/web:ref:refs/heads/main\n    aud: https://broker.example.com\n`],
-    ['GitLab claims including job_project_id', GITLAB, `${GL_ALLOW}    job_project_id: "1"\ndeny:\n  - pipeline_source: merge_request_event\n`],
-    ['a claim the platform added, listed under claims:', issuers('https://token.actions.githubusercontent.com', '    claims: [brand_new_claim]\n'), `${GH_ALLOW}    brand_new_claim: x\n`],
-    ['a self-managed GitLab that says kind: gitlab', issuers('https://git.corp.example', '    kind: gitlab\n'), `${GL_ALLOW}deny:\n  - user_login: mallory\n`],
+    [
+      'GitLab claims including job_project_id',
+      GITLAB,
+      `${GL_ALLOW}    job_project_id: "1"\ndeny:\n  - pipeline_source: merge_request_event\n`,
+    ],
+    [
+      'a claim the platform added, listed under claims:',
+      issuers('https://token.actions.githubusercontent.com', '    claims: [brand_new_claim]\n'),
+      `${GH_ALLOW}    brand_new_claim: x\n`,
+    ],
+    [
+      'a self-managed GitLab that says kind: gitlab',
+      issuers('https://git.corp.example', '    kind: gitlab\n'),
+      `${GL_ALLOW}deny:\n  - user_login: mallory\n`,
+    ],
   ];
   it.each(passing)('known names pass: %s', async (_name, iss, body) => {
     const { rules } = await rulesOf(set(iss, body));
@@ -75,14 +111,21 @@ describe('an unknown claim name in a condition is a lint error, with did-you-mea
   });
 
   it('a generic issuer without claims: gets a warning that names cannot be checked, and no unknown-claim error', async () => {
-    const { rules, report } = await rulesOf(set(issuers('http://127.0.0.1:9999'), 'allow:\n  - repository_id: "1"\n    repository_owner_id: "2"\n    ref: refs/heads/main\n    anything_at_all: x\n'));
+    const { rules, report } = await rulesOf(
+      set(
+        issuers('http://127.0.0.1:9999'),
+        'allow:\n  - repository_id: "1"\n    repository_owner_id: "2"\n    ref: refs/heads/main\n    anything_at_all: x\n',
+      ),
+    );
     expect(rules).toContain('warning:unchecked-claims');
     expect(rules).not.toContain('error:unknown-claim');
     expect(report.errors).toBe(0);
   });
 
   it('kind: generic on a GitHub URL turns the GitHub vocabulary off (and warns without claims:)', async () => {
-    const { rules } = await rulesOf(set(issuers('https://token.actions.githubusercontent.com', '    kind: generic\n'), `${GH_ALLOW}    custom: x\n`));
+    const { rules } = await rulesOf(
+      set(issuers('https://token.actions.githubusercontent.com', '    kind: generic\n'), `${GH_ALLOW}    custom: x\n`),
+    );
     expect(rules).toContain('warning:unchecked-claims');
     expect(rules).not.toContain('error:unknown-claim');
   });

@@ -26,7 +26,7 @@ const HOSTILE = [
   '${CANARY:-default}',
   '$CANARY',
   '$((1+1))',
-  '$\'\\x41\'',
+  "$'\\x41'",
   'a\\b',
   'ends-with-backslash\\',
   'double\\\\backslash',
@@ -93,10 +93,14 @@ const hasPython = spawnSync('python3', ['-c', 'import dotenv'], { encoding: 'utf
 
 /** python-dotenv's dotenv_values, with its default interpolation and CANARY in its environment. */
 function pythonDotenv(file: string): Record<string, string | null> {
-  const run = spawnSync('python3', ['-c', 'import dotenv, json, sys; sys.stdout.write(json.dumps(dotenv.dotenv_values(sys.argv[1])))', file], {
-    encoding: 'utf8',
-    env: { PATH: process.env.PATH ?? '', CANARY, HOME: root },
-  });
+  const run = spawnSync(
+    'python3',
+    ['-c', 'import dotenv, json, sys; sys.stdout.write(json.dumps(dotenv.dotenv_values(sys.argv[1])))', file],
+    {
+      encoding: 'utf8',
+      env: { PATH: process.env.PATH ?? '', CANARY, HOME: root },
+    },
+  );
   expect(run.status, run.stderr).toBe(0);
   return JSON.parse(run.stdout) as Record<string, string | null>;
 }
@@ -125,12 +129,15 @@ describe('env format: every value is inert and verbatim in sh and bash', () => {
   const vars = asVars(HOSTILE);
   const file = writeOut(formatEnv(vars));
 
-  it.each(['dash', 'bash'] as const)('no value executes or expands when --format env is sourced by %s; every value reads back verbatim', (shell) => {
-    const { env, files, stderr } = source(shell, '. "$1"', file);
-    expect(stderr).toBe('');
-    expect(files).toEqual([]);
-    expectVerbatim(env, vars, shell);
-  });
+  it.each(['dash', 'bash'] as const)(
+    'no value executes or expands when --format env is sourced by %s; every value reads back verbatim',
+    (shell) => {
+      const { env, files, stderr } = source(shell, '. "$1"', file);
+      expect(stderr).toBe('');
+      expect(files).toEqual([]);
+      expectVerbatim(env, vars, shell);
+    },
+  );
 
   it('the same holds for eval "$(cat file)", the other documented way to load it', () => {
     const { env, files } = source('bash', 'eval "$(cat "$1")"', file);
@@ -173,7 +180,17 @@ describe('dotenv format: a value is written only if every reader takes it back v
     // rewritten by npm dotenv, and a reader without multi-line values reads each line as a variable), ${
     // (python-dotenv expands it even in single quotes), \\ and a final \ (python-dotenv and npm dotenv unescape).
     const refused = HOSTILE.filter((v) => !accepted.some((a) => a.value === v));
-    for (const v of ["it's", "'", "'$(touch pwned-after-quote)'", 'line1\nline2', 'cr\rcr', '${CANARY}', '${CANARY:-default}', 'double\\\\backslash', 'ends-with-backslash\\']) {
+    for (const v of [
+      "it's",
+      "'",
+      "'$(touch pwned-after-quote)'",
+      'line1\nline2',
+      'cr\rcr',
+      '${CANARY}',
+      '${CANARY:-default}',
+      'double\\\\backslash',
+      'ends-with-backslash\\',
+    ]) {
       expect(refused, JSON.stringify(v)).toContain(v);
     }
     // One unsafe value makes the whole set unwritable, never a file with that line left out.
@@ -183,7 +200,16 @@ describe('dotenv format: a value is written only if every reader takes it back v
   it('still writes the values that are safe, the way it always did', () => {
     expect(formatDotenv([{ name: 'A', value: 'abc $HOME `x` "q" #h a\\b' }])).toBe(`A='abc $HOME \`x\` "q" #h a\\b'\n`);
     expect(dotenvAccepted(HOSTILE).map((v) => v.value)).toEqual(
-      expect.arrayContaining(['$(touch pwned-subst)', '`touch pwned-backtick`', '$CANARY', '#not-a-comment', '   leading and trailing   ', 'unicodé ✓ 日本語 🚀', '{"private_key": "-----BEGIN-----\\nMII\\n-----END-----\\n", "x": "y"}', 'x'.repeat(20_000)]),
+      expect.arrayContaining([
+        '$(touch pwned-subst)',
+        '`touch pwned-backtick`',
+        '$CANARY',
+        '#not-a-comment',
+        '   leading and trailing   ',
+        'unicodé ✓ 日本語 🚀',
+        '{"private_key": "-----BEGIN-----\\nMII\\n-----END-----\\n", "x": "y"}',
+        'x'.repeat(20_000),
+      ]),
     );
   });
 
@@ -191,8 +217,41 @@ describe('dotenv format: a value is written only if every reader takes it back v
     // A fixed-seed generator, so a failure names a value that can be reproduced.
     let seed = 0x5eed;
     const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
-    const alphabet = ["'", '"', '`', '$', '{', '}', '(', ')', '\\', '\n', '\r', '#', '=', ' ', '\t', ';', '&', '|', '<', '>', '*', '?', '!', '~', 'a', 'Z', '0', 'é', '🚀', '\u2028'];
-    const values = Array.from({ length: 400 }, () => Array.from({ length: 1 + Math.floor(next() * 12) }, () => alphabet[Math.floor(next() * alphabet.length)]!).join(''));
+    const alphabet = [
+      "'",
+      '"',
+      '`',
+      '$',
+      '{',
+      '}',
+      '(',
+      ')',
+      '\\',
+      '\n',
+      '\r',
+      '#',
+      '=',
+      ' ',
+      '\t',
+      ';',
+      '&',
+      '|',
+      '<',
+      '>',
+      '*',
+      '?',
+      '!',
+      '~',
+      'a',
+      'Z',
+      '0',
+      'é',
+      '🚀',
+      '\u2028',
+    ];
+    const values = Array.from({ length: 400 }, () =>
+      Array.from({ length: 1 + Math.floor(next() * 12) }, () => alphabet[Math.floor(next() * alphabet.length)]!).join(''),
+    );
     const safe = dotenvAccepted(values);
     expect(safe.length).toBeGreaterThan(20);
     expectDotenvInert(safe);
@@ -212,14 +271,23 @@ describe('dotenv format: a value is written only if every reader takes it back v
 
   it('problems name the variable and never the value', () => {
     expect(dotenvValueProblem('fine')).toBeUndefined();
-    const problems = dotenvProblems([{ name: 'OK', value: 'fine' }, { name: 'BAD', value: "hidden-'-value" }]);
+    const problems = dotenvProblems([
+      { name: 'OK', value: 'fine' },
+      { name: 'BAD', value: "hidden-'-value" },
+    ]);
     expect(problems).toEqual(['"BAD": the value contains a single quote']);
   });
 });
 
 describe('secret-broker exchange --format dotenv', () => {
   it('refuses values dotenv cannot carry with exit 4, naming --format env and --format json, and writes nothing', async () => {
-    const body = { ...allTypesResponse(), credentials: [{ type: 'secret', name: 'X', env: 'API_KEY', value: "hidden-'$(touch pwned)'" }, { type: 'secret', name: 'Y', env: 'OTHER', value: 'plain' }] };
+    const body = {
+      ...allTypesResponse(),
+      credentials: [
+        { type: 'secret', name: 'X', env: 'API_KEY', value: "hidden-'$(touch pwned)'" },
+        { type: 'secret', name: 'Y', env: 'OTHER', value: 'plain' },
+      ],
+    };
     const fake = await serveFakeBroker({ '/v1/exchange': [{ status: 200, body }] });
     try {
       const env = { SECRET_BROKER_ID_TOKEN: 'a.b.c' };

@@ -8,24 +8,34 @@ import { loadPolicy, type PolicyFile } from '../../../broker/src/policy/load.ts'
 
 const ISSUERS = 'issuers:\n  github:\n    url: https://token.actions.githubusercontent.com\n    audience: https://broker.example.com\n';
 const ALLOW = 'allow:\n  - repository_id: "1"\n    repository_owner_id: "2"\n    ref: refs/heads/main\n';
-const EXCEPTION = 'lint:\n  exceptions:\n    - rule: non-default-endpoint\n      reason: our sovereign-cloud endpoint, reviewed by the security team\n';
+const EXCEPTION =
+  'lint:\n  exceptions:\n    - rule: non-default-endpoint\n      reason: our sovereign-cloud endpoint, reviewed by the security team\n';
 
 const AWS = (extra: string) => `  - type: aws\n    role_arn: arn:aws:iam::111122223333:role/x\n    region: us-east-1\n${extra}`;
-const AZURE = (extra: string) => `  - type: azure\n    tenant_id: t\n    client_id: c\n    scope: https://management.azure.com/.default\n${extra}`;
-const GCP = (extra: string) => `  - type: gcp\n    workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/q\n${extra}`;
-const GITHUB = (extra: string) => `  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n${extra}`;
+const AZURE = (extra: string) =>
+  `  - type: azure\n    tenant_id: t\n    client_id: c\n    scope: https://management.azure.com/.default\n${extra}`;
+const GCP = (extra: string) =>
+  `  - type: gcp\n    workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/q\n${extra}`;
+const GITHUB = (extra: string) =>
+  `  - type: github\n    app_id: 1\n    installation_id: 2\n    repositories: [web]\n    permissions: {contents: read}\n${extra}`;
 
 function files(grant: string, lint = ''): PolicyFile[] {
   return [
     { path: 'issuers.yaml', text: ISSUERS },
     { path: 'roles/r.yaml', text: `role: r\nissuer: github\nmax_ttl: 15m\n${ALLOW}${lint}grants:\n${grant}` },
-    { path: 'tests/r.yaml', text: 'tests:\n  - {name: a, role: r, expect: allow, claims: {x: "1"}}\n  - {name: d, role: r, expect: deny, claims: {x: "2"}}\n' },
+    {
+      path: 'tests/r.yaml',
+      text: 'tests:\n  - {name: a, role: r, expect: allow, claims: {x: "1"}}\n  - {name: d, role: r, expect: deny, claims: {x: "2"}}\n',
+    },
   ];
 }
 
 const NON_DEFAULT: [string, string][] = [
   ['aws sts_endpoint elsewhere', AWS('    sts_endpoint: https://sts.attacker.example\n')],
-  ['aws sts_endpoint with the AWS host as a prefix of another domain', AWS('    sts_endpoint: https://sts.us-east-1.amazonaws.com.attacker.example\n')],
+  [
+    'aws sts_endpoint with the AWS host as a prefix of another domain',
+    AWS('    sts_endpoint: https://sts.us-east-1.amazonaws.com.attacker.example\n'),
+  ],
   ['aws sts_endpoint on loopback (a test fake)', AWS('    sts_endpoint: http://127.0.0.1:4566/\n')],
   ['azure authority_host', AZURE('    authority_host: https://login.attacker.example\n')],
   ['gcp sts_url', GCP('    sts_url: https://sts.attacker.example/v1/token\n')],
@@ -55,7 +65,12 @@ describe('a non-default endpoint that receives broker-signed material is a lint 
   });
 
   it('an exception without a reason a reviewer can judge is refused by the schema', async () => {
-    const report = await checkPolicy(files(AWS('    sts_endpoint: https://sts.attacker.example\n'), 'lint:\n  exceptions:\n    - rule: non-default-endpoint\n      reason: ok\n'));
+    const report = await checkPolicy(
+      files(
+        AWS('    sts_endpoint: https://sts.attacker.example\n'),
+        'lint:\n  exceptions:\n    - rule: non-default-endpoint\n      reason: ok\n',
+      ),
+    );
     expect(report.findings.map((f) => f.rule)).toContain('schema');
     expect(report.errors).toBeGreaterThan(0);
   });
@@ -65,7 +80,10 @@ describe('a non-default endpoint that receives broker-signed material is a lint 
     ['aws regional default', AWS('    sts_endpoint: https://sts.us-east-1.amazonaws.com\n')],
     ['aws global default with a trailing slash', AWS('    sts_endpoint: https://sts.amazonaws.com/\n')],
     ['azure default', AZURE('')],
-    ['gcp defaults', GCP('    sts_url: https://sts.googleapis.com/v1/token\n    iam_credentials_url: https://iamcredentials.googleapis.com\n')],
+    [
+      'gcp defaults',
+      GCP('    sts_url: https://sts.googleapis.com/v1/token\n    iam_credentials_url: https://iamcredentials.googleapis.com\n'),
+    ],
     ['github default', GITHUB('    api_url: https://api.github.com\n')],
   ];
   it.each(DEFAULTS)('the defaults pass: %s', async (_name, grant) => {

@@ -26,7 +26,14 @@ let kek: Kek;
 let logs: Record<string, unknown>[];
 
 const issuerOf = (opts: { now?: number } = {}) =>
-  new BrokerIssuer({ store: new SqliteKeyStore(db), keks: { current: kek }, publicUrl: 'https://broker.test', now: () => opts.now ?? NOW, cacheMs: 0, log: (l) => logs.push(l) });
+  new BrokerIssuer({
+    store: new SqliteKeyStore(db),
+    keks: { current: kek },
+    publicUrl: 'https://broker.test',
+    now: () => opts.now ?? NOW,
+    cacheMs: 0,
+    log: (l) => logs.push(l),
+  });
 
 beforeEach(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-keys-'));
@@ -63,11 +70,22 @@ const garbage = (b: string) => btoa(b.repeat(24));
 
 /** A checkpoint over `head` signed with the attacker's key under `kid`. */
 async function forgeCheckpoint(privateKey: CryptoKey, kid: string, head: { seq: number; hash: string }): Promise<string> {
-  const payload = { iss: 'https://broker.test', seq: head.seq, hash: head.hash, time: new Date(NOW).toISOString(), anchor: { seq: 0, hash: GENESIS_HASH } };
-  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload))).setProtectedHeader({ alg: 'RS256', kid, typ: CHECKPOINT_TYP }).sign(privateKey);
+  const payload = {
+    iss: 'https://broker.test',
+    seq: head.seq,
+    hash: head.hash,
+    time: new Date(NOW).toISOString(),
+    anchor: { seq: 0, hash: GENESIS_HASH },
+  };
+  return new CompactSign(new TextEncoder().encode(JSON.stringify(payload)))
+    .setProtectedHeader({ alg: 'RS256', kid, typ: CHECKPOINT_TYP })
+    .sign(privateKey);
 }
 
-type Attack = { name: string; plant: (real: SigningKeyRow, next: SigningKeyRow) => Promise<{ kid: string; privateKey?: CryptoKey; untouched?: string }> };
+type Attack = {
+  name: string;
+  plant: (real: SigningKeyRow, next: SigningKeyRow) => Promise<{ kid: string; privateKey?: CryptoKey; untouched?: string }>;
+};
 
 /** Each way of writing the key table without the KEK; `kid` is the row that must not be trusted afterwards. */
 const ATTACKS: Attack[] = [
@@ -75,7 +93,17 @@ const ATTACKS: Attack[] = [
     name: 'a planted row with an attacker public key, a garbage seal and a future activation',
     plant: async (real) => {
       const a = await attackerKey();
-      plant({ kid: a.kid, alg: 'RS256', created_at: nowS, activates_at: nowS + 86_400, public_jwk: JSON.stringify(a.publicJwk), kek_id: real.kek_id, wrapped_key: garbage('w'), iv: btoa('i'.repeat(12)), ciphertext: garbage('c') });
+      plant({
+        kid: a.kid,
+        alg: 'RS256',
+        created_at: nowS,
+        activates_at: nowS + 86_400,
+        public_jwk: JSON.stringify(a.publicJwk),
+        kek_id: real.kek_id,
+        wrapped_key: garbage('w'),
+        iv: btoa('i'.repeat(12)),
+        ciphertext: garbage('c'),
+      });
       return { kid: a.kid, privateKey: a.privateKey };
     },
   },
@@ -83,7 +111,17 @@ const ATTACKS: Attack[] = [
     name: 'a planted row that activates now (it would become the signing key)',
     plant: async (real) => {
       const a = await attackerKey();
-      plant({ kid: a.kid, alg: 'RS256', created_at: nowS, activates_at: nowS, public_jwk: JSON.stringify(a.publicJwk), kek_id: real.kek_id, wrapped_key: garbage('x'), iv: btoa('j'.repeat(12)), ciphertext: garbage('d') });
+      plant({
+        kid: a.kid,
+        alg: 'RS256',
+        created_at: nowS,
+        activates_at: nowS,
+        public_jwk: JSON.stringify(a.publicJwk),
+        kek_id: real.kek_id,
+        wrapped_key: garbage('x'),
+        iv: btoa('j'.repeat(12)),
+        ciphertext: garbage('d'),
+      });
       return { kid: a.kid, privateKey: a.privateKey };
     },
   },
@@ -91,7 +129,17 @@ const ATTACKS: Attack[] = [
     name: 'a planted row with empty, non-base64 seal fields and an unknown KEK id',
     plant: async () => {
       const a = await attackerKey();
-      plant({ kid: a.kid, alg: 'RS256', created_at: 0, activates_at: nowS + 10, public_jwk: JSON.stringify(a.publicJwk), kek_id: 'ffffffffffffffff', wrapped_key: '', iv: '%%%', ciphertext: 'not base64!' });
+      plant({
+        kid: a.kid,
+        alg: 'RS256',
+        created_at: 0,
+        activates_at: nowS + 10,
+        public_jwk: JSON.stringify(a.publicJwk),
+        kek_id: 'ffffffffffffffff',
+        wrapped_key: '',
+        iv: '%%%',
+        ciphertext: 'not base64!',
+      });
       return { kid: a.kid, privateKey: a.privateKey };
     },
   },
@@ -119,7 +167,7 @@ const ATTACKS: Attack[] = [
     },
   },
   {
-    name: "a valid seal with an edited activates_at (the next key made to sign now)",
+    name: 'a valid seal with an edited activates_at (the next key made to sign now)',
     plant: async (real, next) => {
       plant({ ...next, activates_at: real.activates_at + 1 });
       return { kid: next.kid, untouched: real.kid };
@@ -155,7 +203,10 @@ describe('a public key is published or trusted only if derived from a private ke
       const plantedRow = storedRows().find((r) => r.kid === planted.kid);
       // Whatever the planted row claims (its public key, its kid), none of it is published.
       for (const k of published) {
-        if (plantedRow) expect(JSON.stringify({ n: k.n, e: k.e })).not.toBe(JSON.stringify({ n: (JSON.parse(plantedRow.public_jwk) as JWK).n, e: (JSON.parse(plantedRow.public_jwk) as JWK).e }));
+        if (plantedRow)
+          expect(JSON.stringify({ n: k.n, e: k.e })).not.toBe(
+            JSON.stringify({ n: (JSON.parse(plantedRow.public_jwk) as JWK).n, e: (JSON.parse(plantedRow.public_jwk) as JWK).e }),
+          );
       }
       expect(published.map((k) => k.kid)).not.toContain(planted.kid);
       expect((await fresh.verificationKeys()).map((k) => k.kid)).not.toContain(planted.kid);
@@ -204,7 +255,17 @@ describe('a public key is published or trusted only if derived from a private ke
 
   it('a store holding only refused rows gets a fresh key of its own rather than signing with them', async () => {
     const a = await attackerKey();
-    plant({ kid: a.kid, alg: 'RS256', created_at: nowS, activates_at: nowS, public_jwk: JSON.stringify(a.publicJwk), kek_id: kek.id, wrapped_key: garbage('w'), iv: btoa('i'.repeat(12)), ciphertext: garbage('c') });
+    plant({
+      kid: a.kid,
+      alg: 'RS256',
+      created_at: nowS,
+      activates_at: nowS,
+      public_jwk: JSON.stringify(a.publicJwk),
+      kek_id: kek.id,
+      wrapped_key: garbage('w'),
+      iv: btoa('i'.repeat(12)),
+      ciphertext: garbage('c'),
+    });
     const issuer = issuerOf();
     const { keys } = await issuer.jwks();
     expect(keys).toHaveLength(1);
@@ -219,8 +280,24 @@ describe('keys sealed before kid, alg and times were bound into the seal', () =>
     const { publicKey, privateKey } = await generateKeyPair('RS256', { extractable: true });
     const pub = await exportJWK(publicKey);
     const kid = await calculateJwkThumbprint(pub);
-    const sealed = await sealSecret(kek, `broker-signing-key/${kid}`, 1, new TextEncoder().encode(JSON.stringify(await exportJWK(privateKey))), activatesAt);
-    return { kid, alg: 'RS256', created_at: activatesAt, activates_at: activatesAt, public_jwk: JSON.stringify({ ...pub, kid, alg: 'RS256', use: 'sig' }), kek_id: sealed.kek_id, wrapped_key: sealed.wrapped_key, iv: sealed.iv, ciphertext: sealed.ciphertext };
+    const sealed = await sealSecret(
+      kek,
+      `broker-signing-key/${kid}`,
+      1,
+      new TextEncoder().encode(JSON.stringify(await exportJWK(privateKey))),
+      activatesAt,
+    );
+    return {
+      kid,
+      alg: 'RS256',
+      created_at: activatesAt,
+      activates_at: activatesAt,
+      public_jwk: JSON.stringify({ ...pub, kid, alg: 'RS256', use: 'sig' }),
+      kek_id: sealed.kek_id,
+      wrapped_key: sealed.wrapped_key,
+      iv: sealed.iv,
+      ciphertext: sealed.ciphertext,
+    };
   }
 
   it('still open, are re-sealed with the binding on first load, and are refused once their times are edited after that', async () => {
@@ -269,14 +346,30 @@ describe('the broker and audit verify trust only keys that opened under the KEK'
       head = { seq, hash: e.hash };
     }
     db.exec('DELETE FROM audit_checkpoints');
-    await new SqliteCheckpointStore(db).insert({ seq: head.seq, hash: head.hash, time: new Date(NOW).toISOString(), kid, jws: await forgeCheckpoint(privateKey, kid, head) });
+    await new SqliteCheckpointStore(db).insert({
+      seq: head.seq,
+      hash: head.hash,
+      time: new Date(NOW).toISOString(),
+      kid,
+      jws: await forgeCheckpoint(privateKey, kid, head),
+    });
   }
 
   it('a planted key is not in /.well-known/jwks.json and a checkpoint it signs fails audit verify, with and without --jwks', async () => {
     broker = await buildNodeBroker({ policiesDir: 'policies', dataDir: dir, env: env(), now: () => NOW, log: () => {} });
     const real = storedRows()[0]!;
     const a = await attackerKey();
-    plant({ kid: a.kid, alg: 'RS256', created_at: nowS, activates_at: nowS + 86_400, public_jwk: JSON.stringify(a.publicJwk), kek_id: real.kek_id, wrapped_key: real.wrapped_key, iv: real.iv, ciphertext: garbage('z') });
+    plant({
+      kid: a.kid,
+      alg: 'RS256',
+      created_at: nowS,
+      activates_at: nowS + 86_400,
+      public_jwk: JSON.stringify(a.publicJwk),
+      kek_id: real.kek_id,
+      wrapped_key: real.wrapped_key,
+      iv: real.iv,
+      ciphertext: garbage('z'),
+    });
     await forgeStore(a.privateKey, a.kid);
     closeBroker();
 
@@ -286,7 +379,12 @@ describe('the broker and audit verify trust only keys that opened under the KEK'
     expect(jwks.keys.map((k) => k.kid)).toEqual([real.kid]);
     expect((await broker!.issuer.keyHealth()).problems.map((p) => p.kid)).toEqual([a.kid]);
     const located = (await new SqliteCheckpointStore(db).list({})).map((c) => ({ jws: c.jws }));
-    const inProcess = await verifyAudit({ entries: await new SqliteAuditStore(db).list({}), checkpoints: located, keys: await broker!.issuer.verificationKeys(), mode: 'store' });
+    const inProcess = await verifyAudit({
+      entries: await new SqliteAuditStore(db).list({}),
+      checkpoints: located,
+      keys: await broker!.issuer.verificationKeys(),
+      mode: 'store',
+    });
     expect(inProcess.ok).toBe(false);
     closeBroker();
 

@@ -81,8 +81,14 @@ describe('matching is linear in the claim whatever the policy says', () => {
       const role = await worstRole([`{${kind}: ${q(source)}}`]);
       for (const input of WORST_INPUTS) {
         const claims = { repository_id: '1', c0: input };
-        expect(costMs(() => decide(claims, role)), `${kind} ${source} on ${input.slice(0, 20)}… (${input.length})`).toBeLessThan(BUDGET_MS);
-        expect(costMs(() => match(claims, role)), `trace: ${kind} ${source}`).toBeLessThan(BUDGET_MS);
+        expect(
+          costMs(() => decide(claims, role)),
+          `${kind} ${source} on ${input.slice(0, 20)}… (${input.length})`,
+        ).toBeLessThan(BUDGET_MS);
+        expect(
+          costMs(() => match(claims, role)),
+          `trace: ${kind} ${source}`,
+        ).toBeLessThan(BUDGET_MS);
       }
     },
   );
@@ -92,8 +98,14 @@ describe('matching is linear in the claim whatever the policy says', () => {
       const role = await worstRole(conditions);
       for (const input of WORST_INPUTS) {
         const claims = Object.fromEntries([['repository_id', '1'], ...conditions.map((_, i) => [`c${i}`, input])]);
-        expect(costMs(() => decide(claims, role)), input.slice(0, 20)).toBeLessThan(BUDGET_MS);
-        expect(costMs(() => match(claims, role)), input.slice(0, 20)).toBeLessThan(BUDGET_MS);
+        expect(
+          costMs(() => decide(claims, role)),
+          input.slice(0, 20),
+        ).toBeLessThan(BUDGET_MS);
+        expect(
+          costMs(() => match(claims, role)),
+          input.slice(0, 20),
+        ).toBeLessThan(BUDGET_MS);
       }
     }
   });
@@ -147,7 +159,9 @@ describe('a set stops at its first failing condition, exact-id conditions first'
   }
 
   it('a token from another repository never reaches a pattern, wherever the id is written', async () => {
-    const role = await compileRoleBody('allow:\n  - ref: {regex: "(a+)+b"}\n    workflow: {glob: "*a*a*a*b"}\n    environment: prod\n    repository_id: "1"\n');
+    const role = await compileRoleBody(
+      'allow:\n  - ref: {regex: "(a+)+b"}\n    workflow: {glob: "*a*a*a*b"}\n    environment: prod\n    repository_id: "1"\n',
+    );
     const ran = counting(role);
     const decision = decide({ repository_id: '2', ref: A, workflow: A, environment: 'prod' }, role);
     expect(decision).toMatchObject({ effect: 'deny', reason: 'no_allow_matched', failing: ['allow[0].repository_id'] });
@@ -163,9 +177,14 @@ describe('a set stops at its first failing condition, exact-id conditions first'
   });
 
   it('a matching deny set decides without evaluating the allow sets', async () => {
-    const role = await compileRoleBody('allow:\n  - repository_id: "1"\n    ref: {regex: "(a+)+b"}\ndeny:\n  - event_name: pull_request_target\n');
+    const role = await compileRoleBody(
+      'allow:\n  - repository_id: "1"\n    ref: {regex: "(a+)+b"}\ndeny:\n  - event_name: pull_request_target\n',
+    );
     const ran = counting(role);
-    expect(decide({ repository_id: '1', ref: A, event_name: 'pull_request_target' }, role)).toMatchObject({ effect: 'deny', matched: 'deny[0]' });
+    expect(decide({ repository_id: '1', ref: A, event_name: 'pull_request_target' }, role)).toMatchObject({
+      effect: 'deny',
+      matched: 'deny[0]',
+    });
     expect(ran).toEqual(['event_name']);
   });
 
@@ -183,9 +202,9 @@ describe('patterns keep their meaning on the linear-time engine', () => {
     ['anchored regex', '{regex: "main"}', 'xmain', false],
     ['anchored alternation', '{regex: "a|b"}', 'ab', false],
     ['regex is case-sensitive', '{regex: "refs/heads/main"}', 'refs/heads/MAIN', false],
-    ['regex . is JavaScript\'s: not \\r', '{regex: "a.b"}', 'a\rb', false],
+    ["regex . is JavaScript's: not \\r", '{regex: "a.b"}', 'a\rb', false],
     ['regex . is one code point', '{regex: "."}', '\u{1f600}', true],
-    ['regex \\s is JavaScript\'s: \\v', '{regex: "a\\\\sb"}', 'a\u000bb', true],
+    ["regex \\s is JavaScript's: \\v", '{regex: "a\\\\sb"}', 'a\u000bb', true],
     ['regex \\S excludes a no-break space', '{regex: "a\\\\Sb"}', 'a\u00a0b', false],
     ['regex \\u escapes', '{regex: "a\\\\u002fb"}', 'a/b', true],
     ['regex [^] matches anything', '{regex: "a[^]b"}', 'a\nb', true],
@@ -235,7 +254,10 @@ describe('RE2 refuses what it cannot run in linear time, at load and in policy c
   });
 
   it('a role whose patterns together exceed the role budget is refused', async () => {
-    const many = Array.from({ length: Math.ceil(ROLE_PROGRAM_MAX / 60) }, (_, i) => `    c${i}: {regex: ${q(`(?:[ab]*a[ab]{60})c${i}`)}}\n`).join('');
+    const many = Array.from(
+      { length: Math.ceil(ROLE_PROGRAM_MAX / 60) },
+      (_, i) => `    c${i}: {regex: ${q(`(?:[ab]*a[ab]{60})c${i}`)}}\n`,
+    ).join('');
     const problems = await problemsOf(files({ path: 'roles/r.yaml', text: roleYaml(`allow:\n  - repository_id: "1"\n${many}`) }));
     expect(problems.length).toBeGreaterThan(0);
   });
@@ -266,13 +288,19 @@ describe('lint error rules decide from the parsed pattern, never the raw text', 
     expect(await rulesOf(bound(`{regex: "${source}"}`))).toContain('wildcard-crosses-slash');
   });
 
-  it.each(['refs/heads/**', 'refs/{heads,tags}/**', 'refs/heads/[+-0]', 'refs/heads/[/]x'])('a glob that can match "/" crosses segments: %s', async (glob) => {
-    expect(await rulesOf(bound(`{glob: ${q(glob)}}`))).toContain('wildcard-crosses-slash');
-  });
+  it.each(['refs/heads/**', 'refs/{heads,tags}/**', 'refs/heads/[+-0]', 'refs/heads/[/]x'])(
+    'a glob that can match "/" crosses segments: %s',
+    async (glob) => {
+      expect(await rulesOf(bound(`{glob: ${q(glob)}}`))).toContain('wildcard-crosses-slash');
+    },
+  );
 
-  it.each(['refs/heads/[a-z]+', 'refs/heads/main', 'refs/heads/(?:main|dev)', 'refs/heads/a\\\\/b'])('a fixed number of "/" is fine: regex %s', async (source) => {
-    expect(await rulesOf(bound(`{regex: "${source}"}`))).not.toContain('wildcard-crosses-slash');
-  });
+  it.each(['refs/heads/[a-z]+', 'refs/heads/main', 'refs/heads/(?:main|dev)', 'refs/heads/a\\\\/b'])(
+    'a fixed number of "/" is fine: regex %s',
+    async (source) => {
+      expect(await rulesOf(bound(`{regex: "${source}"}`))).not.toContain('wildcard-crosses-slash');
+    },
+  );
 
   it.each([
     ['github', '{glob: "repo:*/web:ref:refs/heads/main"}'],
@@ -286,7 +314,9 @@ describe('lint error rules decide from the parsed pattern, never the raw text', 
   });
 
   it('sub with a spelled-out owner is fine', async () => {
-    expect(await rulesOf('allow:\n  - repository_id: "1"\n    sub: {glob: "repo:acme/web:ref:refs/heads/main"}\n')).not.toContain('owner-wildcard');
+    expect(await rulesOf('allow:\n  - repository_id: "1"\n    sub: {glob: "repo:acme/web:ref:refs/heads/main"}\n')).not.toContain(
+      'owner-wildcard',
+    );
   });
 
   it.each([
@@ -300,7 +330,9 @@ describe('lint error rules decide from the parsed pattern, never the raw text', 
   });
 
   it('editable-claims-only is satisfied by an exact protected claim', async () => {
-    expect(await rulesOf('allow:\n  - repository_id: "1"\n    workflow: Deploy\n    ref: refs/heads/main\n')).not.toContain('editable-claims-only');
+    expect(await rulesOf('allow:\n  - repository_id: "1"\n    workflow: Deploy\n    ref: refs/heads/main\n')).not.toContain(
+      'editable-claims-only',
+    );
   });
 
   it.each(['\\\\\\\\(?i:main)', 'a|(?i:main)', '[x](?i)main', '(?:(?-i:x)|y)', 'x\\\\\\\\\\\\\\\\(?s:.)'])(
@@ -310,7 +342,10 @@ describe('lint error rules decide from the parsed pattern, never the raw text', 
     },
   );
 
-  it.each(['\\\\(?i:main\\\\)', '[(?i:]main', 'refs/heads/\\\\(\\\\?i\\\\)'])('an escaped or class-held "(?i" is not a modifier: %s', async (source) => {
-    expect(await rulesOf(bound(`{regex: "${source}"}`))).not.toContain('regex-modifier');
-  });
+  it.each(['\\\\(?i:main\\\\)', '[(?i:]main', 'refs/heads/\\\\(\\\\?i\\\\)'])(
+    'an escaped or class-held "(?i" is not a modifier: %s',
+    async (source) => {
+      expect(await rulesOf(bound(`{regex: "${source}"}`))).not.toContain('regex-modifier');
+    },
+  );
 });

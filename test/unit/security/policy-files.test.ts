@@ -75,18 +75,9 @@ describe('policy loading reads regular files only: a symlink inside the policy d
         symlinkSync(join(w.elsewhere, 'tests'), join(w.policies, 'tests'));
       },
     ],
-    [
-      'a dangling link named like a role',
-      (w) => symlinkSync(join(w.elsewhere, 'missing.yaml'), join(w.policies, 'roles/ghost.yaml')),
-    ],
-    [
-      'a directory named like a role file',
-      (w) => mkdirSync(join(w.policies, 'roles/dir.yaml')),
-    ],
-    [
-      'a FIFO named like a role file (never blocks the reader)',
-      (w) => execFileSync('mkfifo', [join(w.policies, 'roles/pipe.yaml')]),
-    ],
+    ['a dangling link named like a role', (w) => symlinkSync(join(w.elsewhere, 'missing.yaml'), join(w.policies, 'roles/ghost.yaml'))],
+    ['a directory named like a role file', (w) => mkdirSync(join(w.policies, 'roles/dir.yaml'))],
+    ['a FIFO named like a role file (never blocks the reader)', (w) => execFileSync('mkfifo', [join(w.policies, 'roles/pipe.yaml')])],
   ];
 
   it.each(cases)('the Node reader refuses %s', (_name, arrange) => {

@@ -38,7 +38,10 @@ function analyse(text: string) {
   const runs = jobs.flatMap((j) =>
     j.steps
       .filter((s) => s.run !== undefined)
-      .map((s) => ({ step: s, cwd: norm(s['working-directory'] ?? j.defaults?.run?.['working-directory'] ?? workflow.defaults?.run?.['working-directory']) })),
+      .map((s) => ({
+        step: s,
+        cwd: norm(s['working-directory'] ?? j.defaults?.run?.['working-directory'] ?? workflow.defaults?.run?.['working-directory']),
+      })),
   );
   return { workflow, jobs, checkouts, toolPaths, prPaths, runs };
 }
@@ -55,7 +58,8 @@ function assertSafe(text: string): void {
   }
   // the tool's checkout is the base, in a path of its own; the pull request's checkout is elsewhere
   expect(toolPaths.length).toBeGreaterThan(0);
-  for (const pr of prPaths) for (const tool of toolPaths) expect(within(tool, pr) || within(pr, tool), `${tool} and ${pr} overlap`).toBe(false);
+  for (const pr of prPaths)
+    for (const tool of toolPaths) expect(within(tool, pr) || within(pr, tool), `${tool} and ${pr} overlap`).toBe(false);
   for (const { step, cwd } of runs) {
     const run = step.run!;
     // nothing installs or runs from the pull request's checkout
@@ -64,12 +68,24 @@ function assertSafe(text: string): void {
       // the pull request's files appear only as the --policies data argument
       const words = run.split(/\s+/);
       words.forEach((w, i) => {
-        const path = norm(w.replace(/^--policies=/, '').replace(/^(?:\.\.\/)+/, '').replace(/^["']|["']$/g, ''));
+        const path = norm(
+          w
+            .replace(/^--policies=/, '')
+            .replace(/^(?:\.\.\/)+/, '')
+            .replace(/^["']|["']$/g, ''),
+        );
         if (!within(path, pr) || pr === '.') return;
-        expect(`${words[i - 1] === '--policies' || w.startsWith('--policies=') ? '--policies ' : ''}${path}`, `"${run}" uses the pull request's files other than as --policies data`).toBe(`--policies ${pr}/policies`);
+        expect(
+          `${words[i - 1] === '--policies' || w.startsWith('--policies=') ? '--policies ' : ''}${path}`,
+          `"${run}" uses the pull request's files other than as --policies data`,
+        ).toBe(`--policies ${pr}/policies`);
       });
     }
-    if (RUNS_CODE.test(run)) expect(toolPaths.some((t) => within(cwd, t)), `"${run}" runs outside the base checkout`).toBe(true);
+    if (RUNS_CODE.test(run))
+      expect(
+        toolPaths.some((t) => within(cwd, t)),
+        `"${run}" runs outside the base checkout`,
+      ).toBe(true);
   }
 }
 
@@ -89,14 +105,29 @@ describe('.github/workflows/policy-review.yml', () => {
 
   // The rule catches the class, not one spelling: each variant below is a way back to running PR code.
   const UNSAFE: [string, (t: string) => string][] = [
-    ['the original single checkout of the pull request with npm ci at its root', () => readFileSync(join(import.meta.dirname, 'fixtures/policy-review-unsafe.yml'), 'utf8')],
+    [
+      'the original single checkout of the pull request with npm ci at its root',
+      () => readFileSync(join(import.meta.dirname, 'fixtures/policy-review-unsafe.yml'), 'utf8'),
+    ],
     ['an action by tag', (t) => t.replace(/actions\/setup-node@[0-9a-f]{40}/, 'actions/setup-node@v4')],
-    ['an action by a short SHA', (t) => t.replace(/(actions\/checkout@)([0-9a-f]{40})/, (_m, a: string, sha: string) => `${a}${sha.slice(0, 12)}`)],
-    ['npm ci in the pull request checkout', (t) => t.replace(/- run: npm ci\n {8}working-directory: base/, '- run: npm ci\n        working-directory: pr')],
+    [
+      'an action by a short SHA',
+      (t) => t.replace(/(actions\/checkout@)([0-9a-f]{40})/, (_m, a: string, sha: string) => `${a}${sha.slice(0, 12)}`),
+    ],
+    [
+      'npm ci in the pull request checkout',
+      (t) => t.replace(/- run: npm ci\n {8}working-directory: base/, '- run: npm ci\n        working-directory: pr'),
+    ],
     ['the review run from the pull request checkout', (t) => t.replace(/(policy review[^\n]*\n {8}working-directory: )base/, '$1pr')],
     ['the tool checkout without the base ref', (t) => t.replace(/ {10}ref: \$\{\{ github\.event\.pull_request\.base\.sha \}\}\n/, '')],
-    ['node run on a file of the pull request', (t) => t.replace('npx --no-install secret-broker policy review', 'node ../pr/cli/bin.ts policy review')],
-    ['a local action from the pull request', (t) => t.replace(/- run: npm ci\n/, '- uses: ./pr/.github/actions/setup\n      - run: npm ci\n')],
+    [
+      'node run on a file of the pull request',
+      (t) => t.replace('npx --no-install secret-broker policy review', 'node ../pr/cli/bin.ts policy review'),
+    ],
+    [
+      'a local action from the pull request',
+      (t) => t.replace(/- run: npm ci\n/, '- uses: ./pr/.github/actions/setup\n      - run: npm ci\n'),
+    ],
     ['the pull request checked out over the tool', (t) => t.replace(/path: pr\n/, 'path: base\n')],
   ];
   it.each(UNSAFE)('refuses a variant: %s', (_name, mutate) => {

@@ -19,7 +19,13 @@ import { sleep, withLatency } from '../../helpers/latency.ts';
 import { MemoryRevocationStore } from '../../helpers/memory-stores.ts';
 
 const NOW_S = T0 / 1000;
-const OWNER_CLAIMS = { sub: 'repo:acme/web:ref:refs/heads/main', repository_id: '123', ref: 'refs/heads/main', run_id: '9001', run_attempt: '1' };
+const OWNER_CLAIMS = {
+  sub: 'repo:acme/web:ref:refs/heads/main',
+  repository_id: '123',
+  ref: 'refs/heads/main',
+  run_id: '9001',
+  run_attempt: '1',
+};
 const TARGET = '01JAAAAAAAAAAAAAAAAAAAAAA1';
 const MISSING = '01JBBBBBBBBBBBBBBBBBBBBBB2';
 
@@ -71,7 +77,15 @@ describe.each(adapters)('RevocationVault over %s', (_name, open) => {
   });
 
   it('ownership is checked atomically in the store: a foreign take neither returns nor disturbs the entry', async () => {
-    await opened.store.put({ request_id: TARGET, owner: 'owner', expires_at: NOW_S + 600, kek_id: 'k', wrapped_key: 'w', iv: 'i', ciphertext: 'c' });
+    await opened.store.put({
+      request_id: TARGET,
+      owner: 'owner',
+      expires_at: NOW_S + 600,
+      kek_id: 'k',
+      wrapped_key: 'w',
+      iv: 'i',
+      ciphertext: 'c',
+    });
     for (const owner of ['stranger', '', 'OWNER', 'owner ', `owner' OR '1'='1`]) expect(await opened.store.take(TARGET, owner)).toBeNull();
     expect(await opened.store.has(TARGET)).toBe(true);
     expect(await opened.store.take(TARGET, 'owner')).toMatchObject({ request_id: TARGET, owner: 'owner' });
@@ -103,7 +117,8 @@ describe.each(adapters)('POST /v1/revoke over %s', (_name, open) => {
   });
   afterEach(() => opened.close());
 
-  const token = (extra: Record<string, unknown> = {}) => sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, { ...OWNER_CLAIMS, ...extra }));
+  const token = (extra: Record<string, unknown> = {}) =>
+    sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, { ...OWNER_CLAIMS, ...extra }));
   const revoke = async (tokenText: string, requestId: string) => {
     const res = await app.request('/v1/revoke', {
       method: 'POST',

@@ -61,8 +61,12 @@ const adapters: [string, () => Tamper][] = [
         store: new SqliteSecretStore(db),
         deleteRow: (name, version) => void db.prepare('DELETE FROM secrets WHERE name = ? AND version = ?').run(name, version),
         deleteHead: (name) => void db.prepare('DELETE FROM secret_heads WHERE name = ?').run(name),
-        head: (name) => db.prepare('SELECT name, version, kek_id, seal FROM secret_heads WHERE name = ?').get(name) as SecretHead | undefined,
-        setHead: (h) => void db.prepare('INSERT OR REPLACE INTO secret_heads (name, version, kek_id, seal) VALUES (?, ?, ?, ?)').run(h.name, h.version, h.kek_id, h.seal),
+        head: (name) =>
+          db.prepare('SELECT name, version, kek_id, seal FROM secret_heads WHERE name = ?').get(name) as SecretHead | undefined,
+        setHead: (h) =>
+          void db
+            .prepare('INSERT OR REPLACE INTO secret_heads (name, version, kek_id, seal) VALUES (?, ?, ?, ?)')
+            .run(h.name, h.version, h.kek_id, h.seal),
         close: () => (db.close(), rmSync(dir, { recursive: true, force: true })),
       };
     },
@@ -133,7 +137,10 @@ describe.each(adapters)('secret versions over %s', (_adapter, open) => {
   it.each([
     ['a raised version', (h: SecretHead) => ({ ...h, version: h.version + 1 })],
     ['a lowered version', (h: SecretHead) => ({ ...h, version: h.version - 1 })],
-    ['a flipped bit in the seal', (h: SecretHead) => ({ ...h, seal: `${h.seal.slice(0, 10)}${h.seal[10] === 'A' ? 'B' : 'A'}${h.seal.slice(11)}` })],
+    [
+      'a flipped bit in the seal',
+      (h: SecretHead) => ({ ...h, seal: `${h.seal.slice(0, 10)}${h.seal[10] === 'A' ? 'B' : 'A'}${h.seal.slice(11)}` }),
+    ],
     ['an empty seal', (h: SecretHead) => ({ ...h, seal: '' })],
   ])('a forged version counter is detected: %s', async (_case, forge) => {
     t.setHead(forge(t.head('DB_URL')!));
@@ -167,7 +174,10 @@ describe.each(adapters)('secret versions over %s', (_adapter, open) => {
     const fresh = new SecretVault(t.store, { current: next });
     expect((await fresh.get('DB_URL'))?.value).toBe('v3');
     expect((await fresh.get('DB_URL', 2))?.value).toBe('v2');
-    expect(await fresh.list()).toMatchObject([{ name: 'DB_URL', version: 3 }, { name: 'OTHER', version: 1 }]);
+    expect(await fresh.list()).toMatchObject([
+      { name: 'DB_URL', version: 3 },
+      { name: 'OTHER', version: 1 },
+    ]);
     expect((await fresh.put('DB_URL', 'v4', NOW + 9)).version).toBe(4);
     t.deleteRow('DB_URL', 4);
     await expect(fresh.get('DB_URL')).rejects.toMatchObject(TAMPERED);
@@ -212,7 +222,11 @@ describe('the exchange over a store whose newest version was deleted', () => {
     store.rows = store.rows.filter((r) => r.version !== 2);
     const app = createApp({ ...b.deps, minters: { secret: createSecretMinter(vault) } });
     const token = await sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, T0 / 1000, { repository_id: '123', ref: 'refs/heads/main' }));
-    const res = await app.request('/v1/exchange', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token, role: 'app' }) });
+    const res = await app.request('/v1/exchange', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, role: 'app' }),
+    });
     const text = await res.text();
     expect([res.status, JSON.parse(text).error]).toEqual([502, 'ERR_UPSTREAM']);
     expect(text).not.toContain('postgres://');

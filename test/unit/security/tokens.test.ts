@@ -43,7 +43,10 @@ function payloadText(extra = '', opts: { sub?: string } = {}): string {
 describe('ID tokens whose typ header is present and not exactly "JWT" are refused', () => {
   it('accepts typ "JWT" and a token without typ', async () => {
     expect(await outcome(await sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good)))).toEqual({ status: 200, code: 'OK' });
-    expect(await outcome(await sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good), { header: { typ: undefined } }))).toEqual({ status: 200, code: 'OK' });
+    expect(await outcome(await sign(b.key, baseClaims(ISSUER_URL, AUDIENCE, NOW_S, good), { header: { typ: undefined } }))).toEqual({
+      status: 200,
+      code: 'OK',
+    });
   });
 
   it.each([
@@ -82,7 +85,9 @@ describe('ID tokens whose typ header is present and not exactly "JWT" are refuse
 describe('ID tokens with a repeated member name in the header or the claims are refused', () => {
   it('accepts the same texts without the repetition (the raw signer is sound)', async () => {
     expect(await outcome(await signRaw(b.key, HEADER, payloadText()))).toEqual({ status: 200, code: 'OK' });
-    expect(await outcome(await signRaw(b.key, ' { "alg" : "RS256" ,\n"kid":"key-1"\t} ', payloadText(',"x":{"a":1},"y":{"a":[{"a":2}]}')))).toEqual({
+    expect(
+      await outcome(await signRaw(b.key, ' { "alg" : "RS256" ,\n"kid":"key-1"\t} ', payloadText(',"x":{"a":1},"y":{"a":[{"a":2}]}'))),
+    ).toEqual({
       status: 200,
       code: 'OK',
     });
@@ -135,7 +140,14 @@ describe('ID tokens with a repeated member name in the header or the claims are 
   // jose already refuses these; kept so that the text scanned here and the text jose parses stay the same.
   it('refuses header or claims that are not UTF-8', async () => {
     const enc = new TextEncoder();
-    const bad = new Uint8Array([...enc.encode(payloadText().slice(0, -1)), ...enc.encode(',"a'), 0xff, ...enc.encode('":1,"a'), 0xfe, ...enc.encode('":2}')]);
+    const bad = new Uint8Array([
+      ...enc.encode(payloadText().slice(0, -1)),
+      ...enc.encode(',"a'),
+      0xff,
+      ...enc.encode('":1,"a'),
+      0xfe,
+      ...enc.encode('":2}'),
+    ]);
     const input = `${base64url.encode(enc.encode(HEADER))}.${base64url.encode(bad)}`;
     const sig = await crypto.subtle.sign('RSASSA-PKCS1-v1_5', b.key.privateKey, enc.encode(input));
     expect(await outcome(`${input}.${base64url.encode(new Uint8Array(sig))}`)).toEqual({ status: 401, code: 'ERR_TOKEN_INVALID' });
@@ -185,8 +197,7 @@ describe('findDuplicateKey', () => {
             const hex = ch.charCodeAt(u).toString(16).padStart(4, '0');
             out += `\\u${rnd(2) ? hex.toUpperCase() : hex}`;
           }
-        }
-        else out += ch;
+        } else out += ch;
       }
       return `${out}"`;
     };
@@ -207,7 +218,10 @@ describe('findDuplicateKey', () => {
       JSON.parse(json);
       const doc = parseDocument(json, { uniqueKeys: true });
       const expected = doc.errors.some((e) => e.code === 'DUPLICATE_KEY');
-      expect(doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY'), json).toEqual([]);
+      expect(
+        doc.errors.filter((e) => e.code !== 'DUPLICATE_KEY'),
+        json,
+      ).toEqual([]);
       expect(findDuplicateKey(json) !== undefined, json).toBe(expected);
       if (expected) duplicates++;
     }
