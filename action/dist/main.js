@@ -1721,7 +1721,8 @@ function parseExchangeResponse(body) {
       if (typeof c[f] !== "string") return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is missing or not a string` };
     }
     for (const f of OPTIONAL_STRINGS[type]) {
-      if (c[f] !== void 0 && typeof c[f] !== "string") return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is not a string` };
+      if (c[f] !== void 0 && typeof c[f] !== "string")
+        return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is not a string` };
     }
     if (type === "secret") {
       credentials.push({ ...c, env: typeof c.env === "string" ? c.env : c.name });
@@ -1751,7 +1752,15 @@ async function exchangeToken(role, options) {
   const result = await callBroker("v1/exchange", (token) => ({ token, role }), options);
   if (!result.ok) return result;
   const parsed = parseExchangeResponse(result.body);
-  if (!parsed.ok) return { ok: false, kind: "invalid", status: result.status, reason: parsed.reason, attempts: result.attempts, ...requestIdOf(result.body, result.headerRequestId) };
+  if (!parsed.ok)
+    return {
+      ok: false,
+      kind: "invalid",
+      status: result.status,
+      reason: parsed.reason,
+      attempts: result.attempts,
+      ...requestIdOf(result.body, result.headerRequestId)
+    };
   return { ok: true, response: parsed.response, body: result.body };
 }
 function brokerEndpoint(brokerUrl, path) {
@@ -1801,7 +1810,18 @@ async function attempt(transport, url, body, timeoutMs) {
     json = void 0;
   }
   if (res.status >= 200 && res.status < 300) {
-    if (json === void 0) return { ok: false, retryable: false, failure: { ok: false, kind: "invalid", status: res.status, reason: "the answer is not JSON", ...requestIdOf(void 0, headerRequestId) } };
+    if (json === void 0)
+      return {
+        ok: false,
+        retryable: false,
+        failure: {
+          ok: false,
+          kind: "invalid",
+          status: res.status,
+          reason: "the answer is not JSON",
+          ...requestIdOf(void 0, headerRequestId)
+        }
+      };
     return { ok: true, status: res.status, body: json, headerRequestId };
   }
   const code = json?.error;
@@ -2159,7 +2179,8 @@ function envVarsFor(credentials, options = {}) {
     if (problem) problems.push(`${printableName(name)}: ${problem}`);
     else if (value.includes("\0")) problems.push(`${printableName(name)}: the value contains NUL, which no environment can hold`);
     else if (new RegExp("\\p{Cs}", "u").test(value)) problems.push(`${printableName(name)}: the value is not well-formed Unicode text`);
-    else if (vars.some((v) => v.name === name)) problems.push(`${printableName(name)}: two credentials set this variable (use outputs, with export-env: false, to tell them apart)`);
+    else if (vars.some((v) => v.name === name))
+      problems.push(`${printableName(name)}: two credentials set this variable (use outputs, with export-env: false, to tell them apart)`);
     else vars.push({ name, value });
   };
   for (const c of credentials) {
@@ -2208,7 +2229,9 @@ async function getIdToken(audience, env = process.env) {
     return await getIDToken(audience);
   } catch (err) {
     const reason = String(err.message).replace(/\s+/g, " ").trim();
-    throw new Error(`GitHub did not issue an ID token for audience ${JSON.stringify(audience)} (${reason}); check \`permissions: id-token: write\``);
+    throw new Error(
+      `GitHub did not issue an ID token for audience ${JSON.stringify(audience)} (${reason}); check \`permissions: id-token: write\``
+    );
   }
 }
 
@@ -2485,7 +2508,10 @@ async function run() {
   exportVariables(env.vars, (name, value) => exportVariable(name, value));
   info(describeGrant("secret-broker", response));
   if (env.vars.length) info(`secret-broker: exported ${env.vars.map((v) => v.name).join(", ")}`);
-  if (response.unknown_types.length) warning(`secret-broker: this version of the action does not know credential types ${response.unknown_types.join(", ")}; they were masked but not exported`);
+  if (response.unknown_types.length)
+    warning(
+      `secret-broker: this version of the action does not know credential types ${response.unknown_types.join(", ")}; they were masked but not exported`
+    );
   if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(summaryMarkdown(response, inputs.brokerUrl)).write();
 }
 run().catch((err) => setFailed(`secret-broker: ${err.message}`));

@@ -1702,7 +1702,18 @@ async function attempt(transport, url, body, timeoutMs) {
     json = void 0;
   }
   if (res.status >= 200 && res.status < 300) {
-    if (json === void 0) return { ok: false, retryable: false, failure: { ok: false, kind: "invalid", status: res.status, reason: "the answer is not JSON", ...requestIdOf(void 0, headerRequestId) } };
+    if (json === void 0)
+      return {
+        ok: false,
+        retryable: false,
+        failure: {
+          ok: false,
+          kind: "invalid",
+          status: res.status,
+          reason: "the answer is not JSON",
+          ...requestIdOf(void 0, headerRequestId)
+        }
+      };
     return { ok: true, status: res.status, body: json, headerRequestId };
   }
   const code = json?.error;
@@ -2064,7 +2075,9 @@ async function getIdToken(audience, env = process.env) {
     return await getIDToken(audience);
   } catch (err) {
     const reason = String(err.message).replace(/\s+/g, " ").trim();
-    throw new Error(`GitHub did not issue an ID token for audience ${JSON.stringify(audience)} (${reason}); check \`permissions: id-token: write\``);
+    throw new Error(
+      `GitHub did not issue an ID token for audience ${JSON.stringify(audience)} (${reason}); check \`permissions: id-token: write\``
+    );
   }
 }
 
@@ -2217,6 +2230,8 @@ async function run() {
     );
   }
   const expiry = getState(STATE.expiresAt);
-  warning(`${describeFailure(result, `secret-broker: revoke of request ${requestId}`)}. The credentials stay valid until they expire${expiry ? ` at ${expiry}` : ""}.`);
+  warning(
+    `${describeFailure(result, `secret-broker: revoke of request ${requestId}`)}. The credentials stay valid until they expire${expiry ? ` at ${expiry}` : ""}.`
+  );
 }
 run().catch((err) => warning(`secret-broker: cleanup failed: ${err.message}`));
