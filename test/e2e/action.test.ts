@@ -27,8 +27,8 @@ const SECRETS = [API_KEY, TLS_KEY, SA_JSON, 'pkid-action-e2e-0001', 'json-inner-
 
 let fixture: E2eBroker;
 let dir: string;
-let key: IssuerKey;
-let issuer: TestIssuerServer;
+let _key: IssuerKey;
+let _issuer: TestIssuerServer;
 let broker: ServedBroker;
 let tokens: FakeTokenService;
 let step = 0;
@@ -63,7 +63,7 @@ beforeAll(async () => {
       tokens = await serveTokenService(ctx.key, ctx.issuer.url, CLAIMS);
     },
   });
-  ({ dir, key, issuer, broker } = fixture);
+  ({ dir, _key, _issuer, broker } = fixture);
 }, 60_000);
 
 afterAll(async () => {

@@ -262,7 +262,7 @@ function prunePointOf(entry: VerifiableEntry): string | null {
     }
   }
   const r = record as { action?: unknown; query?: { through_seq?: unknown; through_hash?: unknown } } | null;
-  if (!r || r.action !== 'audit_prune' || typeof r.query?.through_seq !== 'string' || typeof r.query.through_hash !== 'string') return null;
+  if (r?.action !== 'audit_prune' || typeof r.query?.through_seq !== 'string' || typeof r.query.through_hash !== 'string') return null;
   const seq = Number(r.query.through_seq);
   return Number.isSafeInteger(seq) && seq > 0 && HASH.test(r.query.through_hash) ? `${seq}:${r.query.through_hash}` : null;
 }

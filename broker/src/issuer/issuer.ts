@@ -177,7 +177,7 @@ export class BrokerIssuer {
     if (!opened) return refuse('seal_does_not_open', String((failure as Error)?.message ?? failure));
     const priv = parseJwk(new TextDecoder().decode(opened.bytes));
     opened.bytes.fill(0);
-    if (!priv || priv.kty !== 'RSA' || typeof priv.n !== 'string' || typeof priv.e !== 'string' || typeof priv.d !== 'string') {
+    if (priv?.kty !== 'RSA' || typeof priv.n !== 'string' || typeof priv.e !== 'string' || typeof priv.d !== 'string') {
       return refuse('seal_does_not_open', 'the sealed private key is not an RSA JWK');
     }
     let privateKey: CryptoKey;
@@ -191,7 +191,7 @@ export class BrokerIssuer {
     if ((await calculateJwkThumbprint({ kty: 'RSA', n: priv.n, e: priv.e })) !== kid)
       return refuse('kid_mismatch', 'kid is not the thumbprint of the sealed key');
     const column = parseJwk(row.public_jwk);
-    if (!column || column.kty !== 'RSA' || column.n !== priv.n || column.e !== priv.e || (column.kid !== undefined && column.kid !== kid)) {
+    if (column?.kty !== 'RSA' || column.n !== priv.n || column.e !== priv.e || (column.kid !== undefined && column.kid !== kid)) {
       return refuse('public_jwk_mismatch', 'public_jwk is not the public half of the sealed key');
     }
     return { ok: true, key: { row, publicJwk, privateKey, format: opened.format } };

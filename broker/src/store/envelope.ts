@@ -42,7 +42,7 @@ export async function importKek(base64: string): Promise<Kek> {
   }
   if (raw?.length !== KEY_BYTES) {
     throw new Error(
-      `a KEK must be exactly ${KEY_BYTES} random bytes in base64 (44 characters); ` + `generate one with: openssl rand -base64 32`,
+      `a KEK must be exactly ${KEY_BYTES} random bytes in base64 (44 characters); generate one with: openssl rand -base64 32`,
     );
   }
   const id = (await sha256Hex(raw)).slice(0, 16);

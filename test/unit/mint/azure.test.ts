@@ -8,7 +8,7 @@ import type { CloudMintDeps } from '../../../broker/src/mint/broker-token.ts';
 import type { MintContext } from '../../../broker/src/mint/types.ts';
 import type { CompiledRole } from '../../../broker/src/policy/compile.ts';
 import { grantSchema, type GrantOf } from '../../../broker/src/policy/schema.ts';
-import { startFakeEntra, type EntraMode, type ServedFakeEntra } from '../../fakes/azure.ts';
+import { startFakeEntra, type ServedFakeEntra } from '../../fakes/azure.ts';
 import { serveBrokerIssuer, type ServedIssuer } from '../../helpers/broker-issuer.ts';
 
 const T0 = Date.UTC(2026, 10, 28, 1, 0, 0);
