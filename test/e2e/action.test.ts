@@ -3,7 +3,6 @@
 // brokers for the failure paths (503 then 200, 403, revoke answers).
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IssuerKey, TestIssuerServer } from '../../cli/lib/test-issuer.ts';
 import { startE2eBroker, type E2eBroker } from '../helpers/e2e-broker.ts';
 import {
   asMap,
@@ -27,8 +26,6 @@ const SECRETS = [API_KEY, TLS_KEY, SA_JSON, 'pkid-action-e2e-0001', 'json-inner-
 
 let fixture: E2eBroker;
 let dir: string;
-let _key: IssuerKey;
-let _issuer: TestIssuerServer;
 let broker: ServedBroker;
 let tokens: FakeTokenService;
 let step = 0;
@@ -63,7 +60,7 @@ beforeAll(async () => {
       tokens = await serveTokenService(ctx.key, ctx.issuer.url, CLAIMS);
     },
   });
-  ({ dir, _key, _issuer, broker } = fixture);
+  ({ dir, broker } = fixture);
 }, 60_000);
 
 afterAll(async () => {
