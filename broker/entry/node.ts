@@ -1,25 +1,15 @@
-// Node entry: node:sqlite stores in the data folder, the policy directory read once at start, and the
-// same createApp as on Workers, served by @hono/node-server.
+// Node entry: node:sqlite stores in the data folder, the policy directory read once at start, wired by the
+// one composition root (broker/src/compose.ts) and served by @hono/node-server.
 import { serve, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { createAdminAuth } from '../src/admin/auth.ts';
-import { createApp, type AppDeps } from '../src/app.ts';
-import { Auditor } from '../src/audit/auditor.ts';
-import { Checkpointer } from '../src/audit/checkpointer.ts';
-import { parseRetention, pruneAudit } from '../src/audit/retention.ts';
-import { buildMinters } from '../src/mint/index.ts';
-import type { Minters } from '../src/mint/types.ts';
-import { JwksRegistry } from '../src/oidc/jwks.ts';
+import { pruneAudit } from '../src/audit/retention.ts';
+import { composeBroker, type Broker, type Platform } from '../src/compose.ts';
 import { compilePolicy, type CompiledPolicy } from '../src/policy/compile.ts';
 import { loadPolicy } from '../src/policy/load.ts';
-import { BrokerIssuer } from '../src/issuer/issuer.ts';
-import { MemoryRateCounter, parseRateLimits, RateLimiter } from '../src/ratelimit.ts';
-import { RevocationVault } from '../src/store/revocations.ts';
-import { SecretVault } from '../src/store/secrets.ts';
-import { parseDuration } from '../src/util/duration.ts';
-import { VERSION } from '../src/version.ts';
-import { capConnectionsPerClient, DEFAULT_MAX_CLIENT_CONNECTIONS, HTTP_SERVER_OPTIONS } from './node/connections.ts';
+import { MemoryRateCounter } from '../src/ratelimit.ts';
+import { parseSettings, type Env, type Settings } from '../src/settings.ts';
+import { capConnectionsPerClient, HTTP_SERVER_OPTIONS } from './node/connections.ts';
 import { loadKek } from './node/kek.ts';
 import { readPolicyDir } from './node/policy-files.ts';
 import {
@@ -43,46 +33,13 @@ export interface NodeBrokerOptions {
   dev?: boolean;
 }
 
-export interface NodeBroker {
-  app: ReturnType<typeof createApp>;
-  deps: AppDeps;
-  vault: SecretVault;
-  issuer: BrokerIssuer;
-  checkpointer: Checkpointer;
+export interface NodeBroker extends Broker {
   checkpoints: SqliteCheckpointStore;
+  settings: Settings;
   /** BROKER_AUDIT_RETENTION in milliseconds, when set. */
   retentionMs: number | undefined;
   warnings: string[];
   close(): void;
-}
-
-/** BROKER_AUDIT_*: checkpoint frequency and retention. */
-function auditSettings(env: Record<string, string | undefined>): {
-  checkpoints: { everyRecords: number; intervalMs: number };
-  retentionMs: number | undefined;
-} {
-  const retention = parseRetention(env.BROKER_AUDIT_RETENTION);
-  if (retention === 'invalid')
-    throw new Error(`BROKER_AUDIT_RETENTION="${env.BROKER_AUDIT_RETENTION}" must be a duration of at least 1d, such as 90d`);
-  return {
-    checkpoints: {
-      everyRecords: setting(env, 'BROKER_AUDIT_CHECKPOINT_RECORDS', 1000, (v) => (/^[1-9]\d{0,8}$/.test(v) ? Number(v) : undefined)),
-      intervalMs: setting(env, 'BROKER_AUDIT_CHECKPOINT_INTERVAL', 600_000, (v) => {
-        const seconds = parseDuration(v);
-        return seconds === undefined ? undefined : seconds * 1000;
-      }),
-    },
-    retentionMs: retention,
-  };
-}
-
-/** Reads a count or duration setting; a bad value stops the start (never a silent default). */
-function setting<T>(env: Record<string, string | undefined>, name: string, fallback: T, parse: (v: string) => T | undefined): T {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === '') return fallback;
-  const value = parse(raw.trim());
-  if (value === undefined) throw new Error(`${name}="${raw}" is not valid`);
-  return value;
 }
 
 export class PolicyLoadError extends Error {
@@ -99,6 +56,14 @@ export async function loadCompiledPolicy(dir: string): Promise<CompiledPolicy> {
   return compilePolicy(loaded.policy);
 }
 
+/** The settings, or an error that names every problem (a bad value stops the start, never a silent default). */
+export function nodeSettings(env: Env): Settings {
+  const parsed = parseSettings(env);
+  if (!parsed.ok) throw new Error(parsed.problems.join('; '));
+  return parsed.settings;
+}
+
+/** The Node platform: node:sqlite stores in the data folder, process memory for rate counters, the socket address. */
 export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBroker> {
   const env = opts.env ?? process.env;
   const now = opts.now ?? Date.now;
@@ -110,68 +75,38 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
       'BROKER_KEK is not set: set it to 32 random bytes in base64 (openssl rand -base64 32), or pass --dev to use a development KEK kept in the data folder',
     );
   }
+  const settings = nodeSettings(env);
   const policy = await loadCompiledPolicy(opts.policiesDir);
-  const audit = auditSettings(env);
-  const auth = createAdminAuth({ token: env.BROKER_ADMIN_TOKEN });
   const db = openDatabase(opts.dataDir);
   const warnings: string[] = [];
-  const kek = await loadKek(env, opts.dataDir);
-  if (kek.warning) warnings.push(kek.warning);
-  const keks = { current: kek.kek, previous: kek.previous };
-  const vault = new SecretVault(new SqliteSecretStore(db), keks);
-  const publicUrl = env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787';
-  const issuer = new BrokerIssuer({ store: new SqliteKeyStore(db), keks, publicUrl, now, log });
-  // The first start creates the signing key, so the JWKS is there before any cloud is configured.
-  await issuer.ensureKey();
-  // Audit checkpoints: the head is signed every N records or M minutes, whichever comes first.
-  const auditStore = new SqliteAuditStore(db);
-  const checkpoints = new SqliteCheckpointStore(db);
-  const checkpointer = new Checkpointer({ audit: auditStore, checkpoints, signer: issuer, now, log, ...audit.checkpoints });
-  const fetchFn = opts.fetch ?? fetch;
-  const minters: Minters = buildMinters({
-    fetch: fetchFn,
-    issuer,
-    secrets: vault,
-    timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000),
-  });
-  // Opt-in (BROKER_RATE_LIMITS, e.g. client=600/1m,subject=60/1m); a malformed setting refuses to start.
-  const rateLimits = parseRateLimits(env.BROKER_RATE_LIMITS);
-  const deps: AppDeps = {
-    policy: () => policy,
-    jwks: new JwksRegistry({
-      fetch: fetchFn,
+  try {
+    const kek = await loadKek(env, opts.dataDir);
+    if (kek.warning) warnings.push(kek.warning);
+    const checkpoints = new SqliteCheckpointStore(db);
+    const platform: Platform = {
+      stores: {
+        replay: new SqliteReplayGuard(db),
+        audit: new SqliteAuditStore(db),
+        checkpoints,
+        secrets: new SqliteSecretStore(db),
+        keys: new SqliteKeyStore(db),
+        revocations: new SqliteRevocationStore(db),
+        rateCounter: new MemoryRateCounter(),
+      },
+      keks: { current: kek.kek, previous: kek.previous },
+      fetch: opts.fetch ?? fetch,
       now,
-      onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
-    }),
-    replay: new SqliteReplayGuard(db),
-    auditor: new Auditor(checkpointer.watch(auditStore)),
-    minters,
-    revocations: new RevocationVault(new SqliteRevocationStore(db), keks),
-    issuer,
-    ...(rateLimits.client || rateLimits.subject
-      ? {
-          rateLimiter: new RateLimiter(rateLimits, new MemoryRateCounter(), (err) =>
-            log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) }),
-          ),
-        }
-      : {}),
-    now,
-    version: VERSION,
-    clientIp: (_req, env) => (env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress ?? null,
-    log,
-    ...(auth ? { admin: { auth, checkpoints } } : {}),
-  };
-  return {
-    app: createApp(deps),
-    deps,
-    vault,
-    issuer,
-    checkpointer,
-    checkpoints,
-    retentionMs: audit.retentionMs,
-    warnings,
-    close: () => db.close(),
-  };
+      log,
+      clientIp: (_req, env) => (env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress ?? null,
+    };
+    const broker = composeBroker(platform, settings, () => policy);
+    // The first start creates the signing key, so the JWKS is there before any cloud is configured.
+    await broker.issuer.ensureKey();
+    return { ...broker, checkpoints, settings, retentionMs: settings.audit.retentionMs, warnings, close: () => db.close() };
+  } catch (error) {
+    db.close();
+    throw error;
+  }
 }
 
 /** How often retention runs when BROKER_AUDIT_RETENTION is set. */
@@ -217,11 +152,6 @@ export interface RunningBroker extends NodeBroker {
 }
 
 export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; host: string }): Promise<RunningBroker> {
-  const env = opts.env ?? process.env;
-  // Many jobs behind one NAT share an address: the cap is a setting.
-  const maxClientConnections = setting(env, 'BROKER_MAX_CLIENT_CONNECTIONS', DEFAULT_MAX_CLIENT_CONNECTIONS, (v) =>
-    /^[1-9]\d{0,5}$/.test(v) ? Number(v) : undefined,
-  );
   const broker = await buildNodeBroker(opts);
   const server = await new Promise<ServerType>((resolve, reject) => {
     const s = serve({ fetch: broker.app.fetch, port: opts.port, hostname: opts.host, serverOptions: { ...HTTP_SERVER_OPTIONS } }, () =>
@@ -229,11 +159,12 @@ export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; 
     );
     s.once('error', reject);
   });
-  capConnectionsPerClient(server as Server, maxClientConnections);
+  // Many jobs behind one NAT share an address: the cap is a setting (BROKER_MAX_CLIENT_CONNECTIONS).
+  capConnectionsPerClient(server as Server, broker.settings.maxClientConnections);
   const addr = server.address() as AddressInfo;
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   // Without BROKER_PUBLIC_URL (development), broker tokens name the address actually listened on.
-  if (!env.BROKER_PUBLIC_URL) broker.issuer.publicUrl = `http://${host}:${addr.port}`;
+  if (!broker.settings.publicUrlSet) broker.issuer.publicUrl = `http://${host}:${addr.port}`;
   const stopJobs = startAuditJobs(broker, opts.now ?? Date.now, opts.log ?? ((line) => process.stderr.write(`${JSON.stringify(line)}\n`)));
   return {
     ...broker,

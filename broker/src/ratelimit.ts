@@ -2,6 +2,7 @@
 // verified identity (issuer + subject) before the token's jti is claimed, so a limited request does not
 // use up its token. Fixed windows: simple, cheap, and exact enough for flood protection. Configured with
 // BROKER_RATE_LIMITS, e.g. "client=600/1m,subject=60/1m"; unset means no limits.
+import type { RateCounter } from './store/ports.ts';
 import { parseDuration } from './util/duration.ts';
 
 export interface RateLimitRule {
@@ -11,11 +12,6 @@ export interface RateLimitRule {
 
 export type RateLimitKind = 'client' | 'subject';
 export type RateLimits = Partial<Record<RateLimitKind, RateLimitRule>>;
-
-/** Counts hits of `key` in the window starting at `windowStart` (epoch s); returns the count including this one. */
-export interface RateCounter {
-  hit(key: string, windowStart: number, windowS: number): Promise<number>;
-}
 
 export function parseRateLimits(text: string | undefined): RateLimits {
   const limits: RateLimits = {};

@@ -23,6 +23,11 @@ export interface Settings {
   upstreamTimeoutMs: number;
   /** BROKER_RATE_LIMITS, parsed; empty means no limits. */
   rateLimits: RateLimits;
+  /**
+   * BROKER_MAX_CLIENT_CONNECTIONS (Node): open sockets per client address. Sockets, not requests: fetch
+   * (undici) at 50 requests in flight was seen holding up to 99 sockets to the broker.
+   */
+  maxClientConnections: number;
   audit: {
     /** BROKER_AUDIT_CHECKPOINT_RECORDS: sign the head at least every N records. */
     checkpointEveryRecords: number;
@@ -65,7 +70,7 @@ export function parseSettings(env: Env): ParsedSettings {
     if (raw === undefined) return fallback;
     const value = parse(raw);
     if (value === undefined) {
-      problems.push(`${name} is not valid: expected ${expected}`);
+      problems.push(`${name}="${raw}" is not valid: expected ${expected}`);
       return fallback;
     }
     return value;
@@ -98,7 +103,8 @@ export function parseSettings(env: Env): ParsedSettings {
   }
 
   const retention = parseRetention(env.BROKER_AUDIT_RETENTION);
-  if (retention === 'invalid') problems.push('BROKER_AUDIT_RETENTION is not valid: expected a duration of at least 1d, such as 90d');
+  if (retention === 'invalid')
+    problems.push(`BROKER_AUDIT_RETENTION="${env.BROKER_AUDIT_RETENTION}" must be a duration of at least 1d, such as 90d`);
 
   const settings: Settings = {
     publicUrl,
@@ -107,6 +113,12 @@ export function parseSettings(env: Env): ParsedSettings {
     previousKeks: splitList(env.BROKER_KEK_PREVIOUS),
     upstreamTimeoutMs: setting('BROKER_UPSTREAM_TIMEOUT_MS', 10_000, count, 'a whole number of milliseconds, such as 10000'),
     rateLimits,
+    maxClientConnections: setting(
+      'BROKER_MAX_CLIENT_CONNECTIONS',
+      256,
+      (v) => (/^[1-9]\d{0,5}$/.test(v) ? Number(v) : undefined),
+      'a whole number of sockets, such as 256',
+    ),
     audit: {
       checkpointEveryRecords: setting('BROKER_AUDIT_CHECKPOINT_RECORDS', 1000, count, 'a whole number of records, such as 1000'),
       checkpointIntervalMs: setting('BROKER_AUDIT_CHECKPOINT_INTERVAL', 600_000, milliseconds, 'a duration such as 10m'),

@@ -1,4 +1,5 @@
 // Opens the data folder's stores for CLI commands (the same files the Node broker uses).
+import { DEFAULT_PUBLIC_URL } from '../../broker/src/settings.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
@@ -49,7 +50,7 @@ export async function openIssuer(ctx: CommandContext, opts: OpenIssuerOptions = 
   const issuer = new BrokerIssuer({
     store,
     keks: { current: kek.kek, previous: kek.previous },
-    publicUrl: ctx.env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
+    publicUrl: ctx.env.BROKER_PUBLIC_URL ?? DEFAULT_PUBLIC_URL,
     now: Date.now,
     cacheMs: 0,
   });

@@ -4,13 +4,13 @@
 // Each suite takes a factory that returns a fresh, empty store.
 import { describe, expect, it } from 'vitest';
 import { buildEntry, GENESIS_HASH } from '../../broker/src/audit/chain.ts';
-import type { RateCounter } from '../../broker/src/ratelimit.ts';
 import type {
   AuditCheckpoint,
   AuditEntry,
   AuditStore,
   CheckpointStore,
   KeyStore,
+  RateCounter,
   ReplayGuard,
   RevocationEntry,
   RevocationStore,

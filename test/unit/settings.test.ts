@@ -39,10 +39,11 @@ describe('parseSettings', () => {
     });
   });
 
-  it('collects every problem at once, naming the setting and never echoing the value', () => {
+  it('collects every problem at once, naming each setting and never echoing a secret', () => {
     const parsed = parseSettings({
       BROKER_PUBLIC_URL: 'ftp://secret-host',
       BROKER_KEK: '  ',
+      BROKER_ADMIN_TOKEN: 'weak-admin-token',
       BROKER_UPSTREAM_TIMEOUT_MS: 'soon',
       BROKER_RATE_LIMITS: 'everyone=1',
       BROKER_AUDIT_CHECKPOINT_RECORDS: '0',
@@ -61,7 +62,7 @@ describe('parseSettings', () => {
       'BROKER_AUDIT_RETENTION',
     ];
     for (const name of names) expect(parsed.problems.some((p) => p.includes(name))).toBe(true);
-    expect(parsed.problems.join('\n')).not.toContain('secret-host');
+    expect(parsed.problems.join('\n')).not.toContain('weak-admin-token');
   });
 
   it('splits lists without empty entries', () => {

@@ -18,12 +18,6 @@ export const HTTP_SERVER_OPTIONS = {
 } as const satisfies ServerOptions;
 
 /**
- * Default for BROKER_MAX_CLIENT_CONNECTIONS: open sockets per client address. Sockets, not requests: fetch
- * (undici) at 50 requests in flight was seen holding up to 99 sockets to the broker.
- */
-export const DEFAULT_MAX_CLIENT_CONNECTIONS = 256;
-
-/**
  * Closes, at once, every connection from an address that already holds `max` open sockets. Counted on
  * the raw socket before HTTP parsing, so the cap holds whatever the client sends (or doesn't).
  */

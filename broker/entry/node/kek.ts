@@ -4,7 +4,9 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { generateKekBase64, importKek } from '../../src/store/envelope.ts';
+import { splitList } from '../../src/settings.ts';
+import { generateKekBase64 } from '../../src/store/envelope.ts';
+import { importNamedKek, importPreviousKeks } from '../../src/store/keks.ts';
 import type { Kek } from '../../src/store/envelope.ts';
 
 export const DEV_KEK_FILE = 'dev-kek';
@@ -17,47 +19,26 @@ export interface LoadedKek {
   warning?: string;
 }
 
-/** importKek with the setting's name in the message (never its value). */
-async function importNamed(value: string, what: string): Promise<Kek> {
-  try {
-    return await importKek(value);
-  } catch (error) {
-    throw new Error(`${what} is invalid: ${(error as Error).message}`, { cause: error });
-  }
-}
-
 export async function loadKek(env: Record<string, string | undefined>, dataDir: string): Promise<LoadedKek> {
-  const previous = await loadPrevious(env.BROKER_KEK_PREVIOUS);
+  const previous = await importPreviousKeks(splitList(env.BROKER_KEK_PREVIOUS));
   const configured = env.BROKER_KEK;
   if (configured !== undefined) {
     // Set but empty is a deployment mistake (a missing secret), not a request for the development KEK.
     if (configured.trim() === '') {
       throw new Error('BROKER_KEK is set but empty: set it to 32 random bytes in base64, or unset it for development');
     }
-    const kek = await importNamed(configured, 'BROKER_KEK');
+    const kek = await importNamedKek(configured, 'BROKER_KEK');
     return { kek, previous: previous.filter((k) => k.id !== kek.id), source: 'env' };
   }
 
   const path = join(dataDir, DEV_KEK_FILE);
   const created = createDevKek(dataDir, path);
-  const kek = await importNamed(readFileSync(path, 'utf8'), `the development KEK ${path}`);
+  const kek = await importNamedKek(readFileSync(path, 'utf8'), `the development KEK ${path}`);
   let warning =
     `using a development KEK from ${path}: anyone who can read the data folder can decrypt the stored ` +
     `secrets. Production must set BROKER_KEK (32 random bytes in base64: openssl rand -base64 32).`;
   if ((statSync(path).mode & 0o077) !== 0) warning += ` ${path} is readable by other users: chmod 600 it.`;
   return { kek, previous: previous.filter((k) => k.id !== kek.id), source: created ? 'generated' : 'file', warning };
-}
-
-async function loadPrevious(list: string | undefined): Promise<Kek[]> {
-  const entries = (list ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  const keks: Kek[] = [];
-  for (const [i, entry] of entries.entries()) {
-    keks.push(await importNamed(entry, `BROKER_KEK_PREVIOUS entry ${i + 1}`));
-  }
-  return keks;
 }
 
 /**

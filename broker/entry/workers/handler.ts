@@ -3,21 +3,14 @@
 // and workerd forbids I/O at global scope). If the bundled policy does not load, or BROKER_KEK or a binding
 // is missing, the broker fails closed: every request answers 503 ERR_UNAVAILABLE and the problems are logged.
 import type { D1Database, DurableObjectNamespace, ExecutionContext, KVNamespace } from '@cloudflare/workers-types';
-import { createApp, type AppDeps } from '../../src/app.ts';
-import { createAccessVerifier } from '../../src/admin/access.ts';
-import { createAdminAuth, type AdminAuthenticator } from '../../src/admin/auth.ts';
-import { Auditor } from '../../src/audit/auditor.ts';
-import { Checkpointer } from '../../src/audit/checkpointer.ts';
+import type { Checkpointer } from '../../src/audit/checkpointer.ts';
+import { composeBroker, type Broker, type Log } from '../../src/compose.ts';
 import { ERROR_STATUS, errorBody } from '../../src/errors.ts';
-import { BrokerIssuer } from '../../src/issuer/issuer.ts';
-import { buildMinters } from '../../src/mint/index.ts';
-import { JwksRegistry } from '../../src/oidc/jwks.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
 import { loadPolicy, type PolicyFile } from '../../src/policy/load.ts';
-import { importKek, type Kek } from '../../src/store/envelope.ts';
-import { parseRateLimits, RateLimiter, type RateLimits } from '../../src/ratelimit.ts';
-import { RevocationVault } from '../../src/store/revocations.ts';
-import { SecretVault } from '../../src/store/secrets.ts';
+import { parseSettings, type Settings } from '../../src/settings.ts';
+import type { Kek } from '../../src/store/envelope.ts';
+import { importNamedKek, importPreviousKeks } from '../../src/store/keks.ts';
 import { deriveMacKey, JWKS_CACHE_MAC_PURPOSE } from '../../src/store/subkeys.ts';
 import { newRequestId } from '../../src/util/ids.ts';
 import { VERSION } from '../../src/version.ts';
@@ -46,16 +39,19 @@ export interface WorkerEnv {
   /** Cloudflare Access in front of the admin routes: https://<team>.cloudflareaccess.com and the app's AUD tag. */
   BROKER_ACCESS_TEAM_DOMAIN?: string;
   BROKER_ACCESS_AUD?: string;
+  /** Sign an audit checkpoint at least every N records [1000] and every interval [10m], as on Node. */
+  BROKER_AUDIT_CHECKPOINT_RECORDS?: string;
+  BROKER_AUDIT_CHECKPOINT_INTERVAL?: string;
 }
 
-export type Log = (line: Record<string, unknown>) => void;
+export type { Log };
 
 export interface WorkerHandlerOptions {
   log?: Log;
   now?: () => number;
 }
 
-type Built = { ok: true; app: ReturnType<typeof createApp>; checkpointer: Checkpointer } | { ok: false; problems: string[] };
+type Built = { ok: true; app: Broker['app']; checkpointer: Checkpointer } | { ok: false; problems: string[] };
 
 /** JSON lines on the console: what Workers Logs index. */
 const consoleLog: Log = (line) => (line.level === 'error' ? console.error : console.log)(JSON.stringify(line));
@@ -97,130 +93,83 @@ export function createWorkerHandler(files: PolicyFile[], options: WorkerHandlerO
   };
 }
 
+/** The Workers platform: D1, the replay Durable Objects, KV, and the edge's client address. */
 export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log, now: () => number): Promise<Built> {
   const problems: string[] = [];
 
   const loaded = await loadPolicy(files);
   if (!loaded.ok) problems.push(...loaded.problems.map((p) => `policy ${p.file}:${p.line}:${p.column}: ${p.message}`));
 
-  const keks = await loadKeks(env);
-  if (!keks.ok) problems.push(...keks.problems);
+  // Bindings are strings or objects; only the strings are settings.
+  const parsed = parseSettings(env as unknown as Record<string, string | undefined>);
+  if (!parsed.ok) problems.push(...parsed.problems);
+  const keks = parsed.ok ? await loadKeks(parsed.settings) : undefined;
+  if (keks && !keks.ok) problems.push(...keks.problems);
 
   for (const binding of ['DB', 'JWKS_CACHE', 'REPLAY'] as const) {
     if (!env[binding]) problems.push(`binding ${binding} is missing: declare it in wrangler.toml`);
   }
-
-  // A misconfigured admin credential (weak token, bad Access settings) refuses to serve, like on Node.
-  let adminAuth: AdminAuthenticator | undefined;
-  try {
-    const access =
-      env.BROKER_ACCESS_TEAM_DOMAIN || env.BROKER_ACCESS_AUD
-        ? createAccessVerifier({
-            teamDomain: env.BROKER_ACCESS_TEAM_DOMAIN ?? '',
-            audience: env.BROKER_ACCESS_AUD ?? '',
-            fetch: (input, init) => fetch(input, init),
-            now,
-          })
-        : undefined;
-    adminAuth = createAdminAuth({ token: env.BROKER_ADMIN_TOKEN, access });
-  } catch (error) {
-    problems.push(`admin access: ${(error as Error).message}`);
-  }
-
-  if (!loaded.ok || !keks.ok || problems.length > 0) {
-    log({ level: 'error', event: 'broker.refusing_to_serve', problems });
-    return { ok: false, problems };
-  }
+  if (!loaded.ok || !parsed.ok || !keks?.ok || problems.length > 0) return refuseToServe(problems, log);
 
   const policy = compilePolicy(loaded.policy);
-  const sealing = { current: keks.current, previous: keks.previous };
-  const vault = new SecretVault(new D1SecretStore(env.DB), sealing);
-  // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a method.
-  const fetchFn = (input: Request | string | URL, init?: RequestInit) => fetch(input, init);
-  // Without BROKER_PUBLIC_URL the issuer names the request's own origin (wrangler dev); production sets it.
-  const issuer = new BrokerIssuer({
-    store: new D1KeyStore(env.DB),
-    keks: sealing,
-    publicUrl: env.BROKER_PUBLIC_URL ?? 'http://127.0.0.1:8787',
-    now,
-    log,
-  });
-  const minters = buildMinters({ fetch: fetchFn, issuer, secrets: vault, timeoutMs: Number(env.BROKER_UPSTREAM_TIMEOUT_MS ?? 10_000) });
-  let rateLimits: RateLimits = {};
+  let broker: Broker;
   try {
-    rateLimits = parseRateLimits(env.BROKER_RATE_LIMITS);
-  } catch (err) {
-    log({ level: 'error', event: 'broker.refusing_to_serve', problems: [(err as Error).message] });
-    return { ok: false, problems: [(err as Error).message] };
+    broker = composeBroker(
+      {
+        stores: {
+          replay: new DoReplayGuard(env.REPLAY),
+          audit: new D1AuditStore(env.DB),
+          checkpoints: new D1CheckpointStore(env.DB),
+          secrets: new D1SecretStore(env.DB),
+          keys: new D1KeyStore(env.DB),
+          revocations: new D1RevocationStore(env.DB),
+          rateCounter: new DoRateCounter(env.REPLAY),
+          // Authenticated under a key derived from the KEK: a key set planted in KV is not trusted.
+          jwksCache: new KvJwksCache(env.JWKS_CACHE, await deriveMacKey(parsed.settings.kek!, JWKS_CACHE_MAC_PURPOSE)),
+        },
+        keks: keks.keks,
+        // Called as a plain function: workerd's fetch throws "Illegal invocation" when called as a method.
+        fetch: (input, init) => fetch(input, init),
+        now,
+        log,
+        // Set by Cloudflare's edge for every request; a client cannot forge it through the proxy.
+        clientIp: (req) => req.headers.get('cf-connecting-ip'),
+      },
+      parsed.settings,
+      () => policy,
+    );
+  } catch (error) {
+    // A misconfigured admin credential (weak token, half an Access setup) refuses to serve, like on Node.
+    return refuseToServe([`admin access: ${(error as Error).message}`], log);
   }
-  // Audit checkpoints: the chain head signed with the broker's key every 1,000 records or 10 minutes.
-  const auditStore = new D1AuditStore(env.DB);
-  const checkpoints = new D1CheckpointStore(env.DB);
-  const checkpointer = new Checkpointer({ audit: auditStore, checkpoints, signer: issuer, now, log });
-  const deps: AppDeps = {
-    policy: () => policy,
-    jwks: new JwksRegistry({
-      fetch: fetchFn,
-      now,
-      // Authenticated under a key derived from the KEK: a key set planted in KV is not trusted.
-      cache: new KvJwksCache(env.JWKS_CACHE, await deriveMacKey(env.BROKER_KEK!, JWKS_CACHE_MAC_PURPOSE)),
-      onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
-    }),
-    replay: new DoReplayGuard(env.REPLAY),
-    auditor: new Auditor(checkpointer.watch(auditStore)),
-    minters,
-    revocations: new RevocationVault(new D1RevocationStore(env.DB), sealing),
-    issuer,
-    ...(rateLimits.client || rateLimits.subject
-      ? {
-          rateLimiter: new RateLimiter(rateLimits, new DoRateCounter(env.REPLAY), (err) =>
-            log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) }),
-          ),
-        }
-      : {}),
-    now,
-    version: VERSION,
-    // Set by Cloudflare's edge for every request; a client cannot forge it through the proxy.
-    clientIp: (req) => req.headers.get('cf-connecting-ip'),
-    log,
-    ...(adminAuth ? { admin: { auth: adminAuth, checkpoints } } : {}),
-  };
   log({ level: 'info', event: 'broker.ready', policy_hash: policy.hash, roles: policy.roles.size, version: VERSION });
-  return { ok: true, app: createApp(deps), checkpointer };
+  return { ok: true, app: broker.app, checkpointer: broker.checkpointer };
 }
 
-type LoadedKeks = { ok: true; current: Kek; previous: Kek[] } | { ok: false; problems: string[] };
+function refuseToServe(problems: string[], log: Log): Built {
+  log({ level: 'error', event: 'broker.refusing_to_serve', problems });
+  return { ok: false, problems };
+}
+
+type LoadedKeks = { ok: true; keks: { current: Kek; previous: Kek[] } } | { ok: false; problems: string[] };
 
 /** Unlike Node there is no data folder for a development KEK: without BROKER_KEK the broker does not serve. */
-async function loadKeks(env: WorkerEnv): Promise<LoadedKeks> {
-  const problems: string[] = [];
-  let current: Kek | undefined;
-  if (env.BROKER_KEK === undefined || env.BROKER_KEK.trim() === '') {
-    problems.push(
-      'BROKER_KEK is not set: run `openssl rand -base64 32 | wrangler secret put BROKER_KEK` ' +
-        '(for wrangler dev, put BROKER_KEK=... in .dev.vars)',
-    );
-  } else {
-    // importKek's message never echoes the value.
-    current = await importKek(env.BROKER_KEK).catch((e: unknown) => {
-      problems.push(`BROKER_KEK is invalid: ${(e as Error).message}`);
-      return undefined;
-    });
+async function loadKeks(settings: Settings): Promise<LoadedKeks> {
+  if (settings.kek === undefined) {
+    return {
+      ok: false,
+      problems: [
+        'BROKER_KEK is not set: run `openssl rand -base64 32 | wrangler secret put BROKER_KEK` ' +
+          '(for wrangler dev, put BROKER_KEK=... in .dev.vars)',
+      ],
+    };
   }
-  const previous: Kek[] = [];
-  const entries = (env.BROKER_KEK_PREVIOUS ?? '')
-    .split(',')
-    .map((s) => s.trim())
-    .filter((s) => s !== '');
-  for (const [i, entry] of entries.entries()) {
-    const kek = await importKek(entry).catch((e: unknown) => {
-      problems.push(`BROKER_KEK_PREVIOUS entry ${i + 1} is invalid: ${(e as Error).message}`);
-      return undefined;
-    });
-    if (kek && kek.id !== current?.id) previous.push(kek);
+  try {
+    const current = await importNamedKek(settings.kek, 'BROKER_KEK');
+    return { ok: true, keks: { current, previous: await importPreviousKeks(settings.previousKeks, current) } };
+  } catch (error) {
+    return { ok: false, problems: [(error as Error).message] };
   }
-  if (!current || problems.length > 0) return { ok: false, problems };
-  return { ok: true, current, previous };
 }
 
 /** The wire format of createApp's errors, with its headers, for the requests a broken setup refuses. */

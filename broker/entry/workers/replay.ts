@@ -5,7 +5,7 @@
 // reported before it is stored. An alarm deletes claims once they have expired.
 import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectNamespace, DurableObjectState } from '@cloudflare/workers-types';
-import type { RateCounter } from '../../src/ratelimit.ts';
+import type { RateCounter } from '../../src/store/ports.ts';
 import type { ReplayGuard } from '../../src/store/ports.ts';
 import { sha256Hex } from '../../src/util/encoding.ts';
 

@@ -1,4 +1,4 @@
-// Storage ports. The broker core talks only to these; entries provide node:sqlite (Node) or
+// Storage ports, all of them in this one file. The broker core talks only to these; entries provide node:sqlite (Node) or
 // D1 / Durable Objects / KV (Workers) implementations. Each port keeps its own atomicity promise.
 
 /** Single use of a token id. */
@@ -8,6 +8,11 @@ export interface ReplayGuard {
    * and false for every later one while the record lives, however many run concurrently.
    */
   claim(key: string, expiresAt: number, now: number): Promise<boolean>;
+}
+
+/** Request counters for rate limits (ratelimit.ts). Counts hits of `key` in the window starting at `windowStart` (epoch s); returns the count including this one. */
+export interface RateCounter {
+  hit(key: string, windowStart: number, windowS: number): Promise<number>;
 }
 
 /** One stored audit entry: the record plus its place in the hash chain. */

@@ -1,0 +1,119 @@
+// The one composition root. A runtime entry (broker/entry/node.ts, broker/entry/workers/handler.ts) builds
+// the adapters its platform offers and hands them over as a Platform, with the settings (settings.ts) and
+// the compiled policy; everything the broker is made of is wired here, once, the same way on both runtimes.
+import { createAccessVerifier } from './admin/access.ts';
+import { createAdminAuth } from './admin/auth.ts';
+import { createApp, type AppDeps } from './app.ts';
+import { Auditor } from './audit/auditor.ts';
+import { Checkpointer } from './audit/checkpointer.ts';
+import { BrokerIssuer } from './issuer/issuer.ts';
+import { buildMinters } from './mint/index.ts';
+import { JwksRegistry } from './oidc/jwks.ts';
+import type { CompiledPolicy } from './policy/compile.ts';
+import { RateLimiter } from './ratelimit.ts';
+import type { Settings } from './settings.ts';
+import type { Kek } from './store/envelope.ts';
+import type {
+  AuditStore,
+  CheckpointStore,
+  JwksCache,
+  KeyStore,
+  RateCounter,
+  ReplayGuard,
+  RevocationStore,
+  SecretStore,
+} from './store/ports.ts';
+import { RevocationVault } from './store/revocations.ts';
+import { SecretVault } from './store/secrets.ts';
+import { VERSION } from './version.ts';
+
+export type Log = (line: Record<string, unknown>) => void;
+export type FetchFn = (input: Request | string | URL, init?: RequestInit) => Promise<Response>;
+
+/** What a runtime must provide: its storage adapters, key material, network, clock and log. */
+export interface Platform {
+  stores: {
+    replay: ReplayGuard;
+    audit: AuditStore;
+    checkpoints: CheckpointStore;
+    secrets: SecretStore;
+    keys: KeyStore;
+    revocations: RevocationStore;
+    rateCounter: RateCounter;
+    /** The last good JWKS per issuer, shared across processes where the platform has such a store. */
+    jwksCache?: JwksCache;
+  };
+  /** The key-encryption keys: `current` seals, `previous` still open (during a KEK rotation). */
+  keks: { current: Kek; previous: Kek[] };
+  fetch: FetchFn;
+  /** Epoch milliseconds. */
+  now: () => number;
+  log: Log;
+  /** The caller's address as the platform reports it. */
+  clientIp: AppDeps['clientIp'];
+}
+
+export interface Broker {
+  app: ReturnType<typeof createApp>;
+  deps: AppDeps;
+  vault: SecretVault;
+  issuer: BrokerIssuer;
+  checkpointer: Checkpointer;
+  checkpoints: CheckpointStore;
+}
+
+/**
+ * Wires the broker. Throws on a setting that cannot be honoured (a weak admin token, half an Access
+ * configuration), so that the entry refuses to serve with the reason.
+ */
+export function composeBroker(platform: Platform, settings: Settings, policy: () => CompiledPolicy): Broker {
+  const { stores, keks, now, log } = platform;
+  const { accessTeamDomain, accessAudience } = settings.admin;
+  const access =
+    accessTeamDomain || accessAudience
+      ? createAccessVerifier({ teamDomain: accessTeamDomain ?? '', audience: accessAudience ?? '', fetch: platform.fetch, now })
+      : undefined;
+  const auth = createAdminAuth({ token: settings.admin.token, access });
+
+  const vault = new SecretVault(stores.secrets, keks);
+  const issuer = new BrokerIssuer({ store: stores.keys, keks, publicUrl: settings.publicUrl, now, log });
+  // Audit checkpoints: the chain head signed with the broker's key every N records or M minutes.
+  const checkpointer = new Checkpointer({
+    audit: stores.audit,
+    checkpoints: stores.checkpoints,
+    signer: issuer,
+    now,
+    log,
+    everyRecords: settings.audit.checkpointEveryRecords,
+    intervalMs: settings.audit.checkpointIntervalMs,
+  });
+  const { rateLimits } = settings;
+  const deps: AppDeps = {
+    policy,
+    jwks: new JwksRegistry({
+      fetch: platform.fetch,
+      now,
+      ...(stores.jwksCache ? { cache: stores.jwksCache } : {}),
+      onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
+    }),
+    replay: stores.replay,
+    auditor: new Auditor(checkpointer.watch(stores.audit)),
+    minters: buildMinters({ fetch: platform.fetch, issuer, secrets: vault, timeoutMs: settings.upstreamTimeoutMs }),
+    revocations: new RevocationVault(stores.revocations, keks),
+    issuer,
+    // Opt-in (BROKER_RATE_LIMITS, e.g. client=600/1m,subject=60/1m).
+    ...(rateLimits.client || rateLimits.subject
+      ? {
+          rateLimiter: new RateLimiter(rateLimits, stores.rateCounter, (err) =>
+            log({ level: 'warn', event: 'rate_limit.failed', detail: String(err) }),
+          ),
+        }
+      : {}),
+    now,
+    version: VERSION,
+    clientIp: platform.clientIp,
+    log,
+    ...(auth ? { admin: { auth, checkpoints: stores.checkpoints } } : {}),
+  };
+  return { app: createApp(deps), deps, vault, issuer, checkpointer, checkpoints: stores.checkpoints };
+}
