@@ -152,11 +152,9 @@ const list: Command = {
         .trimEnd();
     ctx.out(line(COLUMNS.map((c) => c.title)));
     for (const v of values) ctx.out(line(v));
-    const counts = rows.reduce<Record<string, number>>(
-      (acc, e) => ({ ...acc, [e.parsed.decision]: (acc[e.parsed.decision] ?? 0) + 1 }),
-      {},
-    );
-    ctx.err(`${rows.length} record(s): ${DECISIONS.map((d) => `${counts[d] ?? 0} ${d}`).join(', ')}`);
+    const counts = new Map<string, number>();
+    for (const e of rows) counts.set(e.parsed.decision, (counts.get(e.parsed.decision) ?? 0) + 1);
+    ctx.err(`${rows.length} record(s): ${DECISIONS.map((d) => `${counts.get(d) ?? 0} ${d}`).join(', ')}`);
     return 0;
   },
 };

@@ -215,6 +215,7 @@ const review: Command = {
   options: { base: { type: 'string' }, head: { type: 'string' }, 'dry-run': { type: 'boolean' } },
   async run(ctx) {
     const base = str(ctx, 'base');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions `${{ }}` expression for the workflow file, not a JS placeholder
     if (!base) throw new UsageError('--base is required (in a workflow: --base origin/${{ github.base_ref }})');
     const result = await buildReview({ policiesDir: ctx.policiesDir, base, head: str(ctx, 'head') });
     if (ctx.env.GITHUB_STEP_SUMMARY) appendFileSync(ctx.env.GITHUB_STEP_SUMMARY, result.body);

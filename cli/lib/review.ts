@@ -174,6 +174,7 @@ export interface GithubTarget {
 /** The pull request from the Actions environment: GITHUB_TOKEN, GITHUB_REPOSITORY, GITHUB_EVENT_PATH, GITHUB_API_URL. */
 export function targetFromEnv(env: NodeJS.ProcessEnv): GithubTarget {
   const token = env.GITHUB_TOKEN;
+  // biome-ignore lint/suspicious/noTemplateCurlyInString: a GitHub Actions `${{ }}` expression for the workflow file, not a JS placeholder
   if (!token) throw new Error('GITHUB_TOKEN is not set (pass `env: GITHUB_TOKEN: ${{ secrets.GITHUB_TOKEN }}` to the step)');
   const [owner, repo, ...rest] = (env.GITHUB_REPOSITORY ?? '').split('/');
   if (!owner || !repo || rest.length > 0) throw new Error('GITHUB_REPOSITORY must be "owner/repo"');

@@ -72,7 +72,10 @@ export function createFakeGithub(opts: FakeGithubOptions): FakeGithub {
   const publicKeys = new Map<string, Promise<CryptoKey>>();
   const keyOf = (app: FakeGithubApp) => {
     let key = publicKeys.get(app.app_id);
-    if (!key) publicKeys.set(app.app_id, (key = importSPKI(app.publicKeyPem, 'RS256')));
+    if (!key) {
+      key = importSPKI(app.publicKeyPem, 'RS256');
+      publicKeys.set(app.app_id, key);
+    }
     return key;
   };
 

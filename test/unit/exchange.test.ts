@@ -124,7 +124,12 @@ describe('refusals', () => {
     const lying = await b.app.request('/v1/exchange', {
       method: 'POST',
       headers: { 'content-length': '10' },
-      body: new ReadableStream({ start: (c) => (c.enqueue(new TextEncoder().encode(big)), c.close()) }),
+      body: new ReadableStream({
+        start: (c) => {
+          c.enqueue(new TextEncoder().encode(big));
+          c.close();
+        },
+      }),
       duplex: 'half',
     } as RequestInit);
     expect([400, 413]).toContain(lying.status);

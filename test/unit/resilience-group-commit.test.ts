@@ -122,7 +122,7 @@ describe('the auditor writes concurrent records in groups', () => {
     };
     const auditor = new Auditor(counting);
     const entries = await Promise.all(Array.from({ length: 300 }, (_, i) => auditor.append(record(i))));
-    entries.forEach((e, i) => expect(JSON.parse(e.record).request_id).toBe(`REQ-${String(i).padStart(6, '0')}`));
+    for (const [i, e] of entries.entries()) expect(JSON.parse(e.record).request_id).toBe(`REQ-${String(i).padStart(6, '0')}`);
     expect(entries.map((e) => e.seq).sort((a, b) => a - b)).toEqual(Array.from({ length: 300 }, (_, i) => i + 1));
     const stored = await chainOf(open());
     expect(await verifyChain(stored)).toMatchObject({ ok: true, count: 300 });

@@ -5,7 +5,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import type { SQLOutputValue, StatementSync } from 'node:sqlite';
+import type { StatementSync } from 'node:sqlite';
 import type {
   AuditCheckpoint,
   AuditEntry,
@@ -34,8 +34,6 @@ import {
   toSecretRead,
   toSecretRow,
 } from '../../src/store/rows.ts';
-
-type Row = Record<string, SQLOutputValue>;
 
 /** Schema migrations, in order; schema_version records the ones applied. Append only, never edit. */
 const MIGRATIONS: readonly string[] = [

@@ -5,5 +5,6 @@
 declare module 'cloudflare:workers' {
   import type { CloudflareWorkersModule } from '@cloudflare/workers-types';
   export const DurableObject: typeof CloudflareWorkersModule.DurableObject;
+  // biome-ignore lint/complexity/noBannedTypes: restates @cloudflare/workers-types' own default, so both type-checks see one type
   export type DurableObject<Env = unknown, Props = {}> = CloudflareWorkersModule.DurableObject<Env, Props>;
 }

@@ -75,7 +75,7 @@ export class Auditor {
         }
         if (entries.length > 1 && this.store.insertMany) {
           if (await this.store.insertMany(entries)) {
-            entries.forEach((entry, i) => (group[done + i]!.outcome = { ok: true, entry }));
+            for (const [i, entry] of entries.entries()) group[done + i]!.outcome = { ok: true, entry };
             done += entries.length;
           }
           continue;

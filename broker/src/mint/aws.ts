@@ -85,7 +85,7 @@ export function createAwsMinter(deps: CloudMintDeps): Minter<AwsGrant> {
       params.set('RoleSessionName', sessionName);
       params.set('DurationSeconds', String(duration));
       if (grant.session_policy !== undefined) params.set('Policy', grant.session_policy);
-      (grant.policy_arns ?? []).forEach((arn, i) => params.set(`PolicyArns.member.${i + 1}.arn`, arn));
+      for (const [i, arn] of (grant.policy_arns ?? []).entries()) params.set(`PolicyArns.member.${i + 1}.arn`, arn);
 
       const url = grant.sts_endpoint ?? defaultStsEndpoint(grant);
       const headers = new Headers({ 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' });

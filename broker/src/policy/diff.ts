@@ -284,16 +284,16 @@ function diffDenySet(ctx: RoleContext, where: string, before: ConditionSet, afte
 export function pairSets(before: ConditionSet[], after: ConditionSet[]): { before?: number; after?: number }[] {
   if (before.length === 1 && after.length === 1) return [{ before: 0, after: 0 }];
   const scores: { b: number; a: number; score: number }[] = [];
-  before.forEach((bs, b) =>
-    after.forEach((as, a) => {
+  for (const [b, bs] of before.entries()) {
+    for (const [a, as] of after.entries()) {
       let score = 0;
       for (const claim of Object.keys(bs)) {
         if (as[claim] === undefined) continue;
         score += same(bs[claim], as[claim]) ? 3 : 1;
       }
       if (score > 0) scores.push({ b, a, score: score - Math.abs(b - a) * 0.01 });
-    }),
-  );
+    }
+  }
   scores.sort((x, y) => y.score - x.score);
   const usedB = new Set<number>();
   const usedA = new Set<number>();
@@ -304,8 +304,8 @@ export function pairSets(before: ConditionSet[], after: ConditionSet[]): { befor
     usedA.add(s.a);
     pairs.push({ before: s.b, after: s.a });
   }
-  before.forEach((_s, b) => usedB.has(b) || pairs.push({ before: b }));
-  after.forEach((_s, a) => usedA.has(a) || pairs.push({ after: a }));
+  for (const b of before.keys()) if (!usedB.has(b)) pairs.push({ before: b });
+  for (const a of after.keys()) if (!usedA.has(a)) pairs.push({ after: a });
   return pairs.sort((x, y) => (x.after ?? x.before ?? 0) - (y.after ?? y.before ?? 0));
 }
 
@@ -426,8 +426,8 @@ function pairGrants(before: Grant[], after: Grant[]): { before?: number; after?:
       pairs.push({ before: b, after: a });
     }
   });
-  before.forEach((_g, b) => usedB.has(b) || pairs.push({ before: b }));
-  after.forEach((_g, a) => usedA.has(a) || pairs.push({ after: a }));
+  for (const b of before.keys()) if (!usedB.has(b)) pairs.push({ before: b });
+  for (const a of after.keys()) if (!usedA.has(a)) pairs.push({ after: a });
   return pairs;
 }
 

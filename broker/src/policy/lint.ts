@@ -391,7 +391,9 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
       lintBindings(set, i, platform, drafts);
     });
     const verdict = productionVerdict(role);
-    if (verdict.production) role.allow.forEach((set, i) => lintProduction(role, set, i, platform, verdict.because ?? 'production', drafts));
+    if (verdict.production) {
+      for (const [i, set] of role.allow.entries()) lintProduction(role, set, i, platform, verdict.because ?? 'production', drafts);
+    }
     lintGrants(role, drafts, appKeySecrets);
     if (issuer) for (const u of unknownClaims(role, vocabularyOf(issuer), role.issuer)) drafts.push({ rule: 'unknown-claim', ...u });
 

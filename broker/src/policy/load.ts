@@ -117,7 +117,9 @@ export async function loadPolicy(files: PolicyFile[]): Promise<LoadResult> {
     }
     if (/^tests\/[^/]+\.ya?ml$/.test(file.path)) {
       const parsed = parse(file, testsFileSchema);
-      parsed?.tests.forEach((t, i) => tests.push({ value: t, file: file.path, line: lineOf(documents, file.path, ['tests', i]).line }));
+      for (const [i, t] of (parsed?.tests ?? []).entries()) {
+        tests.push({ value: t, file: file.path, line: lineOf(documents, file.path, ['tests', i]).line });
+      }
       continue;
     }
     if (file !== issuersFile && /\.ya?ml$/.test(file.path) && !file.path.endsWith('schema.json')) {

@@ -46,7 +46,7 @@ export function translateRegex(source: string): Translated {
   const fail = (error: string): Translated => ({ ok: false, error });
 
   /** An escape after the backslash at `pos`; returns the RE2 text, inside a class or not. */
-  function escape(inClass: boolean): string | { error: string } {
+  function readEscape(inClass: boolean): string | { error: string } {
     const c = chars[pos + 1];
     if (c === undefined) return { error: 'a trailing backslash' };
     pos += 2;
@@ -96,7 +96,7 @@ export function translateRegex(source: string): Translated {
   while (pos < chars.length) {
     const c = chars[pos]!;
     if (c === '\\') {
-      const e = escape(false);
+      const e = readEscape(false);
       if (typeof e !== 'string') return fail(e.error);
       out += e;
     } else if (c === '.') {
@@ -110,7 +110,7 @@ export function translateRegex(source: string): Translated {
       while (pos < chars.length && chars[pos] !== ']') {
         const d = chars[pos]!;
         if (d === '\\') {
-          const e = escape(true);
+          const e = readEscape(true);
           if (typeof e !== 'string') return fail(e.error);
           body += e;
         } else {

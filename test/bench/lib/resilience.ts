@@ -469,7 +469,7 @@ export async function restartScenario(opts: { requests: number; concurrency: num
     const successes = new Map<string, number>();
     const tally = (token: string) => successes.set(jtiOf(token), (successes.get(jtiOf(token)) ?? 0) + 1);
     for (const a of acknowledged) if (a.status === 200) tally(a.token);
-    resent.forEach((a, i) => a.status === 200 && tally(lostAnswers[i]!.token));
+    for (const [i, a] of resent.entries()) if (a.status === 200) tally(lostAnswers[i]!.token);
     const verify = await cliVerify(fixture);
     return {
       requests: answers.length,

@@ -80,7 +80,7 @@ export async function benchMemory(ctx: BenchContext, fixture: Fixture): Promise<
       if (v !== undefined) samples.push(v);
     }, 250);
     const progress = setInterval(() => ctx.progress(`memory: RSS ${round((samples.at(-1) ?? before) / MiB, 1)} MiB`), 15_000);
-    let r;
+    let r: Awaited<ReturnType<typeof runLoad>>;
     try {
       r = await runLoad({ url: broker.url, tokens, role: 'bench', connections: 32 });
     } finally {

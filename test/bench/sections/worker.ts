@@ -236,7 +236,11 @@ async function workerdLatency(
     const n8 = ctx.quick ? 80 : 1000;
     const tokens = Array.from({ length: 1 + poolSize(20, 1) + poolSize(n1, 1) + poolSize(n8, 8) }, () => workerd.sign());
     let at = 0;
-    const take = (n: number) => tokens.slice(at, (at += n));
+    const take = (n: number) => {
+      const start = at;
+      at += n;
+      return tokens.slice(start, at);
+    };
     ctx.progress('worker: first exchange on a fresh isolate');
     const t0 = performance.now();
     const first = await fetch(`${url}/v1/exchange`, {

@@ -11,7 +11,10 @@ const cache = new Map<string, Promise<CompiledRole>>();
 function roleWith(claim: string, condition: string): Promise<CompiledRole> {
   const body = `allow:\n  - ${claim}: ${condition}\n`;
   let role = cache.get(body);
-  if (!role) cache.set(body, (role = compileRoleBody(body)));
+  if (!role) {
+    role = compileRoleBody(body);
+    cache.set(body, role);
+  }
   return role;
 }
 

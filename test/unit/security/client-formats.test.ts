@@ -216,7 +216,10 @@ describe('dotenv format: a value is written only if every reader takes it back v
   it('random values built from shell and dotenv metacharacters: each is refused or read back verbatim by every reader', () => {
     // A fixed-seed generator, so a failure names a value that can be reproduced.
     let seed = 0x5eed;
-    const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const next = () => {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
     const alphabet = [
       "'",
       '"',

@@ -25,7 +25,10 @@ function costMs(run: () => unknown): number {
 }
 
 let seed = 7;
-const random = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648;
+const random = () => {
+  seed = (seed * 1103515245 + 12345) % 2147483648;
+  return seed / 2147483648;
+};
 const ab = (n: number) => Array.from({ length: n }, () => (random() < 0.5 ? 'a' : 'b')).join('');
 
 const A = 'a'.repeat(PATTERN_CLAIM_MAX - 1);
@@ -152,7 +155,10 @@ describe('a set stops at its first failing condition, exact-id conditions first'
     for (const set of [...role.allow, ...role.deny]) {
       for (const cond of set.conditions) {
         const test = cond.test;
-        cond.test = (v) => (ran.push(cond.claim), test(v));
+        cond.test = (v) => {
+          ran.push(cond.claim);
+          return test(v);
+        };
       }
     }
     return ran;

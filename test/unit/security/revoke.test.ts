@@ -36,7 +36,11 @@ const adapters: [string, () => { store: RevocationStore; close(): void }][] = [
     () => {
       const dir = mkdtempSync(join(tmpdir(), 'sb-revoke-'));
       const db = openDatabase(dir);
-      return { store: new SqliteRevocationStore(db), close: () => (db.close(), rmSync(dir, { recursive: true, force: true })) };
+      const close = () => {
+        db.close();
+        rmSync(dir, { recursive: true, force: true });
+      };
+      return { store: new SqliteRevocationStore(db), close };
     },
   ],
 ];
@@ -107,7 +111,10 @@ describe.each(adapters)('POST /v1/revoke over %s', (_name, open) => {
     revoked = [];
     const github: Minter = {
       mint: () => Promise.reject(new Error('not used')),
-      revoke: async (data) => (revoked.push(String(data.token)), { ok: true }),
+      revoke: async (data) => {
+        revoked.push(String(data.token));
+        return { ok: true };
+      },
     };
     latency = withLatency(opened.store, 30);
     const vault = new RevocationVault(latency.store, { current: await importKek(generateKekBase64()) });

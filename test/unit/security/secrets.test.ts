@@ -41,7 +41,9 @@ const adapters: [string, () => Tamper][] = [
       const store = new MemorySecretStore();
       return {
         store,
-        deleteRow: (name, version) => void (store.rows = store.rows.filter((r) => !(r.name === name && r.version === version))),
+        deleteRow: (name, version) => {
+          store.rows = store.rows.filter((r) => !(r.name === name && r.version === version));
+        },
         deleteHead: (name) => void store.headsByName.delete(name),
         head: (name) => {
           const h = store.headsByName.get(name);
@@ -67,7 +69,10 @@ const adapters: [string, () => Tamper][] = [
           void db
             .prepare('INSERT OR REPLACE INTO secret_heads (name, version, kek_id, seal) VALUES (?, ?, ?, ?)')
             .run(h.name, h.version, h.kek_id, h.seal),
-        close: () => (db.close(), rmSync(dir, { recursive: true, force: true })),
+        close: () => {
+          db.close();
+          rmSync(dir, { recursive: true, force: true });
+        },
       };
     },
   ],
