@@ -346,7 +346,7 @@ describe('audit CLI', () => {
     db.prepare('DELETE FROM audit_checkpoints').run();
     db.close();
     // The broker runs on it (a checkpoint at start, every 2 records, and at shutdown) ...
-    const tampered = await serveBroker(['--policies', pol, '--data', copy], { BROKER_AUDIT_CHECKPOINT_RECORDS: '2' });
+    const tampered = await serveBroker(['--dev', '--policies', pol, '--data', copy], { BROKER_AUDIT_CHECKPOINT_RECORDS: '2' });
     try {
       const web = { repository: 'acme/web', repository_id: '42', ref: 'refs/heads/main', event_name: 'push' };
       for (let i = 0; i < 3; i++) expect(await exchange(web, 'deploy', tampered.url)).toBe(200);

@@ -356,7 +356,7 @@ describe('the broker and audit verify trust only keys that opened under the KEK'
   }
 
   it('a planted key is not in /.well-known/jwks.json and a checkpoint it signs fails audit verify, with and without --jwks', async () => {
-    broker = await buildNodeBroker({ policiesDir: 'policies', dataDir: dir, env: env(), now: () => NOW, log: () => {} });
+    broker = await buildNodeBroker({ policiesDir: 'policies', dataDir: dir, env: env(), dev: true, now: () => NOW, log: () => {} });
     const real = storedRows()[0]!;
     const a = await attackerKey();
     plant({
@@ -373,7 +373,7 @@ describe('the broker and audit verify trust only keys that opened under the KEK'
     await forgeStore(a.privateKey, a.kid);
     closeBroker();
 
-    broker = await buildNodeBroker({ policiesDir: 'policies', dataDir: dir, env: env(), now: () => NOW, log: () => {} });
+    broker = await buildNodeBroker({ policiesDir: 'policies', dataDir: dir, env: env(), dev: true, now: () => NOW, log: () => {} });
     const res = await broker!.app.fetch(new Request('https://broker.test/.well-known/jwks.json'));
     const jwks = (await res.json()) as { keys: JWK[] };
     expect(jwks.keys.map((k) => k.kid)).toEqual([real.kid]);
