@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../util/duration.ts';
 import { globProblem, patternCost, regexProblem, ROLE_PROGRAM_MAX } from './pattern.ts';
 import { ROLE_NAME } from './role-name.ts';
-import { EXCEPTABLE_RULE_IDS } from './rules.ts';
+import { EXCEPTABLE_RULE_IDS } from './review/rules.ts';
 
 export { ROLE_NAME };
 const ISSUER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;

@@ -3,12 +3,12 @@
 // has a direction (widened / narrowed / changed) and a risk (high / medium / low), and a loosened condition
 // comes with examples of values it now admits, found by trying the values and pattern samples of both sides
 // against both sides (so "exact -> glob" and "glob widened" read the same way: "now also admits x").
-import { compileCondition } from './compile.ts';
-import type { Located } from './load.ts';
+import { compileCondition } from '../compile.ts';
+import type { Located } from '../load.ts';
 import { oddness } from './regex-scan.ts';
 import { ID_CLAIMS, isExact, NAME_CLAIMS, productionVerdict, PROTECTED_CLAIMS, singlesOf, witnessesOf } from './role-facts.ts';
-import type { Condition, ConditionSet, Grant, IssuerConfig, Role } from './schema.ts';
-import { parseDuration } from '../util/duration.ts';
+import type { Condition, ConditionSet, Grant, IssuerConfig, Role } from '../schema.ts';
+import { parseDuration } from '../../util/duration.ts';
 
 export type Risk = 'high' | 'medium' | 'low';
 export type Direction = 'widened' | 'narrowed' | 'changed';

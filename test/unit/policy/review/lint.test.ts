@@ -3,14 +3,14 @@
 // text is not asserted: rule ids and positions are the interface.
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPolicyDir } from '../../../broker/entry/node/policy-files.ts';
-import { checkPolicy } from '../../../broker/src/policy/check.ts';
-import type { PolicyFile } from '../../../broker/src/policy/load.ts';
-import { productionVerdict } from '../../../broker/src/policy/role-facts.ts';
-import { RULES } from '../../../broker/src/policy/rules.ts';
-import { roleSchema } from '../../../broker/src/policy/schema.ts';
+import { readPolicyDir } from '../../../../broker/entry/node/policy-files.ts';
+import { checkPolicy } from '../../../../broker/src/policy/review/check.ts';
+import type { PolicyFile } from '../../../../broker/src/policy/load.ts';
+import { productionVerdict } from '../../../../broker/src/policy/review/role-facts.ts';
+import { RULES } from '../../../../broker/src/policy/review/rules.ts';
+import { roleSchema } from '../../../../broker/src/policy/schema.ts';
 import { parse } from 'yaml';
-import { yaml } from './helpers.ts';
+import { yaml } from '../helpers.ts';
 
 const GITHUB = yaml`
   issuers:
@@ -545,7 +545,7 @@ describe('every lint rule', () => {
 
 describe('the shipped policies', () => {
   it('are lint-clean: no errors and no warnings', async () => {
-    const report = await checkPolicy(readPolicyDir(join(import.meta.dirname, '../../../policies')));
+    const report = await checkPolicy(readPolicyDir(join(import.meta.dirname, '../../../../policies')));
     expect(report.findings).toEqual([]);
     expect(report.policy?.roles.size).toBe(3);
   });

@@ -1,9 +1,15 @@
 // The access diff on in-memory policy sets (the git part is in test/e2e/policy-cli.test.ts): each kind of
 // change is named with its direction and risk, and loosened conditions come with values they now admit.
 import { describe, expect, it } from 'vitest';
-import { diffPolicies, EMPTY_SIDE, renderDiffMarkdown, type PolicyChange, type PolicySide } from '../../../broker/src/policy/diff.ts';
-import { loadPolicy } from '../../../broker/src/policy/load.ts';
-import { ISSUERS, yaml } from './helpers.ts';
+import {
+  diffPolicies,
+  EMPTY_SIDE,
+  renderDiffMarkdown,
+  type PolicyChange,
+  type PolicySide,
+} from '../../../../broker/src/policy/review/diff.ts';
+import { loadPolicy } from '../../../../broker/src/policy/load.ts';
+import { ISSUERS, yaml } from '../helpers.ts';
 
 async function side(roles: Record<string, string>, issuers = ISSUERS): Promise<PolicySide> {
   const files = [
