@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { buildRoleJsonSchema, renderRoleJsonSchema } from '../../../../broker/src/policy/review/json-schema.ts';
 import { roleSchema } from '../../../../broker/src/policy/schema.ts';
-import { EXCEPTABLE_RULE_IDS } from '../../../../broker/src/policy/review/rules.ts';
+import { EXCEPTABLE_RULE_IDS } from '../../../../broker/src/policy/exceptable-rules.ts';
 
 const POLICIES = join(import.meta.dirname, '../../../../policies');
 
