@@ -8,7 +8,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { renderRoleJsonSchema } from '../broker/src/policy/json-schema.ts';
+import { renderRoleJsonSchema } from '../broker/src/policy/review/json-schema.ts';
 
 export const SCHEMA_PATH = resolve(import.meta.dirname, '../policies/schema.json');
 

@@ -5,12 +5,13 @@
 import { readFileSync } from 'node:fs';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import { readPolicyDir } from '../../broker/entry/node/policy-files.ts';
-import { checkPolicy, type CheckReport } from '../../broker/src/policy/check.ts';
+import { checkPolicy, type CheckReport } from '../../broker/src/policy/review/check.ts';
 import { compilePolicy } from '../../broker/src/policy/compile.ts';
-import { code, diffPolicies, EMPTY_SIDE, renderDiffMarkdown, type PolicyDiff, type PolicySide } from '../../broker/src/policy/diff.ts';
-import { explainDecision } from '../../broker/src/policy/explain.ts';
+import { code, diffPolicies, EMPTY_SIDE, type PolicyDiff, type PolicySide } from '../../broker/src/policy/review/diff.ts';
+import { renderDiffMarkdown } from '../../broker/src/policy/review/diff-markdown.ts';
+import { explainDecision } from '../../broker/src/policy/review/explain.ts';
 import { loadPolicy, type PolicyFile } from '../../broker/src/policy/load.ts';
-import { runPolicyTests, type TestReport } from '../../broker/src/policy/run-tests.ts';
+import { runPolicyTests, type TestReport } from '../../broker/src/policy/review/run-tests.ts';
 import { describeRevision, locateInRepo, readPolicyDirAtRevision } from './git.ts';
 
 export const REVIEW_MARKER = '<!-- secret-broker-policy-review -->';

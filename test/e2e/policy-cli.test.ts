@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { RULES } from '../../broker/src/policy/rules.ts';
+import { RULES } from '../../broker/src/policy/review/rules.ts';
 import { runCli } from '../helpers/processes.ts';
 import { startFakeGithubApi, type FakeGithubApi } from '../unit/review/fake-github-api.ts';
 import { baseCommit, createTempRepo, SHIPPED, widenProdNarrowReadonly, type TempRepo } from '../unit/review/temp-repo.ts';

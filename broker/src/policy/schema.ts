@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { parseDuration } from '../util/duration.ts';
 import { globProblem, patternCost, regexProblem, ROLE_PROGRAM_MAX } from './pattern.ts';
 import { ROLE_NAME } from './role-name.ts';
-import { EXCEPTABLE_RULE_IDS } from './rules.ts';
+import { EXCEPTABLE_RULE_IDS } from './exceptable-rules.ts';
 
 export { ROLE_NAME };
 const ISSUER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
@@ -196,7 +196,7 @@ export const issuerSchema = z.strictObject({
   audience: z.string().min(1),
   /**
    * Which platform issues the tokens, for the claim names the lint accepts; inferred from the URL when absent
-   * (claim-names.ts). `claims` lists a generic issuer's claim names, and adds to a platform's list.
+   * (review/claim-names.ts). `claims` lists a generic issuer's claim names, and adds to a platform's list.
    */
   kind: z.enum(['github', 'gitlab', 'generic']).optional(),
   claims: z

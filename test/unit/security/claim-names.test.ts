@@ -3,8 +3,8 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPolicyDir } from '../../../broker/entry/node/policy-files.ts';
-import { issuerKind, suggestClaims, vocabularyOf } from '../../../broker/src/policy/claim-names.ts';
-import { checkPolicy } from '../../../broker/src/policy/check.ts';
+import { issuerKind, suggestClaims, vocabularyOf } from '../../../broker/src/policy/review/claim-names.ts';
+import { checkPolicy } from '../../../broker/src/policy/review/check.ts';
 import type { PolicyFile } from '../../../broker/src/policy/load.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');

@@ -3,7 +3,7 @@
 // The broker still loads such a role (serve does not lint), which is what the loopback fakes of the e2e
 // tests rely on.
 import { describe, expect, it } from 'vitest';
-import { checkPolicy } from '../../../broker/src/policy/check.ts';
+import { checkPolicy } from '../../../broker/src/policy/review/check.ts';
 import { loadPolicy, type PolicyFile } from '../../../broker/src/policy/load.ts';
 
 const ISSUERS = 'issuers:\n  github:\n    url: https://token.actions.githubusercontent.com\n    audience: https://broker.example.com\n';

@@ -3,7 +3,7 @@
 // condition, ids first; RE2 refuses what it cannot run in linear time; and the lint reads patterns the way the
 // engine does (escapes, classes, quantified groups), so a crafted spelling cannot slip past an error rule.
 import { describe, expect, it } from 'vitest';
-import { checkPolicy } from '../../../broker/src/policy/check.ts';
+import { checkPolicy } from '../../../broker/src/policy/review/check.ts';
 import type { CompiledRole } from '../../../broker/src/policy/compile.ts';
 import { decide, match } from '../../../broker/src/policy/match.ts';
 import { PATTERN_CLAIM_MAX, PATTERN_PROGRAM_MAX, ROLE_PROGRAM_MAX } from '../../../broker/src/policy/pattern.ts';

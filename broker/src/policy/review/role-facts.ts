@@ -1,8 +1,8 @@
 // What the lint and the diff need to know about a role beyond its conditions: which CI platform its tokens
 // come from, which claims are ids, names, paths or editable, and whether it is a production role.
-import { compileCondition, compileGlob } from './compile.ts';
+import { compileCondition, compileGlob } from '../compile.ts';
 import { parseRegex, sampleStrings } from './regex-scan.ts';
-import type { Condition, Role } from './schema.ts';
+import type { Condition, Role } from '../schema.ts';
 
 export type Platform = 'github' | 'gitlab';
 

@@ -3,10 +3,10 @@
 // `lintFiles` reads the raw files, so duplicate role names and regex modifiers are named even when the set
 // does not load. A role waives an exceptable rule with `lint: {exceptions: [{rule, reason}]}`.
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
-import { parseDuration } from '../util/duration.ts';
+import { parseDuration } from '../../util/duration.ts';
 import { unknownClaims, vocabularyOf } from './claim-names.ts';
-import { compileGlob, compileRegex } from './compile.ts';
-import { locate, type LoadedPolicy, type PolicyFile } from './load.ts';
+import { compileGlob, compileRegex } from '../compile.ts';
+import { locate, type LoadedPolicy, type PolicyFile } from '../load.ts';
 import { inlineModifiers, oddness, parseRegex, prefixIsLiteral, sampleStrings, slashWildcards, type Alternatives } from './regex-scan.ts';
 import {
   conditionTest,
@@ -24,7 +24,7 @@ import {
   type Single,
 } from './role-facts.ts';
 import { ruleInfo, type Severity } from './rules.ts';
-import type { ConditionSet, Grant, IssuerConfig, Role } from './schema.ts';
+import type { ConditionSet, Grant, IssuerConfig, Role } from '../schema.ts';
 
 export interface LintFinding {
   rule: string;

@@ -3,8 +3,9 @@
 // and a test keeps that file equal to this output. What zod cannot express (refinements, the condition-set
 // pipe, YAML integers as bigint) is filled in here, with descriptions for hovers.
 import { z } from 'zod';
-import { conditionSetSchema, roleSchema } from './schema.ts';
-import { RULES_BY_ID, EXCEPTABLE_RULE_IDS } from './rules.ts';
+import { conditionSetSchema, roleSchema } from '../schema.ts';
+import { EXCEPTABLE_RULE_IDS } from '../exceptable-rules.ts';
+import { RULES_BY_ID } from './rules.ts';
 
 type Json = Record<string, unknown>;
 

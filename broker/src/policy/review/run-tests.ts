@@ -1,7 +1,7 @@
 // `policy test` as a pure function: every case in policies/tests decided by the same match() the broker uses,
 // and per role how many allow and deny cases prove it (a role with only one kind is not really tested).
-import type { CompiledPolicy } from './compile.ts';
-import { match, type Decision } from './match.ts';
+import type { CompiledPolicy } from '../compile.ts';
+import { match, type Decision } from '../match.ts';
 
 export interface CaseResult {
   name: string;

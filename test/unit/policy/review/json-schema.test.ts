@@ -4,11 +4,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
-import { buildRoleJsonSchema, renderRoleJsonSchema } from '../../../broker/src/policy/json-schema.ts';
-import { roleSchema } from '../../../broker/src/policy/schema.ts';
-import { EXCEPTABLE_RULE_IDS } from '../../../broker/src/policy/rules.ts';
+import { buildRoleJsonSchema, renderRoleJsonSchema } from '../../../../broker/src/policy/review/json-schema.ts';
+import { roleSchema } from '../../../../broker/src/policy/schema.ts';
+import { EXCEPTABLE_RULE_IDS } from '../../../../broker/src/policy/exceptable-rules.ts';
 
-const POLICIES = join(import.meta.dirname, '../../../policies');
+const POLICIES = join(import.meta.dirname, '../../../../policies');
 
 type Json = Record<string, any>;
 

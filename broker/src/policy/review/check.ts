@@ -1,7 +1,7 @@
 // `policy check` as a pure function: load problems (as the `schema` rule) and lint findings in one sorted
 // list, with counts. The CLI prints it as text, JSON or SARIF; the pull-request review puts it in a comment.
 import { lintFiles, lintPolicy, sortFindings, type LintFinding } from './lint.ts';
-import { loadPolicy, type LoadedPolicy, type PolicyFile } from './load.ts';
+import { loadPolicy, type LoadedPolicy, type PolicyFile } from '../load.ts';
 import { ruleInfo } from './rules.ts';
 
 export interface CheckReport {

@@ -3,12 +3,13 @@
 // has a direction (widened / narrowed / changed) and a risk (high / medium / low), and a loosened condition
 // comes with examples of values it now admits, found by trying the values and pattern samples of both sides
 // against both sides (so "exact -> glob" and "glob widened" read the same way: "now also admits x").
-import { compileCondition } from './compile.ts';
-import type { Located } from './load.ts';
+// Rendering it as Markdown is diff-markdown.ts.
+import { compileCondition } from '../compile.ts';
+import type { Located } from '../load.ts';
 import { oddness } from './regex-scan.ts';
 import { ID_CLAIMS, isExact, NAME_CLAIMS, productionVerdict, PROTECTED_CLAIMS, singlesOf, witnessesOf } from './role-facts.ts';
-import type { Condition, ConditionSet, Grant, IssuerConfig, Role } from './schema.ts';
-import { parseDuration } from '../util/duration.ts';
+import type { Condition, ConditionSet, Grant, IssuerConfig, Role } from '../schema.ts';
+import { parseDuration } from '../../util/duration.ts';
 
 export type Risk = 'high' | 'medium' | 'low';
 export type Direction = 'widened' | 'narrowed' | 'changed';
@@ -801,53 +802,4 @@ export function diffPolicies(base: PolicySide, head: PolicySide): PolicyDiff {
   const counts: Record<Risk, number> = { high: 0, medium: 0, low: 0 };
   for (const c of [...roles.flatMap((r) => r.changes), ...issuers.flatMap((i) => i.changes)]) counts[c.risk]++;
   return { roles, issuers, counts };
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Markdown
-
-const ICON: Record<Risk, string> = { high: '🔴', medium: '🟠', low: '🟢' };
-const cell = (text: string) => text.replace(/\|/g, '\\|').replace(/\n/g, ' ');
-
-export interface MarkdownOptions {
-  base: string;
-  head: string;
-  /** Heading level of the title (2 = ##). */
-  level?: number;
-}
-
-export function renderDiffMarkdown(diff: PolicyDiff, options: MarkdownOptions): string {
-  const h = (n: number) => '#'.repeat((options.level ?? 2) + n);
-  const out: string[] = [];
-  out.push(`${h(0)} Access changes`, '');
-  out.push(`${code(options.base)} → ${code(options.head)}`, '');
-  if (diff.roles.length === 0 && diff.issuers.length === 0) {
-    out.push('No change in who can obtain what.');
-    return `${out.join('\n')}\n`;
-  }
-  const { high, medium, low } = diff.counts;
-  out.push(
-    `${ICON.high} **${high} high** · ${ICON.medium} **${medium} medium** · ${ICON.low} ${low} low — ${diff.roles.length} role${diff.roles.length === 1 ? '' : 's'}${diff.issuers.length > 0 ? `, ${diff.issuers.length} issuer${diff.issuers.length === 1 ? '' : 's'}` : ''} changed`,
-    '',
-  );
-  const table = (changes: PolicyChange[]) => {
-    out.push('| risk | effect | where | change |', '|---|---|---|---|');
-    for (const c of changes) out.push(`| ${ICON[c.risk]} ${c.risk} | ${c.direction} | ${cell(code(c.where))} | ${cell(c.summary)} |`);
-    out.push('');
-  };
-  for (const i of diff.issuers) {
-    out.push(`${h(1)} ${ICON[i.risk]} issuer ${code(i.issuer)} · ${i.status}`, '');
-    table(i.changes);
-  }
-  for (const r of diff.roles) {
-    out.push(`${h(1)} ${ICON[r.risk]} ${code(r.role)} · ${r.status}${r.production ? ' · production' : ''}`, '');
-    out.push(`${code(r.file)}`, '');
-    table(r.changes);
-    if (r.whoNow.length > 0) {
-      out.push(`<details><summary>Who can obtain <code>${r.role}</code> after this change</summary>`, '');
-      for (const line of r.whoNow) out.push(`- ${code(line)}`);
-      out.push('', '</details>', '');
-    }
-  }
-  return `${out.join('\n').replace(/\n+$/, '')}\n`;
 }

@@ -1,35 +1,9 @@
 // The access diff on in-memory policy sets (the git part is in test/e2e/policy-cli.test.ts): each kind of
 // change is named with its direction and risk, and loosened conditions come with values they now admit.
 import { describe, expect, it } from 'vitest';
-import { diffPolicies, EMPTY_SIDE, renderDiffMarkdown, type PolicyChange, type PolicySide } from '../../../broker/src/policy/diff.ts';
-import { loadPolicy } from '../../../broker/src/policy/load.ts';
-import { ISSUERS, yaml } from './helpers.ts';
-
-async function side(roles: Record<string, string>, issuers = ISSUERS): Promise<PolicySide> {
-  const files = [
-    { path: 'issuers.yaml', text: issuers },
-    ...Object.entries(roles).map(([name, text]) => ({ path: `roles/${name}.yaml`, text })),
-  ];
-  const loaded = await loadPolicy(files);
-  if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
-  return loaded.policy;
-}
-
-const SECRET = 'grants:\n  - type: secret\n    name: S\n';
-
-function role(name: string, body: string, grants = SECRET, maxTtl = '15m'): string {
-  return `role: ${name}\nissuer: github\nmax_ttl: ${maxTtl}\n${yaml([body] as unknown as TemplateStringsArray).replace(/\n*$/, '\n')}${grants}`;
-}
-
-const BASE = `
-  allow:
-    - repository_id: "123456"
-      ref: refs/heads/main
-      event_name: [push]
-      ref_type: branch
-  deny:
-    - event_name: pull_request_target
-`;
+import { diffPolicies, EMPTY_SIDE, type PolicyChange } from '../../../../broker/src/policy/review/diff.ts';
+import { ISSUERS } from '../helpers.ts';
+import { BASE, role, SECRET, side } from './diff-fixtures.ts';
 
 /** The changes of role `r` when its body goes from `before` to `after`. */
 async function changesOf(
@@ -249,38 +223,5 @@ describe('roles and issuers', () => {
       ['gitlab', 'audience-changed', 'high'],
     ]);
     expect(diff.counts).toEqual({ high: 2, medium: 0, low: 0 });
-  });
-});
-
-describe('Markdown', () => {
-  it('a section per role, highest risk first, with a table of changes', async () => {
-    const base = await side({ a: role('a', BASE), b: role('b', BASE) });
-    const head = await side({
-      a: role('a', BASE.replace('      ref: refs/heads/main\n', '')),
-      b: role(
-        'b',
-        BASE.replace('[push]', '[push, workflow_dispatch]').replace('ref_type: branch', 'ref_type: branch\n      environment: qa'),
-      ),
-    });
-    const md = renderDiffMarkdown(diffPolicies(base, head), { base: 'origin/main', head: 'working tree' });
-    expect(md).toContain('`origin/main` → `working tree`');
-    expect(md.indexOf('### 🔴 `a`')).toBeGreaterThan(0);
-    expect(md).toMatch(/\| 🔴 high \| widened \| `allow\[0\]\.ref` \| condition on `ref` removed/);
-    expect(md).toMatch(/\| 🟢 low \| narrowed \| `allow\[0\]\.environment` \|/);
-    expect(md).toContain('<details><summary>Who can obtain <code>a</code> after this change</summary>');
-  });
-
-  it('says so when nothing changed', async () => {
-    const same = await side({ a: role('a', BASE) });
-    expect(renderDiffMarkdown(diffPolicies(same, same), { base: 'x', head: 'y' })).toContain('No change in who can obtain what.');
-  });
-
-  it('escapes pipes inside table cells', async () => {
-    const before = await side({ a: role('a', BASE) });
-    const after = await side({ a: role('a', BASE.replace('ref: refs/heads/main', 'ref: {regex: "refs/heads/(?:main|dev)"}')) });
-    const md = renderDiffMarkdown(diffPolicies(before, after), { base: 'x', head: 'y' });
-    const row = md.split('\n').find((l) => l.includes('allow[0].ref'))!;
-    expect(row).toContain('main\\|dev');
-    expect(row.split(/(?<!\\)\|/).length).toBe(6);
   });
 });

@@ -1,7 +1,7 @@
 // A decision as a person reads it: the verdict, which set decided and why, the claims the token lacks, then
 // every condition of every set in aligned columns (claim, the token's value, the condition) with ✓ or ✗.
-import type { CompiledRole } from './compile.ts';
-import type { Decision, TraceEntry } from './match.ts';
+import type { CompiledRole } from '../compile.ts';
+import type { Decision, TraceEntry } from '../match.ts';
 
 export interface ExplainOptions {
   /** "ok"/"FAIL" instead of ✓/✗, for logs that mangle UTF-8. */

@@ -1,7 +1,8 @@
 // The lint rules: one table with each rule's id, severity, what it catches and how to fix it. `policy check`
-// prints the hint, SARIF carries the help to GitHub code scanning, and the role schema takes the ids a role
-// may list as a reasoned exception (`lint.exceptions`). This module imports nothing from the schema, so the
-// schema can import the ids from here.
+// prints the hint and SARIF carries the help to GitHub code scanning. The ids a role may list as a reasoned
+// exception (`lint.exceptions`) live in ../exceptable-rules.ts, since the role schema (which the broker
+// runs) validates them and must not pull this table into the Worker bundle.
+import { EXCEPTABLE_RULE_IDS } from '../exceptable-rules.ts';
 
 export type Severity = 'error' | 'warning';
 
@@ -15,22 +16,6 @@ export interface RuleInfo {
   /** Whether a role may waive it with `lint.exceptions: [{rule, reason}]`. */
   exceptable: boolean;
 }
-
-/** Rules a role may waive with a written reason: trade-offs a security team may accept for one role. */
-export const EXCEPTABLE_RULE_IDS = [
-  'repository-binding',
-  'owner-wildcard',
-  'wildcard-crosses-slash',
-  'editable-claims-only',
-  'workflow-ref-alone',
-  'prod-pull-request-target',
-  'prod-workflow-run',
-  'prod-fork-pull-request',
-  'prod-self-hosted-runner',
-  'non-default-endpoint',
-] as const;
-
-export type ExceptableRuleId = (typeof EXCEPTABLE_RULE_IDS)[number];
 
 const ALL: Omit<RuleInfo, 'exceptable'>[] = [
   {

@@ -3,7 +3,7 @@
 // (GitHub: "OpenID Connect reference", OIDC token claims; GitLab: "OpenID Connect (OIDC) Authentication
 // Using ID Tokens", token payload). A generic issuer lists its own names under `claims:` in issuers.yaml;
 // on github and gitlab issuers `claims:` adds names the platform introduced after this list.
-import type { IssuerConfig, Role } from './schema.ts';
+import type { IssuerConfig, Role } from '../schema.ts';
 
 export type IssuerKind = 'github' | 'gitlab' | 'generic';
 
