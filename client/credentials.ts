@@ -98,6 +98,22 @@ export const PUBLIC_FIELDS: ReadonlySet<string> = new Set([
   'version',
 ]);
 
+/**
+ * Types the broker can revoke early (`POST /v1/revoke`: GitHub installation tokens). The others expire on
+ * their own; a type this client does not know might be revocable, so it counts as revocable.
+ */
+const REVOCABLE_TYPES: ReadonlySet<string> = new Set(['github']);
+
+/** Whether a revoke could take anything back: false only when every credential is of a known, non-revocable type. */
+export function hasRevocable(response: Pick<ExchangeResponse, 'credentials' | 'unknown_types'>): boolean {
+  return response.unknown_types.length > 0 || response.credentials.some((c) => REVOCABLE_TYPES.has(c.type));
+}
+
+/** The 12-digit account id of a role ARN (`arn:aws:iam::111122223333:role/x`), or undefined. */
+export function awsAccountIdOf(arn: string | undefined): string | undefined {
+  return arn === undefined ? undefined : /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
+}
+
 export function isKnownType(type: unknown): type is CredentialType {
   return typeof type === 'string' && Object.hasOwn(REQUIRED, type);
 }

@@ -6,7 +6,8 @@ import type { CallFailure } from './exchange.ts';
 
 /** What to check, per broker error code (docs/ARCHITECTURE.md "Errors"): a code the broker adds needs a hint here. */
 const HINTS: Record<ErrorCode, string> = {
-  ERR_REQUEST_INVALID: 'check the role name (lower case letters, digits, ".", "_", "-") and that the ID token is a plain JWT',
+  ERR_REQUEST_INVALID:
+    'check the role name (lower case letters, digits, ".", "_", "-"), that every entry of grants names a grant type or an env name of this role (exactly, in the same letter case), and that the ID token is a plain JWT',
   ERR_PAYLOAD_TOO_LARGE: 'the ID token is larger than the broker accepts (8 KiB)',
   ERR_TOKEN_INVALID:
     "check that the ID token's audience equals the audience the broker expects for this CI's issuer, and that the broker trusts this issuer",

@@ -57,9 +57,13 @@ const MAX_RESPONSE_CHARS = 1024 * 1024;
 const CODE = /^ERR_[A-Z_]{1,40}$/;
 const REQUEST_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
-/** `POST /v1/exchange`: trade an ID token for the role's credentials. */
-export async function exchangeToken(role: string, options: CallOptions): Promise<ExchangeResult> {
-  const result = await callBroker('v1/exchange', (token) => ({ token, role }), options);
+/**
+ * `POST /v1/exchange`: trade an ID token for the role's credentials, or for the subset `grants` names (grant
+ * types or env names; the broker refuses an entry that selects nothing). Without `grants`, every grant.
+ */
+export async function exchangeToken(role: string, options: CallOptions & { grants?: readonly string[] }): Promise<ExchangeResult> {
+  const grants = options.grants?.length ? { grants: [...options.grants] } : {};
+  const result = await callBroker('v1/exchange', (token) => ({ token, role, ...grants }), options);
   if (!result.ok) return result;
   const parsed = parseExchangeResponse(result.body);
   if (!parsed.ok)

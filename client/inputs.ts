@@ -1,6 +1,7 @@
 // Checks on what a pipeline author types, shared by the action's inputs and the CLI's flags: each returns
 // a problem that reads after the input's name ("input role ...", "--role ..."), or undefined.
 import { ROLE_NAME } from '../broker/src/policy/role-name.ts';
+import { GRANT_SELECTOR, MAX_GRANT_SELECTORS } from '../broker/src/policy/select-grants.ts';
 import { printableName } from './env-names.ts';
 
 /** The broker's own rule for role names (docs/ARCHITECTURE.md, step 1), checked here for an early, clear message. */
@@ -55,6 +56,23 @@ export function envPrefixProblem(prefix: string): string | undefined {
 /** The empty region (the credential's own) is valid. */
 export function awsRegionProblem(region: string): string | undefined {
   return region && !AWS_REGION.test(region) ? `${printableName(region)} is not an AWS region such as us-east-1` : undefined;
+}
+
+/**
+ * The `grants` subset (action input `grants`, CLI `--grants`): types or env names separated by commas or line
+ * breaks, checked by the broker's own entry rule. Empty means every grant of the role. The broker refuses an
+ * entry that selects nothing of the role, so a typo fails the step instead of quietly granting less.
+ */
+export function parseGrantList(text: string): { ok: true; grants: string[] } | { ok: false; problem: string } {
+  const grants = text
+    .split(/[,\r\n]/)
+    .map((s) => s.trim())
+    .filter((s) => s !== '');
+  const bad = grants.find((g) => !GRANT_SELECTOR.test(g));
+  if (bad !== undefined) return { ok: false, problem: `${printableName(bad)} is not a grant type or an env name` };
+  if (new Set(grants).size !== grants.length) return { ok: false, problem: 'names an entry twice' };
+  if (grants.length > MAX_GRANT_SELECTORS) return { ok: false, problem: `names more than ${MAX_GRANT_SELECTORS} entries` };
+  return { ok: true, grants };
 }
 
 /** A whole number within `range`; `undefined` (not given) is the fallback. */

@@ -4,6 +4,7 @@ import {
   awsRegionProblem,
   envPrefixProblem,
   parseBrokerUrl,
+  parseGrantList,
   parseWholeNumber,
   RETRIES,
   roleNameProblem,
@@ -21,6 +22,12 @@ export interface Inputs {
   timeoutSeconds: number;
   retries: number;
   cleanup: boolean;
+  /** The subset of the role's grants to ask for (types or env names); empty: every grant. */
+  grants: string[];
+  /** Credential values as step outputs too (configure-aws-credentials' `output-credentials`); else env only. */
+  outputCredentials: boolean;
+  /** Register the AWS account id as a secret, so that the log shows *** instead (configure-aws-credentials). */
+  maskAwsAccountId: boolean;
 }
 
 /** Reads one input by its action.yml name; `core.getInput` in the action, a map in tests. */
@@ -41,6 +48,8 @@ export function readInputs(get: GetInput): { ok: true; inputs: Inputs } | { ok: 
   bad('env-prefix', envPrefixProblem(envPrefix));
   const awsRegion = get('aws-region');
   bad('aws-region', awsRegionProblem(awsRegion));
+  const grantList = parseGrantList(get('grants'));
+  if (!grantList.ok) bad('grants', grantList.problem);
 
   const int = (name: string, range: NumberRange): number => {
     // An empty input is one the workflow does not set.
@@ -69,6 +78,9 @@ export function readInputs(get: GetInput): { ok: true; inputs: Inputs } | { ok: 
     timeoutSeconds: int('timeout-seconds', TIMEOUT_SECONDS),
     retries: int('retries', RETRIES),
     cleanup: bool('cleanup', true),
+    grants: grantList.ok ? grantList.grants : [],
+    outputCredentials: bool('output-credentials', false),
+    maskAwsAccountId: bool('mask-aws-account-id', false),
   };
   return problems.length ? { ok: false, problems } : { ok: true, inputs };
 }

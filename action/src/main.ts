@@ -2,6 +2,7 @@
 // The order matters: every value is registered with core.setSecret before anything else is printed.
 import * as core from '@actions/core';
 import { describeFailure, describeGrant, describeRetry } from '../../client/describe.ts';
+import { awsAccountIdOf, hasRevocable } from '../../client/credentials.ts';
 import { exchangeToken } from '../../client/exchange.ts';
 import { exportVariables, planExports } from './export.ts';
 import { getIdToken } from './id-token.ts';
@@ -20,6 +21,7 @@ async function run(): Promise<void> {
 
   const result = await exchangeToken(inputs.role, {
     brokerUrl: inputs.brokerUrl,
+    grants: inputs.grants,
     getToken: () => getIdToken(inputs.audience),
     transport: httpTransport,
     timeoutMs: inputs.timeoutSeconds * 1000,
@@ -31,12 +33,15 @@ async function run(): Promise<void> {
   // First, before any other line: mask every value.
   maskResponse(result.body, (v) => core.setSecret(v));
   const { response } = result;
+  const accountIds = response.credentials.flatMap((c) => (c.type === 'aws' ? (awsAccountIdOf(c.role_arn) ?? []) : []));
+  if (inputs.maskAwsAccountId) for (const id of accountIds) core.setSecret(id);
   // Saved before anything can fail, so that post revokes even when this step fails below.
   core.saveState(STATE.requestId, response.request_id);
   core.saveState(STATE.expiresAt, response.expires_at);
+  core.saveState(STATE.revocable, String(hasRevocable(response)));
 
   const env = planExports(response.credentials, inputs);
-  const outputs = outputsFor(response);
+  const outputs = outputsFor(response, { credentials: inputs.outputCredentials });
   const problems = [...(env.ok ? [] : env.problems), ...(outputs.ok ? [] : outputs.problems)];
   if (!env.ok || !outputs.ok) {
     return core.setFailed(
@@ -55,7 +60,8 @@ async function run(): Promise<void> {
     core.warning(
       `secret-broker: this version of the action does not know credential types ${response.unknown_types.join(', ')}; they were masked but not exported`,
     );
-  if (process.env.GITHUB_STEP_SUMMARY) await core.summary.addRaw(summaryMarkdown(response, inputs.brokerUrl)).write();
+  if (process.env.GITHUB_STEP_SUMMARY)
+    await core.summary.addRaw(summaryMarkdown(response, inputs.brokerUrl, { hide: inputs.maskAwsAccountId ? accountIds : [] })).write();
 }
 
 run().catch((err: unknown) => core.setFailed(`secret-broker: ${(err as Error).message}`));

@@ -5,15 +5,22 @@
 //   <type>-<n>-<field>                         the n-th (n >= 2) credential of the same type: aws-2-access-key-id
 //   secret-<ENV>, secret-<ENV>-version, secret-<ENV>-name
 //                                              a stored secret by its variable name (without env-prefix)
+//   aws-account-id                             from the AWS credential's role ARN (aws-2-account-id, ...)
 // Lists and objects (github-repositories, github-permissions) are JSON. Empty values are not set.
-import type { ExchangeResponse } from '../../client/credentials.ts';
+// Credential values (every field that is not a public descriptor: keys, tokens, a secret's value) are outputs
+// only with `output-credentials: true`; by default they reach later steps through the environment alone, as
+// in configure-aws-credentials, so that a `${{ steps.x.outputs }}` dump or a job output cannot carry them.
+import { awsAccountIdOf, PUBLIC_FIELDS, type ExchangeResponse } from '../../client/credentials.ts';
 import { printableName } from '../../client/env.ts';
 
 export type Output = [name: string, value: string];
 
 const OUTPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
 
-export function outputsFor(response: ExchangeResponse): { ok: true; outputs: Output[] } | { ok: false; problems: string[] } {
+export function outputsFor(
+  response: ExchangeResponse,
+  options: { credentials: boolean },
+): { ok: true; outputs: Output[] } | { ok: false; problems: string[] } {
   const outputs: Output[] = [];
   const problems: string[] = [];
   // Output names are case-insensitive in expressions, so "secret-a" and "secret-A" would be one output.
@@ -51,7 +58,7 @@ export function outputsFor(response: ExchangeResponse): { ok: true; outputs: Out
         problems.push(p);
         continue;
       }
-      put(`secret-${c.env}`, c.value);
+      if (options.credentials) put(`secret-${c.env}`, c.value);
       put(`secret-${c.env}-version`, c.version);
       put(`secret-${c.env}-name`, c.name);
       continue;
@@ -60,8 +67,10 @@ export function outputsFor(response: ExchangeResponse): { ok: true; outputs: Out
     count.set(c.type, n);
     const prefix = n === 1 ? c.type : `${c.type}-${n}`;
     for (const [field, value] of Object.entries(c)) {
-      if (field !== 'type') put(`${prefix}-${field.replaceAll('_', '-')}`, value);
+      if (field === 'type' || (!options.credentials && !PUBLIC_FIELDS.has(field))) continue;
+      put(`${prefix}-${field.replaceAll('_', '-')}`, value);
     }
+    if (c.type === 'aws') put(`${prefix}-account-id`, awsAccountIdOf(c.role_arn));
   }
   return problems.length ? { ok: false, problems } : { ok: true, outputs };
 }

@@ -1,6 +1,6 @@
-// The action's post step (cleanup: true): blank what main exported, then revoke the request at the broker
-// with a fresh ID token. A failed revoke never fails the job: the credentials expire on their own, so it is
-// a warning that says until when.
+// The action's post step (cleanup: true): blank what main exported, then, if main was given anything
+// revocable (a GitHub token), revoke the request at the broker with a fresh ID token. A failed revoke never
+// fails the job: the credentials expire on their own, so it is a warning that says until when.
 import * as core from '@actions/core';
 import { describeFailure } from '../../client/describe.ts';
 import { revokeRequest } from '../../client/exchange.ts';
@@ -27,6 +27,14 @@ async function run(): Promise<void> {
 
   const requestId = core.getState(STATE.requestId);
   if (!requestId) return core.info('secret-broker: no credentials were issued, nothing to revoke');
+  // Main saw only types that cannot be revoked early (stored secrets, cloud tokens): a revoke would cost an
+  // ID token and a broker round trip to learn nothing. A missing state (an older main) still revokes.
+  if (core.getState(STATE.revocable) === 'false') {
+    const expiry = core.getState(STATE.expiresAt);
+    return core.info(
+      `secret-broker: request ${requestId} issued nothing revocable, so no revoke is sent; its credentials expire on their own${expiry ? ` at ${expiry}` : ''}`,
+    );
+  }
   const result = await revokeRequest(requestId, {
     brokerUrl: inputs.brokerUrl,
     getToken: () => getIdToken(inputs.audience),

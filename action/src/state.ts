@@ -4,4 +4,6 @@ export const STATE = {
   expiresAt: 'expires-at',
   /** JSON list of the variable names main exported, for post to blank. */
   exported: 'exported',
+  /** "false" when the exchange returned nothing revocable: post then makes no revoke call. */
+  revocable: 'revocable',
 } as const;

@@ -5,9 +5,12 @@ const cell = (s: string) =>
   s.replace(/[|\r\n<>`]/g, (ch) => ({ '|': '\\|', '\r': ' ', '\n': ' ', '<': '&lt;', '>': '&gt;', '`': "'" })[ch] ?? ch);
 
 /** Markdown for GITHUB_STEP_SUMMARY. */
-export function summaryMarkdown(response: ExchangeResponse, brokerUrl: string): string {
+export function summaryMarkdown(response: ExchangeResponse, brokerUrl: string, options: { hide?: readonly string[] } = {}): string {
+  // The summary is not a log line, so the runner's masking is not relied on for what `hide` names (the AWS
+  // account id under mask-aws-account-id).
+  const hidden = (s: string) => (options.hide ?? []).reduce((t, h) => (h ? t.replaceAll(h, '***') : t), s);
   const rows = response.credentials.map((c) => {
-    const target =
+    const raw =
       c.type === 'aws'
         ? (c.role_arn ?? '')
         : c.type === 'azure'
@@ -17,6 +20,7 @@ export function summaryMarkdown(response: ExchangeResponse, brokerUrl: string): 
             : c.type === 'github'
               ? (c.repositories ?? []).join(', ')
               : `${c.env}${c.version !== undefined ? ` (version ${c.version})` : ''}`;
+    const target = hidden(raw);
     const expiry = c.type === 'secret' ? '' : (c.expires_at ?? '');
     return `| ${cell(c.type)} | ${cell(target)} | ${cell(expiry)} |`;
   });

@@ -10,6 +10,7 @@ import { CLOCK_TOLERANCE_S, verifyIdToken, type VerifiedToken } from './oidc/ver
 import type { CompiledPolicy, CompiledRole } from './policy/compile.ts';
 import { decide } from './policy/match.ts';
 import { ROLE_NAME, type Grant } from './policy/schema.ts';
+import { parseGrantSelectors, selectGrants } from './policy/select-grants.ts';
 import type { RateLimiter } from './ratelimit.ts';
 import type { ReplayGuard } from './store/ports.ts';
 import { revocationOwner, type RevocationItem, type RevocationVault } from './store/revocations.ts';
@@ -134,10 +135,14 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
     async (draft, policy, nowMs) => {
       await limitClient(deps, meta, nowMs);
       // 1. Parse: size and shape before anything else.
-      const fields = parseRequest(input, ['token', 'role']);
+      const fields = parseRequest(input, ['token', 'role', 'grants']);
       const roleName = fields.role;
       if (typeof roleName !== 'string' || !ROLE_NAME.test(roleName)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.role_name');
       draft.record.role = roleName;
+      // An optional subset of the role's grants: it can only narrow (policy/select-grants.ts).
+      const selection = parseGrantSelectors(fields.grants);
+      if (!selection.ok) throw new BrokerError('ERR_REQUEST_INVALID', selection.reason);
+      if (selection.selectors) draft.record.requested_grants = selection.selectors;
 
       // 2-4. Verify against the allowlisted issuer named by iss; claim the jti once.
       const { claims, issuer } = await authenticate(deps, policy, fields.token, draft, nowMs);
@@ -153,6 +158,9 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
         failed: decision.failing.slice(0, 32),
       };
       if (decision.effect === 'deny') throw new BrokerError('ERR_ACCESS_DENIED', `policy.${decision.reason}`);
+      // Checked only once the identity is allowed, so a refused caller learns nothing of the role's grants.
+      const selected = selectGrants(role.role.grants, selection.selectors);
+      if (!selected.ok) throw new BrokerError('ERR_REQUEST_INVALID', `request.grants_unmatched:${selected.unmatched.join(',')}`);
 
       // 6. Mint every grant in order; the first failure stops the rest and nothing is returned. Nothing is
       //    minted while the audit log is failing: the record of what was minted could not be kept.
@@ -161,7 +169,7 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
       minted = { credentials: [], revocations: [] };
       const summaries: CredentialSummary[] = [];
       draft.record.credentials = summaries;
-      for (const grant of role.role.grants) {
+      for (const grant of selected.grants) {
         const result = await mintOne(deps.minters, grant, {
           role,
           claims,

@@ -10,6 +10,7 @@ import {
   awsRegionProblem,
   envPrefixProblem,
   parseBrokerUrl,
+  parseGrantList,
   parseWholeNumber,
   RETRIES,
   roleNameProblem,
@@ -38,13 +39,14 @@ const EXIT = {
 const FORMATS = ['env', 'dotenv', 'json'] as const;
 
 export const exchangeCommand: Command = {
-  usage: 'exchange --broker URL --role R [--token-env VAR] [--token-file F] [--format env|dotenv|json]',
+  usage: 'exchange --broker URL --role R [--grants A,B] [--token-env VAR] [--token-file F] [--format env|dotenv|json]',
   summary:
     'Trade a CI ID token for credentials, written to stdout (env: export lines, dotenv, json). ' +
     'Exit 0 ok, 1 refused, 2 usage, 3 broker unavailable, 4 unusable answer.',
   options: {
     broker: { type: 'string' },
     role: { type: 'string' },
+    grants: { type: 'string' },
     'token-env': { type: 'string' },
     'token-file': { type: 'string' },
     format: { type: 'string' },
@@ -58,6 +60,8 @@ export const exchangeCommand: Command = {
     if (!broker.ok) throw new UsageError(`--broker ${broker.problem}`);
     const role = str(ctx, 'role') ?? '';
     usage('--role', roleNameProblem(role));
+    const grantList = parseGrantList(str(ctx, 'grants') ?? '');
+    if (!grantList.ok) throw new UsageError(`--grants ${grantList.problem}`);
     const format = str(ctx, 'format') ?? 'env';
     if (!(FORMATS as readonly string[]).includes(format)) throw new UsageError(`--format must be one of ${FORMATS.join(', ')}`);
     const prefix = str(ctx, 'env-prefix') ?? '';
@@ -70,6 +74,7 @@ export const exchangeCommand: Command = {
 
     const result = await exchangeToken(role, {
       brokerUrl: broker.url,
+      grants: grantList.grants,
       // One token for every attempt: this CLI cannot ask the CI for another. If an attempt reached the broker
       // before failing, a retry answers ERR_TOKEN_REPLAYED, which the message explains.
       getToken: async () => token,

@@ -69,8 +69,8 @@ afterAll(async () => {
 });
 
 describe('the action against a real broker', () => {
-  it('masks every value first, exports, sets outputs and a summary; post blanks and revokes without failing', async () => {
-    const inputs = { 'broker-url': broker.url, role: 'deploy', audience: AUD, 'env-prefix': 'APP_' };
+  it('masks every value first, exports, sets outputs and a summary; post blanks and sends no revoke for nothing revocable', async () => {
+    const inputs = { 'broker-url': broker.url, role: 'deploy', audience: AUD, 'env-prefix': 'APP_', 'output-credentials': 'true' };
     const main = await runActionStep('main', { inputs, files: files(), env: tokens.env() });
     expect(main.code, main.stdout + main.stderr).toBe(0);
 
@@ -98,23 +98,62 @@ describe('the action against a real broker', () => {
     const state = asMap(parseFileCommands(main.files.read('state')));
     expect(state['request-id']).toBe(out['request-id']);
     expect(JSON.parse(state.exported!)).toEqual(['APP_API_KEY', 'APP_TLS_KEY', 'APP_GOOGLE_SA_JSON']);
+    expect(state.revocable).toBe('false');
     for (const s of SECRETS) expect(main.files.read('state')).not.toContain(s);
 
     // Post runs with the job's exported environment, as the runner gives it.
+    const tokensBefore = tokens.audiences.length;
     const post = await runActionStep('post', { inputs, files: files(), env: { ...tokens.env(), ...env }, state });
     expect(post.code, post.stdout + post.stderr).toBe(0);
     expect(asMap(parseFileCommands(post.files.read('env')))).toEqual({ APP_API_KEY: '', APP_TLS_KEY: '', APP_GOOGLE_SA_JSON: '' });
-    // Stored secrets cannot be revoked; the broker says so, and records the revoke like any request.
-    expect(post.stdout).toContain(`secret-broker: request ${out['request-id']} had nothing revocable`);
+    // Stored secrets cannot be revoked early: post says so and asks for neither an ID token nor a revoke.
+    expect(post.stdout).toContain(`secret-broker: request ${out['request-id']} issued nothing revocable, so no revoke is sent`);
     expect(post.stdout).not.toMatch(/::(error|warning)::/);
+    expect(tokens.audiences.length).toBe(tokensBefore);
     const audit = await runCli(['audit', 'list', '--json', '--action', 'revoke', '--data', join(dir, 'data')]);
     const records = audit.stdout
       .trim()
       .split('\n')
+      .filter(Boolean)
       .map((l) => (JSON.parse(l) as { record: Record<string, unknown> }).record);
-    expect(records.find((r) => r.target_request_id === out['request-id'])).toMatchObject({ action: 'revoke', decision: 'allow' });
-    // One fresh token for main, one for post.
-    expect(tokens.audiences.slice(-2)).toEqual([AUD, AUD]);
+    expect(records.find((r) => r.target_request_id === out['request-id'])).toBeUndefined();
+  });
+
+  it('by default the values reach the environment only; grants narrows what the broker mints', async () => {
+    const inputs = { 'broker-url': broker.url, role: 'deploy', audience: AUD, grants: 'API_KEY,\nGOOGLE_SA_JSON' };
+    const main = await runActionStep('main', { inputs, files: files(), env: tokens.env() });
+    expect(main.code, main.stdout + main.stderr).toBe(0);
+    expect(
+      maskingViolations(
+        main.stdout,
+        SECRETS.filter((v) => v !== TLS_KEY),
+      ),
+    ).toEqual([]);
+    // Only the two selected grants were minted: TLS_KEY was never handed out.
+    expect(asMap(parseFileCommands(main.files.read('env')))).toEqual({ API_KEY: API_KEY, GOOGLE_SA_JSON: SA_JSON });
+    const out = asMap(parseFileCommands(main.files.read('output')));
+    expect(out).toEqual({
+      'request-id': expect.stringMatching(/^[0-9A-Z]{26}$/),
+      'expires-at': expect.stringMatching(/^\d{4}-/),
+      'secret-API_KEY-version': '1',
+      'secret-API_KEY-name': 'API_KEY',
+      'secret-GOOGLE_SA_JSON-version': '1',
+      'secret-GOOGLE_SA_JSON-name': 'SA_JSON',
+    });
+    for (const s of SECRETS) expect(main.files.read('output')).not.toContain(s);
+    expect(main.stdout).not.toContain('TLS_KEY');
+  });
+
+  it('a grants entry that selects nothing of the role fails the step with ERR_REQUEST_INVALID and a hint; nothing is exported', async () => {
+    const main = await runActionStep('main', {
+      inputs: { 'broker-url': broker.url, role: 'deploy', audience: AUD, grants: 'API_KEY,api_key' },
+      files: files(),
+      env: tokens.env(),
+    });
+    expect(main.code).toBe(1);
+    expect(main.stdout).toMatch(/::error::.*ERR_REQUEST_INVALID, HTTP 400, request id [0-9A-Z]{26}\): .*every entry of grants/);
+    expect(main.stdout).not.toMatch(/retrying/);
+    expect(main.files.read('env') + main.files.read('output')).toBe('');
   });
 
   it('a role the policy does not grant: not retried, the code, the request id and what to check', async () => {
@@ -154,13 +193,13 @@ describe('the action against scripted brokers', () => {
     });
     try {
       // No audience input: the token is requested for broker-url exactly as written.
-      const inputs = { 'broker-url': fake.url, role: 'deploy', 'aws-region': 'us-east-2' };
+      const inputs = { 'broker-url': fake.url, role: 'deploy', 'aws-region': 'us-east-2', 'output-credentials': 'true' };
       const main = await runActionStep('main', { inputs, files: files(), env: tokens.env() });
       expect(main.code, main.stdout + main.stderr).toBe(0);
       expect(fake.requests.map((r) => r.path)).toEqual(['/v1/exchange', '/v1/exchange', '/v1/exchange']);
       const sent = fake.requests.map((r) => r.body.token);
       expect(new Set(sent).size).toBe(3);
-      expect(fake.requests.every((r) => r.body.role === 'deploy')).toBe(true);
+      expect(fake.requests.every((r) => r.body.role === 'deploy' && !('grants' in r.body))).toBe(true);
       expect(tokens.audiences.slice(-3)).toEqual([fake.url, fake.url, fake.url]);
       expect(main.stdout.match(/attempt \d failed \(ERR_UNAVAILABLE\); retrying/g)).toHaveLength(2);
 
@@ -206,6 +245,8 @@ describe('the action against scripted brokers', () => {
       for (const v of [...values.filter(Boolean), ...jsonInner]) expect(summary).not.toContain(v);
 
       const state = asMap(parseFileCommands(main.files.read('state')));
+      // A GitHub token is revocable, so post revokes.
+      expect(state.revocable).toBe('true');
       const post = await runActionStep('post', { inputs, files: files(), env: { ...tokens.env(), ...env }, state });
       expect(post.code, post.stdout + post.stderr).toBe(0);
       expect(post.stdout).toContain(`secret-broker: revoked github of request ${all.request_id}`);
@@ -216,6 +257,44 @@ describe('the action against scripted brokers', () => {
       const blanked = asMap(parseFileCommands(post.files.read('env')));
       expect(Object.keys(blanked).sort()).toEqual(Object.keys(env).sort());
       expect(Object.values(blanked).every((v) => v === '')).toBe(true);
+    } finally {
+      await fake.close();
+    }
+  });
+
+  it('grants is sent as a list; aws-account-id is an output; mask-aws-account-id masks it before it is printed', async () => {
+    const aws = { ...all, credentials: [all.credentials[0]!, all.credentials[4]!] };
+    const fake = await serveFakeBroker({
+      '/v1/exchange': [
+        { status: 200, body: aws },
+        { status: 200, body: aws },
+      ],
+    });
+    try {
+      const inputs = { 'broker-url': fake.url, role: 'deploy', grants: 'aws, DATABASE_URL' };
+      const plain = await runActionStep('main', { inputs, files: files(), env: tokens.env() });
+      expect(plain.code, plain.stdout + plain.stderr).toBe(0);
+      expect(fake.requests[0]!.body.grants).toEqual(['aws', 'DATABASE_URL']);
+      const out = asMap(parseFileCommands(plain.files.read('output')));
+      expect(out['aws-account-id']).toBe('111122223333');
+      expect(out['aws-role-arn']).toBe('arn:aws:iam::111122223333:role/web-deploy');
+      expect(out).not.toHaveProperty('aws-access-key-id');
+      expect(out).not.toHaveProperty('secret-DATABASE_URL');
+      expect(plain.stdout).not.toContain('::add-mask::111122223333');
+      expect(asMap(parseFileCommands(plain.files.read('state'))).revocable).toBe('false');
+
+      const masked = await runActionStep('main', {
+        inputs: { ...inputs, 'mask-aws-account-id': 'true' },
+        files: files(),
+        env: tokens.env(),
+      });
+      expect(masked.code, masked.stdout + masked.stderr).toBe(0);
+      expect(maskingViolations(masked.stdout, ['111122223333'])).toEqual([]);
+      expect(masked.stdout).toContain('::add-mask::111122223333');
+      expect(asMap(parseFileCommands(masked.files.read('output')))['aws-account-id']).toBe('111122223333');
+      const summary = masked.files.read('summary');
+      expect(summary).toContain('arn:aws:iam::***:role/web-deploy');
+      expect(summary).not.toContain('111122223333');
     } finally {
       await fake.close();
     }

@@ -39,6 +39,23 @@ describe('a successful exchange', () => {
     expect(res.headers.get('x-request-id')).not.toBe('chosen-by-attacker');
   });
 
+  it('takes an optional grants subset by env name or type, and the audit record notes it', async () => {
+    for (const grants of [['DATABASE_URL'], ['secret']]) {
+      const res = await b.post({ token: await token(), role: 'app', grants });
+      expect(res.status).toBe(200);
+      expect(((await res.json()) as { credentials: { env: string }[] }).credentials.map((c) => c.env)).toEqual(['DATABASE_URL']);
+      expect(b.audit.records().at(-1)).toMatchObject({ decision: 'allow', requested_grants: grants });
+    }
+    // Without the field the record has none: every grant was asked for.
+    await b.post({ token: await token(), role: 'app' });
+    expect(b.audit.records().at(-1)).not.toHaveProperty('requested_grants');
+    // A subset that selects nothing of the role is a clear refusal, never an empty success.
+    const res = await b.post({ token: await token(), role: 'app', grants: ['aws'] });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe('ERR_REQUEST_INVALID');
+    expect(b.audit.records().at(-1)).toMatchObject({ reason: 'request.grants_unmatched:aws', requested_grants: ['aws'] });
+  });
+
   it('serves the newest secret version', async () => {
     await b.vault.put('DB_URL', 'postgres://rotated', NOW_S);
     const body = (await (await b.post({ token: await token(), role: 'app' })).json()) as {

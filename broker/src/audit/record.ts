@@ -30,6 +30,8 @@ export interface AuditRecord {
   credentials: CredentialSummary[];
   policy_hash: string;
   policy_trace?: { matched: string | null; failed: string[] };
+  /** For exchange records: the `grants` subset the caller asked for (types or env names), when it asked. */
+  requested_grants?: string[];
   upstream?: { type: string; code: string } | undefined;
   /** For revoke records: the exchange whose credentials were revoked. */
   target_request_id?: string;

@@ -29,6 +29,9 @@ describe('action/dist', () => {
       'timeout-seconds',
       'retries',
       'cleanup',
+      'grants',
+      'output-credentials',
+      'mask-aws-account-id',
     ]) {
       expect(yml).toMatch(new RegExp(`\\n  ${input}:\\n`));
     }

@@ -17,6 +17,9 @@ describe('readInputs', () => {
         timeoutSeconds: 60,
         retries: 3,
         cleanup: true,
+        grants: [],
+        outputCredentials: false,
+        maskAwsAccountId: false,
       },
     });
   });
@@ -33,6 +36,9 @@ describe('readInputs', () => {
         'timeout-seconds': '5',
         retries: '0',
         cleanup: 'false',
+        grants: ' aws ,\nDATABASE_URL\n\n,db.url-2 ',
+        'output-credentials': 'true',
+        'mask-aws-account-id': 'True',
       }),
     );
     expect(r).toEqual({
@@ -47,6 +53,9 @@ describe('readInputs', () => {
         timeoutSeconds: 5,
         retries: 0,
         cleanup: false,
+        grants: ['aws', 'DATABASE_URL', 'db.url-2'],
+        outputCredentials: true,
+        maskAwsAccountId: true,
       },
     });
   });
@@ -59,6 +68,8 @@ describe('readInputs', () => {
         'export-env': 'yes',
         'env-prefix': '1X',
         'aws-region': 'mars',
+        grants: 'aws, a=b',
+        'output-credentials': 'on',
         'timeout-seconds': '0',
         retries: '2.5',
         cleanup: '',
@@ -70,9 +81,11 @@ describe('readInputs', () => {
       'input role "Bad Role" is not a role name (lower case letters, digits, ".", "_", "-"; at most 63)',
       'input env-prefix must match [A-Za-z_][A-Za-z0-9_]* (it starts every secret variable name)',
       'input aws-region "mars" is not an AWS region such as us-east-1',
+      'input grants "a=b" is not a grant type or an env name',
       'input export-env must be true or false',
       'input timeout-seconds must be a whole number from 1 to 600',
       'input retries must be a whole number from 0 to 10',
+      'input output-credentials must be true or false',
     ]);
   });
 
@@ -89,5 +102,15 @@ describe('readInputs', () => {
 
   it.each(['http://localhost:1', 'http://[::1]:8787', 'https://broker.example.com/prefix'])('accepts %s', (url) => {
     expect(readInputs(get({ 'broker-url': url, role: 'r' })).ok).toBe(true);
+  });
+
+  it.each([
+    ['aws,aws', 'names an entry twice'],
+    [Array.from({ length: 17 }, (_, i) => `G${i}`).join(','), 'more than 16'],
+    ['*', 'is not a grant type'],
+    ['aws secret', 'is not a grant type'],
+  ])('grants %j: %s', (grants, problem) => {
+    const r = readInputs(get({ 'broker-url': 'https://b.example.com', role: 'r', grants }));
+    expect(!r.ok && r.problems[0]).toContain(problem);
   });
 });

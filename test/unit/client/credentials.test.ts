@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseExchangeResponse } from '../../../client/credentials.ts';
+import { hasRevocable, parseExchangeResponse } from '../../../client/credentials.ts';
 
 const base = { request_id: 'r', role: 'deploy', expires_at: '2030-01-01T00:00:00Z' };
 
@@ -51,5 +51,17 @@ describe('parseExchangeResponse', () => {
     const r = parseExchangeResponse(body);
     if (reason === undefined) expect(r.ok).toBe(true);
     else expect(r).toEqual({ ok: false, reason });
+  });
+});
+
+describe('hasRevocable', () => {
+  const of = (types: string[], unknown: string[] = []) =>
+    hasRevocable({ credentials: types.map((type) => ({ type }) as never), unknown_types: unknown });
+  it('is false only when every credential is of a known type that cannot be revoked early', () => {
+    expect(of([])).toBe(false);
+    expect(of(['aws', 'azure', 'gcp', 'secret'])).toBe(false);
+    expect(of(['secret', 'github'])).toBe(true);
+    // A type this client does not know may be revocable (a postgres lease): post still asks the broker.
+    expect(of(['secret'], ['postgres'])).toBe(true);
   });
 });

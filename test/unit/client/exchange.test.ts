@@ -62,6 +62,16 @@ describe('exchangeToken', () => {
     expect(sent).toEqual([{ url: 'https://broker.test/v1/exchange', body: { token: 'token-1', role: 'deploy' }, timeoutMs: 60_000 }]);
   });
 
+  it('sends grants as a list when given, and no grants field when empty or absent', async () => {
+    const { options, sent } = scripted([{ status: 200, body: OK_BODY }]);
+    await exchangeToken('deploy', { ...options, grants: ['aws', 'DATABASE_URL'] });
+    await exchangeToken('deploy', { ...options, grants: [] });
+    expect(sent.map((s) => s.body)).toEqual([
+      { token: 'token-1', role: 'deploy', grants: ['aws', 'DATABASE_URL'] },
+      { token: 'token-2', role: 'deploy' },
+    ]);
+  });
+
   it('retries network errors, 429 and 5xx with a fresh token each time and growing, jittered waits', async () => {
     const { options, sent, sleeps } = scripted([
       { throws: Object.assign(new Error('connect ECONNREFUSED 10.0.0.1:443'), { code: 'ECONNREFUSED' }) },
