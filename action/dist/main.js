@@ -1624,7 +1624,7 @@ function getIDToken(aud) {
 
 // client/describe.ts
 var HINTS = {
-  ERR_REQUEST_INVALID: 'check the role name (lower case letters, digits, ".", "_", "-") and that the ID token is a plain JWT',
+  ERR_REQUEST_INVALID: 'check the role name (lower case letters, digits, ".", "_", "-"), that every entry of grants names a grant type or an env name of this role (exactly, in the same letter case), and that the ID token is a plain JWT',
   ERR_PAYLOAD_TOO_LARGE: "the ID token is larger than the broker accepts (8 KiB)",
   ERR_TOKEN_INVALID: "check that the ID token's audience equals the audience the broker expects for this CI's issuer, and that the broker trusts this issuer",
   ERR_TOKEN_EXPIRED: "request a fresh ID token right before the exchange, and check the runner's clock",
@@ -1697,6 +1697,13 @@ var PUBLIC_FIELDS = /* @__PURE__ */ new Set([
   "env",
   "version"
 ]);
+var REVOCABLE_TYPES = /* @__PURE__ */ new Set(["github"]);
+function hasRevocable(response) {
+  return response.unknown_types.length > 0 || response.credentials.some((c) => REVOCABLE_TYPES.has(c.type));
+}
+function awsAccountIdOf(arn) {
+  return arn === void 0 ? void 0 : /^arn:aws[a-z-]*:(?:iam|sts)::(\d{12}):/.exec(arn)?.[1];
+}
 function isKnownType(type) {
   return typeof type === "string" && Object.hasOwn(REQUIRED, type);
 }
@@ -1749,7 +1756,8 @@ var MAX_RESPONSE_CHARS = 1024 * 1024;
 var CODE = /^ERR_[A-Z_]{1,40}$/;
 var REQUEST_ID = /^[A-Za-z0-9_-]{1,80}$/;
 async function exchangeToken(role, options) {
-  const result = await callBroker("v1/exchange", (token) => ({ token, role }), options);
+  const grants = options.grants?.length ? { grants: [...options.grants] } : {};
+  const result = await callBroker("v1/exchange", (token) => ({ token, role, ...grants }), options);
   if (!result.ok) return result;
   const parsed = parseExchangeResponse(result.body);
   if (!parsed.ok)
@@ -2238,6 +2246,10 @@ async function getIdToken(audience, env = process.env) {
 // broker/src/policy/role-name.ts
 var ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
+// broker/src/policy/select-grants.ts
+var GRANT_SELECTOR = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+var MAX_GRANT_SELECTORS = 16;
+
 // client/inputs.ts
 var LOOPBACK = /* @__PURE__ */ new Set(["127.0.0.1", "localhost", "[::1]"]);
 var ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -2270,6 +2282,14 @@ function envPrefixProblem(prefix) {
 function awsRegionProblem(region) {
   return region && !AWS_REGION.test(region) ? `${printableName(region)} is not an AWS region such as us-east-1` : void 0;
 }
+function parseGrantList(text) {
+  const grants = text.split(/[,\r\n]/).map((s) => s.trim()).filter((s) => s !== "");
+  const bad = grants.find((g) => !GRANT_SELECTOR.test(g));
+  if (bad !== void 0) return { ok: false, problem: `${printableName(bad)} is not a grant type or an env name` };
+  if (new Set(grants).size !== grants.length) return { ok: false, problem: "names an entry twice" };
+  if (grants.length > MAX_GRANT_SELECTORS) return { ok: false, problem: `names more than ${MAX_GRANT_SELECTORS} entries` };
+  return { ok: true, grants };
+}
 function parseWholeNumber(text, range) {
   if (text === void 0) return { ok: true, value: range.fallback };
   const n = Number(text);
@@ -2293,6 +2313,8 @@ function readInputs(get) {
   bad("env-prefix", envPrefixProblem(envPrefix));
   const awsRegion = get("aws-region");
   bad("aws-region", awsRegionProblem(awsRegion));
+  const grantList = parseGrantList(get("grants"));
+  if (!grantList.ok) bad("grants", grantList.problem);
   const int = (name, range) => {
     const parsed = parseWholeNumber(get(name) || void 0, range);
     if (parsed.ok) return parsed.value;
@@ -2317,7 +2339,10 @@ function readInputs(get) {
     awsRegion,
     timeoutSeconds: int("timeout-seconds", TIMEOUT_SECONDS),
     retries: int("retries", RETRIES),
-    cleanup: bool("cleanup", true)
+    cleanup: bool("cleanup", true),
+    grants: grantList.ok ? grantList.grants : [],
+    outputCredentials: bool("output-credentials", false),
+    maskAwsAccountId: bool("mask-aws-account-id", false)
   };
   return problems.length ? { ok: false, problems } : { ok: true, inputs };
 }
@@ -2383,7 +2408,7 @@ function maskResponse(body, setSecret2) {
 
 // action/src/outputs.ts
 var OUTPUT_NAME = /^[A-Za-z_][A-Za-z0-9_-]{0,127}$/;
-function outputsFor(response) {
+function outputsFor(response, options) {
   const outputs = [];
   const problems = [];
   const seen = /* @__PURE__ */ new Set();
@@ -2406,7 +2431,7 @@ function outputsFor(response) {
         problems.push(p);
         continue;
       }
-      put(`secret-${c.env}`, c.value);
+      if (options.credentials) put(`secret-${c.env}`, c.value);
       put(`secret-${c.env}-version`, c.version);
       put(`secret-${c.env}-name`, c.name);
       continue;
@@ -2415,8 +2440,10 @@ function outputsFor(response) {
     count.set(c.type, n);
     const prefix = n === 1 ? c.type : `${c.type}-${n}`;
     for (const [field, value] of Object.entries(c)) {
-      if (field !== "type") put(`${prefix}-${field.replaceAll("_", "-")}`, value);
+      if (field === "type" || !options.credentials && !PUBLIC_FIELDS.has(field)) continue;
+      put(`${prefix}-${field.replaceAll("_", "-")}`, value);
     }
+    if (c.type === "aws") put(`${prefix}-account-id`, awsAccountIdOf(c.role_arn));
   }
   return problems.length ? { ok: false, problems } : { ok: true, outputs };
 }
@@ -2426,14 +2453,18 @@ var STATE = {
   requestId: "request-id",
   expiresAt: "expires-at",
   /** JSON list of the variable names main exported, for post to blank. */
-  exported: "exported"
+  exported: "exported",
+  /** "false" when the exchange returned nothing revocable: post then makes no revoke call. */
+  revocable: "revocable"
 };
 
 // action/src/summary.ts
 var cell = (s) => s.replace(/[|\r\n<>`]/g, (ch) => ({ "|": "\\|", "\r": " ", "\n": " ", "<": "&lt;", ">": "&gt;", "`": "'" })[ch] ?? ch);
-function summaryMarkdown(response, brokerUrl) {
+function summaryMarkdown(response, brokerUrl, options = {}) {
+  const hidden = (s) => (options.hide ?? []).reduce((t, h) => h ? t.replaceAll(h, "***") : t, s);
   const rows = response.credentials.map((c) => {
-    const target = c.type === "aws" ? c.role_arn ?? "" : c.type === "azure" ? c.scope ?? "" : c.type === "gcp" ? c.service_account ?? c.project_id ?? "" : c.type === "github" ? (c.repositories ?? []).join(", ") : `${c.env}${c.version !== void 0 ? ` (version ${c.version})` : ""}`;
+    const raw = c.type === "aws" ? c.role_arn ?? "" : c.type === "azure" ? c.scope ?? "" : c.type === "gcp" ? c.service_account ?? c.project_id ?? "" : c.type === "github" ? (c.repositories ?? []).join(", ") : `${c.env}${c.version !== void 0 ? ` (version ${c.version})` : ""}`;
+    const target = hidden(raw);
     const expiry = c.type === "secret" ? "" : c.expires_at ?? "";
     return `| ${cell(c.type)} | ${cell(target)} | ${cell(expiry)} |`;
   });
@@ -2484,6 +2515,7 @@ async function run() {
   const subject = `secret-broker: exchange for role "${inputs.role}"`;
   const result = await exchangeToken(inputs.role, {
     brokerUrl: inputs.brokerUrl,
+    grants: inputs.grants,
     getToken: () => getIdToken(inputs.audience),
     transport: httpTransport,
     timeoutMs: inputs.timeoutSeconds * 1e3,
@@ -2493,10 +2525,13 @@ async function run() {
   if (!result.ok) return setFailed(describeFailure(result, subject));
   maskResponse(result.body, (v) => setSecret(v));
   const { response } = result;
+  const accountIds = response.credentials.flatMap((c) => c.type === "aws" ? awsAccountIdOf(c.role_arn) ?? [] : []);
+  if (inputs.maskAwsAccountId) for (const id of accountIds) setSecret(id);
   saveState(STATE.requestId, response.request_id);
   saveState(STATE.expiresAt, response.expires_at);
+  saveState(STATE.revocable, String(hasRevocable(response)));
   const env = planExports(response.credentials, inputs);
-  const outputs = outputsFor(response);
+  const outputs = outputsFor(response, { credentials: inputs.outputCredentials });
   const problems = [...env.ok ? [] : env.problems, ...outputs.ok ? [] : outputs.problems];
   if (!env.ok || !outputs.ok) {
     return setFailed(
@@ -2512,6 +2547,7 @@ async function run() {
     warning(
       `secret-broker: this version of the action does not know credential types ${response.unknown_types.join(", ")}; they were masked but not exported`
     );
-  if (process.env.GITHUB_STEP_SUMMARY) await summary.addRaw(summaryMarkdown(response, inputs.brokerUrl)).write();
+  if (process.env.GITHUB_STEP_SUMMARY)
+    await summary.addRaw(summaryMarkdown(response, inputs.brokerUrl, { hide: inputs.maskAwsAccountId ? accountIds : [] })).write();
 }
 run().catch((err) => setFailed(`secret-broker: ${err.message}`));

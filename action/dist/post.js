@@ -1604,7 +1604,7 @@ function getIDToken(aud) {
 
 // client/describe.ts
 var HINTS = {
-  ERR_REQUEST_INVALID: 'check the role name (lower case letters, digits, ".", "_", "-") and that the ID token is a plain JWT',
+  ERR_REQUEST_INVALID: 'check the role name (lower case letters, digits, ".", "_", "-"), that every entry of grants names a grant type or an env name of this role (exactly, in the same letter case), and that the ID token is a plain JWT',
   ERR_PAYLOAD_TOO_LARGE: "the ID token is larger than the broker accepts (8 KiB)",
   ERR_TOKEN_INVALID: "check that the ID token's audience equals the audience the broker expects for this CI's issuer, and that the broker trusts this issuer",
   ERR_TOKEN_EXPIRED: "request a fresh ID token right before the exchange, and check the runner's clock",
@@ -2084,6 +2084,10 @@ async function getIdToken(audience, env = process.env) {
 // broker/src/policy/role-name.ts
 var ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 
+// broker/src/policy/select-grants.ts
+var GRANT_SELECTOR = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
+var MAX_GRANT_SELECTORS = 16;
+
 // client/inputs.ts
 var LOOPBACK = /* @__PURE__ */ new Set(["127.0.0.1", "localhost", "[::1]"]);
 var ENV_PREFIX = /^[A-Za-z_][A-Za-z0-9_]{0,63}$/;
@@ -2116,6 +2120,14 @@ function envPrefixProblem(prefix) {
 function awsRegionProblem(region) {
   return region && !AWS_REGION.test(region) ? `${printableName(region)} is not an AWS region such as us-east-1` : void 0;
 }
+function parseGrantList(text) {
+  const grants = text.split(/[,\r\n]/).map((s) => s.trim()).filter((s) => s !== "");
+  const bad = grants.find((g) => !GRANT_SELECTOR.test(g));
+  if (bad !== void 0) return { ok: false, problem: `${printableName(bad)} is not a grant type or an env name` };
+  if (new Set(grants).size !== grants.length) return { ok: false, problem: "names an entry twice" };
+  if (grants.length > MAX_GRANT_SELECTORS) return { ok: false, problem: `names more than ${MAX_GRANT_SELECTORS} entries` };
+  return { ok: true, grants };
+}
 function parseWholeNumber(text, range) {
   if (text === void 0) return { ok: true, value: range.fallback };
   const n = Number(text);
@@ -2139,6 +2151,8 @@ function readInputs(get) {
   bad("env-prefix", envPrefixProblem(envPrefix));
   const awsRegion = get("aws-region");
   bad("aws-region", awsRegionProblem(awsRegion));
+  const grantList = parseGrantList(get("grants"));
+  if (!grantList.ok) bad("grants", grantList.problem);
   const int = (name, range) => {
     const parsed = parseWholeNumber(get(name) || void 0, range);
     if (parsed.ok) return parsed.value;
@@ -2163,7 +2177,10 @@ function readInputs(get) {
     awsRegion,
     timeoutSeconds: int("timeout-seconds", TIMEOUT_SECONDS),
     retries: int("retries", RETRIES),
-    cleanup: bool("cleanup", true)
+    cleanup: bool("cleanup", true),
+    grants: grantList.ok ? grantList.grants : [],
+    outputCredentials: bool("output-credentials", false),
+    maskAwsAccountId: bool("mask-aws-account-id", false)
   };
   return problems.length ? { ok: false, problems } : { ok: true, inputs };
 }
@@ -2173,7 +2190,9 @@ var STATE = {
   requestId: "request-id",
   expiresAt: "expires-at",
   /** JSON list of the variable names main exported, for post to blank. */
-  exported: "exported"
+  exported: "exported",
+  /** "false" when the exchange returned nothing revocable: post then makes no revoke call. */
+  revocable: "revocable"
 };
 
 // action/src/transport.ts
@@ -2217,6 +2236,12 @@ async function run() {
   if (blanked.length) info(`secret-broker: blanked ${blanked.join(", ")} for the rest of the job`);
   const requestId = getState(STATE.requestId);
   if (!requestId) return info("secret-broker: no credentials were issued, nothing to revoke");
+  if (getState(STATE.revocable) === "false") {
+    const expiry2 = getState(STATE.expiresAt);
+    return info(
+      `secret-broker: request ${requestId} issued nothing revocable, so no revoke is sent; its credentials expire on their own${expiry2 ? ` at ${expiry2}` : ""}`
+    );
+  }
   const result = await revokeRequest(requestId, {
     brokerUrl: inputs.brokerUrl,
     getToken: () => getIdToken(inputs.audience),
