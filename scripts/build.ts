@@ -1,13 +1,21 @@
 // `npm run build`: every generated artefact, each by its own script, in order; the first failure stops.
 //   scripts/build-action.ts     the GitHub Action bundle, action/dist (committed; CI diffs it)
 //   scripts/build-admin.ts      the admin page's script, broker/src/admin/page-script.gen.ts (committed; CI diffs it)
+//   scripts/gen-reasons-doc.ts  the table of audit reasons, docs/REASONS.md (committed; a unit test diffs it)
+//   scripts/gen-migrations.ts   migrations/*.sql for node:sqlite, broker/entry/node/migrations.gen.ts (committed)
 //   scripts/bundle-policies.ts  the policy bundle for the Worker (generated, not committed)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const STEPS = ['scripts/build-action.ts', 'scripts/build-admin.ts', 'scripts/bundle-policies.ts'];
+const STEPS = [
+  'scripts/build-action.ts',
+  'scripts/build-admin.ts',
+  'scripts/gen-reasons-doc.ts',
+  'scripts/gen-migrations.ts',
+  'scripts/bundle-policies.ts',
+];
 
 for (const step of STEPS) {
   if (!existsSync(join(ROOT, step))) continue;

@@ -4,7 +4,8 @@ import { Hono, type Context } from 'hono';
 import { adminPage, adminQuery, type AdminDeps } from './admin/routes.ts';
 import { BrokerError, errorBody } from './errors.ts';
 import type { BrokerIssuer } from './issuer/issuer.ts';
-import { exchange, MAX_BODY_BYTES, type ExchangeDeps, type ExchangeInput, type RequestMeta } from './exchange.ts';
+import { exchange, type ExchangeDeps } from './exchange.ts';
+import { MAX_BODY_BYTES, type RequestInput, type RequestMeta } from './pipeline.ts';
 import { revoke } from './revoke.ts';
 import { newRequestId } from './util/ids.ts';
 import { readCapped } from './util/http.ts';
@@ -61,7 +62,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   // than it), so within the cap it is read whole, and checked again; without one (chunked) the stream is
   // counted. Reading whole also spares @hono/node-server a full Request with an abort signal per exchange,
   // whose cleanup lagged behind under load (the bench saw the heap grow ~40 MiB per 100,000 exchanges).
-  const readInput = async (c: Context<Env>): Promise<[ExchangeInput, RequestMeta]> => {
+  const readInput = async (c: Context<Env>): Promise<[RequestInput, RequestMeta]> => {
     const header = c.req.header('content-length');
     const declared = header === undefined ? Number.NaN : Number(header);
     let body: string | undefined;

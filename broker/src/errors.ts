@@ -1,5 +1,6 @@
 // One error type with stable codes (jose style). Callers see the code and a generic message; the detail
 // goes to the audit record only.
+import type { Reason } from './audit/reasons.ts';
 
 export const ERROR_STATUS = {
   ERR_REQUEST_INVALID: 400,
@@ -33,14 +34,14 @@ const MESSAGES: Record<ErrorCode, string> = {
 
 export class BrokerError extends Error {
   readonly code: ErrorCode;
-  /** For the audit record and server logs only; never sent to the caller. */
-  readonly detail: string;
+  /** For the audit record and server logs only; never sent to the caller. One of audit/reasons.ts. */
+  readonly detail: Reason;
 
-  constructor(code: ErrorCode, detail?: string, options?: { cause?: unknown }) {
+  constructor(code: ErrorCode, detail: Reason, options?: { cause?: unknown }) {
     super(MESSAGES[code], options);
     this.name = 'BrokerError';
     this.code = code;
-    this.detail = detail ?? code;
+    this.detail = detail;
   }
 
   get status(): number {

@@ -1,51 +1,23 @@
 // The exchange, top to bottom: parse, verify, replay, policy, mint, audit, respond. Every request leaves
-// exactly one audit record, written before the response; a deny never calls an upstream or mints anything.
-import type { Auditor } from './audit/auditor.ts';
-import type { AuditRecord, CredentialSummary } from './audit/record.ts';
-import { identityOf } from './audit/record.ts';
-import { BrokerError, ERROR_STATUS, type ErrorCode } from './errors.ts';
+// exactly one audit record, written before the response (pipeline.ts); a deny never calls an upstream or
+// mints anything.
+import type { CredentialSummary } from './audit/record.ts';
+import { BrokerError } from './errors.ts';
+import { revokeAll } from './mint/revoke-all.ts';
 import type { Credential, Minters, MintResult } from './mint/types.ts';
-import type { JwksRegistry } from './oidc/jwks.ts';
-import { CLOCK_TOLERANCE_S, verifyIdToken, type VerifiedToken } from './oidc/verify.ts';
-import type { CompiledPolicy, CompiledRole } from './policy/compile.ts';
+import type { CompiledRole } from './policy/compile.ts';
 import { decide } from './policy/match.ts';
-import { ROLE_NAME, type Grant } from './policy/schema.ts';
+import { type Grant, ROLE_NAME } from './policy/schema.ts';
+import { audited, authenticate, limitClient, type PipelineDeps, parseRequest, type RequestInput, type RequestMeta } from './pipeline.ts';
+import { type RevocationItem, type RevocationVault, revocationOwner } from './store/revocations.ts';
 import { parseGrantSelectors, selectGrants } from './policy/select-grants.ts';
-import type { RateLimiter } from './ratelimit.ts';
-import type { ReplayGuard } from './store/ports.ts';
-import { revocationOwner, type RevocationItem, type RevocationVault } from './store/revocations.ts';
 import { isoSeconds } from './util/duration.ts';
-import { sha256Hex } from './util/encoding.ts';
 
-export const MAX_BODY_BYTES = 16 * 1024;
-/** A used jti is remembered this long past the token's exp (beyond the clock tolerance). */
-export const REPLAY_LEEWAY_S = CLOCK_TOLERANCE_S + 60;
-
-export interface ExchangeDeps {
-  policy: () => CompiledPolicy;
-  jwks: JwksRegistry;
-  replay: ReplayGuard;
-  auditor: Auditor;
+export interface ExchangeDeps extends PipelineDeps {
   minters: Minters;
   /** Where revocable credentials (GitHub tokens) are kept, sealed, for the post step. */
   revocations?: RevocationVault;
-  /** Optional per-client and per-identity limits (BROKER_RATE_LIMITS). */
-  rateLimiter?: RateLimiter;
-  /** Epoch milliseconds. */
-  now: () => number;
   log?: (line: Record<string, unknown>) => void;
-}
-
-export interface RequestMeta {
-  requestId: string;
-  clientIp: string | null;
-  userAgent: string | null;
-}
-
-export interface ExchangeInput {
-  /** The raw body text (already size-capped by the caller) or undefined when it was too large. */
-  body: string | undefined;
-  authorization: string | null;
 }
 
 export interface ExchangeResponse {
@@ -55,78 +27,7 @@ export interface ExchangeResponse {
   credentials: Credential[];
 }
 
-/** Builds the record as a request proceeds, so that a refusal at any step is audited with what is known. */
-export class Draft {
-  readonly record: AuditRecord;
-  /** Set by a route whose success has more than one meaning for the audit (what the caller sees is one). */
-  outcome: { reason: string; decision: AuditRecord['decision'] } | undefined;
-
-  constructor(meta: RequestMeta, nowMs: number, policyHash: string, action: AuditRecord['action']) {
-    this.record = {
-      time: new Date(nowMs).toISOString(),
-      request_id: meta.requestId,
-      action,
-      decision: 'deny',
-      code: 'ERR_INTERNAL',
-      reason: 'unfinished',
-      status: 500,
-      role: null,
-      issuer: null,
-      subject: null,
-      identity: {},
-      jti: null,
-      token_sha256: null,
-      client_ip: meta.clientIp,
-      user_agent: meta.userAgent ? meta.userAgent.slice(0, 256) : null,
-      credentials: [],
-      policy_hash: policyHash,
-    };
-  }
-
-  finish(code: ErrorCode | 'OK', reason: string): AuditRecord {
-    this.record.code = code;
-    this.record.reason = reason;
-    this.record.status = code === 'OK' ? 200 : ERROR_STATUS[code];
-    this.record.decision = code === 'OK' ? 'allow' : code === 'ERR_INTERNAL' || code === 'ERR_UNAVAILABLE' ? 'error' : 'deny';
-    return this.record;
-  }
-}
-
-/**
- * Runs `body` and writes exactly one audit record for it, allow or refusal, before anything is returned.
- * A record that cannot be written turns the outcome into 503: nothing leaves unaudited.
- */
-export async function audited<T>(
-  deps: Pick<ExchangeDeps, 'auditor' | 'now' | 'policy'>,
-  meta: RequestMeta,
-  action: AuditRecord['action'],
-  body: (draft: Draft, policy: CompiledPolicy, nowMs: number) => Promise<T>,
-  onUnaudited?: (result: T) => Promise<void>,
-): Promise<T> {
-  const nowMs = deps.now();
-  const policy = deps.policy();
-  const draft = new Draft(meta, nowMs, policy.hash, action);
-  let result: T;
-  try {
-    result = await body(draft, policy, nowMs);
-  } catch (err) {
-    const e = err instanceof BrokerError ? err : new BrokerError('ERR_INTERNAL', 'bug', { cause: err });
-    await deps.auditor.append(draft.finish(e.code, e.detail));
-    throw e;
-  }
-  try {
-    const record = draft.finish('OK', draft.outcome?.reason ?? (action === 'exchange' ? 'allowed' : 'done'));
-    if (draft.outcome) record.decision = draft.outcome.decision;
-    await deps.auditor.append(record);
-  } catch (err) {
-    // Fail closed, and take back what can be taken back.
-    await onUnaudited?.(result).catch(() => {});
-    throw err;
-  }
-  return result;
-}
-
-export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: RequestMeta): Promise<ExchangeResponse> {
+export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestMeta): Promise<ExchangeResponse> {
   let minted: { credentials: Credential[]; revocations: RevocationItem[] } | undefined;
   return audited(
     deps,
@@ -204,50 +105,6 @@ export function exchange(deps: ExchangeDeps, input: ExchangeInput, meta: Request
   );
 }
 
-/** Steps 2-4, shared by exchange and revoke: verify the ID token and claim its jti, filling in the record. */
-/** The per-client limit, checked before anything of the request is parsed. */
-export async function limitClient(deps: Pick<ExchangeDeps, 'rateLimiter'>, meta: RequestMeta, nowMs: number): Promise<void> {
-  if (deps.rateLimiter && !(await deps.rateLimiter.allow('client', meta.clientIp ?? 'unknown', Math.floor(nowMs / 1000)))) {
-    throw new BrokerError('ERR_RATE_LIMITED', 'rate_limit.client');
-  }
-}
-
-export async function authenticate(
-  deps: Pick<ExchangeDeps, 'jwks' | 'replay' | 'rateLimiter'>,
-  policy: CompiledPolicy,
-  token: unknown,
-  draft: Draft,
-  nowMs: number,
-): Promise<VerifiedToken> {
-  if (typeof token !== 'string') throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_missing');
-  draft.record.token_sha256 = await sha256Hex(token);
-  const verified = await verifyIdToken(token, policy, deps.jwks, nowMs);
-  if (!verified.ok) {
-    draft.record.issuer = verified.issuer ?? null;
-    throw new BrokerError(verified.code, verified.detail);
-  }
-  const { claims, issuer } = verified.token;
-  draft.record.issuer = issuer.name;
-  draft.record.subject = claims.sub;
-  draft.record.jti = claims.jti;
-  draft.record.identity = identityOf(claims);
-
-  // Before the jti is claimed, so that a limited request can be retried with the same token.
-  if (deps.rateLimiter && !(await deps.rateLimiter.allow('subject', `${issuer.name}\u0000${claims.sub}`, Math.floor(nowMs / 1000)))) {
-    throw new BrokerError('ERR_RATE_LIMITED', 'rate_limit.subject');
-  }
-
-  // Replay: one atomic claim per (issuer, jti), kept until exp plus leeway.
-  let first: boolean;
-  try {
-    first = await deps.replay.claim(`${issuer.name}\u0000${claims.jti}`, claims.exp + REPLAY_LEEWAY_S, Math.floor(nowMs / 1000));
-  } catch (err) {
-    throw new BrokerError('ERR_UNAVAILABLE', 'replay.store_failed', { cause: err });
-  }
-  if (!first) throw new BrokerError('ERR_TOKEN_REPLAYED', 'token.replayed');
-  return verified.token;
-}
-
 function mintOne(minters: Minters, grant: Grant, ctx: Parameters<NonNullable<Minters['secret']>['mint']>[1]): Promise<MintResult> {
   const minter = minters[grant.type] as { mint(g: Grant, c: typeof ctx): Promise<MintResult> } | undefined;
   if (!minter) return Promise.resolve({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_not_configured` });
@@ -259,21 +116,6 @@ function mintOne(minters: Minters, grant: Grant, ctx: Parameters<NonNullable<Min
     );
 }
 
-/** Best effort: revokes what was minted for a request that is not going to return it. */
-export async function revokeAll(minters: Minters, items: RevocationItem[]): Promise<{ type: string; ok: boolean; detail?: string }[]> {
-  const results = [];
-  for (const item of items) {
-    const minter = minters[item.type as Grant['type']];
-    if (!minter?.revoke) {
-      results.push({ type: item.type, ok: false, detail: 'not revocable' });
-      continue;
-    }
-    const r = await minter.revoke(item.data).catch((err: unknown) => ({ ok: false as const, detail: String(err) }));
-    results.push(r.ok ? { type: item.type, ok: true } : { type: item.type, ok: false, detail: r.detail });
-  }
-  return results;
-}
-
 /** The response expires with its first credential, and never later than max_ttl. */
 function expiryOf(summaries: CredentialSummary[], now: number, role: CompiledRole): number {
   let expiry = now + role.maxTtl;
@@ -283,38 +125,4 @@ function expiryOf(summaries: CredentialSummary[], now: number, role: CompiledRol
     if (Number.isFinite(t)) expiry = Math.min(expiry, t);
   }
   return expiry;
-}
-
-/**
- * A JSON object body with only the named fields; the token may come as `Authorization: Bearer` instead
- * (never both). Anything else in the body is refused: nothing in the request can widen a grant.
- */
-export function parseRequest<K extends string>(input: ExchangeInput, allowed: readonly K[]): Record<K, unknown> & { token: unknown } {
-  if (input.body === undefined) throw new BrokerError('ERR_PAYLOAD_TOO_LARGE', 'request.body_too_large');
-  let body: unknown;
-  try {
-    body = JSON.parse(input.body);
-  } catch {
-    throw new BrokerError('ERR_REQUEST_INVALID', 'request.body_not_json');
-  }
-  if (!body || typeof body !== 'object' || Array.isArray(body)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.body_not_object');
-  const fields = body as Record<string, unknown>;
-  for (const key of Object.keys(fields)) {
-    if (!(allowed as readonly string[]).includes(key)) throw new BrokerError('ERR_REQUEST_INVALID', 'request.unknown_field');
-  }
-  const bearer = parseBearer(input.authorization);
-  if (bearer === null) throw new BrokerError('ERR_REQUEST_INVALID', 'request.authorization_malformed');
-  const fromBody = fields.token;
-  if (fromBody !== undefined && typeof fromBody !== 'string') throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_type');
-  if (fromBody !== undefined && bearer !== undefined) throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_twice');
-  const token = fromBody ?? bearer;
-  if (token === undefined) throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_missing');
-  return { ...(fields as Record<K, unknown>), token };
-}
-
-/** undefined: no Authorization header; null: present but not a Bearer token. */
-function parseBearer(header: string | null): string | undefined | null {
-  if (header === null) return undefined;
-  const m = /^Bearer ([^\s]+)$/.exec(header);
-  return m ? m[1]! : null;
 }

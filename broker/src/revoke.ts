@@ -2,16 +2,9 @@
 // handed out that can be revoked (GitHub installation tokens). Verified and audited like an exchange.
 // "Not yours" and "nothing there" answer alike: 200 with an empty `revoked`.
 import { BrokerError } from './errors.ts';
-import {
-  audited,
-  authenticate,
-  limitClient,
-  parseRequest,
-  revokeAll,
-  type ExchangeDeps,
-  type ExchangeInput,
-  type RequestMeta,
-} from './exchange.ts';
+import type { ExchangeDeps } from './exchange.ts';
+import { revokeAll } from './mint/revoke-all.ts';
+import { audited, authenticate, limitClient, parseRequest, type RequestInput, type RequestMeta } from './pipeline.ts';
 import { revocationOwner } from './store/revocations.ts';
 
 const REQUEST_ID = /^[0-9A-HJKMNP-TV-Z]{26}$/;
@@ -22,7 +15,7 @@ export interface RevokeResponse {
   revoked: { type: string; ok: boolean }[];
 }
 
-export function revoke(deps: ExchangeDeps, input: ExchangeInput, meta: RequestMeta): Promise<RevokeResponse> {
+export function revoke(deps: ExchangeDeps, input: RequestInput, meta: RequestMeta): Promise<RevokeResponse> {
   return audited(deps, meta, 'revoke', async (draft, policy, nowMs) => {
     await limitClient(deps, meta, nowMs);
     const fields = parseRequest(input, ['token', 'request_id']);

@@ -6,6 +6,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
+import { MIGRATIONS } from './migrations.gen.ts';
 import type {
   AuditCheckpoint,
   AuditEntry,
@@ -35,34 +36,8 @@ import {
   toSecretRow,
 } from '../../src/store/rows.ts';
 
-/** Schema migrations, in order; schema_version records the ones applied. Append only, never edit. */
-const MIGRATIONS: readonly string[] = [
-  `CREATE TABLE replay (key TEXT PRIMARY KEY, expires_at INTEGER NOT NULL) WITHOUT ROWID;
-   CREATE INDEX replay_expires_at ON replay (expires_at);
-   CREATE TABLE audit (seq INTEGER PRIMARY KEY, prev_hash TEXT NOT NULL, hash TEXT NOT NULL, record TEXT NOT NULL);
-   CREATE TABLE secrets (
-     name TEXT NOT NULL, version INTEGER NOT NULL, kek_id TEXT NOT NULL, wrapped_key TEXT NOT NULL,
-     iv TEXT NOT NULL, ciphertext TEXT NOT NULL, created_at INTEGER NOT NULL,
-     PRIMARY KEY (name, version)
-   );`,
-  `CREATE TABLE signing_keys (
-     kid TEXT PRIMARY KEY, alg TEXT NOT NULL, created_at INTEGER NOT NULL, activates_at INTEGER NOT NULL,
-     public_jwk TEXT NOT NULL, kek_id TEXT NOT NULL, wrapped_key TEXT NOT NULL, iv TEXT NOT NULL, ciphertext TEXT NOT NULL
-   );
-   CREATE TABLE revocations (
-     request_id TEXT PRIMARY KEY, owner TEXT NOT NULL, expires_at INTEGER NOT NULL,
-     kek_id TEXT NOT NULL, wrapped_key TEXT NOT NULL, iv TEXT NOT NULL, ciphertext TEXT NOT NULL
-   );`,
-  // Signed checkpoints of the audit chain, apart from it so that cutting the chain leaves them behind.
-  `CREATE TABLE audit_checkpoints (
-     id INTEGER PRIMARY KEY, seq INTEGER NOT NULL, hash TEXT NOT NULL, time TEXT NOT NULL, kid TEXT NOT NULL, jws TEXT NOT NULL
-   );
-   CREATE INDEX audit_checkpoints_seq ON audit_checkpoints (seq, id);`,
-  // The sealed newest version of each secret (migrations/0004_secret_heads.sql).
-  `CREATE TABLE secret_heads (
-     name TEXT PRIMARY KEY, version INTEGER NOT NULL, kek_id TEXT NOT NULL, seal TEXT NOT NULL
-   );`,
-];
+// The schema is migrations/*.sql, shared with D1 (rendered into migrations.gen.ts by scripts/gen-migrations.ts);
+// schema_version records how many have been applied. Append only, never edit an applied one.
 
 export const DATABASE_FILE = 'broker.db';
 
@@ -98,7 +73,7 @@ function migrate(db: DatabaseSync): void {
     }
     const record = db.prepare('INSERT INTO schema_version (version) VALUES (?)');
     for (let version = current + 1; version <= MIGRATIONS.length; version++) {
-      db.exec(MIGRATIONS[version - 1] as string);
+      db.exec(MIGRATIONS[version - 1]!.sql);
       record.run(version);
     }
     db.exec('COMMIT');

@@ -13,7 +13,9 @@ export interface AccessOptions {
   now?: () => number;
 }
 
-export type AccessResult = { ok: true; issuer: string; subject: string } | { ok: false; detail: string };
+export type AccessResult =
+  | { ok: true; issuer: string; subject: string }
+  | { ok: false; detail: 'jwt_malformed' | 'jwt_invalid' | 'certs_unavailable' };
 
 export interface AccessVerifier {
   verify(jwt: string): Promise<AccessResult>;

@@ -2,6 +2,7 @@
 // optionally a user that Cloudflare Access let through (Cf-Access-Jwt-Assertion, checked with jose).
 // The token is compared as SHA-256 digests in constant time, so neither its content nor its length leaks
 // through timing. Without any admin credential configured there is no admin surface at all (404).
+import type { Reason } from '../audit/reasons.ts';
 import { sha256Hex, timingSafeEqual } from '../util/encoding.ts';
 import type { AccessVerifier } from './access.ts';
 
@@ -12,7 +13,7 @@ export interface AdminIdentity {
   subject: string;
 }
 
-export type AdminAuthResult = { ok: true; identity: AdminIdentity } | { ok: false; detail: string };
+export type AdminAuthResult = { ok: true; identity: AdminIdentity } | { ok: false; detail: Reason };
 
 export interface AdminAuthenticator {
   authenticate(req: Request): Promise<AdminAuthResult>;

@@ -2,8 +2,10 @@
 // which page.ts inlines under the response's CSP nonce; nothing on the server runs this file. The data types
 // are the server's own, imported as types only: a change to the /v1/audit response that the page does not
 // follow is a type error here. Every value from a record is written with textContent, never as HTML: claims
-// and user agents are caller-controlled text.
+// and user agents are caller-controlled text. The reasons table (audit/reasons.ts) is bundled in: a reason
+// shows what it means as its tooltip.
 import type { AuditItem, AuditSummary } from '../audit/query.ts';
+import { describeReason } from '../audit/reasons.ts';
 import type { AuditRecord } from '../audit/record.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { AdminAuditResponse } from './routes.ts';
@@ -72,6 +74,11 @@ function ago(iso: string): string {
 }
 function token(): string | null {
   return sessionStorage.getItem(KEY);
+}
+/** What a reason means, from the table; a reason the table does not know (an older broker's) says so. */
+function reasonTitle(code: string, reason: string): string {
+  const known = describeReason(reason);
+  return `${code}: ${reason}\n${known ? known.meaning : 'Not a reason this broker writes.'}`;
 }
 function badge(decision: AuditRecord['decision']): HTMLSpanElement {
   return el('span', `badge ${decision}`, decision);
@@ -261,7 +268,9 @@ function renderReasons(groups: AuditSummary['deny_reasons']): void {
     const c1 = el('td');
     c1.appendChild(el('span', 'code', g.code));
     c1.appendChild(document.createElement('br'));
-    c1.appendChild(el('span', 'mono', g.reason));
+    const label = el('span', 'mono', g.reason);
+    label.title = reasonTitle(g.code, g.reason);
+    c1.appendChild(label);
     const c2 = el('td', 'barcell');
     const bar = el('div', 'bar');
     bar.style.width = `${Math.max(2, Math.round((100 * g.count) / top))}%`;
@@ -293,7 +302,7 @@ function addRow(item: AuditItem): void {
   const decision = el('td');
   decision.appendChild(badge(r.decision));
   const reason = el('td', 'reason mono', r.reason);
-  reason.title = `${r.code}: ${r.reason}`;
+  reason.title = reasonTitle(r.code, r.reason);
   const cells = [
     el('td', 'mono', fmtTime(r.time)),
     decision,
@@ -343,6 +352,7 @@ function openDetail(item: AuditItem): void {
     kv([
       ['Code', r.code],
       ['Reason', r.reason],
+      ['Meaning', describeReason(r.reason)?.meaning],
       ['HTTP status', r.status],
       ['Upstream', r.upstream ? `${r.upstream.type}: ${r.upstream.code}` : null],
       ['Revoked request', r.target_request_id],

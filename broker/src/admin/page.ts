@@ -132,7 +132,7 @@ export function renderAdminPage(nonce: string): string {
       <label>Decision<select id="f-decision"><option value="">Any</option><option value="allow">Allowed</option><option value="deny">Denied</option><option value="error">Errors</option></select></label>
       <label>Role<input id="f-role" placeholder="deploy-web-prod"></label>
       <label>Repository / project<input id="f-repository" placeholder="acme/web or id"></label>
-      <label>Reason or code<input id="f-reason" placeholder="policy.no_match"></label>
+      <label>Reason or code<input id="f-reason" placeholder="policy.no_allow_matched"></label>
       <label>Show<select id="f-action"><option value="exchange,revoke" selected>Credential requests</option><option value="admin_query,audit_prune">Admin activity</option><option value="">Everything</option></select></label>
       <div class="actions"><button class="primary" type="submit">Apply</button><button type="button" id="reset">Reset</button></div>
     </form>

@@ -3,8 +3,8 @@
 import { latestCheckpoints } from '../audit/checkpointer.ts';
 import { parseAuditQuery, queryAudit, type AuditPage } from '../audit/query.ts';
 import { BrokerError } from '../errors.ts';
-import { audited, limitClient, type ExchangeDeps, type RequestMeta } from '../exchange.ts';
 import type { BrokerIssuer } from '../issuer/issuer.ts';
+import { audited, limitClient, type PipelineDeps, type RequestMeta } from '../pipeline.ts';
 import type { CheckpointStore } from '../store/ports.ts';
 import { toBase64 } from '../util/encoding.ts';
 import type { AdminAuthenticator } from './auth.ts';
@@ -22,7 +22,7 @@ export interface AdminAuditResponse extends AuditPage {
   checkpoint: { seq: number; hash: string; time: string; kid: string } | null;
 }
 
-type Deps = Pick<ExchangeDeps, 'auditor' | 'now' | 'policy' | 'rateLimiter'> & {
+type Deps = Pick<PipelineDeps, 'auditor' | 'now' | 'policy' | 'rateLimiter'> & {
   admin?: AdminDeps | undefined;
   issuer?: BrokerIssuer | undefined;
 };

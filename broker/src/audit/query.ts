@@ -4,6 +4,7 @@
 // per request: a partial page comes back with a cursor to continue from.
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
 import { parseDuration } from '../util/duration.ts';
+import { isReasonFilter, type Reason } from './reasons.ts';
 import type { AuditDecision, AuditRecord } from './record.ts';
 
 export const ACTIONS = ['exchange', 'revoke', 'admin_query', 'audit_prune'] as const;
@@ -18,7 +19,7 @@ export interface AuditFilters {
   role?: string;
   /** A repository or project, by path (acme/web) or id. */
   repository?: string;
-  /** An error code (ERR_ACCESS_DENIED, OK) or a reason or its prefix (policy.no_match, policy.). */
+  /** An error code (ERR_ACCESS_DENIED, OK) or a reason or its prefix (policy.no_allow_matched, policy.): see reasons.ts. */
   reason?: string;
   actions?: AuditRecord['action'][];
 }
@@ -45,7 +46,7 @@ const APPEND_SLACK_MS = 15 * 60_000;
 const PARAMS = new Set(['since', 'until', 'decision', 'role', 'repository', 'reason', 'action', 'cursor', 'limit', 'summary']);
 const MAX_VALUE = 256;
 
-export type ParsedQuery = { ok: true; query: AuditQueryRequest; echo: Record<string, string> } | { ok: false; detail: string };
+export type ParsedQuery = { ok: true; query: AuditQueryRequest; echo: Record<string, string> } | { ok: false; detail: Reason };
 
 /** "24h" / "7d" before now, or an ISO time. */
 function parseTime(text: string, nowMs: number): number | undefined {
@@ -84,7 +85,11 @@ export function parseAuditQuery(params: URLSearchParams, nowMs: number): ParsedQ
   }
   if (echo.role) filters.role = echo.role;
   if (echo.repository) filters.repository = echo.repository;
-  if (echo.reason) filters.reason = echo.reason;
+  if (echo.reason) {
+    // A filter that can select nothing is a typo (or a reason this broker never writes): say so.
+    if (!isReasonFilter(echo.reason)) return { ok: false, detail: 'audit_query.reason' };
+    filters.reason = echo.reason;
+  }
   let cursor: number | undefined;
   if (echo.cursor) {
     if (!/^[1-9]\d{0,15}$/.test(echo.cursor)) return { ok: false, detail: 'audit_query.cursor' };

@@ -15,6 +15,7 @@ import { readAll } from './chain.ts';
 import type { ChainLink, CheckpointSigner } from './checkpoint-format.ts';
 import type { Checkpointer } from './checkpointer.ts';
 import { verifyAudit, type AuditProblem } from './verify-audit.ts';
+import type { Reason } from './reasons.ts';
 import type { AuditRecord } from './record.ts';
 
 export interface PruneOptions {
@@ -71,7 +72,7 @@ function pruneRecord(opts: PruneOptions, through: ChainLink, count: number, nowM
     action: 'audit_prune',
     decision: 'allow',
     code: 'OK',
-    reason: 'audit.pruned',
+    reason: 'audit.pruned' satisfies Reason,
     status: 200,
     role: null,
     issuer: null,

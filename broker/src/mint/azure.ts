@@ -108,6 +108,6 @@ function entraError(status: number, body: string): MintFailure {
   };
 }
 
-function fail(detail: string): MintFailure {
+function fail(detail: `azure.${string}`): MintFailure {
   return { ok: false, code: 'ERR_UPSTREAM', detail };
 }

@@ -219,7 +219,7 @@ function parseJsonObject(text: string): Record<string, unknown> | undefined {
 }
 
 /** Google's two error shapes: OAuth `{error, error_description}` (STS) and API `{error: {code, status}}`. */
-function httpFailure(prefix: string, status: number, json: Record<string, unknown> | undefined): MintFailure {
+function httpFailure(prefix: `gcp.${string}`, status: number, json: Record<string, unknown> | undefined): MintFailure {
   const error = json?.error;
   const code =
     typeof error === 'string'

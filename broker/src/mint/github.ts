@@ -69,7 +69,7 @@ export function createGithubMinter(deps: CloudMintDeps): Minter<GrantOf<'github'
       const token = typeof json?.token === 'string' && /^[\x21-\x7e]{1,1024}$/.test(json.token) ? json.token : undefined;
       if (!json || !token) return fail('github.access_tokens_malformed');
       // From here on a token exists: any refusal revokes it, so nothing is left alive that nobody holds.
-      const refuse = async (detail: string): Promise<MintFailure> => {
+      const refuse = async (detail: `github.${string}`): Promise<MintFailure> => {
         const revoked = await revokeToken(deps, apiUrl, token);
         return fail(revoked.ok ? detail : `${detail};revoke_failed:${revoked.detail}`);
       };
@@ -186,7 +186,7 @@ function githubHeaders(authorization: string): Record<string, string> {
  * GitHub errors carry no code, only the status and a message ("Resource not accessible by integration",
  * "API rate limit exceeded ..."): the status is the upstream code, the message goes into the detail.
  */
-function githubError(what: string, status: number, body: string): MintFailure {
+function githubError(what: `github.${string}`, status: number, body: string): MintFailure {
   const message = safeText(parseJsonObject(body)?.message);
   return {
     ok: false,
@@ -200,6 +200,6 @@ function own<V>(record: Record<string, V>, key: string): V | undefined {
   return Object.hasOwn(record, key) ? record[key] : undefined;
 }
 
-function fail(detail: string): MintFailure {
+function fail(detail: `github.${string}`): MintFailure {
   return { ok: false, code: 'ERR_UPSTREAM', detail };
 }

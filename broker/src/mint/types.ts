@@ -1,5 +1,6 @@
 // One interface for every credential type. A minter turns one grant into one credential for a verified
 // caller, bounded by the role's max_ttl, or says why it could not (tagged, with the upstream's own code).
+import type { Reason } from '../audit/reasons.ts';
 import type { CredentialSummary } from '../audit/record.ts';
 import type { CompiledRole } from '../policy/compile.ts';
 import type { Claims } from '../policy/match.ts';
@@ -28,7 +29,8 @@ export type MintResult =
       /** What the post step's revoke needs (kept sealed until the credential expires); only for revocable types. */
       revocation?: Record<string, string>;
     }
-  | { ok: false; code: 'ERR_UPSTREAM' | 'ERR_UNAVAILABLE'; detail: string; upstream_code?: string };
+  /** `detail` is the audit record's reason (audit/reasons.ts): a fixed one or one of an upstream's families. */
+  | { ok: false; code: 'ERR_UPSTREAM' | 'ERR_UNAVAILABLE'; detail: Reason; upstream_code?: string };
 
 export type RevokeResult = { ok: true } | { ok: false; detail: string; upstream_code?: string };
 

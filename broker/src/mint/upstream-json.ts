@@ -1,5 +1,6 @@
 // Small pieces the JSON-speaking minters (azure, github) share: strict JSON objects, how a failed call is
 // reported, and the max_ttl bound on what a credential claims.
+import type { UpstreamName } from '../audit/reasons.ts';
 import type { Fetched } from '../util/http.ts';
 import type { MintContext, MintResult } from './types.ts';
 
@@ -17,7 +18,7 @@ export function parseJsonObject(body: string): Record<string, unknown> | undefin
 }
 
 /** A call that never got an HTTP answer (deadline, network, redirect, size cap): the cause is the detail. */
-export function transportFailure(what: string, fetched: Extract<Fetched, { ok: false }>): MintFailure {
+export function transportFailure(what: `${UpstreamName}.${string}`, fetched: Extract<Fetched, { ok: false }>): MintFailure {
   return { ok: false, code: 'ERR_UPSTREAM', detail: `${what}_${fetched.reason}:${fetched.detail}` };
 }
 

@@ -1,6 +1,7 @@
 // What the cloud minters share about talking to an upstream: how a failed call becomes a tagged result, how
 // an upstream's own error code is kept for the audit (sanitised: it is the cloud's text, not ours), and how an
 // expiry the cloud reports is checked against what was asked for.
+import type { Reason, UpstreamStep } from '../audit/reasons.ts';
 import type { Fetched } from '../util/http.ts';
 import type { MintResult } from './types.ts';
 
@@ -12,14 +13,14 @@ export const UPSTREAM_MAX_BYTES = 64 * 1024;
 /** How far a cloud's clock may run ahead of ours before an expiry it reports counts as wrong. */
 export const MAX_CLOCK_SKEW = 300;
 
-export function upstreamFailure(detail: string, upstreamCode?: string): MintFailure {
+export function upstreamFailure(detail: Reason, upstreamCode?: string): MintFailure {
   return upstreamCode === undefined
     ? { ok: false, code: 'ERR_UPSTREAM', detail }
     : { ok: false, code: 'ERR_UPSTREAM', detail, upstream_code: upstreamCode };
 }
 
 /** A call that produced no HTTP answer (deadline, network, redirect, oversized body). */
-export function transportFailure(prefix: string, fetched: Extract<Fetched, { ok: false }>): MintFailure {
+export function transportFailure(prefix: UpstreamStep, fetched: Extract<Fetched, { ok: false }>): MintFailure {
   return upstreamFailure(`${prefix}.${fetched.reason}`);
 }
 

@@ -3,6 +3,7 @@
 // an unknown kid per cooldown, exponential backoff while an issuer fails, and the last good keys kept.
 // The shared cache (KV on Workers) is a fallback only: it is read when a live fetch fails and no keys are
 // in memory, and an entry from the future or older than cacheMaxAgeMs is not used.
+import type { Reason } from '../audit/reasons.ts';
 import { createLocalJWKSet, type JSONWebKeySet } from 'jose';
 import type { JwksCache } from '../store/ports.ts';
 import { fetchLimited, type FetchLike } from '../util/http.ts';
@@ -47,7 +48,7 @@ interface IssuerKeys {
   inflight?: Promise<void>;
 }
 
-export type KeyLookup = { ok: true; resolve: KeyResolver } | { ok: false; reason: 'unavailable' | 'unknown_kid'; detail: string };
+export type KeyLookup = { ok: true; resolve: KeyResolver } | { ok: false; reason: 'unavailable' | 'unknown_kid'; detail: Reason };
 
 export class JwksRegistry {
   private readonly state = new Map<string, IssuerKeys>();

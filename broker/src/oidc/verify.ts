@@ -4,6 +4,7 @@
 // room for two readings of one token: a `typ` other than exactly "JWT", and repeated member names in the
 // header or the claims, are refused.
 import { base64url, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { type FixedReason, type Reason, REASONS } from '../audit/reasons.ts';
 import type { CompiledIssuer, CompiledPolicy } from '../policy/compile.ts';
 import { findDuplicateKey } from './duplicate-keys.ts';
 import type { JwksRegistry } from './jwks.ts';
@@ -29,7 +30,7 @@ export type VerifyResult =
   | {
       ok: false;
       code: 'ERR_REQUEST_INVALID' | 'ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED' | 'ERR_UNAVAILABLE';
-      detail: string;
+      detail: Reason;
       issuer?: string;
     };
 
@@ -60,7 +61,7 @@ export async function verifyIdToken(token: string, policy: CompiledPolicy, jwks:
   if (findDuplicateKey(segments[1]) !== undefined) return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.claims_duplicate_member' };
   const issuer = typeof unverifiedIss === 'string' ? policy.issuersByUrl.get(unverifiedIss) : undefined;
   if (!issuer) return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.issuer_not_allowed' };
-  const fail = (code: Exclude<VerifyResult, { ok: true }>['code'], detail: string): VerifyResult => ({
+  const fail = (code: Exclude<VerifyResult, { ok: true }>['code'], detail: Reason): VerifyResult => ({
     ok: false,
     code,
     detail,
@@ -112,21 +113,34 @@ export async function verifyIdToken(token: string, policy: CompiledPolicy, jwks:
   };
 }
 
-function classify(err: unknown): ['ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED', string] {
-  if (err instanceof joseErrors.JWTExpired) return ['ERR_TOKEN_EXPIRED', `token.${err.claim}_expired`];
+type Refusal = ['ERR_TOKEN_INVALID' | 'ERR_TOKEN_EXPIRED', Reason];
+
+/** jose's claim and reason, as `token.<claim>_<reason>`, when the table knows it; else jose's error code. */
+function claimReason(err: joseErrors.JWTClaimValidationFailed | joseErrors.JWTExpired, suffix: string): Reason {
+  const reason = `token.${err.claim}_${suffix}`;
+  return Object.hasOwn(REASONS, reason) ? (reason as FixedReason) : joseCode(err);
+}
+
+function joseCode(err: joseErrors.JOSEError): Reason {
+  const code = err.code;
+  return code.startsWith('ERR_') ? `token.${code as `ERR_${string}`}` : 'token.unverifiable';
+}
+
+function classify(err: unknown): Refusal {
+  if (err instanceof joseErrors.JWTExpired) return ['ERR_TOKEN_EXPIRED', claimReason(err, 'expired')];
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
     const claim = err.claim;
     if (claim === 'nbf' || claim === 'iat' || claim === 'exp') {
       // Timestamp checks; a malformed (non-numeric) time is invalid rather than expired.
       return err.reason === 'check_failed'
-        ? ['ERR_TOKEN_EXPIRED', `token.${claim}_window`]
-        : ['ERR_TOKEN_INVALID', `token.${claim}_${err.reason}`];
+        ? ['ERR_TOKEN_EXPIRED', claimReason(err, 'window')]
+        : ['ERR_TOKEN_INVALID', claimReason(err, err.reason)];
     }
-    return ['ERR_TOKEN_INVALID', `token.${claim}_${err.reason}`];
+    return ['ERR_TOKEN_INVALID', claimReason(err, err.reason)];
   }
   if (err instanceof joseErrors.JWSSignatureVerificationFailed) return ['ERR_TOKEN_INVALID', 'token.signature'];
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return ['ERR_TOKEN_INVALID', 'token.algorithm'];
   if (err instanceof joseErrors.JWKSNoMatchingKey) return ['ERR_TOKEN_INVALID', 'token.no_matching_key'];
-  if (err instanceof joseErrors.JOSEError) return ['ERR_TOKEN_INVALID', `token.${err.code}`];
+  if (err instanceof joseErrors.JOSEError) return ['ERR_TOKEN_INVALID', joseCode(err)];
   return ['ERR_TOKEN_INVALID', 'token.unverifiable'];
 }

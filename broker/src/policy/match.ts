@@ -14,18 +14,20 @@ export interface TraceEntry {
   result: boolean;
 }
 
-export interface Verdict {
-  effect: 'allow' | 'deny';
-  reason: 'allow_matched' | 'deny_matched' | 'no_allow_matched';
+/** Tagged, so that a deny's reason is only ever a deny's (the exchange writes it as `policy.<reason>`). */
+export type Outcome = { effect: 'allow'; reason: 'allow_matched' } | { effect: 'deny'; reason: 'deny_matched' | 'no_allow_matched' };
+
+export type Verdict = Outcome & {
   /** The set that decided: `allow[1]` or `deny[0]`. */
   matched?: string;
   /** The first failing condition of each set tried, `allow[0].ref` (for the audit record). */
   failing: string[];
-}
+};
 
-export interface Decision extends Omit<Verdict, 'failing'> {
+export type Decision = Outcome & {
+  matched?: string;
   trace: TraceEntry[];
-}
+};
 
 const MISSING = Symbol('missing');
 

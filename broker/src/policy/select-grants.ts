@@ -3,6 +3,7 @@
 // grants, compared exactly, and an entry that selects nothing is refused rather than ignored (a typo must not
 // quietly hand out less, or nothing, while the job believes it got what it asked for). Zod-free, because the
 // pipeline clients check the same entry rule before they send.
+import type { Reason } from '../audit/reasons.ts';
 import type { Grant } from './schema.ts';
 
 /** A grant type or an env name; a secret grant without `env` is named by its store name, which may hold "." and "-". */
@@ -10,7 +11,7 @@ export const GRANT_SELECTOR = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
 /** A role holds at most 16 grants (schema.ts), so a longer list cannot be a narrowing. */
 export const MAX_GRANT_SELECTORS = 16;
 
-export type SelectorsResult = { ok: true; selectors: string[] | undefined } | { ok: false; reason: string };
+export type SelectorsResult = { ok: true; selectors: string[] | undefined } | { ok: false; reason: Reason };
 
 /** Shape only, before the token is verified: undefined (absent) means every grant of the role. */
 export function parseGrantSelectors(value: unknown): SelectorsResult {

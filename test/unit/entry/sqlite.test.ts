@@ -62,6 +62,7 @@ describe('openDatabase', () => {
       { version: 2 },
       { version: 3 },
       { version: 4 },
+      { version: 5 },
     ]);
   });
 

@@ -57,7 +57,7 @@ beforeEach(async () => {
     gcp: {
       mint: async () => {
         minted.push('gcp');
-        return { ok: false, code: 'ERR_UPSTREAM', detail: 'never' };
+        return { ok: false, code: 'ERR_UPSTREAM', detail: 'gcp.never_called' };
       },
     },
   };
