@@ -7,7 +7,9 @@ import { policyCommands } from './commands/policy.ts';
 import { secretCommands } from './commands/secret.ts';
 import { serveCommand } from './commands/serve.ts';
 import { tokenCommand } from './commands/token.ts';
+import { VERSION } from '../broker/src/version.ts';
 import { buildContext, COMMON_OPTIONS, UsageError, type Command } from './context.ts';
+import { needsSqliteMessage, nodeSqliteAvailable } from './lib/runtime.ts';
 
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
@@ -31,8 +33,27 @@ function overview(): string {
     '',
     'Every command takes --policies DIR (BROKER_POLICIES, default ./policies), --data DIR (BROKER_DATA_DIR,',
     'default ./.data) and --help. Environment: BROKER_KEK, BROKER_ADMIN_TOKEN, BROKER_PUBLIC_URL.',
+    `secret-broker <group> --help lists a group's commands (${GROUPS.join(', ')}); --version prints the version.`,
   ].join('\n');
 }
+
+/** The command groups ("policy", "audit", ...): the first word of every two-word command. */
+const GROUPS = [...new Set(Object.keys(COMMANDS).flatMap((name) => (name.includes(' ') ? [name.split(' ')[0]!] : [])))];
+
+function groupHelp(group: string): string {
+  const rows = Object.entries(COMMANDS)
+    .filter(([name]) => name.startsWith(`${group} `))
+    .map(([, c]) => `  ${c.usage.padEnd(62)} ${c.summary}`);
+  return [
+    `Usage: secret-broker ${group} <command> [options]`,
+    '',
+    ...rows,
+    '',
+    `secret-broker ${group} <command> --help shows its options.`,
+  ].join('\n');
+}
+
+const HELP = new Set(['--help', '-h', 'help']);
 
 function help(command: Command): string {
   const opts = Object.entries({ ...command.options, ...COMMON_OPTIONS })
@@ -42,9 +63,19 @@ function help(command: Command): string {
 }
 
 export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
+  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || (argv[0] === 'help' && argv.length === 1)) {
     process.stdout.write(`${overview()}\n`);
     return argv.length === 0 ? 2 : 0;
+  }
+  if (argv[0] === '--version' || argv[0] === '-V') {
+    process.stdout.write(`secret-broker ${VERSION}\n`);
+    return 0;
+  }
+  // "policy --help", "help policy", or a bare "policy": the group's commands.
+  const group = argv[0] === 'help' ? argv[1] : argv[0];
+  if (group !== undefined && GROUPS.includes(group) && (argv[0] === 'help' || argv[1] === undefined || HELP.has(argv[1]))) {
+    process.stdout.write(`${groupHelp(group)}\n`);
+    return argv[0] !== 'help' && argv[1] === undefined ? 2 : 0;
   }
   // Two-word commands ("policy check") first, then one-word ("serve").
   const two = `${argv[0]} ${argv[1] ?? ''}`;
@@ -59,6 +90,11 @@ export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env)
     if (ctx === 'help') {
       process.stdout.write(`${help(command)}\n`);
       return 0;
+    }
+    const sqlite = typeof command.sqlite === 'function' ? command.sqlite(ctx) : command.sqlite === true;
+    if (sqlite && !(await nodeSqliteAvailable())) {
+      process.stderr.write(`${needsSqliteMessage(name)}\n`);
+      return 1;
     }
     return await command.run(ctx);
   } catch (err) {

@@ -5,6 +5,7 @@
 import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
+import { DATABASE_FILE } from './database-file.ts';
 import type { SQLOutputValue, StatementSync } from 'node:sqlite';
 import type {
   AuditCheckpoint,
@@ -66,7 +67,7 @@ const MIGRATIONS: readonly string[] = [
    );`,
 ];
 
-export const DATABASE_FILE = 'broker.db';
+export { DATABASE_FILE };
 
 /** Opens (creating if needed) `<dataDir>/broker.db`, private to this user, and brings its schema up to date. */
 export function openDatabase(dataDir: string): DatabaseSync {
