@@ -2,12 +2,13 @@
 //   scripts/build-action.ts     the GitHub Action bundle, action/dist (committed; CI diffs it)
 //   scripts/build-admin.ts      the admin page's script, broker/src/admin/page-script.gen.ts (committed; CI diffs it)
 //   scripts/bundle-policies.ts  the policy bundle for the Worker (generated, not committed)
+//   scripts/build-package.ts    the npm package's JavaScript and the single-file client, dist/ (not committed)
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const STEPS = ['scripts/build-action.ts', 'scripts/build-admin.ts', 'scripts/bundle-policies.ts'];
+const STEPS = ['scripts/build-action.ts', 'scripts/build-admin.ts', 'scripts/bundle-policies.ts', 'scripts/build-package.ts'];
 
 for (const step of STEPS) {
   if (!existsSync(join(ROOT, step))) continue;
