@@ -81,7 +81,14 @@ export async function dispatch(program: Program, argv: string[], env: NodeJS.Pro
       process.stderr.write(`secret-broker ${name}: ${(err as Error).message}\n\n${help(command)}\n`);
       return 2;
     }
-    process.stderr.write(`secret-broker ${name}: ${(err as Error).message}\n`);
+    const e = err as NodeJS.ErrnoException & { address?: string; port?: number };
+    if (e.code === 'EADDRINUSE') {
+      process.stderr.write(
+        `secret-broker ${name}: ${e.address ?? 'the address'}:${e.port ?? '?'} is already in use (another broker still running?): stop it, or pass --port\n`,
+      );
+      return 1;
+    }
+    process.stderr.write(`secret-broker ${name}: ${e.message}\n`);
     return 1;
   }
 }

@@ -11,7 +11,9 @@
 // esbuild rather than tsc emit: one tool already used for the action, a single-file client tsc cannot make,
 // and deterministic output (no timestamps; paths relative to the repository), so two builds are byte-equal.
 //
-//   node scripts/build-package.ts
+//   node scripts/build-package.ts                 write dist/
+//   node scripts/build-package.ts --pin-template  also pin templates/secret-broker.yml (the GitLab component)
+//                                                 to this version and this client's SHA-256 (npm run build)
 import { build, type BuildOptions } from 'esbuild';
 import { createHash } from 'node:crypto';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -71,6 +73,24 @@ export function sha256(text: string | Uint8Array): string {
   return createHash('sha256').update(text).digest('hex');
 }
 
+export const TEMPLATE = join(ROOT, 'templates/secret-broker.yml');
+
+/** The component with its `version` and `client_sha256` input defaults set to this build's. */
+export function pinTemplate(text: string, version: string, clientSha256: string): string {
+  const pin = (input: string, value: string) => {
+    const re = new RegExp(`(\\n    ${input}:\\n(?:      .*\\n)*?      default: ).*\\n`);
+    if (!re.test(text)) throw new Error(`templates/secret-broker.yml: no default for input ${input}`);
+    text = text.replace(re, `$1${value}\n`);
+  };
+  pin('version', JSON.stringify(version));
+  pin('client_sha256', clientSha256);
+  return text;
+}
+
+export function packageVersion(): string {
+  return (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+}
+
 async function cli(): Promise<number> {
   const files = await buildPackage();
   // A clean dist/: no chunk of an earlier build ships in the package.
@@ -79,7 +99,14 @@ async function cli(): Promise<number> {
     mkdirSync(join(ROOT, path, '..'), { recursive: true });
     writeFileSync(join(ROOT, path), text, path.endsWith('.js') || path.endsWith('.mjs') ? { mode: 0o755 } : {});
   }
-  const version = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = packageVersion();
+  if (process.argv.includes('--pin-template')) {
+    const hash = sha256(files[`dist/${CLIENT_FILE}`]!);
+    const before = readFileSync(TEMPLATE, 'utf8');
+    const after = pinTemplate(before, version, hash);
+    if (after !== before) writeFileSync(TEMPLATE, after);
+    process.stderr.write(`templates/secret-broker.yml pins secret-broker ${version}, client ${hash.slice(0, 12)}\n`);
+  }
   process.stderr.write(`built dist/ (secret-broker ${version}, ${Object.keys(files).length} files)\n`);
   process.stdout.write(files['dist/SHA256SUMS']!);
   return 0;
