@@ -7,5 +7,12 @@ process.on('warning', (w) => {
   process.stderr.write(`${w.name}: ${w.message}\n`);
 });
 
+// A reader that stops early (`secret-broker audit list | head`) closes the pipe: stop quietly, with the
+// status a shell gives a program that SIGPIPE ended, instead of an unhandled EPIPE stack trace.
+process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+  if (err.code === 'EPIPE') process.exit(141);
+  throw err;
+});
+
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

@@ -11,6 +11,11 @@ export interface Command {
   options: Options;
   /** Positional arguments: their names, for usage errors. */
   positionals?: { min: number; max: number };
+  /**
+   * Needs node:sqlite (the data folder's stores): Node 22.13+ or 24. A function when only some flags do
+   * (audit verify --file reads no store). The module must import the stores lazily, inside run().
+   */
+  sqlite?: boolean | ((ctx: CommandContext) => boolean);
   run(ctx: CommandContext): Promise<number>;
 }
 
@@ -62,11 +67,24 @@ export function str(ctx: CommandContext, name: string): string | undefined {
   return typeof v === 'string' ? v : undefined;
 }
 
-/** Parses "24h" / "7d" (a duration before now) or an ISO timestamp into epoch milliseconds. */
+const FLAG_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400, w: 604_800 };
+
+/**
+ * A duration flag ("90s", "15m", "1h30m", "7d", "2w") in seconds. Flags also take weeks (audit windows and
+ * retention run to weeks); policy files keep s/m/h/d, since every duration there is capped at hours.
+ */
+export function parseFlagDuration(text: string): number | undefined {
+  if (!/^(?:\d+[smhdw])+$/.test(text)) return undefined;
+  let total = 0;
+  for (const [, n, unit] of text.matchAll(/(\d+)([smhdw])/g)) total += Number(n) * (FLAG_UNITS[unit as string] ?? 0);
+  return total > 0 && Number.isSafeInteger(total) ? total : undefined;
+}
+
+/** Parses "24h" / "7d" / "2w" (a duration before now) or an ISO timestamp into epoch milliseconds. */
 export function parseSince(text: string, nowMs: number): number {
-  const rel = /^(\d+)([smhd])$/.exec(text);
-  if (rel) return nowMs - Number(rel[1]) * { s: 1e3, m: 6e4, h: 36e5, d: 864e5 }[rel[2] as 's']!;
+  const seconds = parseFlagDuration(text);
+  if (seconds !== undefined) return nowMs - seconds * 1000;
   const t = Date.parse(text);
-  if (Number.isNaN(t)) throw new UsageError(`--since/--until: "${text}" is neither a duration like 24h nor an ISO time`);
+  if (Number.isNaN(t)) throw new UsageError(`--since/--until: "${text}" is neither a duration like 24h, 7d or 2w nor an ISO time`);
   return t;
 }

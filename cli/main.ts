@@ -7,7 +7,8 @@ import { policyCommands } from './commands/policy.ts';
 import { secretCommands } from './commands/secret.ts';
 import { serveCommand } from './commands/serve.ts';
 import { tokenCommand } from './commands/token.ts';
-import { buildContext, COMMON_OPTIONS, UsageError, type Command } from './context.ts';
+import type { Command } from './context.ts';
+import { commandRows, dispatch, groupsOf } from './dispatch.ts';
 
 const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
@@ -21,7 +22,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 function overview(): string {
-  const rows = Object.values(COMMANDS).map((c) => `  ${c.usage.padEnd(62)} ${c.summary}`);
+  const rows = commandRows(Object.values(COMMANDS));
   return [
     'secret-broker: OIDC credential broker for CI/CD',
     '',
@@ -31,42 +32,10 @@ function overview(): string {
     '',
     'Every command takes --policies DIR (BROKER_POLICIES, default ./policies), --data DIR (BROKER_DATA_DIR,',
     'default ./.data) and --help. Environment: BROKER_KEK, BROKER_ADMIN_TOKEN, BROKER_PUBLIC_URL.',
+    `secret-broker <group> --help lists a group's commands (${groupsOf(COMMANDS).join(', ')}); --version prints the version.`,
   ].join('\n');
 }
 
-function help(command: Command): string {
-  const opts = Object.entries({ ...command.options, ...COMMON_OPTIONS })
-    .map(([name, o]) => `  --${name}${o.type === 'string' ? ' VALUE' : ''}`)
-    .join('\n');
-  return `Usage: secret-broker ${command.usage}\n\n${command.summary}\n\nOptions:\n${opts}`;
-}
-
-export async function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (argv.length === 0 || argv[0] === '--help' || argv[0] === '-h' || argv[0] === 'help') {
-    process.stdout.write(`${overview()}\n`);
-    return argv.length === 0 ? 2 : 0;
-  }
-  // Two-word commands ("policy check") first, then one-word ("serve").
-  const two = `${argv[0]} ${argv[1] ?? ''}`;
-  const [name, rest] = COMMANDS[two] ? [two, argv.slice(2)] : [argv[0]!, argv.slice(1)];
-  const command = COMMANDS[name];
-  if (!command) {
-    process.stderr.write(`secret-broker: unknown command "${argv.slice(0, 2).join(' ')}"\n\n${overview()}\n`);
-    return 2;
-  }
-  try {
-    const ctx = buildContext(command, rest, env);
-    if (ctx === 'help') {
-      process.stdout.write(`${help(command)}\n`);
-      return 0;
-    }
-    return await command.run(ctx);
-  } catch (err) {
-    if (err instanceof UsageError || (err as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
-      process.stderr.write(`secret-broker ${name}: ${(err as Error).message}\n\n${help(command)}\n`);
-      return 2;
-    }
-    process.stderr.write(`secret-broker ${name}: ${(err as Error).message}\n`);
-    return 1;
-  }
+export function main(argv: string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
+  return dispatch({ commands: COMMANDS, overview }, argv, env);
 }

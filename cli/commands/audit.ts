@@ -18,12 +18,22 @@ import type { AuditDecision, AuditRecord } from '../../broker/src/audit/record.t
 import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
 import type { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import type { AuditCheckpoint, AuditEntry } from '../../broker/src/store/ports.ts';
-import { DATABASE_FILE, openDatabase, SqliteAuditStore, SqliteCheckpointStore, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
-import { loadCompiledPolicy } from '../../broker/entry/node.ts';
+import { DATABASE_FILE } from '../../broker/entry/node/database-file.ts';
+import type { SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
+import { roleNameProblem } from '../../client/inputs.ts';
 import { parseSince, str, UsageError, type Command, type CommandContext } from '../context.ts';
-import { openIssuer } from '../lib/stores.ts';
+import { nodeSqliteAvailable } from '../lib/runtime.ts';
 
-function filtersOf(ctx: CommandContext, defaultSince?: string): AuditFilters {
+// The stores load node:sqlite: imported when a command runs, so `audit verify --file` also runs on Node 20.
+const sqliteStores = () => import('../../broker/entry/node/sqlite.ts');
+const stores = () => import('../lib/stores.ts');
+
+interface CliFilters extends AuditFilters {
+  /** --role a,b: any of these roles (AuditFilters.role holds one). */
+  roles?: string[];
+}
+
+function filtersOf(ctx: CommandContext, defaultSince?: string): CliFilters {
   const now = Date.now();
   const since = str(ctx, 'since') ?? defaultSince;
   const until = str(ctx, 'until');
@@ -33,13 +43,19 @@ function filtersOf(ctx: CommandContext, defaultSince?: string): AuditFilters {
   const actions = action?.split(',');
   if (actions && !actions.every((a) => (ACTIONS as readonly string[]).includes(a)))
     throw new UsageError(`--action must be one or more of ${ACTIONS.join(', ')}`);
-  const role = str(ctx, 'role');
+  // --role a,b means either role. Each name must be a role name, so "a,,b" or "a, b" is refused rather than
+  // matching nothing.
+  const roles = str(ctx, 'role')?.split(',');
+  for (const r of roles ?? []) {
+    const problem = roleNameProblem(r);
+    if (problem) throw new UsageError(`--role "${r}" ${problem} (give one role, or several separated by commas)`);
+  }
   const repository = str(ctx, 'repository');
   const reason = str(ctx, 'reason');
   return {
     ...(since ? { since: parseSince(since, now) } : {}),
     ...(until ? { until: parseSince(until, now) } : {}),
-    ...(role ? { role } : {}),
+    ...(roles ? { roles } : {}),
     ...(decision ? { decision: decision as AuditDecision } : {}),
     ...(repository ? { repository } : {}),
     ...(reason ? { reason } : {}),
@@ -47,16 +63,24 @@ function filtersOf(ctx: CommandContext, defaultSince?: string): AuditFilters {
   };
 }
 
-async function* filtered(entries: AsyncIterable<AuditEntry>, f: AuditFilters): AsyncGenerator<AuditEntry & { parsed: AuditRecord }> {
+async function* filtered(entries: AsyncIterable<AuditEntry>, f: CliFilters): AsyncGenerator<AuditEntry & { parsed: AuditRecord }> {
   for await (const e of entries) {
     const parsed = JSON.parse(e.record) as AuditRecord;
+    if (f.roles && !(typeof parsed.role === 'string' && f.roles.includes(parsed.role))) continue;
     if (matchesFilters(parsed, f)) yield { ...e, parsed };
   }
 }
 
 /** The data folder's audit stores; never creates a database where there is none (verifying a file elsewhere). */
-function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
+async function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
   if (!opts.mustExist && !existsSync(join(ctx.dataDir, DATABASE_FILE))) return null;
+  if (!opts.mustExist && !(await nodeSqliteAvailable())) {
+    ctx.err(
+      `WARNING: Node ${process.versions.node} has no node:sqlite: the data folder's signing keys are not read; pass --jwks with the broker's JWKS`,
+    );
+    return null;
+  }
+  const { openDatabase, SqliteAuditStore, SqliteCheckpointStore, SqliteKeyStore } = await sqliteStores();
   const db = openDatabase(ctx.dataDir);
   return {
     db,
@@ -69,7 +93,7 @@ function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
 
 /** The broker's signing key, for checkpoints made here (export, prune, checkpoint): needs the KEK. */
 async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
-  const { issuer } = await openIssuer(ctx, { keys });
+  const { issuer } = await (await stores()).openIssuer(ctx, { keys });
   await issuer.ensureKey();
   return issuer;
 }
@@ -81,7 +105,7 @@ async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<Br
  */
 async function trustedStoreKeys(ctx: CommandContext, keys: SqliteKeyStore): Promise<JWK[]> {
   // Not a fresh development KEK: no stored key would open under it.
-  const opened = await openIssuer(ctx, { keys, existingKek: true });
+  const opened = await (await stores()).openIssuer(ctx, { keys, existingKek: true });
   if (!opened) {
     ctx.err(
       "WARNING: no KEK (BROKER_KEK is not set and there is no development KEK): no stored signing key can be trusted; pass --jwks with the broker's JWKS",
@@ -123,12 +147,13 @@ const list: Command = {
     'audit list [--since 24h] [--until T] [--role R] [--decision allow|deny|error] [--repository R] [--reason CODE] [--action A] [--limit N] [--json]',
   summary: 'Show audit records as a table (or JSON lines), oldest first; --limit keeps the newest N.',
   options: { ...FILTER_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } },
+  sqlite: true,
   async run(ctx) {
     const f = filtersOf(ctx, '24h');
     const limitText = str(ctx, 'limit');
     const limit = limitText === undefined ? undefined : Number(limitText);
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
-    const audit = openAudit(ctx, { mustExist: true })!;
+    const audit = (await openAudit(ctx, { mustExist: true }))!;
     const rows: (AuditEntry & { parsed: AuditRecord })[] = [];
     try {
       for await (const e of filtered(readAll(audit.store), f)) {
@@ -163,6 +188,7 @@ const exportCmd: Command = {
   usage: 'audit export [--since T] [--out FILE]',
   summary: 'Write the chain as JSON lines (for a SIEM), ending with a signed checkpoint; verify it with audit verify --file.',
   options: { since: { type: 'string' }, out: { type: 'string' } },
+  sqlite: true,
   async run(ctx) {
     const f = filtersOf(ctx);
     const outFile = str(ctx, 'out');
@@ -170,7 +196,7 @@ const exportCmd: Command = {
     const write = async (line: unknown) => {
       if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
     };
-    const audit = openAudit(ctx, { mustExist: true })!;
+    const audit = (await openAudit(ctx, { mustExist: true }))!;
     let n = 0;
     let last: AuditEntry | undefined;
     let verification: AuditVerification;
@@ -310,6 +336,8 @@ const verify: Command = {
   usage: 'audit verify [--file FILE] [--jwks FILE|URL] [--checkpoint FILE]',
   summary: 'Verify the hash chain and its signed checkpoints (store or export); exit 1 at the first broken link.',
   options: { file: { type: 'string' }, jwks: { type: 'string' }, checkpoint: { type: 'string', multiple: true } },
+  // A file verifies on any Node; the store needs node:sqlite.
+  sqlite: (ctx) => str(ctx, 'file') === undefined,
   async run(ctx) {
     const file = str(ctx, 'file');
     const jwks = str(ctx, 'jwks');
@@ -318,7 +346,7 @@ const verify: Command = {
     // cut back together with its own checkpoints.
     const witnessed: LocatedCheckpoint[] = [];
     for (const w of witnesses) for await (const l of readLines(w)) if ('checkpoint' in l) witnessed.push(l.checkpoint);
-    const audit = openAudit(ctx, { mustExist: !file });
+    const audit = await openAudit(ctx, { mustExist: !file });
     try {
       // --jwks is the caller's own trust anchor; otherwise only store keys that open under the KEK.
       const keys = jwks ? await loadJwks(jwks) : audit ? await trustedStoreKeys(ctx, audit.keys) : [];
@@ -345,6 +373,7 @@ const verify: Command = {
 
 async function policyHash(ctx: CommandContext): Promise<string> {
   try {
+    const { loadCompiledPolicy } = await import('../../broker/entry/node.ts');
     return (await loadCompiledPolicy(ctx.policiesDir)).hash;
   } catch {
     return '';
@@ -355,11 +384,12 @@ const prune: Command = {
   usage: 'audit prune --before 90d [--dry-run]',
   summary: 'Delete records older than --before up to a signed prune point; the rest still verifies.',
   options: { before: { type: 'string' }, 'dry-run': { type: 'boolean' } },
+  sqlite: true,
   async run(ctx) {
     const beforeText = str(ctx, 'before');
     if (!beforeText) throw new UsageError('--before is required (a duration such as 90d, or an ISO time)');
     const before = parseSince(beforeText, Date.now());
-    const audit = openAudit(ctx, { mustExist: true })!;
+    const audit = (await openAudit(ctx, { mustExist: true }))!;
     try {
       const signer = await openSigner(ctx, audit.keys);
       const auditor = new Auditor(audit.store);
@@ -399,8 +429,9 @@ const checkpointCmd: Command = {
   usage: 'audit checkpoint',
   summary: 'Verify the store and sign its head now; prints the checkpoint line to keep elsewhere (audit verify --checkpoint).',
   options: {},
+  sqlite: true,
   async run(ctx) {
-    const audit = openAudit(ctx, { mustExist: true })!;
+    const audit = (await openAudit(ctx, { mustExist: true }))!;
     try {
       const keys = await trustedStoreKeys(ctx, audit.keys);
       const located = (await listAll(audit.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));

@@ -1,6 +1,7 @@
-import { parseDuration } from '../../broker/src/util/duration.ts';
-import { openIssuer } from '../lib/stores.ts';
-import { str, UsageError, type Command } from '../context.ts';
+import { parseFlagDuration, str, UsageError, type Command } from '../context.ts';
+
+// The stores load node:sqlite: imported when a command runs, so the client commands also start on Node 20.
+const stores = () => import('../lib/stores.ts');
 
 const iso = (s: number) => new Date(s * 1000).toISOString();
 
@@ -8,11 +9,12 @@ const rotate: Command = {
   usage: 'keys rotate [--activate-in 1h]',
   summary: 'Add the next signing key: published in the JWKS now, signing after --activate-in (default 1h).',
   options: { 'activate-in': { type: 'string' } },
+  sqlite: true,
   async run(ctx) {
     const text = str(ctx, 'activate-in') ?? '1h';
-    const activateIn = text === '0' || text === '0s' ? 0 : parseDuration(text);
+    const activateIn = text === '0' || text === '0s' ? 0 : parseFlagDuration(text);
     if (activateIn === undefined) throw new UsageError('--activate-in must be a duration such as 1h (or 0 to sign with it at once)');
-    const { issuer, close } = await openIssuer(ctx);
+    const { issuer, close } = await (await stores()).openIssuer(ctx);
     try {
       await issuer.ensureKey();
       const { added, dropped } = await issuer.rotate(activateIn);
@@ -32,8 +34,9 @@ const list: Command = {
   usage: 'keys list',
   summary: "List the broker's signing keys and their state.",
   options: {},
+  sqlite: true,
   async run(ctx) {
-    const { issuer, close } = await openIssuer(ctx);
+    const { issuer, close } = await (await stores()).openIssuer(ctx);
     try {
       const now = Math.floor(Date.now() / 1000);
       const rows = await issuer.listKeys();

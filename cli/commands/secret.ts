@@ -1,7 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { openVault } from '../lib/stores.ts';
 import { str, UsageError, type Command, type CommandContext } from '../context.ts';
 import { toBase64 } from '../../broker/src/util/encoding.ts';
+
+// The stores load node:sqlite: imported when a command runs, so the client commands also start on Node 20.
+const stores = () => import('../lib/stores.ts');
 
 /**
  * The value comes from --file or standard input, never from the command line (shell history, ps).
@@ -26,7 +28,7 @@ function readValue(ctx: CommandContext, allowGenerate: boolean): Uint8Array {
 async function store(ctx: CommandContext, allowGenerate: boolean, verb: string): Promise<number> {
   const name = ctx.positionals[0]!;
   const value = readValue(ctx, allowGenerate);
-  const { vault, close } = await openVault(ctx);
+  const { vault, close } = await (await stores()).openVault(ctx);
   try {
     if (verb === 'rotated' && !(await vault.get(name))) throw new UsageError(`there is no secret "${name}" to rotate (use secret put)`);
     const { version } = await vault.put(name, value, Math.floor(Date.now() / 1000));
@@ -42,6 +44,7 @@ const put: Command = {
   summary: 'Store a secret (a new version if it exists); the value comes from --file or stdin.',
   options: { file: { type: 'string' }, raw: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
+  sqlite: true,
   run: (ctx) => store(ctx, false, 'stored'),
 };
 
@@ -50,6 +53,7 @@ const rotate: Command = {
   summary: 'Add a new version of an existing secret; older versions stay readable by version.',
   options: { file: { type: 'string' }, raw: { type: 'boolean' }, generate: { type: 'boolean' } },
   positionals: { min: 1, max: 1 },
+  sqlite: true,
   run: (ctx) => store(ctx, true, 'rotated'),
 };
 
@@ -57,8 +61,9 @@ const list: Command = {
   usage: 'secret list',
   summary: 'List stored secrets (names and versions, never values).',
   options: { json: { type: 'boolean' } },
+  sqlite: true,
   async run(ctx) {
-    const { vault, close } = await openVault(ctx);
+    const { vault, close } = await (await stores()).openVault(ctx);
     try {
       const rows = await vault.list();
       if (ctx.values.json) {

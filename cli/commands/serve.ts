@@ -1,11 +1,13 @@
-import { startNodeBroker } from '../../broker/entry/node.ts';
 import { str, UsageError, type Command } from '../context.ts';
 
 export const serveCommand: Command = {
   usage: 'serve [--port 8787] [--host 127.0.0.1] [--dev]',
   summary: 'Run the broker on Node (node:sqlite stores in the data folder); needs BROKER_KEK unless --dev.',
   options: { port: { type: 'string' }, host: { type: 'string' }, dev: { type: 'boolean' } },
+  sqlite: true,
   async run(ctx) {
+    // Imported here, not at the top: the broker loads node:sqlite, and the client commands run on Node 20.
+    const { startNodeBroker } = await import('../../broker/entry/node.ts');
     const port = Number(str(ctx, 'port') ?? '8787');
     if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError('--port must be 0 to 65535');
     const host = str(ctx, 'host') ?? '127.0.0.1';

@@ -1,9 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { parseDuration } from '../../broker/src/util/duration.ts';
 import { loadOrCreateIssuerKey, publicJwks, serveTestIssuer, signTestToken } from '../lib/test-issuer.ts';
-import { str, UsageError, type Command } from '../context.ts';
+import { parseFlagDuration, str, UsageError, type Command } from '../context.ts';
 
 export const tokenCommand: Command = {
   usage: 'token --claims FILE [--issuer-key FILE] [--jwks] [--serve]',
@@ -44,7 +43,7 @@ export const tokenCommand: Command = {
     const claims: unknown = parseYaml(readFileSync(claimsFile, 'utf8'));
     if (!claims || typeof claims !== 'object' || Array.isArray(claims)) throw new UsageError(`${claimsFile}: not an object of claims`);
     const ttlText = str(ctx, 'ttl');
-    const ttl = ttlText === undefined ? undefined : parseDuration(ttlText);
+    const ttl = ttlText === undefined ? undefined : parseFlagDuration(ttlText);
     if (ttlText !== undefined && ttl === undefined) throw new UsageError('--ttl must be a duration such as 5m');
     const issuer = str(ctx, 'issuer');
     const audience = str(ctx, 'audience');

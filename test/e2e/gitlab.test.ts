@@ -3,11 +3,13 @@
 // id_tokens names, before_script and script in one bash with `set -eo pipefail`, after_script in another.
 // The credentials must be in the job's environment and nowhere in the job log or the project directory.
 import { spawn } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
 import { existsSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { signTestToken, type IssuerKey, type TestIssuerServer } from '../../cli/lib/test-issuer.ts';
+import { buildPackage, CLIENT_FILE, packageVersion, sha256 } from '../../scripts/build-package.ts';
 import { startE2eBroker, type E2eBroker } from '../helpers/e2e-broker.ts';
 import { CLI, ROOT, type ServedBroker } from '../helpers/processes.ts';
 
@@ -19,9 +21,10 @@ const TLS_KEY = '-----BEGIN TEST KEY-----\nMIIgitlabLineOne\nMIIgitlabLineTwo\n-
 const VALUES = [API_KEY, ...TLS_KEY.split('\n')];
 
 interface Spec {
-  spec: { inputs: Record<string, { default?: string; options?: string[]; description?: string }> };
+  spec: { inputs: Record<string, { default?: string; options?: string[]; regex?: string; description?: string }> };
 }
 interface HiddenJob {
+  image?: string;
   id_tokens: Record<string, { aud: string }>;
   variables: Record<string, string>;
   before_script: string[];
@@ -59,7 +62,7 @@ afterAll(async () => {
 });
 
 /** The component as GitLab sees it: the spec header, then the jobs with `$[[ inputs.x ]]` replaced. */
-function loadComponent(inputs: Record<string, string>): { spec: Spec['spec']; job: HiddenJob } {
+function loadComponent(inputs: Record<string, string>): { spec: Spec['spec']; job: HiddenJob; jobs: Record<string, HiddenJob> } {
   const text = readFileSync(TEMPLATE, 'utf8');
   const [header, body] = text.split(/^---$/m);
   const spec = (parseAllDocuments(`${header}`)[0]!.toJS() as Spec).spec;
@@ -68,16 +71,17 @@ function loadComponent(inputs: Record<string, string>): { spec: Spec['spec']; jo
     const value = inputs[name] ?? def.default;
     if (value === undefined) throw new Error(`input ${name} is required`);
     if (def.options && !def.options.includes(value)) throw new Error(`input ${name}: ${value} is not one of ${def.options.join(', ')}`);
+    if (def.regex && !new RegExp(def.regex).test(value)) throw new Error(`input ${name}: ${value} does not match ${def.regex}`);
     values[name] = value;
   }
-  const interpolated = body!.replace(/\$\[\[\s*inputs\.([a-z_]+)\s*\]\]/g, (_, name: string) => {
+  const interpolated = body!.replace(/\$\[\[\s*inputs\.([a-z0-9_]+)\s*\]\]/g, (_, name: string) => {
     if (!(name in values)) throw new Error(`unknown input ${name}`);
     return values[name]!;
   });
   const docs = parseAllDocuments(interpolated);
   expect(docs).toHaveLength(1);
   const jobs = docs[0]!.toJS() as Record<string, HiddenJob>;
-  return { spec, job: jobs['.secret-broker']! };
+  return { spec, job: jobs[values.job_name ?? '.secret-broker']!, jobs };
 }
 
 interface JobRun {
@@ -90,7 +94,10 @@ interface JobRun {
 }
 
 /** Runs a job `extends: .secret-broker` whose script dumps its environment to a file outside the log. */
-async function runJob(inputs: Record<string, string>, opts: { token?: string; extraScript?: string[] } = {}): Promise<JobRun> {
+async function runJob(
+  inputs: Record<string, string>,
+  opts: { token?: string; extraScript?: string[]; path?: string } = {},
+): Promise<JobRun> {
   const { job } = loadComponent(inputs);
   const id = String(1000 + ++jobs);
   const projectDir = join(dir, `builds/acme/web-${id}`);
@@ -101,7 +108,7 @@ async function runJob(inputs: Record<string, string>, opts: { token?: string; ex
   const tokenVar = Object.keys(job.id_tokens)[0]!;
   const aud = job.id_tokens[tokenVar]!.aud;
   const env: Record<string, string> = {
-    PATH: process.env.PATH ?? '',
+    PATH: opts.path ?? process.env.PATH ?? '',
     HOME: tmp,
     TMPDIR: tmp,
     CI: 'true',
@@ -248,5 +255,87 @@ describe('the GitLab component', () => {
     expect(run.code, run.log).toBe(0);
     for (const v of VALUES) expect(run.log).not.toContain(v);
     expect(run.log).toMatch(/\+ test -n set/);
+  });
+});
+
+describe('the GitLab component without a checkout or npm: the pinned single-file client', () => {
+  let client: string;
+  let server: Server;
+  let base: string;
+  let served: Record<string, string>;
+  let fetched: string[];
+
+  beforeAll(async () => {
+    client = (await buildPackage())[`dist/${CLIENT_FILE}`]!;
+    served = { [`/v${packageVersion()}/${CLIENT_FILE}`]: client, '/tampered.mjs': `${client}\n// changed\n` };
+    fetched = [];
+    // Stands in for the release's download URL (or a mirror): loopback only.
+    server = createServer((req, res) => {
+      fetched.push(req.url ?? '');
+      const body = served[req.url ?? ''];
+      res.writeHead(body === undefined ? 404 : 200).end(body);
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    base = `http://127.0.0.1:${(server.address() as { port: number }).port}`;
+  });
+
+  afterAll(async () => {
+    await new Promise((r) => server?.close(r));
+  });
+
+  // The job's PATH has the system's Node (20 here) and coreutils, nothing from this repository.
+  const systemPath = '/usr/bin:/bin';
+  const inputs = () => ({ broker_url: broker.url, role: 'deploy', audience: AUD });
+
+  it('pins this version and the SHA-256 of the client this build makes, and defaults to a Node image', () => {
+    const { spec, job } = loadComponent(inputs());
+    expect(spec.inputs.version!.default).toBe(packageVersion());
+    expect(spec.inputs.client_sha256!.default).toBe(sha256(client));
+    expect(spec.inputs.cli!.default).toBe('');
+    expect(job.image).toMatch(/^node:\d+/);
+    // No install step: the job downloads one file and runs it.
+    expect(job.before_script.join('\n')).not.toMatch(/npm (ci|install)/);
+  });
+
+  it('two includes with different job_name inputs give two jobs that do not override each other', () => {
+    const staging = loadComponent({ ...inputs(), job_name: '.secret-broker-staging', role: 'deploy-staging' });
+    const prod = loadComponent({ ...inputs(), job_name: '.secret-broker-prod', role: 'deploy-prod' });
+    expect(Object.keys(staging.jobs)).toEqual(['.secret-broker-staging']);
+    expect(Object.keys(prod.jobs)).toEqual(['.secret-broker-prod']);
+    expect(staging.job.variables.SECRET_BROKER_ROLE).toBe('deploy-staging');
+    expect(prod.job.variables.SECRET_BROKER_ROLE).toBe('deploy-prod');
+    // A job name is a key, never YAML: anything else is refused by the input's regex.
+    for (const bad of ['.x: {}\ny', 'a b', '', '.x:', 'a\n  script: [id]'])
+      expect(() => loadComponent({ ...inputs(), job_name: bad })).toThrow(/does not match/);
+  });
+
+  it('downloads the pinned client, checks its SHA-256 and runs it on the system Node: credentials in the job', async () => {
+    fetched.length = 0;
+    const url = `${base}/v${packageVersion()}/${CLIENT_FILE}`;
+    const job = await runJob({ ...inputs(), client_url: url }, { path: systemPath });
+    expect(job.code, job.log).toBe(0);
+    expect(fetched).toEqual([`/v${packageVersion()}/${CLIENT_FILE}`]);
+    expect(job.env.API_KEY).toBe(API_KEY);
+    expect(job.env.TLS_KEY).toBe(TLS_KEY);
+    expect(job.log).toMatch(/secret-broker exchange: role "deploy" granted secret API_KEY, secret TLS_KEY/);
+    for (const v of VALUES) expect(job.log).not.toContain(v);
+    expect(filesUnder(job.projectDir)).toEqual([]);
+    expect(readdirSync(job.tmp)).toEqual([]);
+  });
+
+  it('a client whose SHA-256 is not the pinned one is never run', async () => {
+    const job = await runJob({ ...inputs(), client_url: `${base}/tampered.mjs` }, { path: systemPath });
+    expect(job.code).toBe(1);
+    expect(job.log).toContain('is not the pinned client (SHA-256 differs from client_sha256); refusing to run it');
+    expect(job.log).not.toContain('granted');
+    expect(job.env).toEqual({});
+    expect(readdirSync(job.tmp)).toEqual([]);
+  });
+
+  it('a download that fails stops the job with the URL and the reason', async () => {
+    const job = await runJob({ ...inputs(), client_url: `${base}/missing.mjs` }, { path: systemPath });
+    expect(job.code).toBe(1);
+    expect(job.log).toContain(`secret-broker: cannot download the client from ${base}/missing.mjs: HTTP 404`);
+    expect(job.env).toEqual({});
   });
 });

@@ -6,6 +6,7 @@ import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { StatementSync } from 'node:sqlite';
+import { DATABASE_FILE } from './database-file.ts';
 import { MIGRATIONS } from './migrations.gen.ts';
 import type {
   AuditCheckpoint,
@@ -39,7 +40,7 @@ import {
 // The schema is migrations/*.sql, shared with D1 (rendered into migrations.gen.ts by scripts/gen-migrations.ts);
 // schema_version records how many have been applied. Append only, never edit an applied one.
 
-export const DATABASE_FILE = 'broker.db';
+export { DATABASE_FILE };
 
 /** Opens (creating if needed) `<dataDir>/broker.db`, private to this user, and brings its schema up to date. */
 export function openDatabase(dataDir: string): DatabaseSync {
