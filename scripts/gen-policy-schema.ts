@@ -2,7 +2,7 @@
 //
 //   node scripts/gen-policy-schema.ts [--out FILE] [--check]
 //
-// --check exits 1 when the file is out of date instead of writing it (test/unit/policy/schema-json.test.ts
+// --check exits 1 when the file is out of date instead of writing it (test/unit/policy/review/json-schema.test.ts
 // does the same comparison). Editors pick the schema up from the first line of a role file:
 //   # yaml-language-server: $schema=../schema.json
 import { readFileSync, writeFileSync } from 'node:fs';
