@@ -5,8 +5,9 @@
 //
 //   node scripts/gen-migrations.ts            write broker/entry/node/migrations.gen.ts
 //   node scripts/gen-migrations.ts --check    exit 1 when it differs from a fresh render
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
+import { writeOrCheck } from './lib/generated.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 export const MIGRATIONS_DIR = join(ROOT, 'migrations');
@@ -32,15 +33,4 @@ ${entries}
 `;
 }
 
-if (import.meta.main) {
-  const text = renderMigrationsModule(readMigrations());
-  const path = join(ROOT, MIGRATIONS_OUT);
-  if (process.argv.includes('--check')) {
-    if (readFileSync(path, 'utf8') !== text) {
-      process.stderr.write(`${MIGRATIONS_OUT} is stale: run npm run build\n`);
-      process.exit(1);
-    }
-  } else {
-    writeFileSync(path, text);
-  }
-}
+if (import.meta.main) writeOrCheck(join(ROOT, MIGRATIONS_OUT), renderMigrationsModule(readMigrations()), 'npm run build');

@@ -1,14 +1,6 @@
-// Writes docs/REASONS.md, the table of audit reasons, from broker/src/audit/reasons.ts (the table the
-// broker writes, queries and shows).
-//
-//   node scripts/gen-reasons-doc.ts [--out FILE] [--check]
-//
-// --check exits 1 when the file is out of date instead of writing it (test/unit/audit/reasons.test.ts does
-// the same comparison).
-import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { FAMILIES, REASONS } from '../broker/src/audit/reasons.ts';
+import { writeOrCheck } from './lib/generated.ts';
 import { ERROR_STATUS } from '../broker/src/errors.ts';
 
 export const REASONS_DOC_PATH = resolve(import.meta.dirname, '../docs/REASONS.md');
@@ -67,23 +59,4 @@ export function renderReasonsDoc(): string {
   return lines.join('\n');
 }
 
-if (import.meta.main) {
-  const { values } = parseArgs({ options: { out: { type: 'string' }, check: { type: 'boolean' } } });
-  const out = resolve(values.out ?? REASONS_DOC_PATH);
-  const text = renderReasonsDoc();
-  if (values.check) {
-    let current = '';
-    try {
-      current = readFileSync(out, 'utf8');
-    } catch {
-      // missing: out of date
-    }
-    if (current !== text) {
-      process.stderr.write(`${out} is out of date: run node scripts/gen-reasons-doc.ts\n`);
-      process.exitCode = 1;
-    }
-  } else {
-    writeFileSync(out, text);
-    process.stdout.write(`wrote ${out}\n`);
-  }
-}
+if (import.meta.main) writeOrCheck(REASONS_DOC_PATH, renderReasonsDoc(), 'node scripts/gen-reasons-doc.ts');
