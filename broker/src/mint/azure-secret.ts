@@ -4,7 +4,7 @@
 //
 // Key Vault says which token it wants: an unauthenticated request gets a 401 whose WWW-Authenticate names the
 // `resource` (https://vault.azure.net, or a sovereign cloud's). As the Azure SDK does, the broker asks for
-// that resource only when its host is a parent domain of the vault's own host, so a vault URL cannot make
+// that resource only when its host is the parent domain of the vault's own host, so a vault URL cannot make
 // the broker fetch (and send it) a token for another resource such as Azure Resource Manager.
 import type { Reason } from '../audit/reasons.ts';
 import type { GrantOf } from '../policy/schema.ts';
@@ -84,8 +84,8 @@ export function createAzureSecretMinter(deps: CloudMintDeps): Minter<GrantOf<'az
 
 /**
  * The scope to ask Entra for, from Key Vault's `WWW-Authenticate: Bearer authorization="...",
- * resource="..."` (or `scope="..."`). The resource must be https and its host the vault's host or a parent
- * domain of it; a loopback vault (a local fake) accepts any https resource.
+ * resource="..."` (or `scope="..."`). The resource must be https and its host the vault's host or its
+ * parent domain; a loopback vault (a local fake) accepts any https resource.
  */
 export function challengeScope(header: string | null, vault: URL): string | { problem: string } {
   if (!header || !/^Bearer\s/i.test(header)) return { problem: 'missing' };
@@ -104,7 +104,10 @@ export function challengeScope(header: string | null, vault: URL): string | { pr
   const loopback = vault.hostname === 'localhost' || vault.hostname === '[::1]' || /^127(?:\.\d{1,3}){3}$/.test(vault.hostname);
   const host = url.hostname.toLowerCase();
   const vaultHost = vault.hostname.toLowerCase();
-  if (!loopback && vaultHost !== host && !vaultHost.endsWith(`.${host}`)) return { problem: 'resource_mismatch' };
+  // The vault's own host or its parent domain exactly (myvault.vault.azure.net -> vault.azure.net): a
+  // suffix check alone would accept a bare TLD ("https://net") or a higher domain shared with other services.
+  const parent = vaultHost.slice(vaultHost.indexOf('.') + 1);
+  if (!loopback && host !== vaultHost && (host !== parent || !host.includes('.'))) return { problem: 'resource_mismatch' };
   return `${trimSlashes(url.href)}/.default`;
 }
 
