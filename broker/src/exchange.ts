@@ -4,7 +4,7 @@
 import type { CredentialSummary } from './audit/record.ts';
 import { BrokerError } from './errors.ts';
 import { revokeAll } from './mint/revoke-all.ts';
-import type { Credential, Minters, MintResult } from './mint/types.ts';
+import type { Credential, Minters, MintResult, MultiMintResult } from './mint/types.ts';
 import type { CompiledRole } from './policy/compile.ts';
 import { decide } from './policy/match.ts';
 import { type Grant, ROLE_NAME } from './policy/schema.ts';
@@ -84,7 +84,8 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
           await revokeAll(deps.minters, minted.revocations);
           throw new BrokerError(result.code, result.detail);
         }
-        minted.credentials.push(result.credential);
+        if ('credentials' in result) minted.credentials.push(...result.credentials);
+        else minted.credentials.push(result.credential);
         summaries.push(result.summary);
         if (result.revocation) minted.revocations.push({ type: grant.type, data: result.revocation });
       }
@@ -105,8 +106,12 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
   );
 }
 
-function mintOne(minters: Minters, grant: Grant, ctx: Parameters<NonNullable<Minters['secret']>['mint']>[1]): Promise<MintResult> {
-  const minter = minters[grant.type] as { mint(g: Grant, c: typeof ctx): Promise<MintResult> } | undefined;
+function mintOne(
+  minters: Minters,
+  grant: Grant,
+  ctx: Parameters<NonNullable<Minters['secret']>['mint']>[1],
+): Promise<MintResult | MultiMintResult> {
+  const minter = minters[grant.type] as { mint(g: Grant, c: typeof ctx): Promise<MintResult | MultiMintResult> } | undefined;
   if (!minter) return Promise.resolve({ ok: false, code: 'ERR_UPSTREAM', detail: `mint.${grant.type}_not_configured` });
   return minter
     .mint(grant, ctx)

@@ -107,6 +107,22 @@ export const REASONS = {
   'mint.secret_not_configured': { code: 'ERR_UPSTREAM', meaning: 'The role grants secret, and this broker has no secret store.' },
   'aws.secret_store_failed': { code: 'ERR_UNAVAILABLE', meaning: 'The AWS access keys could not be read from the secret store.' },
   'azure.broker_token_unavailable': { code: 'ERR_UNAVAILABLE', meaning: 'The broker could not sign its assertion for Entra ID.' },
+  // Existing secret stores: Azure Key Vault and HashiCorp Vault / OpenBao (issue 16).
+  'mint.azure_secret_not_configured': {
+    code: 'ERR_UPSTREAM',
+    meaning: 'The role grants azure_secret, and this broker has no azure_secret minter.',
+  },
+  'mint.vault_secret_not_configured': {
+    code: 'ERR_UPSTREAM',
+    meaning: 'The role grants vault_secret, and this broker has no vault_secret minter.',
+  },
+  'azure_secret.broker_token_unavailable': {
+    code: 'ERR_UNAVAILABLE',
+    meaning: 'The broker could not sign its assertion for Entra ID (Key Vault read).',
+  },
+  'vault_secret.broker_token_unavailable': { code: 'ERR_UNAVAILABLE', meaning: 'The broker could not sign its token for Vault JWT auth.' },
+  'revoke.azure_secret_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking an azure_secret credential failed (never revocable).' },
+  'revoke.vault_secret_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking a vault_secret credential failed (never revocable).' },
 
   // Revoking (revoke.ts; only github tokens are revocable today).
   'revoke.aws_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking an aws credential failed.' },
@@ -216,6 +232,18 @@ export const FAMILIES = {
     meaning:
       'GitHub refused or failed: access_tokens_http_<status>:<message>, access_tokens_<timeout|network|...>, grant_widened:<what>, app key checks.',
   },
+  'azure_secret.': {
+    code: 'ERR_UPSTREAM',
+    suffix: '<token|challenge|get>.<problem>[:<detail>] or <problem>[:<detail>]',
+    meaning:
+      'Entra ID or Key Vault refused or failed: token.http_<status>:<AADSTS code>, get.http_<status>:<Key Vault error code>, <step>.<timeout|network|redirect|too_large>, challenge.<what>, malformed_response:<what>, json_keys checks. Never the value.',
+  },
+  'vault_secret.': {
+    code: 'ERR_UPSTREAM',
+    suffix: '<login|read>.<problem>[:<detail>] or <problem>[:<detail>]',
+    meaning:
+      'Vault refused or failed: login.http_<status>, read.http_<status>, read.deleted:<version>, read.destroyed:<version>, <step>.<timeout|network|redirect|too_large>, malformed_response:<what>, key_missing:<field>. Never the value.',
+  },
   'github.app_key_unavailable:': {
     code: 'ERR_UNAVAILABLE',
     suffix: '<secret name>',
@@ -229,7 +257,7 @@ export type FamilyReason = { [P in ReasonFamily]: `${P}${string}` }[ReasonFamily
 export type Reason = FixedReason | FamilyReason;
 
 /** The clouds a minter talks to: what a minter names its upstream call by (`aws`, `gcp.sts`). */
-export type UpstreamName = 'aws' | 'azure' | 'gcp' | 'github';
+export type UpstreamName = 'aws' | 'azure' | 'gcp' | 'github' | 'azure_secret' | 'vault_secret';
 export type UpstreamStep = UpstreamName | `${UpstreamName}.${string}`;
 
 const CODES: ReadonlySet<string> = new Set<string>(['OK', ...Object.keys(ERROR_STATUS)]);

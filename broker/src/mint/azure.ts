@@ -21,7 +21,7 @@ const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-b
 /** A token response is a few KiB. */
 const MAX_RESPONSE_BYTES = 64 * 1024;
 /** A tenant GUID or a verified domain: it goes into the URL path, so nothing that could change the path. */
-const TENANT_ID = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$/;
+export const TENANT_ID = /^[A-Za-z0-9](?:[A-Za-z0-9.-]{0,253}[A-Za-z0-9])?$/;
 
 export function createAzureMinter(deps: CloudMintDeps): Minter<GrantOf<'azure'>> {
   return {

@@ -2,10 +2,12 @@
 // runtimes.
 import { createAwsMinter } from './aws.ts';
 import { createAzureMinter } from './azure.ts';
+import { createAzureSecretMinter } from './azure-secret.ts';
 import type { CloudMintDeps } from './broker-token.ts';
 import { createGcpMinter } from './gcp.ts';
 import { createGithubMinter } from './github.ts';
 import { createSecretMinter } from './secret.ts';
+import { createVaultSecretMinter } from './vault-secret.ts';
 import type { Minters } from './types.ts';
 
 export function buildMinters(deps: CloudMintDeps): Minters {
@@ -15,5 +17,7 @@ export function buildMinters(deps: CloudMintDeps): Minters {
     azure: createAzureMinter(deps),
     gcp: createGcpMinter(deps),
     github: createGithubMinter(deps),
+    azure_secret: createAzureSecretMinter(deps),
+    vault_secret: createVaultSecretMinter(deps),
   };
 }

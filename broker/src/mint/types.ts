@@ -32,12 +32,25 @@ export type MintResult =
   /** `detail` is the audit record's reason (audit/reasons.ts): a fixed one or one of an upstream's families. */
   | { ok: false; code: 'ERR_UPSTREAM' | 'ERR_UNAVAILABLE'; detail: Reason; upstream_code?: string };
 
+/**
+ * A grant that exports several names (a secret store read with picked fields): one credential each, one
+ * audit summary for the grant. Minters that hand out one credential keep returning MintResult.
+ */
+export type MultiMintResult =
+  | {
+      ok: true;
+      credentials: Credential[];
+      summary: CredentialSummary;
+      revocation?: Record<string, string>;
+    }
+  | Extract<MintResult, { ok: false }>;
+
 export type RevokeResult = { ok: true } | { ok: false; detail: string; upstream_code?: string };
 
-export interface Minter<G extends Grant = Grant> {
-  mint(grant: G, ctx: MintContext): Promise<MintResult>;
+export interface Minter<G extends Grant = Grant, R extends MintResult | MultiMintResult = MintResult> {
+  mint(grant: G, ctx: MintContext): Promise<R>;
   /** Revokes what `mint` handed out, given its `revocation` data. */
   revoke?(revocation: Record<string, string>): Promise<RevokeResult>;
 }
 
-export type Minters = { [T in Grant['type']]?: Minter<Extract<Grant, { type: T }>> };
+export type Minters = { [T in Grant['type']]?: Minter<Extract<Grant, { type: T }>, MintResult | MultiMintResult> };

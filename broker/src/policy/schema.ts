@@ -146,7 +146,109 @@ const secretGrant = z.strictObject({
     .optional(),
 });
 
-export const grantSchema = z.discriminatedUnion('type', [awsGrant, azureGrant, gcpGrant, githubGrant, secretGrant]);
+// ---------------------------------------------------------------------------------------------------------
+// Reading from existing secret stores (issue 16): azure_secret (Key Vault) and vault_secret (Vault / OpenBao).
+// Each exports one `secret` credential per name; names are environment variable names, picked fields are
+// the store's own key names.
+
+const exportedName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,254}$/, 'an environment variable name');
+
+/** Exported name -> field of the stored value. `__proto__` is refused first: zod records drop it silently. */
+const exportedFields = (what: string) =>
+  z
+    .unknown()
+    .superRefine((map, ctx) => {
+      if (typeof map === 'object' && map !== null && Object.hasOwn(map, '__proto__')) {
+        ctx.addIssue({ code: 'custom', path: ['__proto__'], message: 'an environment variable name' });
+      }
+    })
+    .pipe(
+      z
+        .record(exportedName, z.string().min(1).max(256).describe(what))
+        .refine((m) => Object.keys(m).length > 0 && Object.keys(m).length <= 32, 'one to 32 names'),
+    );
+
+/** The store's root URL and nothing else: the minter appends the API path. */
+const storeRoot = (example: string) =>
+  endpoint.refine((text) => {
+    const url = new URL(text);
+    return url.search === '' && /^\/*$/.test(url.pathname);
+  }, `the root URL only, such as ${example} (no path, no query)`);
+
+const azureSecretGrant = z
+  .strictObject({
+    type: z.literal('azure_secret'),
+    vault_url: storeRoot('https://myvault.vault.azure.net').describe('The Key Vault, e.g. https://myvault.vault.azure.net.'),
+    name: z
+      .string()
+      .regex(/^[0-9A-Za-z-]{1,127}$/, 'a Key Vault secret name (letters, digits, "-")')
+      .describe('The secret name in the vault.'),
+    version: z
+      .string()
+      .regex(/^(?:[0-9a-f]{32})?$/, 'a secret version (32 lower-case hex digits), or "" for the latest')
+      .default('')
+      .describe('The secret version; "" (default) for the latest.'),
+    tenant_id: z.string().min(1),
+    client_id: z.string().min(1),
+    authority_host: endpoint.default('https://login.microsoftonline.com'),
+    env: exportedName.optional().describe('The environment variable the whole value is exported as (or json_keys).'),
+    json_keys: exportedFields('A top-level field of the JSON secret value.')
+      .optional()
+      .describe('Environment variable -> field of a JSON secret value (instead of env).'),
+  })
+  .refine((g) => (g.env === undefined) !== (g.json_keys === undefined), { message: 'exactly one of env and json_keys', path: ['env'] });
+
+/** A Vault path: segments of letters, digits, "_", "-", "." (not "." or ".."), so no wildcard and no traversal. */
+const vaultPath = (what: string) =>
+  z
+    .string()
+    .max(512)
+    .regex(/^[A-Za-z0-9_.-]+(?:\/[A-Za-z0-9_.-]+)*$/, what)
+    .refine((p) => p.split('/').every((seg) => seg !== '.' && seg !== '..'), what);
+
+const vaultSecretGrant = z.strictObject({
+  type: z.literal('vault_secret'),
+  address: storeRoot('https://vault.example.com').describe(
+    'The Vault (or OpenBao) server, https (the lint requires it even on loopback-free hosts; see README).',
+  ),
+  auth_mount: vaultPath('a Vault auth mount path').default('jwt').describe('The JWT auth method mount (default jwt).'),
+  auth_role: z
+    .string()
+    .regex(/^[A-Za-z0-9_.@-]{1,128}$/, 'a Vault JWT auth role name')
+    .describe('The JWT auth role bound to the broker issuer.'),
+  mount: vaultPath('a KV v2 mount path').default('secret').describe('The KV v2 secrets engine mount (default secret).'),
+  path: vaultPath('a KV path (segments without wildcards)').describe('The secret path inside the mount.'),
+  // YAML integers load as bigint (see load.ts).
+  version: z
+    .union([z.number(), z.bigint()])
+    .transform(Number)
+    .pipe(
+      z
+        .number()
+        .int()
+        .min(0)
+        .max(2 ** 31),
+    )
+    .default(0)
+    .describe('The KV version; 0 (default) for the latest.'),
+  namespace: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9_-]+(?:\/[A-Za-z0-9_-]+)*\/?)?$/, 'a Vault namespace path')
+    .default('')
+    .describe('Vault Enterprise / HCP namespace; "" for none.'),
+  keys: exportedFields('A field of the KV data.').describe('Environment variable -> field of the KV data.'),
+  audience: z.string().min(1).max(512).optional().describe("The broker token's aud (the role's bound_audiences); default: the address."),
+});
+
+export const grantSchema = z.discriminatedUnion('type', [
+  awsGrant,
+  azureGrant,
+  gcpGrant,
+  githubGrant,
+  secretGrant,
+  azureSecretGrant,
+  vaultSecretGrant,
+]);
 
 /**
  * What `policy check` needs to know about a role beyond its conditions: `production` overrides the heuristic

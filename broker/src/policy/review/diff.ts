@@ -8,7 +8,7 @@ import { compileCondition } from '../compile.ts';
 import type { Located } from '../load.ts';
 import { oddness } from './regex-scan.ts';
 import { ID_CLAIMS, isExact, NAME_CLAIMS, productionVerdict, PROTECTED_CLAIMS, singlesOf, witnessesOf } from './role-facts.ts';
-import type { Condition, ConditionSet, Grant, IssuerConfig, Role } from '../schema.ts';
+import type { Condition, ConditionSet, Grant, GrantOf, IssuerConfig, Role } from '../schema.ts';
 import { parseDuration } from '../../util/duration.ts';
 
 export type Risk = 'high' | 'medium' | 'low';
@@ -377,6 +377,10 @@ function grantIdentity(g: Grant): string {
       return `${g.app_id}/${g.installation_id}`;
     case 'secret':
       return g.name;
+    case 'azure_secret':
+      return azureSecretId(g);
+    case 'vault_secret':
+      return vaultSecretId(g);
   }
 }
 
@@ -392,8 +396,31 @@ function grantLabel(g: Grant): string {
       return `github app ${g.app_id} installation ${g.installation_id}`;
     case 'secret':
       return `secret ${g.name}`;
+    case 'azure_secret':
+      return `azure_secret ${azureSecretId(g)} as ${exportedNames(g).join(', ')}`;
+    case 'vault_secret':
+      return `vault_secret ${vaultSecretId(g)} as ${exportedNames(g).join(', ')}`;
   }
 }
+
+// Secrets read from existing stores: the identity is the secret itself (store, name or path), so another
+// secret under the same grant type is a grant removed and one added, which says who loses and gains what.
+function azureSecretId(g: GrantOf<'azure_secret'>): string {
+  return `${g.vault_url.replace(/\/+$/, '')}/secrets/${g.name}`;
+}
+
+function vaultSecretId(g: GrantOf<'vault_secret'>): string {
+  const ns = g.namespace ? `${g.namespace.replace(/\/+$/, '')}/` : '';
+  return `${g.address.replace(/\/+$/, '')}/v1/${ns}${g.mount}/data/${g.path}`;
+}
+
+function exportedNames(g: GrantOf<'azure_secret'> | GrantOf<'vault_secret'>): string[] {
+  if (g.type === 'vault_secret') return Object.keys(g.keys);
+  return g.json_keys ? Object.keys(g.json_keys) : [g.env ?? ''];
+}
+
+/** Store-read grants are paired by the secret they read only (see azureSecretId). */
+const PAIRED_BY_IDENTITY_ONLY: ReadonlySet<string> = new Set(['secret', 'azure_secret', 'vault_secret']);
 
 const IDENTITY_FIELDS: Record<Grant['type'], string> = {
   aws: 'role_arn',
@@ -401,6 +428,8 @@ const IDENTITY_FIELDS: Record<Grant['type'], string> = {
   gcp: 'workload_identity_provider/service_account',
   github: 'app_id/installation_id',
   secret: 'name',
+  azure_secret: 'vault_url/name',
+  vault_secret: 'address/namespace/mount/path',
 };
 
 const ENDPOINT_FIELDS = ['sts_endpoint', 'authority_host', 'sts_url', 'iam_credentials_url', 'api_url'];
@@ -420,7 +449,7 @@ function pairGrants(before: Grant[], after: Grant[]): { before?: number; after?:
   // Same type, another identity: a role_arn (or app, or provider) that changed, in the order they appear.
   after.forEach((g, a) => {
     if (usedA.has(a)) return;
-    const b = before.findIndex((x, i) => !usedB.has(i) && x.type === g.type && g.type !== 'secret');
+    const b = before.findIndex((x, i) => !usedB.has(i) && x.type === g.type && !PAIRED_BY_IDENTITY_ONLY.has(g.type));
     if (b >= 0) {
       usedB.add(b);
       usedA.add(a);
@@ -535,6 +564,58 @@ function diffGrant(ctx: RoleContext, where: string, b: Grant, a: Grant, maxTtl: 
   }
   if (a.type === 'secret' && b.type === 'secret' && b.env !== a.env)
     push('low', 'changed', 'secret-env-changed', `env ${code(b.env ?? b.name)} → ${code(a.env ?? a.name)}`);
+  if ((a.type === 'azure_secret' && b.type === 'azure_secret') || (a.type === 'vault_secret' && b.type === 'vault_secret'))
+    diffStoreSecret(push, widen, b, a);
+}
+
+/** azure_secret / vault_secret: which fields of the secret are handed out, which version, through whom. */
+function diffStoreSecret(
+  push: (risk: Risk, direction: Direction, kind: string, summary: string) => void,
+  widen: Risk,
+  b: GrantOf<'azure_secret'> | GrantOf<'vault_secret'>,
+  a: GrantOf<'azure_secret'> | GrantOf<'vault_secret'>,
+): void {
+  const picks = (g: typeof a): Record<string, string> =>
+    g.type === 'vault_secret' ? g.keys : (g.json_keys ?? { [g.env ?? '']: '(whole value)' });
+  const bp = picks(b);
+  const ap = picks(a);
+  const added = Object.keys(ap).filter((k) => !(k in bp) || bp[k] !== ap[k]);
+  const removed = Object.keys(bp).filter((k) => !(k in ap) || bp[k] !== ap[k]);
+  const field = a.type === 'vault_secret' ? 'keys' : 'json_keys';
+  if (added.length > 0)
+    push(widen, 'widened', 'secret-fields-added', `${field} added: ${added.map((k) => `${code(k)} ← ${code(ap[k] ?? '')}`).join(', ')}`);
+  if (removed.length > 0)
+    push(
+      'low',
+      'narrowed',
+      'secret-fields-removed',
+      `${field} removed: ${removed.map((k) => `${code(k)} ← ${code(bp[k] ?? '')}`).join(', ')}`,
+    );
+  if (String(b.version) !== String(a.version))
+    push(
+      'medium',
+      'changed',
+      'secret-version-changed',
+      `version ${code(String(b.version || 'latest'))} → ${code(String(a.version || 'latest'))}`,
+    );
+  if (a.type === 'azure_secret' && b.type === 'azure_secret' && (a.tenant_id !== b.tenant_id || a.client_id !== b.client_id))
+    push(
+      'high',
+      'changed',
+      'reader-identity-changed',
+      `reads as ${code(`${b.tenant_id}/${b.client_id}`)} → ${code(`${a.tenant_id}/${a.client_id}`)}`,
+    );
+  if (a.type === 'vault_secret' && b.type === 'vault_secret') {
+    if (a.auth_mount !== b.auth_mount || a.auth_role !== b.auth_role)
+      push(
+        'high',
+        'changed',
+        'reader-identity-changed',
+        `logs in as ${code(`${b.auth_mount}/${b.auth_role}`)} → ${code(`${a.auth_mount}/${a.auth_role}`)}`,
+      );
+    if (a.audience !== b.audience)
+      push('high', 'changed', 'audience-changed', `audience ${code(b.audience ?? 'address')} → ${code(a.audience ?? 'address')}`);
+  }
 }
 
 function diffGrants(ctx: RoleContext, before: Role, after: Role): void {

@@ -23,6 +23,7 @@ import {
   type Platform,
   type Single,
 } from './role-facts.ts';
+import { exportedNameProblems } from './exported-names.ts';
 import { ruleInfo, type Severity } from './rules.ts';
 import type { ConditionSet, Grant, IssuerConfig, Role } from '../schema.ts';
 
@@ -311,7 +312,16 @@ const ENDPOINT_DEFAULTS: Record<string, Record<string, (g: Grant) => string[]>> 
   azure: { authority_host: () => ['https://login.microsoftonline.com'] },
   gcp: { sts_url: () => ['https://sts.googleapis.com/v1/token'], iam_credentials_url: () => ['https://iamcredentials.googleapis.com'] },
   github: { api_url: () => ['https://api.github.com'] },
+  azure_secret: { authority_host: () => ['https://login.microsoftonline.com'] },
 };
+
+/**
+ * The store a grant reads from is the grant's own target, never a default (every Vault, every Key Vault is
+ * the deployment's), so it is not an override; but it receives a broker token or an Entra access token, so
+ * it must be https. http:// (which the schema admits for loopback, for tests) is a non-default-endpoint
+ * finding that only a reasoned exception waives.
+ */
+const STORE_ADDRESSES: Record<string, string> = { azure_secret: 'vault_url', vault_secret: 'address' };
 
 /** Secret names under which the broker keeps its own upstream keys (see broker/src/mint/secret.ts). */
 const BROKER_KEY_SECRET = /^(?:aws\.|github-app-)/;
@@ -337,6 +347,17 @@ function lintGrants(role: Role, drafts: Draft[], appKeySecrets: Set<string>): vo
         });
       }
     }
+    const storeField = STORE_ADDRESSES[grant.type];
+    const store = storeField === undefined ? undefined : (grant as Record<string, unknown>)[storeField];
+    if (typeof store === 'string' && !store.startsWith('https://')) {
+      drafts.push({
+        rule: 'non-default-endpoint',
+        path: ['grants', j, storeField!],
+        message: `grants[${j}] (${grant.type}) sends a token to ${storeField} ${store} without TLS`,
+      });
+    }
+    for (const d of exportedNameProblems(role, j))
+      drafts.push({ rule: 'exported-env-name', path: ['grants', j, ...d.path], message: d.message });
     for (const [field, defaults] of Object.entries(ENDPOINT_DEFAULTS[grant.type] ?? {})) {
       const value = (grant as Record<string, unknown>)[field];
       if (typeof value !== 'string') continue;

@@ -127,8 +127,15 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
     id: 'non-default-endpoint',
     severity: 'error',
     title:
-      'A grant sends broker-signed material (tokens, signed requests, App JWTs) to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url).',
+      'A grant sends broker-signed material (tokens, signed requests, App JWTs) to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url), or sends a token to a secret store (vault_url, address) over http.',
     help: 'Remove the override unless you need it (GHES, sovereign clouds, a test fake); then add `lint: {exceptions: [{rule: non-default-endpoint, reason: ...}]}` naming why that endpoint may receive them.',
+  },
+  {
+    id: 'exported-env-name',
+    severity: 'error',
+    title:
+      'A name a grant exports (env, json_keys, keys) is not a usable environment variable name, or two grants of the role export the same name.',
+    help: 'Use a POSIX name ([A-Za-z_][A-Za-z0-9_]*) that steers nothing (not PATH, LD_*, NODE_OPTIONS, GITHUB_*, ...), once per role; the clients refuse the whole exchange otherwise.',
   },
   {
     id: 'unknown-claim',

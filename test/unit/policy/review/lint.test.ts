@@ -505,6 +505,103 @@ const ROWS: Row[] = [
     },
     at: ['issuers.yaml', 2, 3],
   },
+  // Issue 16: secret store reads (azure_secret, vault_secret).
+  {
+    rule: 'non-default-endpoint',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: vault_secret\n    address: http://127.0.0.1:8200\n    auth_role: ci-broker\n    path: app/prod\n    keys: {DB_PASSWORD: password}\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: vault_secret\n    address: https://vault.internal.example\n    auth_role: ci-broker\n    path: app/prod\n    keys: {DB_PASSWORD: password}\n',
+        }),
+      },
+    },
+    at: ['roles/r.yaml', 10, 14],
+  },
+  {
+    rule: 'non-default-endpoint',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: azure_secret\n    vault_url: https://myvault.vault.azure.net\n    name: db-password\n    tenant_id: t\n    client_id: c\n    env: DB_PASSWORD\n    authority_host: https://login.attacker.example\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: azure_secret\n    vault_url: https://myvault.vault.azure.net\n    name: db-password\n    tenant_id: t\n    client_id: c\n    env: DB_PASSWORD\n',
+        }),
+      },
+    },
+  },
+  {
+    rule: 'exported-env-name',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: vault_secret\n    address: https://vault.example.com\n    auth_role: ci-broker\n    path: app/prod\n    keys: {LD_PRELOAD: password}\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: vault_secret\n    address: https://vault.example.com\n    auth_role: ci-broker\n    path: app/prod\n    keys: {DB_PASSWORD: password}\n',
+        }),
+      },
+    },
+  },
+  {
+    rule: 'exported-env-name',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: azure_secret\n    vault_url: https://myvault.vault.azure.net\n    name: db-password\n    tenant_id: t\n    client_id: c\n    env: DB_PASSWORD\n  - type: vault_secret\n    address: https://vault.example.com\n    auth_role: ci-broker\n    path: app/prod\n    keys: {DB_PASSWORD: password}\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: azure_secret\n    vault_url: https://myvault.vault.azure.net\n    name: db-password\n    tenant_id: t\n    client_id: c\n    env: DB_PASSWORD\n  - type: vault_secret\n    address: https://vault.example.com\n    auth_role: ci-broker\n    path: app/prod\n    keys: {DB_USER: username}\n',
+        }),
+      },
+    },
+  },
+  {
+    rule: 'exported-env-name',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: secret\n    name: DB_PASSWORD\n  - type: vault_secret\n    address: https://vault.example.com\n    auth_role: ci-broker\n    path: app/prod\n    keys: {DB_PASSWORD: password}\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: secret\n    name: API_KEY\n  - type: vault_secret\n    address: https://vault.example.com\n    auth_role: ci-broker\n    path: app/prod\n    keys: {DB_PASSWORD: password}\n',
+        }),
+      },
+    },
+  },
   {
     rule: 'unused-exception',
     fail: {
