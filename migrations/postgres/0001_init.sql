@@ -2,8 +2,9 @@
 -- schema in ../*.sql, so rows and audit records mean the same everywhere, in PostgreSQL's dialect. It cannot be
 -- the same text: SQLite's INTEGER is 64-bit and PostgreSQL's is 32-bit (epoch seconds, seq need BIGINT),
 -- `id INTEGER PRIMARY KEY` auto-numbers only in SQLite (here an identity column), WITHOUT ROWID is SQLite's,
--- and the tables below that only PostgreSQL needs (rate counters shared by replicas, the checkpoint anchor
--- that makes a concurrent second signing of one head a no-op) have no use on one node or on Workers.
+-- PostgreSQL's text cannot hold the NUL that replay keys contain (bytea here), and what only PostgreSQL needs
+-- (rate counters shared by replicas, the checkpoint anchor that makes a concurrent second signing of one head
+-- a no-op) has no use on one node or on Workers.
 -- Applied in order under an advisory lock (one replica migrates, the others wait); schema_version records how
 -- many ran. Append new files; never edit an applied one.
 
@@ -71,16 +72,17 @@ CREATE TABLE revocations (
 );
 CREATE INDEX revocations_expires_at ON revocations (expires_at);
 
--- Single use of token ids across every replica: one upsert per claim.
+-- Single use of token ids across every replica: one upsert per claim. The keys (and the rate-limit keys)
+-- join issuer and token id with a NUL, which PostgreSQL's text cannot hold: they are stored as their UTF-8 bytes.
 CREATE TABLE replay (
-  key TEXT PRIMARY KEY,
+  key BYTEA PRIMARY KEY,
   expires_at BIGINT NOT NULL
 );
 CREATE INDEX replay_expires_at ON replay (expires_at);
 
 -- Rate-limit windows shared by the replicas: one upsert per hit; windows past their end are purged.
 CREATE TABLE rate_counters (
-  key TEXT NOT NULL,
+  key BYTEA NOT NULL,
   window_start BIGINT NOT NULL,
   expires_at BIGINT NOT NULL,
   count BIGINT NOT NULL,
