@@ -1,5 +1,4 @@
-import { createReadStream, createWriteStream, existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { createReadStream, createWriteStream, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import type { JWK } from 'jose';
 import { Auditor } from '../../broker/src/audit/auditor.ts';
@@ -18,10 +17,11 @@ import type { AuditDecision, AuditRecord } from '../../broker/src/audit/record.t
 import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
 import type { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import type { AuditCheckpoint, AuditEntry } from '../../broker/src/store/ports.ts';
-import { DATABASE_FILE, openDatabase, SqliteAuditStore, SqliteCheckpointStore, SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
+import { nodeStoresExist } from '../../broker/entry/node/stores.ts';
+import type { KeyStore } from '../../broker/src/store/ports.ts';
 import { loadCompiledPolicy } from '../../broker/entry/node.ts';
 import { parseSince, str, UsageError, type Command, type CommandContext } from '../context.ts';
-import { openIssuer } from '../lib/stores.ts';
+import { databaseOf, openIssuer, openStores } from '../lib/stores.ts';
 
 function filtersOf(ctx: CommandContext, defaultSince?: string): AuditFilters {
   const now = Date.now();
@@ -54,21 +54,15 @@ async function* filtered(entries: AsyncIterable<AuditEntry>, f: AuditFilters): A
   }
 }
 
-/** The data folder's audit stores; never creates a database where there is none (verifying a file elsewhere). */
-function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
-  if (!opts.mustExist && !existsSync(join(ctx.dataDir, DATABASE_FILE))) return null;
-  const db = openDatabase(ctx.dataDir);
-  return {
-    db,
-    store: new SqliteAuditStore(db),
-    checkpoints: new SqliteCheckpointStore(db),
-    keys: new SqliteKeyStore(db),
-    close: () => db.close(),
-  };
+/** The audit stores (data folder or --database); never creates a database where there is none (verifying a file elsewhere). */
+async function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
+  if (!opts.mustExist && !nodeStoresExist({ dataDir: ctx.dataDir, database: databaseOf(ctx) })) return null;
+  const stores = await openStores(ctx);
+  return { store: stores.audit, checkpoints: stores.checkpoints, keys: stores.keys, close: () => stores.close() };
 }
 
 /** The broker's signing key, for checkpoints made here (export, prune, checkpoint): needs the KEK. */
-async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
+async function openSigner(ctx: CommandContext, keys: KeyStore): Promise<BrokerIssuer> {
   const { issuer } = await openIssuer(ctx, { keys });
   await issuer.ensureKey();
   return issuer;
@@ -79,7 +73,7 @@ async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<Br
  * under the KEK. The public_jwk column alone is not evidence (anyone who can write the database could plant
  * a key and sign checkpoints with it). Without the KEK, no store key is trusted: pass --jwks instead.
  */
-async function trustedStoreKeys(ctx: CommandContext, keys: SqliteKeyStore): Promise<JWK[]> {
+async function trustedStoreKeys(ctx: CommandContext, keys: KeyStore): Promise<JWK[]> {
   // Not a fresh development KEK: no stored key would open under it.
   const opened = await openIssuer(ctx, { keys, existingKek: true });
   if (!opened) {
@@ -128,7 +122,7 @@ const list: Command = {
     const limitText = str(ctx, 'limit');
     const limit = limitText === undefined ? undefined : Number(limitText);
     if (limit !== undefined && !(Number.isSafeInteger(limit) && limit > 0)) throw new UsageError('--limit must be a positive integer');
-    const audit = openAudit(ctx, { mustExist: true })!;
+    const audit = (await openAudit(ctx, { mustExist: true }))!;
     const rows: (AuditEntry & { parsed: AuditRecord })[] = [];
     try {
       for await (const e of filtered(readAll(audit.store), f)) {
@@ -136,7 +130,7 @@ const list: Command = {
         if (limit !== undefined && rows.length > limit) rows.shift();
       }
     } finally {
-      audit.close();
+      await audit.close();
     }
     if (ctx.values.json) {
       for (const e of rows) ctx.out(JSON.stringify(toExported(e)));
@@ -170,7 +164,7 @@ const exportCmd: Command = {
     const write = async (line: unknown) => {
       if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
     };
-    const audit = openAudit(ctx, { mustExist: true })!;
+    const audit = (await openAudit(ctx, { mustExist: true }))!;
     let n = 0;
     let last: AuditEntry | undefined;
     let verification: AuditVerification;
@@ -205,7 +199,7 @@ const exportCmd: Command = {
         await write({ checkpoint });
       }
     } finally {
-      audit.close();
+      await audit.close();
       if (outFile) await new Promise<void>((resolve) => out.end(() => resolve()));
     }
     if (!verification.ok) {
@@ -318,7 +312,7 @@ const verify: Command = {
     // cut back together with its own checkpoints.
     const witnessed: LocatedCheckpoint[] = [];
     for (const w of witnesses) for await (const l of readLines(w)) if ('checkpoint' in l) witnessed.push(l.checkpoint);
-    const audit = openAudit(ctx, { mustExist: !file });
+    const audit = await openAudit(ctx, { mustExist: !file });
     try {
       // --jwks is the caller's own trust anchor; otherwise only store keys that open under the KEK.
       const keys = jwks ? await loadJwks(jwks) : audit ? await trustedStoreKeys(ctx, audit.keys) : [];
@@ -338,7 +332,7 @@ const verify: Command = {
         {},
       );
     } finally {
-      audit?.close();
+      await audit?.close();
     }
   },
 };
@@ -359,7 +353,7 @@ const prune: Command = {
     const beforeText = str(ctx, 'before');
     if (!beforeText) throw new UsageError('--before is required (a duration such as 90d, or an ISO time)');
     const before = parseSince(beforeText, Date.now());
-    const audit = openAudit(ctx, { mustExist: true })!;
+    const audit = (await openAudit(ctx, { mustExist: true }))!;
     try {
       const signer = await openSigner(ctx, audit.keys);
       const auditor = new Auditor(audit.store);
@@ -390,7 +384,7 @@ const prune: Command = {
         );
       return 0;
     } finally {
-      audit.close();
+      await audit.close();
     }
   },
 };
@@ -400,7 +394,7 @@ const checkpointCmd: Command = {
   summary: 'Verify the store and sign its head now; prints the checkpoint line to keep elsewhere (audit verify --checkpoint).',
   options: {},
   async run(ctx) {
-    const audit = openAudit(ctx, { mustExist: true })!;
+    const audit = (await openAudit(ctx, { mustExist: true }))!;
     try {
       const keys = await trustedStoreKeys(ctx, audit.keys);
       const located = (await listAll(audit.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
@@ -421,7 +415,7 @@ const checkpointCmd: Command = {
       ctx.err(`signed seq ${checkpoint.seq} with key ${checkpoint.kid}: keep this line where the broker cannot write it`);
       return 0;
     } finally {
-      audit.close();
+      await audit.close();
     }
   },
 };

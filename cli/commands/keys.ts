@@ -23,7 +23,7 @@ const rotate: Command = {
       );
       return 0;
     } finally {
-      close();
+      await close();
     }
   },
 };
@@ -48,7 +48,7 @@ const list: Command = {
       }
       return 0;
     } finally {
-      close();
+      await close();
     }
   },
 };
