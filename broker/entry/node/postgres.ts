@@ -65,6 +65,8 @@ const GRACE_MS = 1000;
 export class PostgresDatabase {
   readonly #opts: PostgresOptions;
   #sql: postgres.Sql;
+  /** Every pool not yet ended: a replaced pool may still be reconnecting, and must not outlive end(). */
+  readonly #pools = new Set<postgres.Sql>();
   #closed = false;
 
   constructor(opts: PostgresOptions) {
@@ -74,7 +76,7 @@ export class PostgresDatabase {
 
   #connect(): postgres.Sql {
     const ms = this.#opts.statementTimeoutMs;
-    return postgres(this.#opts.url, {
+    const sql = postgres(this.#opts.url, {
       max: this.#opts.poolSize,
       connect_timeout: Math.max(1, Math.ceil(ms / 1000)),
       idle_timeout: 60,
@@ -90,6 +92,15 @@ export class PostgresDatabase {
       // int8 (seq, epoch seconds) as numbers: every value the broker stores is far below 2^53.
       types: { int8: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
     });
+    this.#pools.add(sql);
+    return sql;
+  }
+
+  #end(sql: postgres.Sql, timeoutS: number): Promise<void> {
+    return sql
+      .end({ timeout: timeoutS })
+      .catch(() => {})
+      .finally(() => this.#pools.delete(sql));
   }
 
   /** One statement, under the deadline. */
@@ -117,7 +128,7 @@ export class PostgresDatabase {
     let timer: ReturnType<typeof setTimeout> | undefined;
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        this.#reset(sql);
+        this.#reset(sql, 'a query missed its deadline');
         reject(new DatabaseUnavailableError(`the database did not answer within ${this.#opts.statementTimeoutMs + GRACE_MS} ms`));
       }, this.#opts.statementTimeoutMs + GRACE_MS);
     });
@@ -125,17 +136,22 @@ export class PostgresDatabase {
     pending.catch(() => {});
     try {
       return await Promise.race([pending, deadline]);
+    } catch (error) {
+      // A lost connection: measured, the pool answered the first queries after a server restart with the
+      // old server's termination error. New connections, so that service resumes with the database.
+      if (isConnectionLost(error)) this.#reset(sql, error);
+      throw error;
     } finally {
       clearTimeout(timer);
     }
   }
 
   /** Replaces a pool whose connections stopped answering; its queries in flight fail now, not minutes later. */
-  #reset(stale: postgres.Sql): void {
+  #reset(stale: postgres.Sql, why: unknown): void {
     if (this.#sql !== stale || this.#closed) return;
-    this.#opts.log?.({ level: 'warn', event: 'database.pool_reset', detail: 'a query missed its deadline: new connections' });
+    this.#opts.log?.({ level: 'warn', event: 'database.pool_reset', detail: String((why as Error)?.message ?? why) });
     this.#sql = this.#connect();
-    void stale.end({ timeout: 0 }).catch(() => {});
+    void this.#end(stale, 0);
   }
 
   /** Brings the schema up to date: one replica at a time (an advisory lock), each migration once. */
@@ -158,7 +174,7 @@ export class PostgresDatabase {
 
   async end(): Promise<void> {
     this.#closed = true;
-    await this.#sql.end({ timeout: 2 }).catch(() => {});
+    await Promise.all([...this.#pools].map((sql) => this.#end(sql, sql === this.#sql ? 2 : 0)));
   }
 }
 
@@ -178,6 +194,15 @@ export async function openPostgres(opts: PostgresOptions): Promise<PostgresDatab
 function numbered(text: string): string {
   let n = 0;
   return text.replace(/\?/g, () => `$${++n}`);
+}
+
+/**
+ * Errors that mean the connection is gone rather than the statement refused: postgres.js's own
+ * (CONNECTION_*), the socket's, and the server's admin shutdown / crash / connection-exception classes.
+ */
+function isConnectionLost(error: unknown): boolean {
+  const code = String((error as { code?: unknown })?.code ?? '');
+  return /^(CONNECTION_|CONNECT_TIMEOUT|E(CONNREFUSED|CONNRESET|PIPE|HOSTUNREACH|NETUNREACH|TIMEDOUT))|^57P0[1-3]$|^08/.test(code);
 }
 
 const UNIQUE_VIOLATION = '23505';
