@@ -24,6 +24,8 @@ export interface CommandContext {
   positionals: string[];
   policiesDir: string;
   dataDir: string;
+  /** --database or BROKER_DATABASE_URL: the stores are in PostgreSQL, not the data folder's SQLite file. */
+  databaseUrl?: string | undefined;
   env: NodeJS.ProcessEnv;
   out: (text: string) => void;
   err: (text: string) => void;
@@ -34,6 +36,7 @@ export class UsageError extends Error {}
 export const COMMON_OPTIONS: Options = {
   policies: { type: 'string' },
   data: { type: 'string' },
+  database: { type: 'string' },
   help: { type: 'boolean', short: 'h' },
 };
 
@@ -56,6 +59,7 @@ export function buildContext(command: Command, argv: string[], env: NodeJS.Proce
     positionals,
     policiesDir: resolve((values.policies as string | undefined) ?? env.BROKER_POLICIES ?? './policies'),
     dataDir: resolve((values.data as string | undefined) ?? env.BROKER_DATA_DIR ?? './.data'),
+    databaseUrl: (values.database as string | undefined) ?? (env.BROKER_DATABASE_URL?.trim() || undefined),
     env,
     out: (text) => process.stdout.write(text.endsWith('\n') ? text : `${text}\n`),
     err: (text) => process.stderr.write(text.endsWith('\n') ? text : `${text}\n`),

@@ -2,7 +2,7 @@
 //   scripts/build-action.ts     the GitHub Action bundle, action/dist (committed; CI diffs it)
 //   scripts/build-admin.ts      the admin page's script, broker/src/admin/page-script.gen.ts (committed; CI diffs it)
 //   scripts/gen-reasons-doc.ts  the table of audit reasons, docs/REASONS.md (committed; a unit test diffs it)
-//   scripts/gen-migrations.ts   migrations/*.sql for node:sqlite, broker/entry/node/migrations.gen.ts (committed)
+//   scripts/gen-migrations.ts   migrations/*.sql for node:sqlite and migrations/postgres/*.sql for PostgreSQL (committed)
 //   scripts/bundle-policies.ts  the policy bundle for the Worker (generated, not committed)
 //   scripts/build-package.ts    the npm package's JavaScript and the single-file client, dist/ (not committed),
 //                               and the GitLab component's pin of that client (committed; a test checks it)

@@ -1,5 +1,5 @@
-// Node entry: node:sqlite stores in the data folder, the policy directory read once at start, wired by the
-// one composition root (broker/src/compose.ts) and served by @hono/node-server.
+// Node entry: node:sqlite stores in the data folder, or PostgreSQL for replicas (BROKER_DATABASE_URL), the
+// policy directory read once at start, wired by the one composition root (broker/src/compose.ts) and served by @hono/node-server.
 import { serve, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -7,20 +7,12 @@ import { pruneAudit } from '../src/audit/retention.ts';
 import { composeBroker, type Broker, type Platform } from '../src/compose.ts';
 import { compilePolicy, type CompiledPolicy } from '../src/policy/compile.ts';
 import { loadPolicy } from '../src/policy/load.ts';
-import { MemoryRateCounter } from '../src/ratelimit.ts';
 import { parseSettings, type Env, type Settings } from '../src/settings.ts';
 import { capConnectionsPerClient, HTTP_SERVER_OPTIONS } from './node/connections.ts';
 import { loadKek } from './node/kek.ts';
 import { readPolicyDir } from './node/policy-files.ts';
-import {
-  openDatabase,
-  SqliteAuditStore,
-  SqliteCheckpointStore,
-  SqliteKeyStore,
-  SqliteReplayGuard,
-  SqliteRevocationStore,
-  SqliteSecretStore,
-} from './node/sqlite.ts';
+import { openNodeStores } from './node/stores.ts';
+import type { CheckpointStore } from '../src/store/ports.ts';
 
 export interface NodeBrokerOptions {
   policiesDir: string;
@@ -34,8 +26,10 @@ export interface NodeBrokerOptions {
 }
 
 export interface NodeBroker extends Broker {
-  checkpoints: SqliteCheckpointStore;
+  checkpoints: CheckpointStore;
   settings: Settings;
+  /** Where the stores live: node:sqlite in the data folder, or PostgreSQL. */
+  storage: 'sqlite' | 'postgres';
   /** BROKER_AUDIT_RETENTION in milliseconds, when set. */
   retentionMs: number | undefined;
   warnings: string[];
@@ -63,7 +57,10 @@ export function nodeSettings(env: Env): Settings {
   return parsed.settings;
 }
 
-/** The Node platform: node:sqlite stores in the data folder, process memory for rate counters, the socket address. */
+/**
+ * The Node platform: node:sqlite stores in the data folder (process memory for rate counters), or every store
+ * in PostgreSQL when BROKER_DATABASE_URL is set; the socket address.
+ */
 export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBroker> {
   const env = opts.env ?? process.env;
   const now = opts.now ?? Date.now;
@@ -77,21 +74,21 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
   }
   const settings = nodeSettings(env);
   const policy = await loadCompiledPolicy(opts.policiesDir);
-  const db = openDatabase(opts.dataDir);
+  const stores = await openNodeStores({ dataDir: opts.dataDir, database: settings.database, log });
   const warnings: string[] = [];
   try {
     const kek = await loadKek(env, opts.dataDir);
     if (kek.warning) warnings.push(kek.warning);
-    const checkpoints = new SqliteCheckpointStore(db);
+    const { checkpoints } = stores;
     const platform: Platform = {
       stores: {
-        replay: new SqliteReplayGuard(db),
-        audit: new SqliteAuditStore(db),
+        replay: stores.replay,
+        audit: stores.audit,
         checkpoints,
-        secrets: new SqliteSecretStore(db),
-        keys: new SqliteKeyStore(db),
-        revocations: new SqliteRevocationStore(db),
-        rateCounter: new MemoryRateCounter(),
+        secrets: stores.secrets,
+        keys: stores.keys,
+        revocations: stores.revocations,
+        rateCounter: stores.rateCounter,
       },
       keks: { current: kek.kek, previous: kek.previous },
       fetch: opts.fetch ?? fetch,
@@ -102,9 +99,17 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
     const broker = composeBroker(platform, settings, () => policy);
     // The first start creates the signing key, so the JWKS is there before any cloud is configured.
     await broker.issuer.ensureKey();
-    return { ...broker, checkpoints, settings, retentionMs: settings.audit.retentionMs, warnings, close: () => db.close() };
+    return {
+      ...broker,
+      checkpoints,
+      settings,
+      storage: stores.kind,
+      retentionMs: settings.audit.retentionMs,
+      warnings,
+      close: () => void stores.close(),
+    };
   } catch (error) {
-    db.close();
+    await stores.close();
     throw error;
   }
 }

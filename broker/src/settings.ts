@@ -36,6 +36,15 @@ export interface Settings {
     /** BROKER_AUDIT_RETENTION: records older than this are pruned behind a signed prune point. */
     retentionMs: number | undefined;
   };
+  /** Node: every store in PostgreSQL instead of node:sqlite in the data folder (several replicas, one database). */
+  database: {
+    /** BROKER_DATABASE_URL (postgres://...); undefined means node:sqlite. */
+    url: string | undefined;
+    /** BROKER_DATABASE_POOL_SIZE: connections per broker process. */
+    poolSize: number;
+    /** BROKER_DATABASE_STATEMENT_TIMEOUT_MS: the deadline of every query. */
+    statementTimeoutMs: number;
+  };
   admin: {
     /** BROKER_ADMIN_TOKEN: the bearer token of /v1/audit and /admin/. */
     token: string | undefined;
@@ -106,6 +115,12 @@ export function parseSettings(env: Env): ParsedSettings {
   if (retention === 'invalid')
     problems.push(`BROKER_AUDIT_RETENTION="${env.BROKER_AUDIT_RETENTION}" must be a duration of at least 1d, such as 90d`);
 
+  // Never echoed: the URL may carry the database password.
+  const databaseUrl = read(env, 'BROKER_DATABASE_URL');
+  if (databaseUrl !== undefined && !(URL.canParse(databaseUrl) && /^postgres(ql)?:$/.test(new URL(databaseUrl).protocol))) {
+    problems.push('BROKER_DATABASE_URL is not valid: expected a postgres:// URL such as postgres://broker@db.internal:5432/broker');
+  }
+
   const settings: Settings = {
     publicUrl,
     publicUrlSet: publicUrlRaw !== undefined,
@@ -123,6 +138,16 @@ export function parseSettings(env: Env): ParsedSettings {
       checkpointEveryRecords: setting('BROKER_AUDIT_CHECKPOINT_RECORDS', 1000, count, 'a whole number of records, such as 1000'),
       checkpointIntervalMs: setting('BROKER_AUDIT_CHECKPOINT_INTERVAL', 600_000, milliseconds, 'a duration such as 10m'),
       retentionMs: retention === 'invalid' ? undefined : retention,
+    },
+    database: {
+      url: databaseUrl,
+      poolSize: setting(
+        'BROKER_DATABASE_POOL_SIZE',
+        10,
+        (v) => (/^[1-9]\d{0,3}$/.test(v) ? Number(v) : undefined),
+        'a whole number of connections, such as 10',
+      ),
+      statementTimeoutMs: setting('BROKER_DATABASE_STATEMENT_TIMEOUT_MS', 5000, count, 'a whole number of milliseconds, such as 5000'),
     },
     admin: {
       // As given: the admin module judges its strength and refuses a weak one.

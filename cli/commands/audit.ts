@@ -19,13 +19,13 @@ import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
 import type { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import type { AuditCheckpoint, AuditEntry } from '../../broker/src/store/ports.ts';
 import { DATABASE_FILE } from '../../broker/entry/node/database-file.ts';
-import type { SqliteKeyStore } from '../../broker/entry/node/sqlite.ts';
+import type { KeyStore } from '../../broker/src/store/ports.ts';
 import { roleNameProblem } from '../../client/inputs.ts';
 import { parseSince, str, UsageError, type Command, type CommandContext } from '../context.ts';
 import { nodeSqliteAvailable } from '../lib/runtime.ts';
 
-// The stores load node:sqlite: imported when a command runs, so `audit verify --file` also runs on Node 20.
-const sqliteStores = () => import('../../broker/entry/node/sqlite.ts');
+// The stores load node:sqlite or the PostgreSQL driver: imported when a command runs, so `audit verify --file`
+// also runs on Node 20.
 const stores = () => import('../lib/stores.ts');
 
 interface CliFilters extends AuditFilters {
@@ -71,28 +71,23 @@ async function* filtered(entries: AsyncIterable<AuditEntry>, f: CliFilters): Asy
   }
 }
 
-/** The data folder's audit stores; never creates a database where there is none (verifying a file elsewhere). */
+/** The audit stores (data folder or --database); never creates a database where there is none (verifying a file elsewhere). */
 async function openAudit(ctx: CommandContext, opts: { mustExist: boolean }) {
-  if (!opts.mustExist && !existsSync(join(ctx.dataDir, DATABASE_FILE))) return null;
-  if (!opts.mustExist && !(await nodeSqliteAvailable())) {
+  const { databaseOf, openStores } = await stores();
+  const database = databaseOf(ctx);
+  if (!opts.mustExist && database.url === undefined && !existsSync(join(ctx.dataDir, DATABASE_FILE))) return null;
+  if (!opts.mustExist && database.url === undefined && !(await nodeSqliteAvailable())) {
     ctx.err(
       `WARNING: Node ${process.versions.node} has no node:sqlite: the data folder's signing keys are not read; pass --jwks with the broker's JWKS`,
     );
     return null;
   }
-  const { openDatabase, SqliteAuditStore, SqliteCheckpointStore, SqliteKeyStore } = await sqliteStores();
-  const db = openDatabase(ctx.dataDir);
-  return {
-    db,
-    store: new SqliteAuditStore(db),
-    checkpoints: new SqliteCheckpointStore(db),
-    keys: new SqliteKeyStore(db),
-    close: () => db.close(),
-  };
+  const opened = await openStores(ctx);
+  return { store: opened.audit, checkpoints: opened.checkpoints, keys: opened.keys, close: () => opened.close() };
 }
 
 /** The broker's signing key, for checkpoints made here (export, prune, checkpoint): needs the KEK. */
-async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<BrokerIssuer> {
+async function openSigner(ctx: CommandContext, keys: KeyStore): Promise<BrokerIssuer> {
   const { issuer } = await (await stores()).openIssuer(ctx, { keys });
   await issuer.ensureKey();
   return issuer;
@@ -103,7 +98,7 @@ async function openSigner(ctx: CommandContext, keys: SqliteKeyStore): Promise<Br
  * under the KEK. The public_jwk column alone is not evidence (anyone who can write the database could plant
  * a key and sign checkpoints with it). Without the KEK, no store key is trusted: pass --jwks instead.
  */
-async function trustedStoreKeys(ctx: CommandContext, keys: SqliteKeyStore): Promise<JWK[]> {
+async function trustedStoreKeys(ctx: CommandContext, keys: KeyStore): Promise<JWK[]> {
   // Not a fresh development KEK: no stored key would open under it.
   const opened = await (await stores()).openIssuer(ctx, { keys, existingKek: true });
   if (!opened) {
@@ -161,7 +156,7 @@ const list: Command = {
         if (limit !== undefined && rows.length > limit) rows.shift();
       }
     } finally {
-      audit.close();
+      await audit.close();
     }
     if (ctx.values.json) {
       for (const e of rows) ctx.out(JSON.stringify(toExported(e)));
@@ -231,7 +226,7 @@ const exportCmd: Command = {
         await write({ checkpoint });
       }
     } finally {
-      audit.close();
+      await audit.close();
       if (outFile) await new Promise<void>((resolve) => out.end(() => resolve()));
     }
     if (!verification.ok) {
@@ -366,7 +361,7 @@ const verify: Command = {
         {},
       );
     } finally {
-      audit?.close();
+      await audit?.close();
     }
   },
 };
@@ -420,7 +415,7 @@ const prune: Command = {
         );
       return 0;
     } finally {
-      audit.close();
+      await audit.close();
     }
   },
 };
@@ -452,7 +447,7 @@ const checkpointCmd: Command = {
       ctx.err(`signed seq ${checkpoint.seq} with key ${checkpoint.kid}: keep this line where the broker cannot write it`);
       return 0;
     } finally {
-      audit.close();
+      await audit.close();
     }
   },
 };

@@ -24,8 +24,8 @@ const rewrap: Command = {
       ctx.err('Every row now opens with BROKER_KEK alone; remove BROKER_KEK_PREVIOUS after an hour (revocation entries expire by then).');
       return 0;
     } finally {
-      closeIssuer();
-      close();
+      await closeIssuer();
+      await close();
     }
   },
 };

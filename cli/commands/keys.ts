@@ -25,7 +25,7 @@ const rotate: Command = {
       );
       return 0;
     } finally {
-      close();
+      await close();
     }
   },
 };
@@ -51,7 +51,7 @@ const list: Command = {
       }
       return 0;
     } finally {
-      close();
+      await close();
     }
   },
 };

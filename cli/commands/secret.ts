@@ -35,7 +35,7 @@ async function store(ctx: CommandContext, allowGenerate: boolean, verb: string):
     ctx.out(`${verb} ${name} version ${version}`);
     return 0;
   } finally {
-    close();
+    await close();
   }
 }
 
@@ -78,7 +78,7 @@ const list: Command = {
       }
       return 0;
     } finally {
-      close();
+      await close();
     }
   },
 };

@@ -1,8 +1,9 @@
 import { str, UsageError, type Command } from '../context.ts';
 
 export const serveCommand: Command = {
-  usage: 'serve [--port 8787] [--host 127.0.0.1] [--dev]',
-  summary: 'Run the broker on Node (node:sqlite stores in the data folder); needs BROKER_KEK unless --dev.',
+  usage: 'serve [--port 8787] [--host 127.0.0.1] [--dev] [--database postgres://...]',
+  summary:
+    'Run the broker on Node (node:sqlite stores in the data folder, or PostgreSQL with --database / BROKER_DATABASE_URL for replicas); needs BROKER_KEK unless --dev.',
   options: { port: { type: 'string' }, host: { type: 'string' }, dev: { type: 'boolean' } },
   sqlite: true,
   async run(ctx) {
@@ -16,14 +17,14 @@ export const serveCommand: Command = {
       dataDir: ctx.dataDir,
       port,
       host,
-      env: ctx.env,
+      env: ctx.databaseUrl === undefined ? ctx.env : { ...ctx.env, BROKER_DATABASE_URL: ctx.databaseUrl },
       dev: ctx.values.dev === true,
     });
     for (const w of broker.warnings) ctx.err(`WARNING: ${w}`);
     const policy = broker.deps.policy();
     ctx.err(
       `secret-broker ${broker.deps.version} listening on ${broker.url} ` +
-        `(policies ${ctx.policiesDir}: ${policy.roles.size} role(s), hash ${policy.hash.slice(0, 12)}; data ${ctx.dataDir})`,
+        `(policies ${ctx.policiesDir}: ${policy.roles.size} role(s), hash ${policy.hash.slice(0, 12)}; ${broker.storage === 'postgres' ? 'stores in PostgreSQL' : `data ${ctx.dataDir}`})`,
     );
     await new Promise<void>((resolve) => {
       const stop = () => {

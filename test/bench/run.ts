@@ -12,6 +12,7 @@ import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createContext } from './lib/context.ts';
 import { createFixture } from './lib/fixture.ts';
+import { postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { benchAction, type ActionFigures } from './sections/action.ts';
 import { benchExchange, type ExchangeFigures } from './sections/exchange.ts';
 import { benchMemory, type MemoryFigures } from './sections/memory.ts';
@@ -35,6 +36,8 @@ export interface BenchReport {
   duration_s: number;
   machine: { cpus: number; cpu_model: string; node: string; platform: string; load_average_at_start: number[] };
   exchange?: ExchangeFigures;
+  /** The same exchange with every store in PostgreSQL (a throwaway local cluster), when PostgreSQL is installed. */
+  exchange_postgres?: ExchangeFigures;
   policy_scale?: PolicyScaleFigures;
   worker?: WorkerFigures;
   action?: ActionFigures;
@@ -95,6 +98,23 @@ export function renderTable(r: BenchReport): string {
         .join(', '),
     );
   }
+  if (r.exchange_postgres) {
+    const e = r.exchange_postgres;
+    const sqlite = r.exchange;
+    add('exchange/pg', 'broker rps, c32 (node:sqlite)', `${fmt(e.rps)} (${fmt(sqlite?.rps ?? null)})`);
+    add('exchange/pg', 'broker p50 / p99 ms, c32', `${fmt(e.p50_ms)} / ${fmt(e.p99_ms)}`);
+    add('exchange/pg', 'ratio broker / floor, c32 (node:sqlite)', `${fmt(e.ratio)} (${fmt(sqlite?.ratio ?? null)})`);
+    add('exchange/pg', 'broker rps, c1 (node:sqlite)', `${fmt(e.c1.rps)} (${fmt(sqlite?.c1.rps ?? null)})`);
+    add('exchange/pg', 'broker p50 / p99 ms, c1', `${fmt(e.c1.p50_ms)} / ${fmt(e.c1.p99_ms)}`);
+    add('exchange/pg', 'ratio broker / floor, c1', e.c1.ratio);
+    add(
+      'exchange/pg',
+      'broker answers',
+      Object.entries(e.statuses)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join(', '),
+    );
+  }
   if (r.policy_scale) {
     const p = r.policy_scale;
     add('policy', 'eval µs, 10 / 1,000 / 10,000 roles', `${fmt(p.roles_10_us)} / ${fmt(p.roles_1000_us)} / ${fmt(p.roles_10000_us)}`);
@@ -149,6 +169,24 @@ export function renderTable(r: BenchReport): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** The exchange section again, every store in a throwaway PostgreSQL cluster on loopback. */
+async function benchExchangeOnPostgres(ctx: ReturnType<typeof createContext>): Promise<ExchangeFigures | undefined> {
+  ctx.progress('exchange on PostgreSQL: starting a throwaway cluster');
+  const cluster = await startPostgres();
+  try {
+    const fixture = await createFixture({ env: { BROKER_DATABASE_URL: await cluster.createDatabase('bench') } });
+    try {
+      const run = await benchExchange(ctx, fixture);
+      await run.broker.stop();
+      return run.figures;
+    } finally {
+      await fixture.close();
+    }
+  } finally {
+    cluster.stop();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -190,6 +228,14 @@ async function main(argv: string[]): Promise<number> {
         if (want('action')) report.action = await benchAction(ctx, fixture, run.broker.url);
       } finally {
         await run.broker.stop();
+      }
+    }
+    if (want('exchange')) {
+      const reason = postgresAvailable();
+      if (reason) ctx.progress(`exchange on PostgreSQL: skipped (${reason})`);
+      else {
+        const figures = await benchExchangeOnPostgres(ctx);
+        if (figures) report.exchange_postgres = figures;
       }
     }
     if (want('policy')) report.policy_scale = await benchPolicyScale(ctx);

@@ -70,3 +70,32 @@ describe('parseSettings', () => {
     expect(splitList(' a ,, b,')).toEqual(['a', 'b']);
   });
 });
+
+describe('database settings', () => {
+  it('default to node:sqlite, a pool of 10 and a 5 s statement deadline', () => {
+    const parsed = parseSettings({});
+    expect(parsed.ok && parsed.settings.database).toEqual({ url: undefined, poolSize: 10, statementTimeoutMs: 5000 });
+  });
+
+  it('read BROKER_DATABASE_URL, BROKER_DATABASE_POOL_SIZE and BROKER_DATABASE_STATEMENT_TIMEOUT_MS', () => {
+    const parsed = parseSettings({
+      BROKER_DATABASE_URL: 'postgresql://broker@db.internal:5432/broker',
+      BROKER_DATABASE_POOL_SIZE: '4',
+      BROKER_DATABASE_STATEMENT_TIMEOUT_MS: '1500',
+    });
+    expect(parsed.ok && parsed.settings.database).toEqual({
+      url: 'postgresql://broker@db.internal:5432/broker',
+      poolSize: 4,
+      statementTimeoutMs: 1500,
+    });
+  });
+
+  it('refuse a URL that is not postgres:// without echoing it (it may hold the password)', () => {
+    const parsed = parseSettings({ BROKER_DATABASE_URL: 'mysql://u:hunter2@db/x', BROKER_DATABASE_POOL_SIZE: '0' });
+    expect(parsed.ok).toBe(false);
+    if (parsed.ok) return;
+    expect(parsed.problems.join('\n')).toMatch(/BROKER_DATABASE_URL is not valid/);
+    expect(parsed.problems.join('\n')).toMatch(/BROKER_DATABASE_POOL_SIZE/);
+    expect(parsed.problems.join('\n')).not.toContain('hunter2');
+  });
+});

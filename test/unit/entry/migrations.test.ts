@@ -4,13 +4,25 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MIGRATIONS } from '../../../broker/entry/node/migrations.gen.ts';
-import { MIGRATIONS_OUT, readMigrations, renderMigrationsModule } from '../../../scripts/gen-migrations.ts';
+import {
+  MIGRATIONS_OUT,
+  POSTGRES_MIGRATIONS_DIR,
+  POSTGRES_MIGRATIONS_OUT,
+  readMigrations,
+  renderMigrationsModule,
+} from '../../../scripts/gen-migrations.ts';
 
 const ROOT = join(import.meta.dirname, '../../..');
 
 describe('migrations', () => {
   it('migrations.gen.ts is a fresh render of migrations/*.sql (run npm run build when this fails)', () => {
     expect(readFileSync(join(ROOT, MIGRATIONS_OUT), 'utf8')).toBe(renderMigrationsModule(readMigrations()));
+  });
+
+  it('postgres-migrations.gen.ts is a fresh render of migrations/postgres/*.sql (run npm run build when this fails)', () => {
+    expect(readFileSync(join(ROOT, POSTGRES_MIGRATIONS_OUT), 'utf8')).toBe(
+      renderMigrationsModule(readMigrations(POSTGRES_MIGRATIONS_DIR), 'migrations/postgres/*.sql'),
+    );
   });
 
   it('node:sqlite applies exactly the files D1 applies, in order', () => {

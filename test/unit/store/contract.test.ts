@@ -1,10 +1,22 @@
-// The port contract suites (test/contract/ports.ts) against the in-memory adapters and node:sqlite; the
-// same suites run against D1 and the Durable Objects in test/workers/contract.test.ts.
+// The port contract suites (test/contract/ports.ts) against the in-memory adapters, node:sqlite and
+// PostgreSQL (a throwaway cluster, test/helpers/postgres.ts); the same suites run against D1 and the Durable
+// Objects in test/workers/contract.test.ts.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { afterAll } from 'vitest';
+import { afterAll, beforeAll } from 'vitest';
+import {
+  openPostgres,
+  PgAuditStore,
+  PgCheckpointStore,
+  PgKeyStore,
+  PgRateCounter,
+  PgReplayGuard,
+  PgRevocationStore,
+  PgSecretStore,
+  type PostgresDatabase,
+} from '../../../broker/entry/node/postgres.ts';
 import {
   openDatabase,
   SqliteAuditStore,
@@ -32,6 +44,7 @@ import {
   MemoryRevocationStore,
   MemorySecretStore,
 } from '../../helpers/memory-stores.ts';
+import { skipWithoutPostgres, startPostgres, type PostgresCluster } from '../../helpers/postgres.ts';
 
 const root = mkdtempSync(join(tmpdir(), 'broker-contract-'));
 const databases: DatabaseSync[] = [];
@@ -44,6 +57,26 @@ afterAll(() => {
 function sqlite(): DatabaseSync {
   const db = openDatabase(mkdtempSync(join(root, 'db-')));
   databases.push(db);
+  return db;
+}
+
+const withPostgres = !skipWithoutPostgres('port contracts on PostgreSQL');
+let cluster: PostgresCluster | undefined;
+const pools: PostgresDatabase[] = [];
+if (withPostgres) {
+  beforeAll(async () => {
+    cluster = await startPostgres();
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all(pools.map((p) => p.end()));
+    cluster?.stop();
+  });
+}
+
+/** A fresh, empty, migrated PostgreSQL database of its own. */
+async function pg(): Promise<PostgresDatabase> {
+  const db = await openPostgres({ url: await cluster!.createDatabase(), poolSize: 4, statementTimeoutMs: 5000 });
+  pools.push(db);
   return db;
 }
 
@@ -72,3 +105,16 @@ keyStoreContract('node:sqlite', () => new SqliteKeyStore(sqlite()));
 
 revocationStoreContract('memory', () => new MemoryRevocationStore());
 revocationStoreContract('node:sqlite', () => new SqliteRevocationStore(sqlite()));
+
+if (withPostgres) {
+  replayGuardContract('postgres', async () => new PgReplayGuard(await pg()));
+  auditStoreContract('postgres', async () => new PgAuditStore(await pg()));
+  checkpointStoreContract('postgres', async () => {
+    const db = await pg();
+    return { audit: new PgAuditStore(db), checkpoints: new PgCheckpointStore(db) };
+  });
+  rateCounterContract('postgres', async () => new PgRateCounter(await pg()));
+  secretStoreContract('postgres', async () => new PgSecretStore(await pg()));
+  keyStoreContract('postgres', async () => new PgKeyStore(await pg()));
+  revocationStoreContract('postgres', async () => new PgRevocationStore(await pg()));
+}
