@@ -70,7 +70,13 @@ export function createApp(deps: AppDeps): Hono<Env> {
     if (!deps.readiness) return c.json({ status: 'ready', policy_hash: deps.policy().hash, version: deps.version });
     const r = await deps.readiness();
     return c.json(
-      { status: r.ready ? 'ready' : 'not_ready', checks: r.checks, failing: r.failing, policy_hash: deps.policy().hash, version: deps.version },
+      {
+        status: r.ready ? 'ready' : 'not_ready',
+        checks: r.checks,
+        failing: r.failing,
+        policy_hash: deps.policy().hash,
+        version: deps.version,
+      },
       r.ready ? 200 : 503,
     );
   });

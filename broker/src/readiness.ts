@@ -51,7 +51,9 @@ export async function checkKek(deps: Pick<ReadinessDeps, 'issuer' | 'keks' | 'st
   const keysSealedElsewhere = health.keys === 0 && rows.length > 0 && rows.some((r) => !configured.has(String(r.kek_id)));
   const headsSealedElsewhere = heads.some((h) => !configured.has(h.kek_id));
   if (!keysSealedElsewhere && !headsSealedElsewhere) return { ok: true };
-  const sealedWith = [...new Set([...heads.map((h) => h.kek_id), ...rows.map((r) => String(r.kek_id))])].filter((id) => !configured.has(id));
+  const sealedWith = [...new Set([...heads.map((h) => h.kek_id), ...rows.map((r) => String(r.kek_id))])].filter(
+    (id) => !configured.has(id),
+  );
   return {
     ok: false,
     problem:

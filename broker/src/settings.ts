@@ -122,7 +122,9 @@ export function parseSettings(env: Env): ParsedSettings {
   // The token is the only thing guarding the metrics when set: as strong as the admin token must be.
   const metricsToken = read(env, 'BROKER_METRICS_TOKEN');
   if (metricsToken !== undefined && (metricsToken.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(metricsToken))) {
-    problems.push(`BROKER_METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -base64 32)`);
+    problems.push(
+      `BROKER_METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -base64 32)`,
+    );
   }
 
   const settings: Settings = {

@@ -26,15 +26,18 @@ export function normalizeAddress(address: string): { address: string; family: 'i
 function parseHop(entry: string): { address: string; family: 'ipv4' | 'ipv6' } | undefined {
   const text = entry.trim();
   if (text.length === 0 || text.length > 64) return undefined;
-  const bracketed = /^\[([^\]]+)\](?::\d{1,5})?$/.exec(text);
-  if (bracketed) {
+  const bracketed = /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(text);
+  if (bracketed && validPort(bracketed[2])) {
     const hop = normalizeAddress(bracketed[1]!);
     return hop?.family === 'ipv6' ? hop : undefined;
   }
-  const v4port = /^(\d{1,3}(?:\.\d{1,3}){3}):\d{1,5}$/.exec(text);
-  if (v4port) return normalizeAddress(v4port[1]!);
+  if (bracketed) return undefined;
+  const v4port = /^(\d{1,3}(?:\.\d{1,3}){3}):(\d{1,5})$/.exec(text);
+  if (v4port) return validPort(v4port[2]) ? normalizeAddress(v4port[1]!) : undefined;
   return normalizeAddress(text);
 }
+
+const validPort = (port: string | undefined) => port === undefined || Number(port) <= 65535;
 
 /** Parses BROKER_TRUSTED_PROXIES entries (CIDR blocks or single addresses); throws naming the bad entry. */
 export function parseTrustedProxies(entries: readonly string[]): BlockList {

@@ -35,7 +35,13 @@ export function createDrainer(inner: Fetch, now: () => number, log: (line: Recor
   const unavailable = (): Response => {
     cutOff++;
     const requestId = newRequestId(now());
-    log({ level: 'warn', event: 'shutdown.grace_expired', request_id: requestId, code: 'ERR_UNAVAILABLE', detail: 'shutdown.grace_expired' });
+    log({
+      level: 'warn',
+      event: 'shutdown.grace_expired',
+      request_id: requestId,
+      code: 'ERR_UNAVAILABLE',
+      detail: 'shutdown.grace_expired',
+    });
     return new Response(JSON.stringify(errorBody('ERR_UNAVAILABLE', requestId)), {
       status: 503,
       headers: {
