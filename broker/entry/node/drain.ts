@@ -85,7 +85,13 @@ export function createDrainer(inner: Fetch, now: () => number, log: (line: Recor
   const settled = async () => {
     while (running.size > 0) await Promise.allSettled([...running].map((r) => r.handled));
   };
-  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms).unref());
+  // Waits for `promise`, at most `ms`. The timer holds the process open meanwhile (a drain must not end in
+  // an empty event loop while a request still waits for its body) and is cleared as soon as one settles.
+  const within = async (promise: Promise<unknown>, ms: number) => {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([promise, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+    clearTimeout(timer);
+  };
 
   return {
     fetch,
@@ -97,12 +103,12 @@ export function createDrainer(inner: Fetch, now: () => number, log: (line: Recor
       const inFlight = running.size;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       server.closeIdleConnections();
-      await Promise.race([settled(), sleep(graceMs)]);
+      await within(settled(), graceMs);
       expire();
       // Handlers answered 503 may still be writing their audit record: give them a moment, then move on.
-      await Promise.race([settled(), sleep(SETTLE_MS)]);
+      await within(settled(), SETTLE_MS);
       // Responses are out; sockets still open now are idle or mid-headers of a request that will not be served.
-      await Promise.race([closed, sleep(1_000)]);
+      await within(closed, 1_000);
       server.closeAllConnections();
       return { inFlight, cutOff };
     },
