@@ -16,7 +16,6 @@ import { checkKek, type KekCheck, readinessProbe } from './readiness.ts';
 import type { Settings } from './settings.ts';
 import type { Kek } from './store/envelope.ts';
 import type {
-  AuditEntry,
   AuditStore,
   CheckpointStore,
   JwksCache,
@@ -76,27 +75,6 @@ export function stamped(log: Log, now: () => number): Log {
   return (line) => log({ time: new Date(now()).toISOString(), ...line });
 }
 
-/** The audit store, timed and counted per write. */
-function timedAudit(store: AuditStore, metrics: BrokerMetrics): AuditStore {
-  const timed = async <T>(write: () => Promise<T>): Promise<T> => {
-    const started = performance.now();
-    try {
-      const result = await write();
-      metrics.auditWrite((performance.now() - started) / 1000, true);
-      return result;
-    } catch (err) {
-      metrics.auditWrite((performance.now() - started) / 1000, false);
-      throw err;
-    }
-  };
-  return {
-    head: () => store.head(),
-    list: (q) => store.list(q),
-    insert: (entry) => timed(() => store.insert(entry)),
-    ...(store.insertMany && { insertMany: (entries: AuditEntry[]) => timed(() => store.insertMany!(entries)) }),
-  };
-}
-
 /** The replay guard, counting the claims its store could not answer. */
 function countedReplay(replay: ReplayGuard, metrics: BrokerMetrics): ReplayGuard {
   return {
@@ -148,7 +126,7 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
       },
     }),
     replay: metrics ? countedReplay(stores.replay, metrics) : stores.replay,
-    auditor: new Auditor(checkpointer.watch(metrics ? timedAudit(stores.audit, metrics) : stores.audit)),
+    auditor: new Auditor(checkpointer.watch(stores.audit), metrics && ((seconds, ok) => metrics.auditWrite(seconds, ok))),
     minters: buildMinters({ fetch: platform.fetch, issuer, secrets: vault, timeoutMs: settings.upstreamTimeoutMs }),
     revocations: new RevocationVault(stores.revocations, keks),
     issuer,
