@@ -4,12 +4,16 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pruneAudit } from '../src/audit/retention.ts';
-import { composeBroker, type Broker, type Platform } from '../src/compose.ts';
+import { composeBroker, stamped, type Broker, type Platform } from '../src/compose.ts';
 import { compilePolicy, type CompiledPolicy } from '../src/policy/compile.ts';
 import { loadPolicy } from '../src/policy/load.ts';
 import { parseSettings, type Env, type Settings } from '../src/settings.ts';
+import { clientAddressResolver } from './node/client-address.ts';
 import { capConnectionsPerClient, HTTP_SERVER_OPTIONS } from './node/connections.ts';
+import { createDrainer } from './node/drain.ts';
 import { loadKek } from './node/kek.ts';
+import { createPromMetrics } from './node/metrics.ts';
+import { PolicyHolder, type ReloadResult } from './node/policy-reload.ts';
 import { readPolicyDir } from './node/policy-files.ts';
 import { openNodeStores } from './node/stores.ts';
 import type { CheckpointStore } from '../src/store/ports.ts';
@@ -33,6 +37,9 @@ export interface NodeBroker extends Broker {
   /** BROKER_AUDIT_RETENTION in milliseconds, when set. */
   retentionMs: number | undefined;
   warnings: string[];
+  /** Loads the policy directory anew (SIGHUP, --watch); a set that fails to load keeps the old one. */
+  reloadPolicy(trigger?: 'sighup' | 'watch' | 'api'): Promise<ReloadResult>;
+  policies: PolicyHolder;
   close(): void;
 }
 
@@ -50,6 +57,9 @@ export async function loadCompiledPolicy(dir: string): Promise<CompiledPolicy> {
   return compilePolicy(loaded.policy);
 }
 
+/** One JSON line per event on stderr (stdout stays free for the CLI's output). */
+export const writeLogLine = (line: Record<string, unknown>): void => void process.stderr.write(`${JSON.stringify(line)}\n`);
+
 /** The settings, or an error that names every problem (a bad value stops the start, never a silent default). */
 export function nodeSettings(env: Env): Settings {
   const parsed = parseSettings(env);
@@ -64,7 +74,7 @@ export function nodeSettings(env: Env): Settings {
 export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBroker> {
   const env = opts.env ?? process.env;
   const now = opts.now ?? Date.now;
-  const log = opts.log ?? ((line) => process.stderr.write(`${JSON.stringify(line)}\n`));
+  const log = stamped(opts.log ?? writeLogLine, now);
   // A server must not quietly encrypt with a key kept beside the data it protects: only on request, and
   // before anything is created in the data folder.
   if (env.BROKER_KEK === undefined && !opts.dev) {
@@ -73,7 +83,9 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
     );
   }
   const settings = nodeSettings(env);
-  const policy = await loadCompiledPolicy(opts.policiesDir);
+  const clientAddress = clientAddressResolver(settings.trustedProxies);
+  const metrics = createPromMetrics();
+  const policies = new PolicyHolder(await loadCompiledPolicy(opts.policiesDir), () => loadCompiledPolicy(opts.policiesDir), log, metrics);
   const stores = await openNodeStores({ dataDir: opts.dataDir, database: settings.database, log });
   const warnings: string[] = [];
   try {
@@ -94,9 +106,19 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
       fetch: opts.fetch ?? fetch,
       now,
       log,
-      clientIp: (_req, env) => (env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress ?? null,
+      // The socket peer, or behind BROKER_TRUSTED_PROXIES the rightmost untrusted X-Forwarded-For hop.
+      clientIp: (req, env) =>
+        clientAddress(
+          (env as { incoming?: { socket?: { remoteAddress?: string } } })?.incoming?.socket?.remoteAddress,
+          req.headers.get('x-forwarded-for'),
+        ),
+      metrics,
     };
-    const broker = composeBroker(platform, settings, () => policy);
+    const broker = composeBroker(platform, settings, policies.get);
+    // Before any key is created: a wrong KEK would otherwise get a fresh signing key of its own and a broker
+    // that answers every secret with an internal error.
+    const kekCheck = await broker.checkKek();
+    if (!kekCheck.ok) throw new Error(kekCheck.problem);
     // The first start creates the signing key, so the JWKS is there before any cloud is configured.
     await broker.issuer.ensureKey();
     return {
@@ -106,6 +128,8 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
       storage: stores.kind,
       retentionMs: settings.audit.retentionMs,
       warnings,
+      policies,
+      reloadPolicy: (trigger = 'api') => policies.reload(trigger),
       close: () => void stores.close(),
     };
   } catch (error) {
@@ -153,13 +177,20 @@ function startAuditJobs(broker: NodeBroker, now: () => number, log: (line: Recor
 export interface RunningBroker extends NodeBroker {
   server: ServerType;
   url: string;
+  /**
+   * Graceful shutdown: stop accepting, let the requests in flight finish (BROKER_SHUTDOWN_GRACE, then 503),
+   * sign a final checkpoint, close the stores.
+   */
   stop(): Promise<void>;
 }
 
-export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; host: string }): Promise<RunningBroker> {
+export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; host: string; watch?: boolean }): Promise<RunningBroker> {
   const broker = await buildNodeBroker(opts);
+  const now = opts.now ?? Date.now;
+  const log = stamped(opts.log ?? writeLogLine, now);
+  const drainer = createDrainer(broker.app.fetch, now, log);
   const server = await new Promise<ServerType>((resolve, reject) => {
-    const s = serve({ fetch: broker.app.fetch, port: opts.port, hostname: opts.host, serverOptions: { ...HTTP_SERVER_OPTIONS } }, () =>
+    const s = serve({ fetch: drainer.fetch, port: opts.port, hostname: opts.host, serverOptions: { ...HTTP_SERVER_OPTIONS } }, () =>
       resolve(s),
     );
     s.once('error', reject);
@@ -170,25 +201,35 @@ export async function startNodeBroker(opts: NodeBrokerOptions & { port: number; 
   const host = addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   // Without BROKER_PUBLIC_URL (development), broker tokens name the address actually listened on.
   if (!broker.settings.publicUrlSet) broker.issuer.publicUrl = `http://${host}:${addr.port}`;
-  const stopJobs = startAuditJobs(broker, opts.now ?? Date.now, opts.log ?? ((line) => process.stderr.write(`${JSON.stringify(line)}\n`)));
+  const stopJobs = startAuditJobs(broker, now, log);
+  const stopWatching = opts.watch ? broker.policies.watch(opts.policiesDir) : () => {};
+  let stopping: Promise<void> | undefined;
+  const stop = async () => {
+    broker.lifecycle.draining = true;
+    stopWatching();
+    stopJobs();
+    const graceMs = broker.settings.shutdownGraceMs;
+    log({ level: 'info', event: 'broker.draining', grace_ms: graceMs });
+    const drained = await drainer.drain(server as Server, graceMs);
+    // A last checkpoint, so that cutting off what this process wrote is detectable too.
+    await broker.checkpointer.settled();
+    const checkpoint = await broker.checkpointer.checkpointNow().catch((err: unknown) => {
+      log({ level: 'error', event: 'audit.checkpoint_failed', detail: String((err as Error)?.message ?? err) });
+      return null;
+    });
+    broker.close();
+    log({
+      level: 'info',
+      event: 'broker.stopped',
+      in_flight_at_stop: drained.inFlight,
+      answered_503: drained.cutOff,
+      checkpoint_seq: checkpoint?.seq ?? null,
+    });
+  };
   return {
     ...broker,
     server,
     url: `http://${host}:${addr.port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        stopJobs();
-        server.close(() => {
-          // A last checkpoint, so that cutting off what this process wrote is detectable too.
-          void broker.checkpointer
-            .checkpointNow()
-            .catch(() => null)
-            .finally(() => {
-              broker.close();
-              resolve();
-            });
-        });
-        (server as { closeAllConnections?: () => void }).closeAllConnections?.();
-      }),
+    stop: () => (stopping ??= stop()),
   };
 }

@@ -5,9 +5,11 @@ import { adminPage, adminQuery, type AdminDeps } from './admin/routes.ts';
 import { BrokerError, errorBody } from './errors.ts';
 import type { BrokerIssuer } from './issuer/issuer.ts';
 import { exchange, type ExchangeDeps } from './exchange.ts';
-import { MAX_BODY_BYTES, type RequestInput, type RequestMeta } from './pipeline.ts';
+import { type Answered, MAX_BODY_BYTES, type RequestInput, type RequestMeta } from './pipeline.ts';
+import type { Readiness } from './readiness.ts';
 import { revoke } from './revoke.ts';
 import { newRequestId } from './util/ids.ts';
+import { sha256Hex, timingSafeEqual } from './util/encoding.ts';
 import { readCapped } from './util/http.ts';
 
 export interface AppDeps extends ExchangeDeps {
@@ -19,24 +21,80 @@ export interface AppDeps extends ExchangeDeps {
   issuer?: BrokerIssuer;
   /** Audit review (GET /v1/audit, /admin/). Absent when no admin credential is configured: those routes are 404. */
   admin?: AdminDeps;
+  /** GET /readyz: whether the broker can serve (readiness.ts). Absent: /readyz answers like /healthz. */
+  readiness?: () => Promise<Readiness>;
+  /** BROKER_METRICS_TOKEN: when set, GET /metrics wants it as a bearer token. */
+  metricsToken?: string | undefined;
 }
 
-type Env = { Variables: { requestId: string } };
+type Env = { Variables: { requestId: string; answered: Answered | undefined; errorCode: string | undefined } };
+
+/** The request line's path: what was asked for, capped (it is the caller's text). */
+const MAX_LOGGED_PATH = 200;
 
 export function createApp(deps: AppDeps): Hono<Env> {
   const app = new Hono<Env>();
 
   // A request id of our own on every response (never taken from the caller), and nothing cacheable.
+  // One log line per request, allowed ones too: what was decided, never a token or a value.
   app.use('*', async (c, next) => {
+    const started = performance.now();
     const id = newRequestId(deps.now());
     c.set('requestId', id);
     await next();
     c.res.headers.set('X-Request-Id', id);
     c.res.headers.set('Cache-Control', 'no-store');
     c.res.headers.set('X-Content-Type-Options', 'nosniff');
+    const answered = c.get('answered');
+    const status = c.res.status;
+    deps.log?.({
+      level: status >= 500 ? 'warn' : 'info',
+      event: 'request',
+      request_id: id,
+      method: c.req.method,
+      path: c.req.path.slice(0, MAX_LOGGED_PATH),
+      status,
+      decision: answered?.decision ?? null,
+      code: answered?.code ?? c.get('errorCode') ?? (status < 400 ? 'OK' : null),
+      role: answered?.record.role ?? null,
+      issuer: answered?.record.issuer ?? null,
+      duration_ms: Math.round((performance.now() - started) * 1000) / 1000,
+    });
   });
 
   app.get('/healthz', (c) => c.json({ status: 'ok', policy_hash: deps.policy().hash, version: deps.version }));
+
+  // Readiness: 200 only when the KEK, the signing keys, the stores, the policy set and the audit
+  // checkpoints are all in order; else 503 naming the failing checks (the reasons go to the log).
+  app.get('/readyz', async (c) => {
+    if (!deps.readiness) return c.json({ status: 'ready', policy_hash: deps.policy().hash, version: deps.version });
+    const r = await deps.readiness();
+    return c.json(
+      {
+        status: r.ready ? 'ready' : 'not_ready',
+        checks: r.checks,
+        failing: r.failing,
+        policy_hash: deps.policy().hash,
+        version: deps.version,
+      },
+      r.ready ? 200 : 503,
+    );
+  });
+
+  // Prometheus text; behind BROKER_METRICS_TOKEN when set (compared as digests, in constant time).
+  const metricsToken = deps.metricsToken ? sha256Hex(deps.metricsToken) : undefined;
+  app.get('/metrics', async (c) => {
+    if (!deps.metrics) throw new BrokerError('ERR_NOT_FOUND', 'metrics.not_configured');
+    if (metricsToken) {
+      const m = /^Bearer ([\x21-\x7e]{1,512})$/.exec(c.req.header('authorization') ?? '');
+      if (!m || !timingSafeEqual(await metricsToken, await sha256Hex(m[1]!))) {
+        c.header('WWW-Authenticate', 'Bearer realm="secret-broker metrics"');
+        throw new BrokerError('ERR_TOKEN_INVALID', 'metrics.token_wrong');
+      }
+    }
+    const { contentType, body } = await deps.metrics.render();
+    return c.body(body, 200, { 'content-type': contentType });
+  });
 
   // The broker as an OIDC issuer. Public by design: clouds fetch these to verify broker tokens.
   app.get('/.well-known/openid-configuration', (c) => {
@@ -56,6 +114,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
     requestId: c.get('requestId'),
     clientIp: deps.clientIp(c.req.raw, c.env),
     userAgent: c.req.header('user-agent') ?? null,
+    observe: (answered) => c.set('answered', answered),
   });
 
   // The body cap holds however the body is sent. A declared length frames the body (the server reads no more
@@ -98,6 +157,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.onError((err, c) => {
     const e = err instanceof BrokerError ? err : new BrokerError('ERR_INTERNAL', 'unhandled', { cause: err });
     const requestId = c.get('requestId') ?? newRequestId(deps.now());
+    c.set('errorCode', e.code);
     deps.log?.({
       level: e.code === 'ERR_INTERNAL' ? 'error' : 'info',
       request_id: requestId,

@@ -7,10 +7,12 @@ import { createApp, type AppDeps } from './app.ts';
 import { Auditor } from './audit/auditor.ts';
 import { Checkpointer } from './audit/checkpointer.ts';
 import { BrokerIssuer } from './issuer/issuer.ts';
+import type { BrokerMetrics } from './metrics.ts';
 import { buildMinters } from './mint/index.ts';
 import { JwksRegistry } from './oidc/jwks.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 import { RateLimiter } from './ratelimit.ts';
+import { checkKek, type KekCheck, readinessProbe } from './readiness.ts';
 import type { Settings } from './settings.ts';
 import type { Kek } from './store/envelope.ts';
 import type {
@@ -51,6 +53,8 @@ export interface Platform {
   log: Log;
   /** The caller's address as the platform reports it. */
   clientIp: AppDeps['clientIp'];
+  /** Where the platform keeps metrics (Node: prom-client); without it GET /metrics is 404. */
+  metrics?: BrokerMetrics;
 }
 
 export interface Broker {
@@ -60,6 +64,26 @@ export interface Broker {
   issuer: BrokerIssuer;
   checkpointer: Checkpointer;
   checkpoints: CheckpointStore;
+  /** Whether the configured KEKs are those the stored data was sealed with (entries refuse to start otherwise). */
+  checkKek(): Promise<KekCheck>;
+  /** Set by the entry while it drains (SIGTERM): /readyz then fails `shutting_down`. */
+  lifecycle: { draining: boolean };
+}
+
+/** Every log line carries its time (ISO 8601, milliseconds), first. */
+export function stamped(log: Log, now: () => number): Log {
+  return (line) => log({ time: new Date(now()).toISOString(), ...line });
+}
+
+/** The replay guard, counting the claims its store could not answer. */
+function countedReplay(replay: ReplayGuard, metrics: BrokerMetrics): ReplayGuard {
+  return {
+    claim: (key, expiresAt, now) =>
+      replay.claim(key, expiresAt, now).catch((err: unknown) => {
+        metrics.replayFailure();
+        throw err;
+      }),
+  };
 }
 
 /**
@@ -67,7 +91,9 @@ export interface Broker {
  * configuration), so that the entry refuses to serve with the reason.
  */
 export function composeBroker(platform: Platform, settings: Settings, policy: () => CompiledPolicy): Broker {
-  const { stores, keks, now, log } = platform;
+  const { stores, keks, now, metrics } = platform;
+  const log = stamped(platform.log, now);
+  const lifecycle = { draining: false };
   const { accessTeamDomain, accessAudience } = settings.admin;
   const access =
     accessTeamDomain || accessAudience
@@ -94,10 +120,13 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
       fetch: platform.fetch,
       now,
       ...(stores.jwksCache ? { cache: stores.jwksCache } : {}),
-      onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
+      onEvent: (e) => {
+        if (e.type !== 'cache_fallback') metrics?.jwksFetch(e.issuer, e.type === 'fetched');
+        log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e });
+      },
     }),
-    replay: stores.replay,
-    auditor: new Auditor(checkpointer.watch(stores.audit)),
+    replay: metrics ? countedReplay(stores.replay, metrics) : stores.replay,
+    auditor: new Auditor(checkpointer.watch(stores.audit), metrics && ((seconds, ok) => metrics.auditWrite(seconds, ok))),
     minters: buildMinters({ fetch: platform.fetch, issuer, secrets: vault, timeoutMs: settings.upstreamTimeoutMs }),
     revocations: new RevocationVault(stores.revocations, keks),
     issuer,
@@ -114,6 +143,27 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
     clientIp: platform.clientIp,
     log,
     ...(auth ? { admin: { auth, checkpoints: stores.checkpoints } } : {}),
+    readiness: readinessProbe({
+      issuer,
+      keks,
+      stores,
+      policy,
+      checkpointer,
+      now,
+      log,
+      draining: () => lifecycle.draining,
+    }),
+    ...(metrics ? { metrics, metricsToken: settings.metricsToken } : {}),
   };
-  return { app: createApp(deps), deps, vault, issuer, checkpointer, checkpoints: stores.checkpoints };
+  metrics?.policyLoaded(policy());
+  return {
+    app: createApp(deps),
+    deps,
+    vault,
+    issuer,
+    checkpointer,
+    checkpoints: stores.checkpoints,
+    checkKek: () => checkKek({ issuer, keks, stores }),
+    lifecycle,
+  };
 }

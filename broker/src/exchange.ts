@@ -71,6 +71,7 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
       const summaries: CredentialSummary[] = [];
       draft.record.credentials = summaries;
       for (const grant of selected.grants) {
+        const mintStarted = performance.now();
         const result = await mintOne(deps.minters, grant, {
           role,
           claims,
@@ -79,6 +80,7 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
           now,
           maxTtl: role.maxTtl,
         });
+        deps.metrics?.mint(grant.type, (performance.now() - mintStarted) / 1000, result.ok);
         if (!result.ok) {
           draft.record.upstream = { type: grant.type, code: result.upstream_code ?? result.detail };
           await revokeAll(deps.minters, minted.revocations);

@@ -6,6 +6,7 @@ import type { Auditor } from './audit/auditor.ts';
 import type { Reason } from './audit/reasons.ts';
 import { type AuditRecord, identityOf } from './audit/record.ts';
 import { BrokerError, ERROR_STATUS, type ErrorCode } from './errors.ts';
+import { type BrokerMetrics, roleLabel } from './metrics.ts';
 import type { JwksRegistry } from './oidc/jwks.ts';
 import { CLOCK_TOLERANCE_S, type VerifiedToken, verifyIdToken } from './oidc/verify.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
@@ -26,12 +27,23 @@ export interface PipelineDeps {
   rateLimiter?: RateLimiter;
   /** Epoch milliseconds. */
   now: () => number;
+  /** Counts and times exchanges (Node: GET /metrics). */
+  metrics?: BrokerMetrics;
+}
+
+/** What the caller was answered, with the record behind it (for the request log line and the metrics). */
+export interface Answered {
+  record: AuditRecord;
+  decision: AuditRecord['decision'];
+  code: ErrorCode | 'OK';
 }
 
 export interface RequestMeta {
   requestId: string;
   clientIp: string | null;
   userAgent: string | null;
+  /** Told once the request is answered (the request log line). */
+  observe?: (answered: Answered) => void;
 }
 
 export interface RequestInput {
@@ -82,18 +94,43 @@ export class Draft {
  * A record that cannot be written turns the outcome into 503: nothing leaves unaudited.
  */
 export async function audited<T>(
-  deps: Pick<PipelineDeps, 'auditor' | 'now' | 'policy'>,
+  deps: Pick<PipelineDeps, 'auditor' | 'now' | 'policy' | 'metrics'>,
   meta: RequestMeta,
   action: AuditRecord['action'],
   body: (draft: Draft, policy: CompiledPolicy, nowMs: number) => Promise<T>,
   onUnaudited?: (result: T) => Promise<void>,
 ): Promise<T> {
+  const started = performance.now();
   const nowMs = deps.now();
+  // Read once: a policy reload while this request runs does not change the set it is decided on.
   const policy = deps.policy();
   const draft = new Draft(meta, nowMs, policy.hash, action);
+  const answered = (code: ErrorCode | 'OK', decision: AuditRecord['decision']) => {
+    meta.observe?.({ record: draft.record, decision, code });
+    if (action === 'exchange')
+      deps.metrics?.exchange({ decision, code, role: roleLabel(draft.record.role, policy) }, (performance.now() - started) / 1000);
+  };
+  try {
+    const result = await recorded(deps, draft, action, () => body(draft, policy, nowMs), onUnaudited);
+    answered('OK', draft.record.decision);
+    return result;
+  } catch (err) {
+    const code = err instanceof BrokerError ? err.code : 'ERR_INTERNAL';
+    answered(code, code === 'ERR_INTERNAL' || code === 'ERR_UNAVAILABLE' ? 'error' : 'deny');
+    throw err;
+  }
+}
+
+async function recorded<T>(
+  deps: Pick<PipelineDeps, 'auditor'>,
+  draft: Draft,
+  action: AuditRecord['action'],
+  run: () => Promise<T>,
+  onUnaudited?: (result: T) => Promise<void>,
+): Promise<T> {
   let result: T;
   try {
-    result = await body(draft, policy, nowMs);
+    result = await run();
   } catch (err) {
     const e = err instanceof BrokerError ? err : new BrokerError('ERR_INTERNAL', 'bug', { cause: err });
     await deps.auditor.append(draft.finish(e.code, e.detail));

@@ -8,6 +8,9 @@ import { parseDuration } from './util/duration.ts';
 /** Where the broker says it lives when BROKER_PUBLIC_URL is unset (local development). */
 export const DEFAULT_PUBLIC_URL = 'http://127.0.0.1:8787';
 
+/** BROKER_METRICS_TOKEN is refused below this length (as BROKER_ADMIN_TOKEN is). */
+export const MIN_METRICS_TOKEN_LENGTH = 24;
+
 export type Env = Readonly<Record<string, string | undefined>>;
 
 export interface Settings {
@@ -28,6 +31,16 @@ export interface Settings {
    * (undici) at 50 requests in flight was seen holding up to 99 sockets to the broker.
    */
   maxClientConnections: number;
+  /**
+   * BROKER_TRUSTED_PROXIES (Node): CIDR blocks of the reverse proxies in front of the broker, as given. Only
+   * for a socket peer inside them is X-Forwarded-For read (entry/node/client-address.ts parses and checks
+   * them). Empty: the socket address is the client.
+   */
+  trustedProxies: string[];
+  /** BROKER_SHUTDOWN_GRACE (Node): how long in-flight requests may run after SIGTERM before they get 503. */
+  shutdownGraceMs: number;
+  /** BROKER_METRICS_TOKEN: when set, GET /metrics wants `Authorization: Bearer <it>`. */
+  metricsToken: string | undefined;
   audit: {
     /** BROKER_AUDIT_CHECKPOINT_RECORDS: sign the head at least every N records. */
     checkpointEveryRecords: number;
@@ -121,6 +134,14 @@ export function parseSettings(env: Env): ParsedSettings {
     problems.push('BROKER_DATABASE_URL is not valid: expected a postgres:// URL such as postgres://broker@db.internal:5432/broker');
   }
 
+  // The token is the only thing guarding the metrics when set: as strong as the admin token must be.
+  const metricsToken = read(env, 'BROKER_METRICS_TOKEN');
+  if (metricsToken !== undefined && (metricsToken.length < MIN_METRICS_TOKEN_LENGTH || /\s/.test(metricsToken))) {
+    problems.push(
+      `BROKER_METRICS_TOKEN must be at least ${MIN_METRICS_TOKEN_LENGTH} characters without spaces (e.g. openssl rand -base64 32)`,
+    );
+  }
+
   const settings: Settings = {
     publicUrl,
     publicUrlSet: publicUrlRaw !== undefined,
@@ -134,6 +155,9 @@ export function parseSettings(env: Env): ParsedSettings {
       (v) => (/^[1-9]\d{0,5}$/.test(v) ? Number(v) : undefined),
       'a whole number of sockets, such as 256',
     ),
+    trustedProxies: splitList(env.BROKER_TRUSTED_PROXIES),
+    shutdownGraceMs: setting('BROKER_SHUTDOWN_GRACE', 25_000, milliseconds, 'a duration such as 25s'),
+    metricsToken,
     audit: {
       checkpointEveryRecords: setting('BROKER_AUDIT_CHECKPOINT_RECORDS', 1000, count, 'a whole number of records, such as 1000'),
       checkpointIntervalMs: setting('BROKER_AUDIT_CHECKPOINT_INTERVAL', 600_000, milliseconds, 'a duration such as 10m'),

@@ -142,6 +142,9 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
     // A misconfigured admin credential (weak token, half an Access setup) refuses to serve, like on Node.
     return refuseToServe([`admin access: ${(error as Error).message}`], log);
   }
+  // A KEK other than the one the data was sealed with serves nothing (as on Node, where it stops the start).
+  const kek = await broker.checkKek();
+  if (!kek.ok) return refuseToServe([kek.problem], log);
   log({ level: 'info', event: 'broker.ready', policy_hash: policy.hash, roles: policy.roles.size, version: VERSION });
   return { ok: true, app: broker.app, checkpointer: broker.checkpointer };
 }

@@ -27,8 +27,12 @@ export class Auditor {
   /** The last write failed in the store (not a lost race); cleared by the next write that succeeds. */
   private failing = false;
 
-  constructor(store: AuditStore) {
+  /** Told of every group write: its time in seconds (head read and commit) and whether it was stored. */
+  private readonly onWrite: ((seconds: number, ok: boolean) => void) | undefined;
+
+  constructor(store: AuditStore, onWrite?: (seconds: number, ok: boolean) => void) {
     this.store = store;
+    this.onWrite = onWrite;
   }
 
   /** Resolves once the record is durably stored; throws ERR_UNAVAILABLE when it cannot be. */
@@ -61,6 +65,7 @@ export class Auditor {
 
   /** Writes a group in order and gives every record its outcome: its entry once stored, else the error. */
   private async appendGroup(group: Pending[]): Promise<void> {
+    const started = performance.now();
     let done = 0;
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS && done < group.length; attempt++) {
@@ -87,8 +92,10 @@ export class Auditor {
         }
       }
       if (done > 0) this.failing = false;
+      this.onWrite?.((performance.now() - started) / 1000, true);
     } catch (err) {
       this.failing = true;
+      this.onWrite?.((performance.now() - started) / 1000, false);
       const error = new BrokerError('ERR_UNAVAILABLE', 'audit.write_failed', { cause: err });
       for (const p of group.slice(done)) p.outcome = { ok: false, error };
       return;

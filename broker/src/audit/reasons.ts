@@ -168,6 +168,18 @@ export const REASONS = {
   'issuer.not_configured': { code: 'ERR_NOT_FOUND', meaning: 'The broker has no signing key: the issuer routes do not exist.' },
   'issuer.jwks_failed': { code: 'ERR_UNAVAILABLE', meaning: "The broker's JWKS could not be built." },
 
+  // Operations routes (not audited: logged only).
+  'metrics.not_configured': { code: 'ERR_NOT_FOUND', meaning: 'This runtime keeps no metrics (Workers): GET /metrics does not exist.' },
+  'metrics.token_wrong': {
+    code: 'ERR_TOKEN_INVALID',
+    meaning: 'GET /metrics without `Authorization: Bearer <BROKER_METRICS_TOKEN>`, or with another token.',
+  },
+  'shutdown.grace_expired': {
+    code: 'ERR_UNAVAILABLE',
+    meaning:
+      'The broker was shutting down and the request was still running when BROKER_SHUTDOWN_GRACE ran out: answered 503 (the record of the request, if it finished, is its own).',
+  },
+
   // Bugs.
   unfinished: { code: 'ERR_INTERNAL', meaning: 'A record that was never finished (a bug).' },
   bug: { code: 'ERR_INTERNAL', meaning: 'A request failed with something other than a BrokerError (a bug).' },

@@ -1,0 +1,129 @@
+// Whether the broker can do its work, not only whether it runs (that is /healthz): GET /readyz, and the
+// KEK check that stops a start with the wrong KEK.
+//
+// The canary for the KEK is what the store already holds sealed: the broker's signing keys (created at the
+// first start, so every store that ever served has one) and the sealed heads of stored secrets. Both carry
+// the id of the KEK that sealed them, both are rewrapped by `secret rewrap`, and a signing key only counts
+// when its seal opens, so a KEK that opens them is the KEK the data was sealed with. A separate canary row
+// would need a table, a store method in every adapter, and its own rewrap, for what these already prove.
+import type { Checkpointer } from './audit/checkpointer.ts';
+import type { BrokerIssuer } from './issuer/issuer.ts';
+import type { CompiledPolicy } from './policy/compile.ts';
+import type { Kek } from './store/envelope.ts';
+import type { AuditStore, CheckpointStore, KeyStore, ReplayGuard, SecretStore } from './store/ports.ts';
+
+/** Names of the checks, as /readyz reports them. */
+export type ReadinessCheck = 'kek' | 'signing_keys' | 'stores' | 'policy' | 'audit_checkpoints' | 'shutting_down';
+
+export interface Readiness {
+  ready: boolean;
+  checks: Partial<Record<ReadinessCheck, 'ok' | 'failed'>>;
+  failing: ReadinessCheck[];
+}
+
+export interface ReadinessDeps {
+  issuer: BrokerIssuer;
+  keks: { current: Kek; previous: Kek[] };
+  stores: { audit: AuditStore; checkpoints: CheckpointStore; secrets: SecretStore; keys: KeyStore; replay: ReplayGuard };
+  policy: () => CompiledPolicy;
+  checkpointer: Checkpointer;
+  now: () => number;
+  log?: (line: Record<string, unknown>) => void;
+  /** True once the broker is draining (SIGTERM): a load balancer should send no more. */
+  draining?: () => boolean;
+}
+
+/** A check that does not answer within this long has failed: a probe must not hang on a hung store. */
+const CHECK_TIMEOUT_MS = 3_000;
+
+export type KekCheck = { ok: true } | { ok: false; problem: string };
+
+/**
+ * Whether the configured KEKs are those the stored data was sealed with. Fails when signing keys are stored,
+ * none of them opens and they name a KEK that is not configured, or when a secret head names a KEK that is not configured. A fresh store passes.
+ * The message names the KEK by its id (a hash prefix, stored in the clear with every row), never its value.
+ */
+export async function checkKek(deps: Pick<ReadinessDeps, 'issuer' | 'keks' | 'stores'>, what = 'BROKER_KEK'): Promise<KekCheck> {
+  const configured = new Set([deps.keks.current.id, ...deps.keks.previous.map((k) => k.id)]);
+  const [health, heads, rows] = await Promise.all([deps.issuer.keyHealth(), deps.stores.secrets.heads(), deps.stores.keys.list()]);
+  // A row that names a configured KEK and does not open was tampered with (the signing_keys check reports
+  // it); a store whose keys all name other KEKs was sealed with another KEK.
+  const keysSealedElsewhere = health.keys === 0 && rows.length > 0 && rows.some((r) => !configured.has(String(r.kek_id)));
+  const headsSealedElsewhere = heads.some((h) => !configured.has(h.kek_id));
+  if (!keysSealedElsewhere && !headsSealedElsewhere) return { ok: true };
+  const sealedWith = [...new Set([...heads.map((h) => h.kek_id), ...rows.map((r) => String(r.kek_id))])].filter(
+    (id) => !configured.has(id),
+  );
+  return {
+    ok: false,
+    problem:
+      `${what} (KEK id ${deps.keks.current.id}) is not the KEK this data was sealed with` +
+      (sealedWith.length > 0 ? ` (sealed with KEK id ${sealedWith.join(', ')})` : ' (the stored signing keys do not open under it)') +
+      ': set BROKER_KEK to that KEK, or during a rotation keep it in BROKER_KEK_PREVIOUS until `secret-broker secret rewrap` has run',
+  };
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise,
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
+    }),
+  ]).finally(() => clearTimeout(timer));
+}
+
+/** Runs every check; names the failing ones, and logs why (the response carries names only). */
+export function readinessProbe(deps: ReadinessDeps): () => Promise<Readiness> {
+  const checks: Record<ReadinessCheck, () => Promise<void>> = {
+    async kek() {
+      const kek = await checkKek(deps);
+      if (!kek.ok) throw new Error(kek.problem);
+    },
+    async signing_keys() {
+      const health = await deps.issuer.keyHealth();
+      if (!health.ok) throw new Error(`refused key rows: ${health.problems.map((p) => `${p.kid} (${p.reason})`).join(', ')}`);
+      if (health.keys === 0) throw new Error('no usable signing key');
+    },
+    async stores() {
+      const { audit, checkpoints, replay } = deps.stores;
+      const nowS = Math.floor(deps.now() / 1000);
+      await Promise.all([
+        audit.head(),
+        checkpoints.list({ limit: 1, descending: true }),
+        // A claim of a key no token can have (a jti is never empty), expiring at once.
+        replay.claim(`\u0000readyz\u0000${crypto.randomUUID()}`, nowS + 1, nowS),
+      ]);
+    },
+    async policy() {
+      const policy = deps.policy();
+      if (!/^[0-9a-f]{64}$/.test(policy.hash)) throw new Error('no policy set loaded');
+    },
+    async audit_checkpoints() {
+      const status = deps.checkpointer.status();
+      if (!status.ok) throw new Error(`${status.reason}: ${status.detail}`);
+    },
+    async shutting_down() {
+      if (deps.draining?.()) throw new Error('the broker is draining');
+    },
+  };
+  return async () => {
+    const results = await Promise.all(
+      Object.entries(checks).map(async ([name, run]) => {
+        try {
+          await withTimeout(run(), CHECK_TIMEOUT_MS);
+          return [name as ReadinessCheck, undefined] as const;
+        } catch (err) {
+          return [name as ReadinessCheck, String((err as Error)?.message ?? err)] as const;
+        }
+      }),
+    );
+    const failing = results.filter(([, problem]) => problem !== undefined);
+    for (const [check, detail] of failing) deps.log?.({ level: 'warn', event: 'readiness.failed', check, detail });
+    return {
+      ready: failing.length === 0,
+      checks: Object.fromEntries(results.map(([name, problem]) => [name, problem === undefined ? 'ok' : 'failed'])),
+      failing: failing.map(([name]) => name),
+    };
+  };
+}
