@@ -84,7 +84,7 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
           await revokeAll(deps.minters, minted.revocations);
           throw new BrokerError(result.code, result.detail);
         }
-        minted.credentials.push(result.credential);
+        minted.credentials.push(...(result.credentials ?? [result.credential]));
         summaries.push(result.summary);
         if (result.revocation) minted.revocations.push({ type: grant.type, data: result.revocation });
       }

@@ -1,9 +1,12 @@
 // Every credential type behind one Minter interface, built from the same injected dependencies on both
 // runtimes.
 import { createAwsMinter } from './aws.ts';
+import { createAwsParameterMinter } from './aws-parameter.ts';
+import { createAwsSecretMinter } from './aws-secret.ts';
 import { createAzureMinter } from './azure.ts';
 import type { CloudMintDeps } from './broker-token.ts';
 import { createGcpMinter } from './gcp.ts';
+import { createGcpSecretMinter } from './gcp-secret.ts';
 import { createGithubMinter } from './github.ts';
 import { createSecretMinter } from './secret.ts';
 import type { Minters } from './types.ts';
@@ -15,5 +18,8 @@ export function buildMinters(deps: CloudMintDeps): Minters {
     azure: createAzureMinter(deps),
     gcp: createGcpMinter(deps),
     github: createGithubMinter(deps),
+    aws_secret: createAwsSecretMinter(deps),
+    aws_parameter: createAwsParameterMinter(deps),
+    gcp_secret: createGcpSecretMinter(deps),
   };
 }
