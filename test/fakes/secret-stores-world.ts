@@ -121,7 +121,10 @@ export async function secretStoresWorld(issuerUrl?: string): Promise<SecretStore
       sent.push(req.url);
       const route = routes[new URL(req.url).host];
       if (!route) throw new TypeError(`no route to ${req.url}`);
-      return route(req);
+      const res = await route(req);
+      // As a socket would: a caller that gave up gets its abort, not the fake's late answer.
+      if (req.signal.aborted) throw req.signal.reason;
+      return res;
     },
     issuer: issuer.issuer,
     timeoutMs: 1500,
