@@ -11,7 +11,8 @@ import { GCP_FAKE_ENDPOINTS, GCP_PROVIDER, GCP_SA, secretStoresWorld, type Secre
 import { serveFake, type ServedFake } from '../../fakes/tls.ts';
 
 // The client bundles its own google-auth-library copy; an OAuth2Client of the top-level one works the same.
-const asAuth = (c: OAuth2Client) => c as unknown as NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>['authClient'];
+const asAuth = (c: OAuth2Client) =>
+  c as unknown as NonNullable<ConstructorParameters<typeof SecretManagerServiceClient>[0]>['authClient'] & object;
 
 let world: SecretStoresWorld;
 let served: ServedFake;
