@@ -45,7 +45,9 @@ export interface SecretCredential {
   /** The variable name clients use; the broker sends it, and it defaults to the name when absent. */
   env: string;
   value: string;
-  version?: number;
+  version?: number | string;
+  /** Where a secret-store grant read it: `<grant type>:<secret id>` (aws_secret, aws_parameter, gcp_secret, ...). */
+  source?: string;
 }
 
 export type Credential = AwsCredential | AzureCredential | GcpCredential | GithubCredential | SecretCredential;
@@ -73,7 +75,7 @@ const OPTIONAL_STRINGS: Record<CredentialType, readonly string[]> = {
   azure: ['expires_at', 'tenant_id', 'client_id', 'scope'],
   gcp: ['expires_at', 'service_account', 'project_id'],
   github: ['expires_at'],
-  secret: ['env'],
+  secret: ['env', 'source'],
 };
 
 /**
@@ -96,6 +98,7 @@ export const PUBLIC_FIELDS: ReadonlySet<string> = new Set([
   'name',
   'env',
   'version',
+  'source',
 ]);
 
 /**

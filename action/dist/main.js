@@ -1679,7 +1679,7 @@ var OPTIONAL_STRINGS = {
   azure: ["expires_at", "tenant_id", "client_id", "scope"],
   gcp: ["expires_at", "service_account", "project_id"],
   github: ["expires_at"],
-  secret: ["env"]
+  secret: ["env", "source"]
 };
 var PUBLIC_FIELDS = /* @__PURE__ */ new Set([
   "type",
@@ -1695,7 +1695,8 @@ var PUBLIC_FIELDS = /* @__PURE__ */ new Set([
   "permissions",
   "name",
   "env",
-  "version"
+  "version",
+  "source"
 ]);
 var REVOCABLE_TYPES = /* @__PURE__ */ new Set(["github"]);
 function hasRevocable(response) {

@@ -86,8 +86,9 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
           await revokeAll(deps.minters, minted.revocations);
           throw new BrokerError(result.code, result.detail);
         }
-        if ('credentials' in result) minted.credentials.push(...result.credentials);
-        else minted.credentials.push(result.credential);
+        // A grant that exports several names (a secret store read) yields one credential for each.
+        if ('credential' in result) minted.credentials.push(...(result.credentials ?? [result.credential]));
+        else minted.credentials.push(...result.credentials);
         summaries.push(result.summary);
         if (result.revocation) minted.revocations.push({ type: grant.type, data: result.revocation });
       }

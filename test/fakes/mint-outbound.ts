@@ -17,7 +17,9 @@ import { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import { generateKekBase64, importKek } from '../../broker/src/store/envelope.ts';
 import type { SigningKeyRow } from '../../broker/src/store/ports.ts';
 import { MemoryKeyStore } from '../helpers/memory-stores.ts';
+import { FakeSecretsManager, FakeSsm } from './aws-secret-stores.ts';
 import { FakeAwsSts, type FakeAwsMode } from './aws-sts.ts';
+import { FakeSecretManager } from './gcp-secret-manager.ts';
 import { FakeGcp, type FakeGcpMode } from './gcp.ts';
 
 export const WORKERS_AWS_ROLE = 'arn:aws:iam::111122223333:role/web-deploy';
@@ -96,11 +98,51 @@ export async function startMintFakes(): Promise<MintFakes> {
 
   const aws = awsFake('ok');
   const gcp = gcpFake('ok', 'ok');
-  const fakes: Record<string, FakeAwsSts | FakeGcp> = {
+  const fakes: Record<string, { handle(req: Request): Promise<Response> }> = {
     'sts.us-east-1.amazonaws.com': aws,
     'sts.googleapis.com': gcp,
     'iamcredentials.googleapis.com': gcp,
   };
+  // The secret stores (test/workers/mint-secret-stores.test.ts), checking the sessions and tokens of `aws` and `gcp`.
+  const storeSecrets = {
+    secretsManager: new FakeSecretsManager({
+      sts: aws,
+      region: 'us-east-1',
+      secrets: [
+        {
+          arn: 'arn:aws:secretsmanager:us-east-1:111122223333:secret:prod/db-AbCdEf',
+          name: 'prod/db',
+          readers: [WORKERS_AWS_ROLE],
+          versions: [
+            { id: 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111', stages: ['AWSCURRENT'], string: '{"username":"app","password":"w0rkerd"}' },
+          ],
+        },
+      ],
+    }),
+    ssm: new FakeSsm({
+      sts: aws,
+      region: 'us-east-1',
+      parameters: [{ name: '/prod/api/key', type: 'SecureString', value: 'workers-api-key', version: 3, readers: [WORKERS_AWS_ROLE] }],
+    }),
+    secretManager: new FakeSecretManager({
+      gcp,
+      projects: { 'acme-prod': '123456789012' },
+      secrets: {
+        'projects/123456789012/secrets/db-password': {
+          accessors: [`serviceAccount:${WORKERS_GCP_SA}`],
+          versions: [{ data: 'gcp-w0rkerd' }],
+        },
+      },
+    }),
+  };
+  fakes['secretsmanager.us-east-1.amazonaws.com'] = storeSecrets.secretsManager;
+  fakes['ssm.us-east-1.amazonaws.com'] = storeSecrets.ssm;
+  fakes['secretmanager.googleapis.com'] = storeSecrets.secretManager;
+  const throttled = new FakeSecretsManager({ sts: aws, region: 'us-east-1', secrets: storeSecrets.secretsManager.secrets });
+  throttled.mode = 'throttle';
+  fakes['throttle.secretsmanager.fake'] = throttled;
+  fakes['bad-crc.secretmanager.fake'] = badCrcSecretManager(gcp);
+
   for (const mode of ['hang', 'deny', 'malformed', 'duplicate_element'] as const) fakes[`${mode}.sts.fake`] = awsFake(mode);
   fakes['sts-hang.gcp.fake'] = gcpFake('hang', 'ok');
   fakes['sts-malformed.gcp.fake'] = gcpFake('malformed', 'ok');
@@ -110,6 +152,12 @@ export async function startMintFakes(): Promise<MintFakes> {
     aws: aws.calls.map((c) => ({ action: c.action, status: c.status, sub: c.claims?.sub ?? null, accessKeyId: c.accessKeyId ?? null })),
     gcp: gcp.calls.map((c) => ({ endpoint: c.endpoint, status: c.status, sub: c.claims?.sub ?? null })),
     jwksFetched: [...aws.verifier.jwksFetched, ...gcp.verifier.jwksFetched],
+    stores: {
+      secretsManager: storeSecrets.secretsManager.calls.map((c) => ({ status: c.status, role: c.role ?? null })),
+      ssm: storeSecrets.ssm.calls.map((c) => ({ status: c.status, role: c.role ?? null })),
+      secretManager: storeSecrets.secretManager.calls.map((c) => ({ status: c.status, principal: c.principal ?? null })),
+      throttled: throttled.calls.length,
+    },
   });
 
   const binding: MintFakesBinding = {
@@ -128,4 +176,17 @@ export async function startMintFakes(): Promise<MintFakes> {
       return fake ? fake.handle(request) : undefined;
     },
   };
+}
+
+/** A Secret Manager whose CRC32C is off by one bit, for the secret the workerd tests read. */
+function badCrcSecretManager(gcp: FakeGcp): FakeSecretManager {
+  const fake = new FakeSecretManager({
+    gcp,
+    projects: { 'acme-prod': '123456789012' },
+    secrets: {
+      'projects/123456789012/secrets/db-password': { accessors: [`serviceAccount:${WORKERS_GCP_SA}`], versions: [{ data: 'gcp-w0rkerd' }] },
+    },
+  });
+  fake.mode = 'bad_crc';
+  return fake;
 }

@@ -105,6 +105,18 @@ export const REASONS = {
   'mint.gcp_not_configured': { code: 'ERR_UPSTREAM', meaning: 'The role grants gcp, and this broker has no gcp minter.' },
   'mint.github_not_configured': { code: 'ERR_UPSTREAM', meaning: 'The role grants github, and this broker has no github minter.' },
   'mint.secret_not_configured': { code: 'ERR_UPSTREAM', meaning: 'The role grants secret, and this broker has no secret store.' },
+  'mint.aws_secret_not_configured': {
+    code: 'ERR_UPSTREAM',
+    meaning: 'The role grants aws_secret, and this broker has no aws_secret minter.',
+  },
+  'mint.aws_parameter_not_configured': {
+    code: 'ERR_UPSTREAM',
+    meaning: 'The role grants aws_parameter, and this broker has no aws_parameter minter.',
+  },
+  'mint.gcp_secret_not_configured': {
+    code: 'ERR_UPSTREAM',
+    meaning: 'The role grants gcp_secret, and this broker has no gcp_secret minter.',
+  },
   'aws.secret_store_failed': { code: 'ERR_UNAVAILABLE', meaning: 'The AWS access keys could not be read from the secret store.' },
   'azure.broker_token_unavailable': { code: 'ERR_UNAVAILABLE', meaning: 'The broker could not sign its assertion for Entra ID.' },
   // Existing secret stores: Azure Key Vault and HashiCorp Vault / OpenBao (issue 16).
@@ -132,6 +144,9 @@ export const REASONS = {
     code: 'ERR_UPSTREAM',
     meaning: "Revoking a GitHub installation token failed (the record's upstream says why).",
   },
+  'revoke.aws_secret_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking an aws_secret value failed (values are not revocable).' },
+  'revoke.aws_parameter_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking an aws_parameter value failed (values are not revocable).' },
+  'revoke.gcp_secret_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking a gcp_secret value failed (values are not revocable).' },
   'revoke.secret_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking a secret failed.' },
 
   // The audit log.
@@ -238,6 +253,24 @@ export const FAMILIES = {
     meaning:
       'Google STS or IAM Credentials refused or failed: http_<status>:<Google error>, timeout, malformed_response:<field>, token_outlives_max_ttl.',
   },
+  'aws_secret.': {
+    code: 'ERR_UPSTREAM',
+    suffix: '<problem>[:<detail>]',
+    meaning:
+      'Secrets Manager refused or failed (after STS, whose failures are aws.*): http_<status>:<__type>, timeout, network, malformed_response:<what>, binary_not_utf8, then the value checks (json_keys.*).',
+  },
+  'aws_parameter.': {
+    code: 'ERR_UPSTREAM',
+    suffix: '<problem>[:<detail>]',
+    meaning:
+      'SSM Parameter Store refused or failed (after STS, whose failures are aws.*): http_<status>:<__type>, timeout, network, malformed_response:<what>, then the value checks (json_keys.*).',
+  },
+  'gcp_secret.': {
+    code: 'ERR_UPSTREAM',
+    suffix: '<problem>[:<detail>]',
+    meaning:
+      'Secret Manager refused or failed (after Google STS and IAM, whose failures are gcp.*): http_<status>:<Google status>, timeout, malformed_response:<what>, crc32c_mismatch, then the value checks (json_keys.*).',
+  },
   'github.': {
     code: 'ERR_UPSTREAM',
     suffix: '<problem>[:<detail>]',
@@ -269,7 +302,16 @@ export type FamilyReason = { [P in ReasonFamily]: `${P}${string}` }[ReasonFamily
 export type Reason = FixedReason | FamilyReason;
 
 /** The clouds a minter talks to: what a minter names its upstream call by (`aws`, `gcp.sts`). */
-export type UpstreamName = 'aws' | 'azure' | 'gcp' | 'github' | 'azure_secret' | 'vault_secret';
+export type UpstreamName =
+  | 'aws'
+  | 'azure'
+  | 'gcp'
+  | 'github'
+  | 'azure_secret'
+  | 'vault_secret'
+  | 'aws_secret'
+  | 'aws_parameter'
+  | 'gcp_secret';
 export type UpstreamStep = UpstreamName | `${UpstreamName}.${string}`;
 
 const CODES: ReadonlySet<string> = new Set<string>(['OK', ...Object.keys(ERROR_STATUS)]);

@@ -1,10 +1,13 @@
 // Every credential type behind one Minter interface, built from the same injected dependencies on both
 // runtimes.
 import { createAwsMinter } from './aws.ts';
+import { createAwsParameterMinter } from './aws-parameter.ts';
+import { createAwsSecretMinter } from './aws-secret.ts';
 import { createAzureMinter } from './azure.ts';
 import { createAzureSecretMinter } from './azure-secret.ts';
 import type { CloudMintDeps } from './broker-token.ts';
 import { createGcpMinter } from './gcp.ts';
+import { createGcpSecretMinter } from './gcp-secret.ts';
 import { createGithubMinter } from './github.ts';
 import { createSecretMinter } from './secret.ts';
 import { createVaultSecretMinter } from './vault-secret.ts';
@@ -19,5 +22,8 @@ export function buildMinters(deps: CloudMintDeps): Minters {
     github: createGithubMinter(deps),
     azure_secret: createAzureSecretMinter(deps),
     vault_secret: createVaultSecretMinter(deps),
+    aws_secret: createAwsSecretMinter(deps),
+    aws_parameter: createAwsParameterMinter(deps),
+    gcp_secret: createGcpSecretMinter(deps),
   };
 }

@@ -25,6 +25,11 @@ export type MintResult =
   | {
       ok: true;
       credential: Credential;
+      /**
+       * Every credential of a grant that yields several (a secret store grant: one per exported name);
+       * `credential` is then the first of them. Absent for the one-credential grants.
+       */
+      credentials?: Credential[];
       summary: CredentialSummary;
       /** What the post step's revoke needs (kept sealed until the credential expires); only for revocable types. */
       revocation?: Record<string, string>;

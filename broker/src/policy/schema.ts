@@ -239,6 +239,115 @@ const vaultSecretGrant = z.strictObject({
   keys: exportedFields('A field of the KV data.').describe('Environment variable -> field of the KV data.'),
   audience: z.string().min(1).max(512).optional().describe("The broker token's aud (the role's bound_audiences); default: the address."),
 });
+// Secrets read from AWS Secrets Manager, SSM Parameter Store and GCP Secret Manager with the broker's own
+// federated identity (mint/aws-secret.ts, aws-parameter.ts, gcp-secret.ts). Each exports either one value
+// (`env`) or fields of a JSON value (`json_keys`: env name -> field), never both.
+
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]{0,254}$/;
+const exportedEnv = z.string().regex(ENV_NAME, 'an environment variable name');
+const jsonKeys = z
+  .record(exportedEnv, z.string().min(1).max(256))
+  .refine((m) => Object.keys(m).length > 0, 'at least one env name -> JSON field')
+  .refine((m) => Object.keys(m).length <= 64, 'at most 64 fields');
+/** No `*` or `?`: a grant names one secret, never a family of them. */
+const noWildcards = (s: string) => !/[*?]/.test(s);
+const iamRoleArn = z.string().regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'an IAM role ARN');
+const awsRegion = z.string().regex(/^[a-z]{2}(?:-[a-z]+)+-\d$/, 'an AWS region such as us-east-1');
+
+function oneExport(grant: { env?: string | undefined; json_keys?: Record<string, string> | undefined }, ctx: z.RefinementCtx): void {
+  if ((grant.env === undefined) === (grant.json_keys === undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['env'], message: 'exactly one of env (the whole value) or json_keys (fields of a JSON value)' });
+  }
+}
+
+/** The region of an ARN-named resource must be the grant's region: the call is signed for that region. */
+function arnRegionMatches(arn: string, region: string, path: string, ctx: z.RefinementCtx): void {
+  const parts = arn.split(':');
+  if (parts[0] === 'arn' && parts[3] !== region) {
+    ctx.addIssue({ code: 'custom', path: [path], message: `the ARN's region ${parts[3]} is not the grant's region ${region}` });
+  }
+}
+
+const gcpProvider = z
+  .string()
+  .regex(
+    /^\/\/iam\.googleapis\.com\/projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$|^projects\/\d+\/locations\/global\/workloadIdentityPools\/[^/]+\/providers\/[^/]+$/,
+    'a full workload identity provider resource name',
+  );
+
+const awsSecretGrant = z
+  .strictObject({
+    type: z.literal('aws_secret'),
+    secret_id: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:secretsmanager:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:secret:[A-Za-z0-9/_+=.@-]{1,512}$|^[A-Za-z0-9/_+=.@-]{1,512}$/,
+        'a secret ARN or name (no wildcards)',
+      )
+      .refine(noWildcards, 'one secret, no wildcards'),
+    region: awsRegion,
+    role_arn: iamRoleArn,
+    version_stage: z
+      .string()
+      .regex(/^[A-Za-z0-9_+=.@-]{1,256}$/, 'a version stage such as AWSCURRENT')
+      .optional(),
+    version_id: z
+      .string()
+      .regex(/^[A-Za-z0-9-]{32,64}$/, 'a version id (UUID)')
+      .optional(),
+    env: exportedEnv.optional(),
+    json_keys: jsonKeys.optional(),
+    sts_endpoint: endpoint.optional(),
+    secretsmanager_endpoint: endpoint.optional(),
+  })
+  .superRefine((g, ctx) => {
+    oneExport(g, ctx);
+    if (g.version_stage !== undefined && g.version_id !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['version_id'], message: 'version_stage or version_id, not both' });
+    }
+    arnRegionMatches(g.secret_id, g.region, 'secret_id', ctx);
+  });
+
+const awsParameterGrant = z
+  .strictObject({
+    type: z.literal('aws_parameter'),
+    name: z
+      .string()
+      .regex(
+        /^arn:aws[a-z-]*:ssm:[a-z]{2}(?:-[a-z]+)+-\d:\d{12}:parameter\/[A-Za-z0-9/_.-]{1,2048}$|^[A-Za-z0-9/_.-]{1,2048}$/,
+        'a parameter name or ARN (no wildcards, no :version selector)',
+      )
+      .refine(noWildcards, 'one parameter, no wildcards'),
+    region: awsRegion,
+    role_arn: iamRoleArn,
+    env: exportedEnv.optional(),
+    json_keys: jsonKeys.optional(),
+    sts_endpoint: endpoint.optional(),
+    ssm_endpoint: endpoint.optional(),
+  })
+  .superRefine((g, ctx) => {
+    oneExport(g, ctx);
+    arnRegionMatches(g.name, g.region, 'name', ctx);
+  });
+
+const gcpSecretGrant = z
+  .strictObject({
+    type: z.literal('gcp_secret'),
+    secret: z
+      .string()
+      .regex(
+        /^projects\/[a-z0-9-]{1,63}\/secrets\/[A-Za-z0-9_-]{1,255}\/versions\/(?:latest|[1-9]\d{0,18})$/,
+        'projects/<project>/secrets/<name>/versions/<latest|number> (no wildcards)',
+      ),
+    workload_identity_provider: gcpProvider,
+    service_account: z.string().email().optional(),
+    env: exportedEnv.optional(),
+    json_keys: jsonKeys.optional(),
+    sts_url: endpoint.default('https://sts.googleapis.com/v1/token'),
+    iam_credentials_url: endpoint.default('https://iamcredentials.googleapis.com'),
+    secret_manager_url: endpoint.default('https://secretmanager.googleapis.com'),
+  })
+  .superRefine(oneExport);
 
 export const grantSchema = z.discriminatedUnion('type', [
   awsGrant,
@@ -248,6 +357,9 @@ export const grantSchema = z.discriminatedUnion('type', [
   secretGrant,
   azureSecretGrant,
   vaultSecretGrant,
+  awsSecretGrant,
+  awsParameterGrant,
+  gcpSecretGrant,
 ]);
 
 /**

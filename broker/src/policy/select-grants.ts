@@ -5,6 +5,7 @@
 // pipeline clients check the same entry rule before they send.
 import type { Reason } from '../audit/reasons.ts';
 import type { Grant } from './schema.ts';
+import { isStoreSecretGrant, storeSecretEnvNames } from './store-secret-names.ts';
 
 /** A grant type or an env name; a secret grant without `env` is named by its store name, which may hold "." and "-". */
 export const GRANT_SELECTOR = /^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/;
@@ -44,7 +45,9 @@ export function selectGrants(
   if (selectors === undefined) return { ok: true, grants };
   const used = new Set<string>();
   const picked = grants.filter((g) => {
-    const hits = selectors.filter((s) => s === g.type || s === envNameOf(g));
+    // A secret-store grant is picked whole when any name it exports is asked for.
+    const names = isStoreSecretGrant(g) ? storeSecretEnvNames(g) : [];
+    const hits = selectors.filter((s) => s === g.type || s === envNameOf(g) || names.includes(s));
     for (const s of hits) used.add(s);
     return hits.length > 0;
   });

@@ -10,6 +10,8 @@ import { oddness } from './regex-scan.ts';
 import { ID_CLAIMS, isExact, NAME_CLAIMS, productionVerdict, PROTECTED_CLAIMS, singlesOf, witnessesOf } from './role-facts.ts';
 import type { Condition, ConditionSet, Grant, GrantOf, IssuerConfig, Role } from '../schema.ts';
 import { parseDuration } from '../../util/duration.ts';
+import { diffStoreSecret, storeSecretLabel } from './diff-store-secret.ts';
+import { isStoreSecretGrant, storeSecretId } from '../store-secret-names.ts';
 
 export type Risk = 'high' | 'medium' | 'low';
 export type Direction = 'widened' | 'narrowed' | 'changed';
@@ -367,6 +369,10 @@ function diffSets(ctx: RoleContext, before: Role, after: Role): void {
 
 function grantIdentity(g: Grant): string {
   switch (g.type) {
+    case 'aws_secret':
+    case 'aws_parameter':
+    case 'gcp_secret':
+      return storeSecretId(g);
     case 'aws':
       return g.role_arn;
     case 'azure':
@@ -386,6 +392,10 @@ function grantIdentity(g: Grant): string {
 
 function grantLabel(g: Grant): string {
   switch (g.type) {
+    case 'aws_secret':
+    case 'aws_parameter':
+    case 'gcp_secret':
+      return storeSecretLabel(g);
     case 'aws':
       return `aws ${g.role_arn}`;
     case 'azure':
@@ -423,6 +433,9 @@ function exportedNames(g: GrantOf<'azure_secret'> | GrantOf<'vault_secret'>): st
 const PAIRED_BY_IDENTITY_ONLY: ReadonlySet<string> = new Set(['secret', 'azure_secret', 'vault_secret']);
 
 const IDENTITY_FIELDS: Record<Grant['type'], string> = {
+  aws_secret: 'secret_id',
+  aws_parameter: 'name',
+  gcp_secret: 'secret',
   aws: 'role_arn',
   azure: 'tenant_id/client_id',
   gcp: 'workload_identity_provider/service_account',
@@ -432,7 +445,16 @@ const IDENTITY_FIELDS: Record<Grant['type'], string> = {
   vault_secret: 'address/namespace/mount/path',
 };
 
-const ENDPOINT_FIELDS = ['sts_endpoint', 'authority_host', 'sts_url', 'iam_credentials_url', 'api_url'];
+const ENDPOINT_FIELDS = [
+  'sts_endpoint',
+  'authority_host',
+  'sts_url',
+  'iam_credentials_url',
+  'api_url',
+  'secretsmanager_endpoint',
+  'ssm_endpoint',
+  'secret_manager_url',
+];
 
 function pairGrants(before: Grant[], after: Grant[]): { before?: number; after?: number }[] {
   const pairs: { before?: number; after?: number }[] = [];
@@ -449,7 +471,9 @@ function pairGrants(before: Grant[], after: Grant[]): { before?: number; after?:
   // Same type, another identity: a role_arn (or app, or provider) that changed, in the order they appear.
   after.forEach((g, a) => {
     if (usedA.has(a)) return;
-    const b = before.findIndex((x, i) => !usedB.has(i) && x.type === g.type && !PAIRED_BY_IDENTITY_ONLY.has(g.type));
+    const b = before.findIndex(
+      (x, i) => !usedB.has(i) && x.type === g.type && !PAIRED_BY_IDENTITY_ONLY.has(g.type) && g.type !== 'secret' && !isStoreSecretGrant(g),
+    );
     if (b >= 0) {
       usedB.add(b);
       usedA.add(a);
@@ -562,14 +586,17 @@ function diffGrant(ctx: RoleContext, where: string, b: Grant, a: Grant, maxTtl: 
         `private_key_secret ${code(b.private_key_secret ?? 'default')} → ${code(a.private_key_secret ?? 'default')}`,
       );
   }
+  if (isStoreSecretGrant(a) && isStoreSecretGrant(b)) {
+    for (const c of diffStoreSecret(b, a)) push(c.widened ? widen : 'low', c.widened ? 'widened' : 'narrowed', c.kind, c.summary);
+  }
   if (a.type === 'secret' && b.type === 'secret' && b.env !== a.env)
     push('low', 'changed', 'secret-env-changed', `env ${code(b.env ?? b.name)} → ${code(a.env ?? a.name)}`);
   if ((a.type === 'azure_secret' && b.type === 'azure_secret') || (a.type === 'vault_secret' && b.type === 'vault_secret'))
-    diffStoreSecret(push, widen, b, a);
+    diffKeyVaultOrVault(push, widen, b, a);
 }
 
 /** azure_secret / vault_secret: which fields of the secret are handed out, which version, through whom. */
-function diffStoreSecret(
+function diffKeyVaultOrVault(
   push: (risk: Risk, direction: Direction, kind: string, summary: string) => void,
   widen: Risk,
   b: GrantOf<'azure_secret'> | GrantOf<'vault_secret'>,

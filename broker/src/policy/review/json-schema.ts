@@ -54,6 +54,14 @@ const DESCRIPTIONS: Record<string, string> = {
   api_url: 'Non-default GitHub API URL (GitHub Enterprise Server; flagged by the lint).',
   name: 'The secret name in the store.',
   env: 'The environment variable name clients export it as (default: the secret name).',
+  secret_id: 'aws_secret: the Secrets Manager secret, by ARN or name (one secret, no wildcards).',
+  version_stage: 'aws_secret: the staging label to read (default AWSCURRENT); or version_id.',
+  version_id: 'aws_secret: the version (UUID) to read; or version_stage.',
+  json_keys: 'Env name -> field of a JSON value to export (instead of env, which exports the whole value).',
+  secretsmanager_endpoint: 'Non-default Secrets Manager endpoint (flagged by the lint).',
+  ssm_endpoint: 'Non-default SSM endpoint (flagged by the lint).',
+  secret: 'gcp_secret: projects/<project>/secrets/<name>/versions/<latest|number>.',
+  secret_manager_url: 'Non-default Secret Manager API root, the broker appends /v1/... (flagged by the lint).',
 };
 
 const CONDITION_SET_DESCRIPTION =
@@ -90,7 +98,19 @@ function decorate(node: unknown): void {
   if (props) {
     for (const [key, prop] of Object.entries(props)) {
       if (['max_ttl', 'duration', 'lifetime'].includes(key)) Object.assign(prop, DURATION);
-      if (['sts_endpoint', 'authority_host', 'sts_url', 'iam_credentials_url', 'api_url'].includes(key)) Object.assign(prop, ENDPOINT);
+      if (
+        [
+          'sts_endpoint',
+          'authority_host',
+          'sts_url',
+          'iam_credentials_url',
+          'api_url',
+          'secretsmanager_endpoint',
+          'ssm_endpoint',
+          'secret_manager_url',
+        ].includes(key)
+      )
+        Object.assign(prop, ENDPOINT);
       if (DESCRIPTIONS[key] && prop.description === undefined) prop.description = DESCRIPTIONS[key];
     }
     const rule = props.rule;

@@ -23,7 +23,7 @@ import {
   type Platform,
   type Single,
 } from './role-facts.ts';
-import { exportedNameProblems } from './exported-names.ts';
+import { lintExportedNames } from './lint-store-secret.ts';
 import { ruleInfo, type Severity } from './rules.ts';
 import type { ConditionSet, Grant, IssuerConfig, Role } from '../schema.ts';
 
@@ -313,6 +313,19 @@ const ENDPOINT_DEFAULTS: Record<string, Record<string, (g: Grant) => string[]>> 
   gcp: { sts_url: () => ['https://sts.googleapis.com/v1/token'], iam_credentials_url: () => ['https://iamcredentials.googleapis.com'] },
   github: { api_url: () => ['https://api.github.com'] },
   azure_secret: { authority_host: () => ['https://login.microsoftonline.com'] },
+  aws_secret: {
+    sts_endpoint: (g) => (g.type === 'aws_secret' ? [`https://sts.${g.region}.amazonaws.com`, 'https://sts.amazonaws.com'] : []),
+    secretsmanager_endpoint: (g) => (g.type === 'aws_secret' ? [`https://secretsmanager.${g.region}.amazonaws.com`] : []),
+  },
+  aws_parameter: {
+    sts_endpoint: (g) => (g.type === 'aws_parameter' ? [`https://sts.${g.region}.amazonaws.com`, 'https://sts.amazonaws.com'] : []),
+    ssm_endpoint: (g) => (g.type === 'aws_parameter' ? [`https://ssm.${g.region}.amazonaws.com`] : []),
+  },
+  gcp_secret: {
+    sts_url: () => ['https://sts.googleapis.com/v1/token'],
+    iam_credentials_url: () => ['https://iamcredentials.googleapis.com'],
+    secret_manager_url: () => ['https://secretmanager.googleapis.com'],
+  },
 };
 
 /**
@@ -356,8 +369,6 @@ function lintGrants(role: Role, drafts: Draft[], appKeySecrets: Set<string>): vo
         message: `grants[${j}] (${grant.type}) sends a token to ${storeField} ${store} without TLS`,
       });
     }
-    for (const d of exportedNameProblems(role, j))
-      drafts.push({ rule: 'exported-env-name', path: ['grants', j, ...d.path], message: d.message });
     for (const [field, defaults] of Object.entries(ENDPOINT_DEFAULTS[grant.type] ?? {})) {
       const value = (grant as Record<string, unknown>)[field];
       if (typeof value !== 'string') continue;
@@ -416,6 +427,7 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
       for (const [i, set] of role.allow.entries()) lintProduction(role, set, i, platform, verdict.because ?? 'production', drafts);
     }
     lintGrants(role, drafts, appKeySecrets);
+    for (const f of lintExportedNames(role.grants)) drafts.push(f);
     if (issuer) for (const u of unknownClaims(role, vocabularyOf(issuer), role.issuer)) drafts.push({ rule: 'unknown-claim', ...u });
 
     const cases = policy.tests.filter((t) => t.value.role === name);

@@ -127,15 +127,21 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
     id: 'non-default-endpoint',
     severity: 'error',
     title:
-      'A grant sends broker-signed material (tokens, signed requests, App JWTs) to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url), or sends a token to a secret store (vault_url, address) over http.',
+      'A grant sends broker-signed material (tokens, signed requests, App JWTs) to a non-default endpoint (sts_endpoint, authority_host, sts_url, iam_credentials_url, api_url, secretsmanager_endpoint, ssm_endpoint, secret_manager_url), or sends a token to a secret store (vault_url, address) over http.',
     help: 'Remove the override unless you need it (GHES, sovereign clouds, a test fake); then add `lint: {exceptions: [{rule: non-default-endpoint, reason: ...}]}` naming why that endpoint may receive them.',
   },
   {
-    id: 'exported-env-name',
+    id: 'secret-env-name-refused',
     severity: 'error',
     title:
-      'A name a grant exports (env, json_keys, keys) is not a usable environment variable name, or two grants of the role export the same name.',
-    help: 'Use a POSIX name ([A-Za-z_][A-Za-z0-9_]*) that steers nothing (not PATH, LD_*, NODE_OPTIONS, GITHUB_*, ...), once per role; the clients refuse the whole exchange otherwise.',
+      'A secret grant (secret, aws_secret, aws_parameter, gcp_secret, azure_secret, vault_secret) exports a name the clients refuse (it would steer the runner, a shell or a tool).',
+    help: 'Pick another env name (or json_keys name): names such as LD_PRELOAD, *_PATH, *_OPTIONS, GIT_*, NODE_* are never set from a credential; see client/env-names.ts.',
+  },
+  {
+    id: 'secret-env-name-duplicate',
+    severity: 'error',
+    title: "Two of a role's grants export the same environment variable name (a client refuses the whole response then).",
+    help: "Give every exported name (env, json_keys names, a secret grant's env or name, the cloud grants' AWS_*/GOOGLE_*/AZURE_*/GH_TOKEN) one grant only.",
   },
   {
     id: 'unknown-claim',

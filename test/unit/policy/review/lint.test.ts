@@ -442,6 +442,44 @@ const ROWS: Row[] = [
     at: ['roles/r.yaml', 14, 14],
   },
   {
+    rule: 'secret-env-name-refused',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: aws_parameter\n    name: /prod/k\n    region: us-east-1\n    role_arn: arn:aws:iam::111122223333:role/x\n    env: LD_PRELOAD\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: aws_parameter\n    name: /prod/k\n    region: us-east-1\n    role_arn: arn:aws:iam::111122223333:role/x\n    env: API_KEY\n',
+        }),
+      },
+    },
+  },
+  {
+    rule: 'secret-env-name-duplicate',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: secret\n    name: api\n    env: API_KEY\n  - type: aws_parameter\n    name: /prod/k\n    region: us-east-1\n    role_arn: arn:aws:iam::111122223333:role/x\n    env: API_KEY\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: secret\n    name: api\n    env: OTHER_KEY\n  - type: aws_parameter\n    name: /prod/k\n    region: us-east-1\n    role_arn: arn:aws:iam::111122223333:role/x\n    env: API_KEY\n',
+        }),
+      },
+    },
+  },
+  {
     rule: 'non-default-endpoint',
     fail: {
       roles: {
@@ -546,7 +584,7 @@ const ROWS: Row[] = [
     },
   },
   {
-    rule: 'exported-env-name',
+    rule: 'secret-env-name-refused',
     fail: {
       roles: {
         r: role('r', BOUND, {
@@ -565,7 +603,7 @@ const ROWS: Row[] = [
     },
   },
   {
-    rule: 'exported-env-name',
+    rule: 'secret-env-name-duplicate',
     fail: {
       roles: {
         r: role('r', BOUND, {
@@ -584,7 +622,7 @@ const ROWS: Row[] = [
     },
   },
   {
-    rule: 'exported-env-name',
+    rule: 'secret-env-name-duplicate',
     fail: {
       roles: {
         r: role('r', BOUND, {
