@@ -6,37 +6,8 @@ import { csvCell, CSV_COLUMNS, toCsv, toJsonLines } from '../../../broker/src/au
 import { matchesFilters, parseAuditQuery, queryAudit, textMatches, type AuditItem } from '../../../broker/src/audit/query.ts';
 import { reviewDecision } from '../../../broker/src/audit/reasons.ts';
 import type { AuditRecord } from '../../../broker/src/audit/record.ts';
+import { parseCsv } from '../../helpers/csv.ts';
 import { auditFixture, makeRecord, T0 } from '../audit/fixtures.ts';
-
-/** An RFC 4180 reader, as a spreadsheet would split the file: the oracle for what each cell holds. */
-function parseCsv(text: string): string[][] {
-  const rows: string[][] = [];
-  let row: string[] = [];
-  let cell = '';
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const ch = text[i]!;
-    if (quoted) {
-      if (ch === '"' && text[i + 1] === '"') {
-        cell += '"';
-        i++;
-      } else if (ch === '"') quoted = false;
-      else cell += ch;
-    } else if (ch === '"') quoted = true;
-    else if (ch === ',') {
-      row.push(cell);
-      cell = '';
-    } else if (ch === '\r' && text[i + 1] === '\n') {
-      row.push(cell);
-      rows.push(row);
-      row = [];
-      cell = '';
-      i++;
-    } else cell += ch;
-  }
-  if (cell !== '' || row.length) rows.push([...row, cell]);
-  return rows;
-}
 
 /** Would a spreadsheet evaluate this cell? (after the leading blanks some of them skip) */
 const looksLikeFormula = (cell: string) =>
