@@ -6,6 +6,7 @@ import { csvCell, CSV_COLUMNS, toCsv, toJsonLines } from '../../../broker/src/au
 import { matchesFilters, parseAuditQuery, queryAudit, textMatches, type AuditItem } from '../../../broker/src/audit/query.ts';
 import { reviewDecision } from '../../../broker/src/audit/reasons.ts';
 import type { AuditRecord } from '../../../broker/src/audit/record.ts';
+import { buildAuditReport, renderHtml, renderMarkdown } from '../../../cli/lib/audit-report.ts';
 import { parseCsv } from '../../helpers/csv.ts';
 import { auditFixture, makeRecord, T0 } from '../audit/fixtures.ts';
 
@@ -148,5 +149,57 @@ describe('audit review decisions', () => {
     expect(page.summary?.roles[0]).toMatchObject({ role: 'deploy', total: 4, allow: 1, deny: 1, error: 2 });
     const errors = await queryAudit(f.audit, { filters: { decision: 'error' }, limit: 10, summary: false }, f.clock.now);
     expect(errors.records.map((r) => r.record.reason)).toEqual(['secret.store_failed:DB_URL', 'aws.http_403:AccessDenied']);
+  });
+});
+
+describe('audit report rendering', () => {
+  const hostile = [
+    '| x | y |',
+    '<img src=x onerror=alert(1)>',
+    '[link](https://evil.example)',
+    '`code`\n## heading',
+    '</td></tr><script>alert(1)</script>',
+  ];
+  const build = () =>
+    buildAuditReport({
+      since: T0 - 86_400_000,
+      now: T0,
+      records: hostile.map((v, i) =>
+        makeRecord({ identity: { repository: v, job_workflow_ref: v }, credentials: [{ type: 'secret', target: v }] }, T0 - 1000 * (i + 1)),
+      ),
+      roles: ['deploy'],
+      policyHash: 'p'.repeat(64),
+      secretVersions: [],
+      signingKeys: [],
+      currentKekId: 'k1',
+      verification: {
+        ok: true,
+        problems: [],
+        count: 5,
+        start: { seq: 0, hash: '' },
+        head: { seq: 5, hash: 'h' },
+        checkpoints: { verified: 0, skipped: 0, latest: null },
+        uncovered: 5,
+      },
+    });
+
+  it('report cells are text: claims cannot add Markdown table cells, headings, links or HTML', () => {
+    const md = renderMarkdown(build());
+    for (const line of md.split('\n').filter((l) => l.startsWith('| deploy | '))) {
+      // Unescaped pipes delimit cells: every row of the identities table has exactly its 8 columns.
+      const cells = line.split(/(?<!\\)\|/).length - 2;
+      expect([4, 7, 8]).toContain(cells);
+    }
+    expect(md).not.toMatch(/^## heading/m);
+    // Markdown-significant characters only ever appear escaped.
+    expect(md).not.toMatch(/(?<!\\)<img/);
+    expect(md).not.toMatch(/(?<!\\)\]\(https:/);
+  });
+
+  it('the HTML report escapes every value and loads nothing', () => {
+    const html = renderHtml(build());
+    expect(html).not.toMatch(/<img|<script/i);
+    expect(html).toContain('&#60;img src=x onerror=alert(1)&#62;');
+    expect(html).toMatch(/default-src 'none'/);
   });
 });
