@@ -13,8 +13,16 @@ import {
   type LocatedCheckpoint,
   type VerifiableEntry,
 } from '../../broker/src/audit/verify-audit.ts';
-import { DECISIONS, ACTIONS, matchesFilters, type AuditFilters } from '../../broker/src/audit/query.ts';
+import {
+  ACTIONS,
+  CREDENTIAL_TYPES,
+  DECISIONS,
+  matchesFilters,
+  type AuditFilters,
+  type CredentialType,
+} from '../../broker/src/audit/query.ts';
 import type { AuditDecision, AuditRecord } from '../../broker/src/audit/record.ts';
+import { reviewDecision } from '../../broker/src/audit/reasons.ts';
 import { listAll, pruneAudit } from '../../broker/src/audit/retention.ts';
 import type { BrokerIssuer } from '../../broker/src/issuer/issuer.ts';
 import type { AuditCheckpoint, AuditEntry } from '../../broker/src/store/ports.ts';
@@ -41,15 +49,21 @@ function filtersOf(ctx: CommandContext, defaultSince?: string): AuditFilters {
   const actions = action?.split(',');
   if (actions && !actions.every((a) => (ACTIONS as readonly string[]).includes(a)))
     throw new UsageError(`--action must be one or more of ${ACTIONS.join(', ')}`);
-  const role = str(ctx, 'role');
-  const repository = str(ctx, 'repository');
+  const type = str(ctx, 'type');
+  if (type && !(CREDENTIAL_TYPES as readonly string[]).includes(type))
+    throw new UsageError(`--type must be one of ${CREDENTIAL_TYPES.join(', ')}`);
+  const text: Partial<Record<'role' | 'repository' | 'target' | 'actor' | 'workflow' | 'environment', string>> = {};
+  for (const name of ['role', 'repository', 'target', 'actor', 'workflow', 'environment'] as const) {
+    const v = str(ctx, name);
+    if (v) text[name] = v;
+  }
   const reason = str(ctx, 'reason');
   return {
+    ...text,
+    ...(type ? { type: type as CredentialType } : {}),
     ...(since ? { since: parseSince(since, now) } : {}),
     ...(until ? { until: parseSince(until, now) } : {}),
-    ...(role ? { role } : {}),
     ...(decision ? { decision: decision as AuditDecision } : {}),
-    ...(repository ? { repository } : {}),
     ...(reason ? { reason } : {}),
     ...(actions ? { actions: actions as AuditRecord['action'][] } : {}),
   };
@@ -108,6 +122,11 @@ const FILTER_OPTIONS = {
   role: { type: 'string' },
   decision: { type: 'string' },
   repository: { type: 'string' },
+  type: { type: 'string' },
+  target: { type: 'string' },
+  actor: { type: 'string' },
+  workflow: { type: 'string' },
+  environment: { type: 'string' },
   reason: { type: 'string' },
   action: { type: 'string' },
 } as const;
@@ -117,7 +136,7 @@ const cell = (text: string, width: number) => (text.length > width ? `${text.sli
 const COLUMNS: { title: string; max: number; value: (seq: number, r: AuditRecord) => string }[] = [
   { title: 'SEQ', max: 8, value: (seq) => String(seq) },
   { title: 'TIME (UTC)', max: 19, value: (_, r) => r.time.slice(0, 19).replace('T', ' ') },
-  { title: 'DECISION', max: 8, value: (_, r) => r.decision },
+  { title: 'DECISION', max: 8, value: (_, r) => reviewDecision(r) },
   { title: 'ROLE', max: 26, value: (_, r) => (r.action === 'exchange' ? (r.role ?? '-') : r.action) },
   { title: 'REPOSITORY', max: 32, value: (_, r) => String(r.identity?.repository ?? r.identity?.project_path ?? r.subject ?? '-') },
   { title: 'REF', max: 28, value: (_, r) => String(r.identity?.ref ?? '-') },
@@ -128,7 +147,7 @@ const COLUMNS: { title: string; max: number; value: (seq: number, r: AuditRecord
 
 const list: Command = {
   usage:
-    'audit list [--since 24h] [--until T] [--role R] [--decision allow|deny|error] [--repository R] [--reason CODE] [--action A] [--limit N] [--json]',
+    'audit list [--since 24h] [--until T] [--role R] [--decision allow|deny|error] [--repository R] [--type T] [--target T] [--actor A] [--workflow W] [--environment E] [--reason CODE] [--action A] [--limit N] [--json]',
   summary: 'Show audit records as a table (or JSON lines), oldest first; --limit keeps the newest N.',
   options: { ...FILTER_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } },
   async run(ctx) {
@@ -161,7 +180,7 @@ const list: Command = {
     ctx.out(line(COLUMNS.map((c) => c.title)));
     for (const v of values) ctx.out(line(v));
     const counts = new Map<string, number>();
-    for (const e of rows) counts.set(e.parsed.decision, (counts.get(e.parsed.decision) ?? 0) + 1);
+    for (const e of rows) counts.set(reviewDecision(e.parsed), (counts.get(reviewDecision(e.parsed)) ?? 0) + 1);
     ctx.err(`${rows.length} record(s): ${DECISIONS.map((d) => `${counts.get(d) ?? 0} ${d}`).join(', ')}`);
     return 0;
   },
