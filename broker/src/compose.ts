@@ -1,6 +1,7 @@
 // The one composition root. A runtime entry (broker/entry/node.ts, broker/entry/workers/handler.ts) builds
 // the adapters its platform offers and hands them over as a Platform, with the settings (settings.ts) and
 // the compiled policy; everything the broker is made of is wired here, once, the same way on both runtimes.
+import { Alerter } from './alerts/alerter.ts';
 import { createAccessVerifier } from './admin/access.ts';
 import { createAdminAuth } from './admin/auth.ts';
 import { createApp, type AppDeps } from './app.ts';
@@ -60,6 +61,8 @@ export interface Broker {
   issuer: BrokerIssuer;
   checkpointer: Checkpointer;
   checkpoints: CheckpointStore;
+  /** With BROKER_ALERT_WEBHOOK. */
+  alerter?: Alerter;
 }
 
 /**
@@ -67,7 +70,12 @@ export interface Broker {
  * configuration), so that the entry refuses to serve with the reason.
  */
 export function composeBroker(platform: Platform, settings: Settings, policy: () => CompiledPolicy): Broker {
-  const { stores, keks, now, log } = platform;
+  const { stores, keks, now } = platform;
+  // BROKER_ALERT_WEBHOOK: told of every audit append and of the checkpointer's failures (through the log).
+  const alerter = settings.alertWebhook
+    ? new Alerter({ webhook: settings.alertWebhook, fetch: platform.fetch, now, log: platform.log, policyHash: () => policy().hash })
+    : undefined;
+  const log = alerter ? alerter.watchLog(platform.log) : platform.log;
   const { accessTeamDomain, accessAudience } = settings.admin;
   const access =
     accessTeamDomain || accessAudience
@@ -97,7 +105,7 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
       onEvent: (e) => log({ level: e.type === 'fetch_failed' ? 'warn' : 'info', event: `jwks.${e.type}`, ...e }),
     }),
     replay: stores.replay,
-    auditor: new Auditor(checkpointer.watch(stores.audit)),
+    auditor: new Auditor(checkpointer.watch(stores.audit), alerter),
     minters: buildMinters({ fetch: platform.fetch, issuer, secrets: vault, timeoutMs: settings.upstreamTimeoutMs }),
     revocations: new RevocationVault(stores.revocations, keks),
     issuer,
@@ -115,5 +123,6 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
     log,
     ...(auth ? { admin: { auth, checkpoints: stores.checkpoints } } : {}),
   };
-  return { app: createApp(deps), deps, vault, issuer, checkpointer, checkpoints: stores.checkpoints };
+  alerter?.attach((record) => deps.auditor.append(record), stores.audit);
+  return { app: createApp(deps), deps, vault, issuer, checkpointer, checkpoints: stores.checkpoints, ...(alerter ? { alerter } : {}) };
 }

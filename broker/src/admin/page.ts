@@ -174,7 +174,7 @@ export function renderAdminPage(nonce: string): string {
       <label>Workflow<input id="f-workflow" placeholder="*deploy.yml@*"></label>
       <label>Environment<input id="f-environment" placeholder="production"></label>
       <label>Reason or code<input id="f-reason" placeholder="policy.no_allow_matched"></label>
-      <label>Show<select id="f-action"><option value="exchange,revoke" selected>Credential requests</option><option value="admin_query,audit_prune">Admin activity</option><option value="">Everything</option></select></label>
+      <label>Show<select id="f-action"><option value="exchange,revoke" selected>Credential requests</option><option value="admin_query,audit_prune,alert">Admin activity and alerts</option><option value="">Everything</option></select></label>
       <div class="actions"><button class="primary" type="submit">Apply</button><button type="button" id="f-reset">Reset</button></div>
       <p class="hint">Text filters match exactly; <span class="mono">*</span> matches anything (<span class="mono">*prod*</span>: contains prod).</p>
     </form>

@@ -5,6 +5,7 @@
 // waiting), never by an earlier one: on Workers a request's I/O ends with its response, so a request must
 // not be left to write the records of requests after it. Across isolates or processes the store's
 // insert-if-absent on seq resolves races and the loser retries.
+import type { AuditObserver } from '../alerts/alerter.ts';
 import { BrokerError } from '../errors.ts';
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
 import { buildEntry, GENESIS_HASH } from './chain.ts';
@@ -27,8 +28,12 @@ export class Auditor {
   /** The last write failed in the store (not a lost race); cleared by the next write that succeeds. */
   private failing = false;
 
-  constructor(store: AuditStore) {
+  /** Told of every record written and every one that could not be (alerts/alerter.ts); never blocks a write. */
+  private readonly observer: AuditObserver | undefined;
+
+  constructor(store: AuditStore, observer?: AuditObserver) {
     this.store = store;
+    this.observer = observer;
   }
 
   /** Resolves once the record is durably stored; throws ERR_UNAVAILABLE when it cannot be. */
@@ -42,8 +47,15 @@ export class Auditor {
       });
       await this.writing;
     }
-    if (me.outcome.ok) return me.outcome.entry;
-    throw me.outcome.error;
+    const outcome = me.outcome;
+    try {
+      if (outcome.ok) this.observer?.appended(record, outcome.entry);
+      else this.observer?.failed(record, outcome.error);
+    } catch {
+      // An observer's bug must not change what the request sees.
+    }
+    if (outcome.ok) return outcome.entry;
+    throw outcome.error;
   }
 
   /**

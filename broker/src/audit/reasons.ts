@@ -29,6 +29,8 @@ export const REASONS = {
     meaning: 'A revoke named a request of another identity: answered like "nothing to revoke", recorded as a deny.',
   },
   'audit.pruned': { code: 'OK', meaning: 'Audit records up to a signed prune point were deleted (audit prune).' },
+  'alert.sent': { code: 'OK', meaning: 'An alert was posted to BROKER_ALERT_WEBHOOK (the record says which, about what).' },
+  'alert.failed': { code: 'ERR_UPSTREAM', meaning: 'An alert could not be posted: the webhook refused, timed out or was unreachable.' },
 
   // The request itself.
   'request.body_too_large': { code: 'ERR_PAYLOAD_TOO_LARGE', meaning: 'The body is over the 16 KiB cap.' },
