@@ -1,7 +1,7 @@
 // createApp(deps) -> the Hono app, identical on workerd and Node. Routes are thin: read the request,
 // call the exchange, write the response. One onError turns every failure into the wire format.
 import { Hono, type Context } from 'hono';
-import { adminPage, adminQuery, type AdminDeps } from './admin/routes.ts';
+import { adminPage, adminQuery, adminSummary, type AdminDeps } from './admin/routes.ts';
 import { BrokerError, errorBody } from './errors.ts';
 import type { BrokerIssuer } from './issuer/issuer.ts';
 import { exchange, type ExchangeDeps } from './exchange.ts';
@@ -144,6 +144,14 @@ export function createApp(deps: AppDeps): Hono<Env> {
   app.get('/v1/audit', async (c) => {
     try {
       return c.json(await adminQuery(deps, c.req.raw, requestMeta(c)));
+    } catch (err) {
+      if (err instanceof BrokerError && err.status === 401) c.header('WWW-Authenticate', 'Bearer realm="secret-broker admin"');
+      throw err;
+    }
+  });
+  app.get('/v1/audit/summary', async (c) => {
+    try {
+      return c.json(await adminSummary(deps, c.req.raw, requestMeta(c)));
     } catch (err) {
       if (err instanceof BrokerError && err.status === 401) c.header('WWW-Authenticate', 'Bearer realm="secret-broker admin"');
       throw err;

@@ -1,6 +1,7 @@
 // The one composition root. A runtime entry (broker/entry/node.ts, broker/entry/workers/handler.ts) builds
 // the adapters its platform offers and hands them over as a Platform, with the settings (settings.ts) and
 // the compiled policy; everything the broker is made of is wired here, once, the same way on both runtimes.
+import { Alerter } from './alerts/alerter.ts';
 import { createAccessVerifier } from './admin/access.ts';
 import { createAdminAuth } from './admin/auth.ts';
 import { createApp, type AppDeps } from './app.ts';
@@ -68,6 +69,8 @@ export interface Broker {
   checkKek(): Promise<KekCheck>;
   /** Set by the entry while it drains (SIGTERM): /readyz then fails `shutting_down`. */
   lifecycle: { draining: boolean };
+  /** With BROKER_ALERT_WEBHOOK. */
+  alerter?: Alerter;
 }
 
 /** Every log line carries its time (ISO 8601, milliseconds), first. */
@@ -92,7 +95,11 @@ function countedReplay(replay: ReplayGuard, metrics: BrokerMetrics): ReplayGuard
  */
 export function composeBroker(platform: Platform, settings: Settings, policy: () => CompiledPolicy): Broker {
   const { stores, keks, now, metrics } = platform;
-  const log = stamped(platform.log, now);
+  // BROKER_ALERT_WEBHOOK: told of every audit append and of the checkpointer's failures (through the log).
+  const alerter = settings.alertWebhook
+    ? new Alerter({ webhook: settings.alertWebhook, fetch: platform.fetch, now, log: platform.log, policyHash: () => policy().hash })
+    : undefined;
+  const log = stamped(alerter ? alerter.watchLog(platform.log) : platform.log, now);
   const lifecycle = { draining: false };
   const { accessTeamDomain, accessAudience } = settings.admin;
   const access =
@@ -126,7 +133,11 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
       },
     }),
     replay: metrics ? countedReplay(stores.replay, metrics) : stores.replay,
-    auditor: new Auditor(checkpointer.watch(stores.audit), metrics && ((seconds, ok) => metrics.auditWrite(seconds, ok))),
+    auditor: new Auditor(checkpointer.watch(stores.audit), {
+      appended: (record, entry) => alerter?.appended(record, entry),
+      failed: (record, error) => alerter?.failed(record, error),
+      written: (seconds, ok) => metrics?.auditWrite(seconds, ok),
+    }),
     minters: buildMinters({ fetch: platform.fetch, issuer, secrets: vault, timeoutMs: settings.upstreamTimeoutMs }),
     revocations: new RevocationVault(stores.revocations, keks),
     issuer,
@@ -156,6 +167,7 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
     ...(metrics ? { metrics, metricsToken: settings.metricsToken } : {}),
   };
   metrics?.policyLoaded(policy());
+  alerter?.attach((record) => deps.auditor.append(record), stores.audit);
   return {
     app: createApp(deps),
     deps,
@@ -165,5 +177,6 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
     checkpoints: stores.checkpoints,
     checkKek: () => checkKek({ issuer, keks, stores }),
     lifecycle,
+    ...(alerter ? { alerter } : {}),
   };
 }

@@ -65,6 +65,8 @@ export interface Settings {
     accessTeamDomain: string | undefined;
     accessAudience: string | undefined;
   };
+  /** BROKER_ALERT_WEBHOOK: where alerts are posted (https; http only on loopback, for tests). */
+  alertWebhook: string | undefined;
 }
 
 export type ParsedSettings = { ok: true; settings: Settings } | { ok: false; problems: string[] };
@@ -110,6 +112,20 @@ export function parseSettings(env: Env): ParsedSettings {
     DEFAULT_PUBLIC_URL,
     (v) => (URL.canParse(v) && /^https?:$/.test(new URL(v).protocol) ? v : undefined),
     'an http(s) URL such as https://broker.example.com',
+  );
+
+  // A webhook URL carries its own secret (Slack's path): https only, so that it never crosses a network in clear.
+  const alertWebhook = setting(
+    'BROKER_ALERT_WEBHOOK',
+    undefined as string | undefined,
+    (v) => {
+      if (!URL.canParse(v)) return undefined;
+      const u = new URL(v);
+      return u.protocol === 'https:' || (u.protocol === 'http:' && ['127.0.0.1', 'localhost', '[::1]'].includes(u.hostname))
+        ? v
+        : undefined;
+    },
+    'an https:// URL (a Slack-compatible incoming webhook)',
   );
 
   const kek = env.BROKER_KEK;
@@ -179,6 +195,7 @@ export function parseSettings(env: Env): ParsedSettings {
       accessTeamDomain: read(env, 'BROKER_ACCESS_TEAM_DOMAIN'),
       accessAudience: read(env, 'BROKER_ACCESS_AUD'),
     },
+    alertWebhook,
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, settings };
 }

@@ -3,9 +3,12 @@
 // are the server's own, imported as types only: a change to the /v1/audit response that the page does not
 // follow is a type error here. Every value from a record is written with textContent, never as HTML: claims
 // and user agents are caller-controlled text. The reasons table (audit/reasons.ts) is bundled in: a reason
-// shows what it means as its tooltip.
-import type { AuditItem, AuditSummary } from '../audit/query.ts';
-import { describeReason } from '../audit/reasons.ts';
+// shows what it means as its tooltip. The filters live in the page's URL (?role=...&type=aws): a view can be
+// shared, and the back button steps through the views. Exports are built here, from the same API pages, with
+// the escaping of audit/export-format.ts (CSV cells that would be formulas are defused).
+import { toCsv, toJsonLines } from '../audit/export-format.ts';
+import type { AuditItem, AuditSummary, RoleUse, Tally } from '../audit/query.ts';
+import { describeReason, reviewDecision } from '../audit/reasons.ts';
 import type { AuditRecord } from '../audit/record.ts';
 import type { ErrorCode } from '../errors.ts';
 import type { AdminAuditResponse } from './routes.ts';
@@ -83,6 +86,28 @@ function reasonTitle(code: string, reason: string): string {
 function badge(decision: AuditRecord['decision']): HTMLSpanElement {
   return el('span', `badge ${decision}`, decision);
 }
+/** A table cell that names its column (the phone layout shows the name), with one child for its content. */
+function cell(label: string, cls: string, content: Text | Node): HTMLTableCellElement {
+  const td = el('td', cls);
+  td.dataset.label = label;
+  const inner = el('span');
+  if (content instanceof Node) inner.appendChild(content);
+  else inner.textContent = content === undefined || content === null || content === '' ? '\u2014' : String(content);
+  td.appendChild(inner);
+  td.title = inner.textContent ?? '';
+  return td;
+}
+/** Enter and Space activate a focusable row, as they would a button. */
+function activate(e: HTMLElement, run: () => void): void {
+  e.tabIndex = 0;
+  e.addEventListener('click', run);
+  e.addEventListener('keydown', (k) => {
+    if (k.key === 'Enter' || k.key === ' ') {
+      k.preventDefault();
+      run();
+    }
+  });
+}
 
 function showLogin(message: string): void {
   $('app').hidden = true;
@@ -94,21 +119,75 @@ function showLogin(message: string): void {
   $('token').focus();
 }
 
-function params(first: boolean): URLSearchParams {
+/** The filter fields, by the query parameter each one sets (the API's and the page URL's names alike). */
+const FILTERS = [
+  ['since', 'f-since'],
+  ['decision', 'f-decision'],
+  ['type', 'f-type'],
+  ['role', 'f-role'],
+  ['repository', 'f-repository'],
+  ['target', 'f-target'],
+  ['actor', 'f-actor'],
+  ['workflow', 'f-workflow'],
+  ['environment', 'f-environment'],
+  ['reason', 'f-reason'],
+  ['action', 'f-action'],
+] as const;
+/** In the page URL, a select left on "everything" (value "") is written as this, so it is not the default. */
+const ALL = 'all';
+
+function filterParams(): URLSearchParams {
   const p = new URLSearchParams();
-  const f = {
-    since: field('f-since').value,
-    decision: field('f-decision').value,
-    role: field('f-role').value.trim(),
-    repository: field('f-repository').value.trim(),
-    reason: field('f-reason').value.trim(),
-    action: field('f-action').value,
-  };
-  for (const [k, v] of Object.entries(f)) if (v) p.set(k, v);
+  for (const [name, id] of FILTERS) {
+    const v = field(id).value.trim();
+    if (v) p.set(name, v);
+  }
+  return p;
+}
+
+function params(first: boolean): URLSearchParams {
+  const p = filterParams();
   p.set('limit', '50');
   if (first) p.set('summary', '1');
   else p.set('cursor', String(state.cursor));
   return p;
+}
+
+/** The view as a page URL: every filter set, and the selects whose default is not what is shown. */
+function viewSearch(): string {
+  const p = new URLSearchParams();
+  for (const [name, id] of FILTERS) {
+    const f = field(id);
+    const v = f.value.trim();
+    if (v) p.set(name, v);
+    else if (f instanceof HTMLSelectElement && f.querySelector('option[selected]')?.getAttribute('value')) p.set(name, ALL);
+  }
+  const s = p.toString();
+  return s ? `?${s}` : '';
+}
+
+/** Fields from the page URL; a value a select does not offer falls back to the select's default. */
+function readView(): void {
+  form('filters').reset();
+  const p = new URLSearchParams(location.search);
+  for (const [name, id] of FILTERS) {
+    const v = p.get(name);
+    if (v === null) continue;
+    const f = field(id);
+    const want = f instanceof HTMLSelectElement && v === ALL ? '' : v;
+    f.value = want;
+    if (f.value !== want) {
+      const d = f instanceof HTMLSelectElement ? f.querySelector('option[selected]')?.getAttribute('value') : '';
+      f.value = d ?? '';
+    }
+  }
+}
+
+/** Applies the fields: a new history entry when the view changed, then the query. */
+function apply(): void {
+  const search = viewSearch();
+  if (search !== location.search) history.pushState(null, '', `${location.pathname}${search}`);
+  void load(true);
 }
 
 /** The body of a refused query: the broker's error body, or whatever a proxy in between answered. */
@@ -186,6 +265,53 @@ function renderSummary(s: AuditSummary): void {
   $('n-error').textContent = String(s.decisions.error);
   renderChart(s.timeline);
   renderReasons(s.deny_reasons);
+  renderRoles(s.roles, s.complete);
+}
+
+function tallyList(items: readonly Tally[], n = 3): HTMLUListElement {
+  const ul = el('ul');
+  for (const t of items.slice(0, n)) {
+    const li = el('li');
+    li.appendChild(el('span', 'mono', t.value));
+    li.appendChild(el('span', 'n', `\u00d7${t.count}`));
+    li.title = `${t.value}: ${t.count}`;
+    ul.appendChild(li);
+  }
+  if (items.length > n) ul.appendChild(el('li', 'n', `+${items.length - n} more`));
+  if (!items.length) ul.appendChild(el('li', 'n', '\u2014'));
+  return ul;
+}
+
+function renderRoles(roles: readonly RoleUse[], complete: boolean): void {
+  const body = $('roles');
+  clear(body);
+  $('roles-empty').hidden = roles.length > 0;
+  $('roles-meta').textContent = roles.length
+    ? `${roles.length} role${roles.length === 1 ? '' : 's'}${complete ? '' : ' (partial scan)'}`
+    : '';
+  for (const r of roles) {
+    const tr = el('tr');
+    const name = el('button', 'link mono', r.role);
+    name.type = 'button';
+    name.title = `Show the requests for ${r.role}`;
+    name.addEventListener('click', () => {
+      field('f-role').value = r.role;
+      apply();
+    });
+    const counts = el('span', 'counts');
+    counts.appendChild(el('span', '', `${r.total}`));
+    counts.appendChild(el('span', 'a', `${r.allow} ok`));
+    if (r.deny) counts.appendChild(el('span', 'd', `${r.deny} denied`));
+    if (r.error) counts.appendChild(el('span', 'e', `${r.error} errors`));
+    const last = r.last_allow ? `${fmtTime(r.last_allow)}` : 'never allowed';
+    tr.appendChild(cell('Role', '', name));
+    tr.appendChild(cell('Requests', '', counts));
+    tr.appendChild(cell('Used by', '', tallyList(r.identities)));
+    tr.appendChild(cell('Workflows', '', tallyList(r.workflows)));
+    tr.appendChild(cell('Refs', '', tallyList(r.refs)));
+    tr.appendChild(cell('Last use', 'mono', last));
+    body.appendChild(tr);
+  }
 }
 
 const BAR_COLOURS = [
@@ -211,10 +337,12 @@ function renderChart(tl: AuditSummary['timeline']): void {
   const step = iw / n;
   const bw = Math.max(1, step * 0.72);
   for (const f of [0, 0.5, 1]) {
+    // Whole numbers only: a window of at most one request per bar has no middle line.
+    if (!Number.isInteger(max * f)) continue;
     const y = T + ih - ih * f;
     s.appendChild(svg('line', { x1: L, x2: W - 4, y1: y, y2: y, stroke: '#e3e7ec', 'stroke-width': 1 }));
     const lab = svg('text', { x: L - 6, y: y + 4, 'text-anchor': 'end', 'font-size': 10, fill: '#5b6675' });
-    lab.textContent = String(Math.round(max * f));
+    lab.textContent = String(max * f);
     s.appendChild(lab);
   }
   const withDate = tl.bucket_ms >= 86400000 || n * tl.bucket_ms > 86400000;
@@ -278,10 +406,10 @@ function renderReasons(groups: AuditSummary['deny_reasons']): void {
     tr.appendChild(c1);
     tr.appendChild(c2);
     tr.appendChild(el('td', 'count', g.count));
-    tr.addEventListener('click', () => {
+    activate(tr, () => {
       field('f-reason').value = g.reason;
-      field('f-decision').value = g.code === 'ERR_INTERNAL' || g.code === 'ERR_UNAVAILABLE' ? 'error' : 'deny';
-      void load(true);
+      field('f-decision').value = reviewDecision({ decision: 'deny', code: g.code });
+      apply();
     });
     table.appendChild(tr);
   }
@@ -297,32 +425,69 @@ function addRow(item: AuditItem): void {
   const r = item.record;
   const id = r.identity || {};
   const tr = el('tr');
-  tr.tabIndex = 0;
   tr.dataset.seq = String(item.seq);
-  const decision = el('td');
-  decision.appendChild(badge(r.decision));
-  const reason = el('td', 'reason mono', r.reason);
+  const creds = (r.credentials || []).map((c) => `${c.type} ${c.target}`).join(', ');
+  const reason = cell('Reason', 'reason mono', r.reason);
   reason.title = reasonTitle(r.code, r.reason);
-  const cells = [
-    el('td', 'mono', fmtTime(r.time)),
-    decision,
-    el('td', '', r.action === 'exchange' ? r.role || '\u2014' : r.action.replace('_', ' ')),
-    el('td', '', who(r)),
-    el('td', 'mono', id.ref || '\u2014'),
-    el('td', '', id.event_name || id.pipeline_source || '\u2014'),
-    reason,
-    el('td', 'mono', r.request_id),
-  ];
-  for (const c of cells) {
-    if (!c.title) c.title = c.textContent ?? '';
-    tr.appendChild(c);
-  }
-  const open = () => openDetail(item);
-  tr.addEventListener('click', open);
-  tr.addEventListener('keydown', (e) => {
-    if (e.key === 'Enter') open();
-  });
+  tr.appendChild(cell('Time', 'mono nowrap', fmtTime(r.time)));
+  tr.appendChild(cell('Decision', 'nowrap', badge(reviewDecision(r))));
+  tr.appendChild(cell('Role', '', r.action === 'exchange' ? r.role : r.action.replace('_', ' ')));
+  tr.appendChild(cell('Repository', '', who(r)));
+  tr.appendChild(cell('Workflow', 'mono', id.job_workflow_ref || id.workflow_ref || id.ci_config_ref_uri));
+  tr.appendChild(cell('Environment', '', id.environment));
+  tr.appendChild(cell('Actor', '', id.actor || id.user_login));
+  tr.appendChild(cell('Credentials', 'mono', creds));
+  tr.appendChild(reason);
+  activate(tr, () => openDetail(item));
   $('rows').appendChild(tr);
+}
+
+/** Every record of the current view, page by page (the API's largest page), for an export. */
+async function fetchAll(t: string): Promise<AuditItem[] | null> {
+  const items: AuditItem[] = [];
+  let cursor: string | null = null;
+  for (let pages = 0; pages < 200; pages++) {
+    const p = filterParams();
+    p.set('limit', '500');
+    if (cursor) p.set('cursor', cursor);
+    const res = await fetch(`/v1/audit?${p.toString()}`, { headers: { authorization: `Bearer ${t}` }, cache: 'no-store' });
+    if (!res.ok) return null;
+    const body = (await res.json()) as AdminAuditResponse;
+    items.push(...body.records);
+    $('status').textContent = `Exporting\u2026 ${items.length} records`;
+    cursor = body.next_cursor;
+    if (!cursor) return items;
+  }
+  return items;
+}
+
+async function exportView(format: 'jsonl' | 'csv'): Promise<void> {
+  const t = token();
+  if (!t || state.busy) return;
+  state.busy = true;
+  try {
+    const items = await fetchAll(t);
+    if (!items) {
+      $('status').textContent = 'Export refused by the broker.';
+      return;
+    }
+    const text = format === 'csv' ? toCsv(items) : toJsonLines(items);
+    const type = format === 'csv' ? 'text/csv;charset=utf-8' : 'application/x-ndjson';
+    const url = URL.createObjectURL(new Blob([text], { type }));
+    const a = el('a');
+    a.href = url;
+    a.download = `audit-${new Date().toISOString().slice(0, 19).replace(/:/g, '')}.${format}`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), 10_000);
+    $('status').textContent =
+      `Exported ${items.length} record${items.length === 1 ? '' : 's'} as ${format === 'csv' ? 'CSV' : 'JSON lines'}.`;
+  } catch {
+    $('status').textContent = 'The broker is unreachable.';
+  } finally {
+    state.busy = false;
+  }
 }
 
 type Pair = [label: string, value: Text | object];
@@ -343,7 +508,7 @@ function openDetail(item: AuditItem): void {
   clear(body);
   const head = $('d-title');
   clear(head);
-  head.appendChild(badge(r.decision));
+  head.appendChild(badge(reviewDecision(r)));
   head.appendChild(document.createTextNode(` ${r.action === 'exchange' ? r.role || 'no role' : r.action.replace('_', ' ')}`));
   $('d-sub').textContent = `${fmtTime(r.time)} \u00b7 ${r.request_id}`;
 
@@ -354,6 +519,7 @@ function openDetail(item: AuditItem): void {
       ['Reason', r.reason],
       ['Meaning', describeReason(r.reason)?.meaning],
       ['HTTP status', r.status],
+      ['Recorded decision', reviewDecision(r) === r.decision ? null : r.decision],
       ['Upstream', r.upstream ? `${r.upstream.type}: ${r.upstream.code}` : null],
       ['Revoked request', r.target_request_id],
     ]),
@@ -445,10 +611,17 @@ $('signout').addEventListener('click', () => {
 });
 form('filters').addEventListener('submit', (e) => {
   e.preventDefault();
-  void load(true);
+  apply();
 });
-$('reset').addEventListener('click', () => {
+$('f-reset').addEventListener('click', () => {
   form('filters').reset();
+  apply();
+});
+$('export-jsonl').addEventListener('click', () => void exportView('jsonl'));
+$('export-csv').addEventListener('click', () => void exportView('csv'));
+// Back and forward: the URL is the view.
+window.addEventListener('popstate', () => {
+  readView();
   void load(true);
 });
 $('more').addEventListener('click', () => {
@@ -458,5 +631,6 @@ $('d-close').addEventListener('click', () => dialog('detail').close());
 $('detail').addEventListener('click', (e) => {
   if (e.target === $('detail')) dialog('detail').close();
 });
+readView();
 if (token()) void load(true);
 else showLogin('');

@@ -35,6 +35,19 @@ form#filters { display: flex; flex-wrap: wrap; gap: 10px 14px; align-items: end;
 form#filters label { display: flex; flex-direction: column; font-size: 12px; color: var(--muted); gap: 3px; }
 form#filters input { width: 170px; }
 form#filters .actions { display: flex; gap: 8px; }
+form#filters .hint { flex-basis: 100%; margin: 0; font-size: 12px; color: var(--muted); }
+.tablehead .exports { display: flex; gap: 8px; margin-left: 12px; }
+.pad { padding: 8px 16px; }
+.scroll { overflow-x: auto; }
+table.roles { width: 100%; border-collapse: collapse; table-layout: fixed; }
+table.roles th { text-align: left; font-size: 12px; color: var(--muted); font-weight: 600; padding: 8px 10px; background: #fafbfc; border-top: 1px solid var(--line); border-bottom: 1px solid var(--line); }
+table.roles td { padding: 7px 10px; border-bottom: 1px solid var(--line); vertical-align: top; font-size: 12.5px; overflow-wrap: anywhere; }
+table.roles td ul { list-style: none; margin: 0; padding: 0; }
+table.roles td li { padding: 1px 0; }
+table.roles td li .n { color: var(--muted); font-variant-numeric: tabular-nums; margin-left: 4px; }
+table.roles button.link { border: none; background: none; padding: 0; color: var(--accent); font-weight: 600; text-align: left; overflow-wrap: anywhere; }
+.counts span { margin-right: 8px; font-variant-numeric: tabular-nums; }
+.counts .a { color: var(--allow); } .counts .d { color: var(--deny); } .counts .e { color: var(--error); }
 .grid { display: grid; grid-template-columns: repeat(4, 1fr) ; gap: 12px; margin-bottom: 12px; }
 .stat .n { font-size: 26px; font-weight: 650; }
 .stat .l { color: var(--muted); font-size: 12px; text-transform: uppercase; letter-spacing: .5px; }
@@ -48,6 +61,7 @@ h2.section { font-size: 13px; margin: 0 0 8px; color: var(--muted); text-transfo
 #reasons table { width: 100%; border-collapse: collapse; }
 #reasons td { padding: 5px 4px; border-top: 1px solid var(--line); vertical-align: middle; }
 #reasons tr { cursor: pointer; }
+#reasons tr:focus-visible { outline: 2px solid var(--accent); outline-offset: -2px; }
 #reasons tr:hover td { background: #f3f6fb; }
 #reasons .bar { height: 6px; background: var(--deny); border-radius: 3px; opacity: .75; min-width: 2px; }
 #reasons .count { text-align: right; font-variant-numeric: tabular-nums; width: 44px; font-weight: 600; }
@@ -58,10 +72,12 @@ h2.section { font-size: 13px; margin: 0 0 8px; color: var(--muted); text-transfo
 .tablehead { display: flex; align-items: center; padding: 12px 16px 8px; }
 .tablehead .meta { margin-left: auto; color: var(--muted); font-size: 12px; }
 table.records { width: 100%; border-collapse: collapse; table-layout: fixed; }
-col.c-time { width: 170px; } col.c-decision { width: 76px; } col.c-role { width: 156px; } col.c-repo { width: 140px; }
-col.c-ref { width: 172px; } col.c-event { width: 144px; } col.c-request { width: 120px; }
+col.c-time { width: 164px; } col.c-decision { width: 72px; } col.c-role { width: 130px; } col.c-repo { width: 120px; }
+col.c-workflow { width: 200px; } col.c-env { width: 100px; } col.c-actor { width: 90px; } col.c-creds { width: 210px; }
+col.c-rrole { width: 150px; } col.c-rcount { width: 150px; } col.c-rlast { width: 130px; }
 table.records th { text-align: left; font-size: 12px; color: var(--muted); font-weight: 600; padding: 8px 10px; background: #fafbfc; border-top: 1px solid var(--line); border-bottom: 1px solid var(--line); }
-table.records td { padding: 8px 10px; border-bottom: 1px solid var(--line); white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
+table.records td { padding: 8px 10px; border-bottom: 1px solid var(--line); vertical-align: top; overflow-wrap: anywhere; }
+table.records td.nowrap { white-space: nowrap; overflow: hidden; text-overflow: ellipsis; }
 table.records tbody tr { cursor: pointer; }
 table.records tbody tr:hover td { background: #f3f6fb; }
 table.records td.reason { color: var(--muted); }
@@ -96,6 +112,26 @@ details.raw summary { cursor: pointer; color: var(--muted); margin-top: 14px; }
 details.raw pre { background: #0f1722; color: #d7e1ee; padding: 12px; border-radius: 8px; overflow: auto; font-size: 12px; }
 [hidden] { display: none !important; }
 @media (max-width: 900px) { .grid { grid-template-columns: repeat(2, 1fr); } .split { grid-template-columns: 1fr; } }
+/* Phones: filters two to a row, and each table row a small card whose cells name their column. */
+@media (max-width: 700px) {
+  header { padding: 10px 12px; flex-wrap: wrap; gap: 6px 12px; }
+  header .chain { margin-left: 0; order: 3; flex-basis: 100%; }
+  main { padding: 12px 10px 32px; }
+  form#filters { gap: 8px 10px; }
+  form#filters label { flex: 1 1 calc(50% - 10px); min-width: 0; }
+  form#filters input, form#filters select { width: 100%; }
+  .stat .n { font-size: 22px; }
+  .tablehead { flex-wrap: wrap; gap: 6px; }
+  .tablehead .meta { margin-left: 0; }
+  .tablehead .exports { margin-left: 0; flex-basis: 100%; }
+  table.records, table.records tbody, table.records tr, table.records td,
+  table.roles, table.roles tbody, table.roles tr, table.roles td { display: block; width: 100%; }
+  table.records thead, table.roles thead, table.records colgroup, table.roles colgroup { display: none; }
+  table.records tbody tr, table.roles tbody tr { border-bottom: 1px solid var(--line); padding: 6px 12px; }
+  table.records td, table.roles td { border: none; padding: 2px 0; white-space: normal; overflow-wrap: anywhere; display: grid; grid-template-columns: 104px 1fr; gap: 8px; }
+  table.records td::before, table.roles td::before { content: attr(data-label); color: var(--muted); font-size: 12px; font-family: system-ui, sans-serif; }
+  dl.kv { grid-template-columns: 1fr; }
+}
 `;
 
 export function renderAdminPage(nonce: string): string {
@@ -125,16 +161,22 @@ export function renderAdminPage(nonce: string): string {
     </form>
   </section>
   <section id="app" hidden>
-    <form id="filters">
+    <form id="filters" aria-label="Filters">
       <label>Window<select id="f-since">
         <option value="1h">Last hour</option><option value="24h" selected>Last 24 hours</option><option value="7d">Last 7 days</option>
         <option value="30d">Last 30 days</option><option value="90d">Last 90 days</option><option value="">Everything</option></select></label>
       <label>Decision<select id="f-decision"><option value="">Any</option><option value="allow">Allowed</option><option value="deny">Denied</option><option value="error">Errors</option></select></label>
-      <label>Role<input id="f-role" placeholder="deploy-web-prod"></label>
-      <label>Repository / project<input id="f-repository" placeholder="acme/web or id"></label>
+      <label>Credential<select id="f-type"><option value="">Any</option><option value="aws">AWS</option><option value="azure">Azure</option><option value="gcp">Google Cloud</option><option value="github">GitHub</option><option value="secret">Secret</option></select></label>
+      <label>Role<input id="f-role" placeholder="deploy-* or *prod*"></label>
+      <label>Repository / project<input id="f-repository" placeholder="acme/* or id"></label>
+      <label>Target<input id="f-target" placeholder="arn:aws:iam::*"></label>
+      <label>Actor<input id="f-actor" placeholder="alice"></label>
+      <label>Workflow<input id="f-workflow" placeholder="*deploy.yml@*"></label>
+      <label>Environment<input id="f-environment" placeholder="production"></label>
       <label>Reason or code<input id="f-reason" placeholder="policy.no_allow_matched"></label>
-      <label>Show<select id="f-action"><option value="exchange,revoke" selected>Credential requests</option><option value="admin_query,audit_prune">Admin activity</option><option value="">Everything</option></select></label>
-      <div class="actions"><button class="primary" type="submit">Apply</button><button type="button" id="reset">Reset</button></div>
+      <label>Show<select id="f-action"><option value="exchange,revoke" selected>Credential requests</option><option value="admin_query,audit_prune,alert">Admin activity and alerts</option><option value="">Everything</option></select></label>
+      <div class="actions"><button class="primary" type="submit">Apply</button><button type="button" id="f-reset">Reset</button></div>
+      <p class="hint">Text filters match exactly; <span class="mono">*</span> matches anything (<span class="mono">*prod*</span>: contains prod).</p>
     </form>
     <div class="grid">
       <div class="card stat"><div class="l">Requests</div><div class="n" id="n-total">–</div></div>
@@ -147,15 +189,25 @@ export function renderAdminPage(nonce: string): string {
         <div class="legend"><span><i class="a"></i>allowed</span><span><i class="d"></i>denied</span><span><i class="e"></i>errors</span></div></div>
       <div class="card"><h2 class="section">Deny reasons</h2><div id="reasons"></div></div>
     </div>
+    <div class="card tablecard" id="roles-card">
+      <div class="tablehead"><h2 class="section">Roles: who used them, how often, from where</h2><span class="meta" id="roles-meta"></span></div>
+      <div class="scroll"><table class="roles">
+        <colgroup><col class="c-rrole"><col class="c-rcount"><col><col><col><col class="c-rlast"></colgroup>
+        <thead><tr><th>Role</th><th>Requests</th><th>Used by</th><th>Workflows</th><th>Refs</th><th>Last use</th></tr></thead>
+        <tbody id="roles"></tbody>
+      </table></div>
+      <div class="empty pad" id="roles-empty" hidden>No credential requests in this view.</div>
+    </div>
     <div class="card tablecard">
-      <div class="tablehead"><h2 class="section">Decisions, newest first</h2><span class="meta" id="shown"></span></div>
+      <div class="tablehead"><h2 class="section">Decisions, newest first</h2><span class="meta" id="shown"></span>
+        <span class="exports"><button type="button" id="export-jsonl">Export JSON lines</button><button type="button" id="export-csv">Export CSV</button></span></div>
       <table class="records">
-        <colgroup><col class="c-time"><col class="c-decision"><col class="c-role"><col class="c-repo"><col class="c-ref"><col class="c-event"><col><col class="c-request"></colgroup>
-        <thead><tr><th>Time</th><th>Decision</th><th>Role</th><th>Repository / project</th><th>Ref</th><th>Event</th><th>Reason</th><th>Request</th></tr></thead>
+        <colgroup><col class="c-time"><col class="c-decision"><col class="c-role"><col class="c-repo"><col class="c-workflow"><col class="c-env"><col class="c-actor"><col class="c-creds"><col></colgroup>
+        <thead><tr><th>Time</th><th>Decision</th><th>Role</th><th>Repository / project</th><th>Workflow</th><th>Environment</th><th>Actor</th><th>Credentials</th><th>Reason</th></tr></thead>
         <tbody id="rows"></tbody>
       </table>
-      <div class="empty" id="empty" hidden>No records match these filters.</div>
-      <div id="morebar"><button type="button" id="more" hidden>Load older</button><span id="status"></span></div>
+      <div class="empty pad" id="empty" hidden>No records match these filters.</div>
+      <div id="morebar"><button type="button" id="more" hidden>Load older</button><span id="status" role="status"></span></div>
     </div>
   </section>
 </main>

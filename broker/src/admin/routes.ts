@@ -1,7 +1,7 @@
-// GET /v1/audit and GET /admin/. Every query is itself audited (action admin_query: who, which filters),
+// GET /v1/audit, GET /v1/audit/summary and GET /admin/. Every query is itself audited (action admin_query: who, which filters),
 // refused ones included, through the same audited() as an exchange: no record, no answer.
 import { latestCheckpoints } from '../audit/checkpointer.ts';
-import { parseAuditQuery, queryAudit, type AuditPage } from '../audit/query.ts';
+import { parseAuditQuery, queryAudit, type AuditPage, type AuditSummary } from '../audit/query.ts';
 import { BrokerError } from '../errors.ts';
 import type { BrokerIssuer } from '../issuer/issuer.ts';
 import { audited, limitClient, type PipelineDeps, type RequestMeta } from '../pipeline.ts';
@@ -22,12 +22,26 @@ export interface AdminAuditResponse extends AuditPage {
   checkpoint: { seq: number; hash: string; time: string; kid: string } | null;
 }
 
+/** GET /v1/audit/summary: the same filters, the aggregates only (what the page draws, what a report reads). */
+export interface AdminSummaryResponse {
+  request_id: string;
+  summary: AuditSummary;
+  scanned: number;
+  head: { seq: number; hash: string } | null;
+  checkpoint: AdminAuditResponse['checkpoint'];
+}
+
 type Deps = Pick<PipelineDeps, 'auditor' | 'now' | 'policy' | 'rateLimiter'> & {
   admin?: AdminDeps | undefined;
   issuer?: BrokerIssuer | undefined;
 };
 
-export function adminQuery(deps: Deps, req: Request, meta: RequestMeta): Promise<AdminAuditResponse> {
+export async function adminSummary(deps: Deps, req: Request, meta: RequestMeta): Promise<AdminSummaryResponse> {
+  const { request_id, summary, scanned, head, checkpoint } = await adminQuery(deps, req, meta, { summaryOnly: true });
+  return { request_id, summary: summary!, scanned, head, checkpoint };
+}
+
+export function adminQuery(deps: Deps, req: Request, meta: RequestMeta, opts: { summaryOnly?: boolean } = {}): Promise<AdminAuditResponse> {
   const admin = deps.admin;
   // No admin credential configured: the route does not exist (and there is nothing to audit).
   if (!admin) return Promise.reject(new BrokerError('ERR_NOT_FOUND', 'admin.not_configured'));
@@ -43,9 +57,10 @@ export function adminQuery(deps: Deps, req: Request, meta: RequestMeta): Promise
     const params = new URL(req.url).searchParams;
     const parsed = parseAuditQuery(params, nowMs);
     if (!parsed.ok) throw new BrokerError('ERR_REQUEST_INVALID', parsed.detail);
-    draft.record.query = parsed.echo;
+    draft.record.query = opts.summaryOnly ? { ...parsed.echo, summary_only: '1' } : parsed.echo;
+    const query = opts.summaryOnly ? { ...parsed.query, summary: true, limit: 1 } : parsed.query;
     const store = deps.auditor.store;
-    const [page, head] = await Promise.all([queryAudit(store, parsed.query, nowMs), store.head()]).catch((err: unknown) => {
+    const [page, head] = await Promise.all([queryAudit(store, query, nowMs), store.head()]).catch((err: unknown) => {
       throw new BrokerError('ERR_UNAVAILABLE', 'audit.read_failed', { cause: err });
     });
     let checkpoint: AdminAuditResponse['checkpoint'] = null;
@@ -54,6 +69,7 @@ export function adminQuery(deps: Deps, req: Request, meta: RequestMeta): Promise
       if (latest)
         checkpoint = { seq: latest.payload.seq, hash: latest.payload.hash, time: latest.payload.time, kid: latest.checkpoint.kid };
     }
+    if (opts.summaryOnly) return { request_id: meta.requestId, ...page, records: [], next_cursor: null, head, checkpoint };
     return { request_id: meta.requestId, ...page, head, checkpoint };
   });
 }

@@ -19,6 +19,16 @@ interface Pending {
   outcome?: { ok: true; entry: AuditEntry } | { ok: false; error: BrokerError };
 }
 
+/** What may watch the audit log (metrics, alerts/alerter.ts); every method is optional and never blocks a write. */
+export interface AuditObserver {
+  /** A record was durably stored as `entry`. */
+  appended?(record: AuditRecord, entry: AuditEntry): void;
+  /** A record could not be stored (the request then failed closed). */
+  failed?(record: AuditRecord, error: unknown): void;
+  /** A group write took `seconds` (head read and commit) and was stored, or not. */
+  written?(seconds: number, ok: boolean): void;
+}
+
 export class Auditor {
   readonly store: AuditStore;
   private queue: Pending[] = [];
@@ -27,12 +37,12 @@ export class Auditor {
   /** The last write failed in the store (not a lost race); cleared by the next write that succeeds. */
   private failing = false;
 
-  /** Told of every group write: its time in seconds (head read and commit) and whether it was stored. */
-  private readonly onWrite: ((seconds: number, ok: boolean) => void) | undefined;
+  /** Told of every record written, every one that could not be, and each group write's time; never blocks a write. */
+  private readonly observer: AuditObserver | undefined;
 
-  constructor(store: AuditStore, onWrite?: (seconds: number, ok: boolean) => void) {
+  constructor(store: AuditStore, observer?: AuditObserver) {
     this.store = store;
-    this.onWrite = onWrite;
+    this.observer = observer;
   }
 
   /** Resolves once the record is durably stored; throws ERR_UNAVAILABLE when it cannot be. */
@@ -46,8 +56,15 @@ export class Auditor {
       });
       await this.writing;
     }
-    if (me.outcome.ok) return me.outcome.entry;
-    throw me.outcome.error;
+    const outcome = me.outcome;
+    try {
+      if (outcome.ok) this.observer?.appended?.(record, outcome.entry);
+      else this.observer?.failed?.(record, outcome.error);
+    } catch {
+      // An observer's bug must not change what the request sees.
+    }
+    if (outcome.ok) return outcome.entry;
+    throw outcome.error;
   }
 
   /**
@@ -92,10 +109,10 @@ export class Auditor {
         }
       }
       if (done > 0) this.failing = false;
-      this.onWrite?.((performance.now() - started) / 1000, true);
+      this.observer?.written?.((performance.now() - started) / 1000, true);
     } catch (err) {
       this.failing = true;
-      this.onWrite?.((performance.now() - started) / 1000, false);
+      this.observer?.written?.((performance.now() - started) / 1000, false);
       const error = new BrokerError('ERR_UNAVAILABLE', 'audit.write_failed', { cause: err });
       for (const p of group.slice(done)) p.outcome = { ok: false, error };
       return;

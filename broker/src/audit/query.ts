@@ -4,21 +4,38 @@
 // per request: a partial page comes back with a cursor to continue from.
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
 import { parseDuration } from '../util/duration.ts';
-import { isReasonFilter, type Reason } from './reasons.ts';
+import { isReasonFilter, reviewDecision, type Reason } from './reasons.ts';
 import type { AuditDecision, AuditRecord } from './record.ts';
 
-export const ACTIONS = ['exchange', 'revoke', 'admin_query', 'audit_prune'] as const;
+export const ACTIONS = ['exchange', 'revoke', 'admin_query', 'audit_prune', 'alert'] as const;
 export const DECISIONS = ['allow', 'deny', 'error'] as const;
+export const CREDENTIAL_TYPES = ['aws', 'azure', 'gcp', 'github', 'secret'] as const;
+export type CredentialType = (typeof CREDENTIAL_TYPES)[number];
 
+/**
+ * Text filters (role, repository, target, actor, workflow, environment) match a value exactly, or as a glob
+ * when they contain `*` (any run of characters, `/` included: this is search, not policy): `*prod*` is a
+ * substring search, `deploy-*` a prefix. Case-sensitive, like the claims they are compared with.
+ */
 export interface AuditFilters {
   /** Epoch milliseconds, inclusive. */
   since?: number;
   /** Epoch milliseconds, inclusive. */
   until?: number;
+  /** As review counts it (reasons.ts reviewDecision): upstream and store failures are errors. */
   decision?: AuditDecision;
   role?: string;
   /** A repository or project, by path (acme/web) or id. */
   repository?: string;
+  /** A credential type handed out (aws, azure, gcp, github, secret). */
+  type?: CredentialType;
+  /** A credential target handed out (an AWS role ARN, tenant/client, service account, app/installation:repos, NAME@version). */
+  target?: string;
+  /** actor / user_login, or their ids. */
+  actor?: string;
+  /** job_workflow_ref, workflow_ref or ci_config_ref_uri. */
+  workflow?: string;
+  environment?: string;
   /** An error code (ERR_ACCESS_DENIED, OK) or a reason or its prefix (policy.no_allow_matched, policy.): see reasons.ts. */
   reason?: string;
   actions?: AuditRecord['action'][];
@@ -43,7 +60,8 @@ const PAGE = 500;
  */
 const APPEND_SLACK_MS = 15 * 60_000;
 
-const PARAMS = new Set(['since', 'until', 'decision', 'role', 'repository', 'reason', 'action', 'cursor', 'limit', 'summary']);
+const TEXT_FILTERS = ['role', 'repository', 'target', 'actor', 'workflow', 'environment'] as const;
+const PARAMS = new Set(['since', 'until', 'decision', ...TEXT_FILTERS, 'type', 'reason', 'action', 'cursor', 'limit', 'summary']);
 const MAX_VALUE = 256;
 
 export type ParsedQuery = { ok: true; query: AuditQueryRequest; echo: Record<string, string> } | { ok: false; detail: Reason };
@@ -83,8 +101,14 @@ export function parseAuditQuery(params: URLSearchParams, nowMs: number): ParsedQ
     if (!actions.every((a) => (ACTIONS as readonly string[]).includes(a))) return { ok: false, detail: 'audit_query.action' };
     filters.actions = actions as AuditRecord['action'][];
   }
-  if (echo.role) filters.role = echo.role;
-  if (echo.repository) filters.repository = echo.repository;
+  for (const name of TEXT_FILTERS) {
+    const v = echo[name];
+    if (v) filters[name] = v;
+  }
+  if (echo.type) {
+    if (!(CREDENTIAL_TYPES as readonly string[]).includes(echo.type)) return { ok: false, detail: 'audit_query.type' };
+    filters.type = echo.type as CredentialType;
+  }
   if (echo.reason) {
     // A filter that can select nothing is a typo (or a reason this broker never writes): say so.
     if (!isReasonFilter(echo.reason)) return { ok: false, detail: 'audit_query.reason' };
@@ -107,22 +131,67 @@ export function parseAuditQuery(params: URLSearchParams, nowMs: number): ParsedQ
   return { ok: true, query: { filters, ...(cursor !== undefined ? { cursor } : {}), limit, summary }, echo };
 }
 
-function repositoryMatches(identity: AuditRecord['identity'], wanted: string): boolean {
-  for (const key of ['repository', 'project_path', 'repository_id', 'project_id'] as const) {
-    const v = identity[key];
-    if (v !== undefined && v !== null && String(v) === wanted) return true;
+/**
+ * Exact, or a glob when the pattern has `*`. Matched by the classic two-pointer walk (back to the last `*` on a
+ * mismatch): O(text x pattern) at worst, where a regex of many `*` would backtrack exponentially on a hostile
+ * pattern (a query value is up to 256 characters, and is tested on every scanned record).
+ */
+export function textMatches(value: unknown, pattern: string): boolean {
+  if (value === undefined || value === null) return false;
+  const text = String(value);
+  if (!pattern.includes('*')) return text === pattern;
+  let t = 0;
+  let p = 0;
+  let star = -1;
+  let resume = 0;
+  while (t < text.length) {
+    if (p < pattern.length && pattern[p] === '*') {
+      star = p++;
+      resume = t;
+    } else if (p < pattern.length && pattern[p] === text[t]) {
+      p++;
+      t++;
+    } else if (star >= 0) {
+      p = star + 1;
+      t = ++resume;
+    } else return false;
   }
-  return false;
+  while (p < pattern.length && pattern[p] === '*') p++;
+  return p === pattern.length;
+}
+
+function anyMatches(identity: AuditRecord['identity'], keys: readonly string[], wanted: string): boolean {
+  return keys.some((k) => Object.hasOwn(identity, k) && textMatches(identity[k], wanted));
+}
+
+const REPOSITORY_KEYS = ['repository', 'project_path', 'repository_id', 'project_id'];
+const ACTOR_KEYS = ['actor', 'user_login', 'actor_id', 'user_id'];
+const WORKFLOW_KEYS = ['job_workflow_ref', 'workflow_ref', 'ci_config_ref_uri'];
+
+/** The workflow that ran: the reusable callee when there is one (job_workflow_ref), else the caller. */
+export function workflowOf(identity: AuditRecord['identity']): string | null {
+  for (const k of WORKFLOW_KEYS) {
+    const v = Object.hasOwn(identity, k) ? identity[k] : undefined;
+    if (typeof v === 'string' && v) return v;
+  }
+  return null;
 }
 
 export function matchesFilters(record: AuditRecord, f: AuditFilters): boolean {
   const t = Date.parse(record.time);
+  const id = record.identity ?? {};
+  const creds = record.credentials ?? [];
   if (f.since !== undefined && !(t >= f.since)) return false;
   if (f.until !== undefined && !(t <= f.until)) return false;
-  if (f.decision !== undefined && record.decision !== f.decision) return false;
+  if (f.decision !== undefined && reviewDecision(record) !== f.decision) return false;
   if (f.actions !== undefined && !f.actions.includes(record.action)) return false;
-  if (f.role !== undefined && record.role !== f.role) return false;
-  if (f.repository !== undefined && !repositoryMatches(record.identity ?? {}, f.repository)) return false;
+  if (f.role !== undefined && !textMatches(record.role, f.role)) return false;
+  if (f.repository !== undefined && !anyMatches(id, REPOSITORY_KEYS, f.repository)) return false;
+  if (f.actor !== undefined && !anyMatches(id, ACTOR_KEYS, f.actor)) return false;
+  if (f.workflow !== undefined && !anyMatches(id, WORKFLOW_KEYS, f.workflow)) return false;
+  if (f.environment !== undefined && !anyMatches(id, ['environment'], f.environment)) return false;
+  if (f.type !== undefined && !creds.some((c) => c.type === f.type)) return false;
+  if (f.target !== undefined && !creds.some((c) => textMatches(c.target, f.target!))) return false;
   if (f.reason !== undefined && record.code !== f.reason && !String(record.reason).startsWith(f.reason)) return false;
   return true;
 }
@@ -141,7 +210,36 @@ export interface AuditSummary {
   /** Refusals grouped by code and reason, most frequent first. */
   deny_reasons: { code: string; reason: string; count: number }[];
   timeline: { bucket_ms: number; buckets: { start: string; allow: number; deny: number; error: number }[] };
+  /** The per-role view: who used each role, how often, from which refs and workflows, and when last. */
+  roles: RoleUse[];
 }
+
+export interface Tally {
+  value: string;
+  count: number;
+}
+
+export interface RoleUse {
+  role: string;
+  total: number;
+  allow: number;
+  deny: number;
+  error: number;
+  first: string;
+  last: string;
+  /** The last allowed exchange: the role's last use. */
+  last_allow: string | null;
+  /** Repositories or projects (else subjects), most frequent first; the same for the rest. */
+  identities: Tally[];
+  workflows: Tally[];
+  refs: Tally[];
+  environments: Tally[];
+  /** `type target` of what was handed out. */
+  credentials: Tally[];
+}
+
+const ROLES_MAX = 100;
+const TALLY_MAX = 10;
 
 export interface AuditPage {
   records: AuditItem[];
@@ -214,13 +312,90 @@ export async function queryAudit(store: AuditStore, q: AuditQueryRequest, nowMs:
   return page;
 }
 
+/** Who a record speaks for: its repository or project, else its subject. */
+export function identityName(r: AuditRecord): string | null {
+  const id = r.identity ?? {};
+  const v = id.repository ?? id.project_path ?? r.subject;
+  return v === undefined || v === null || v === '' ? null : String(v);
+}
+
+type Counter = Map<string, number>;
+const bump = (m: Counter, v: unknown) => {
+  if (v === undefined || v === null || v === '') return;
+  const k = String(v);
+  m.set(k, (m.get(k) ?? 0) + 1);
+};
+const top = (m: Counter, n = TALLY_MAX): Tally[] =>
+  [...m]
+    .map(([value, count]) => ({ value, count }))
+    .sort((a, b) => b.count - a.count || (a.value < b.value ? -1 : 1))
+    .slice(0, n);
+
+/** Newest first in, so the first record seen of a role is its last. */
+export function summariseRoles(records: readonly AuditRecord[], max = ROLES_MAX): RoleUse[] {
+  const roles = new Map<string, { use: RoleUse; ids: Counter; wf: Counter; refs: Counter; envs: Counter; creds: Counter }>();
+  for (const r of records) {
+    if (r.action !== 'exchange' || !r.role) continue;
+    let g = roles.get(r.role);
+    if (!g) {
+      g = {
+        use: {
+          role: r.role,
+          total: 0,
+          allow: 0,
+          deny: 0,
+          error: 0,
+          first: r.time,
+          last: r.time,
+          last_allow: null,
+          identities: [],
+          workflows: [],
+          refs: [],
+          environments: [],
+          credentials: [],
+        },
+        ids: new Map(),
+        wf: new Map(),
+        refs: new Map(),
+        envs: new Map(),
+        creds: new Map(),
+      };
+      roles.set(r.role, g);
+    }
+    const u = g.use;
+    const d = reviewDecision(r);
+    u.total++;
+    u[d]++;
+    if (r.time < u.first) u.first = r.time;
+    if (r.time > u.last) u.last = r.time;
+    if (d === 'allow' && (u.last_allow === null || r.time > u.last_allow)) u.last_allow = r.time;
+    const id = r.identity ?? {};
+    bump(g.ids, identityName(r));
+    bump(g.wf, workflowOf(id));
+    bump(g.refs, id.ref);
+    bump(g.envs, id.environment);
+    for (const c of r.credentials ?? []) bump(g.creds, `${c.type} ${c.target}`);
+  }
+  return [...roles.values()]
+    .map((g) => ({
+      ...g.use,
+      identities: top(g.ids),
+      workflows: top(g.wf),
+      refs: top(g.refs),
+      environments: top(g.envs),
+      credentials: top(g.creds),
+    }))
+    .sort((a, b) => b.total - a.total || (a.role < b.role ? -1 : 1))
+    .slice(0, max);
+}
+
 function summarise(records: readonly AuditRecord[], complete: boolean, f: AuditFilters, nowMs: number): AuditSummary {
   const decisions: Record<AuditDecision, number> = { allow: 0, deny: 0, error: 0 };
   const reasons = new Map<string, { code: string; reason: string; count: number }>();
   let lo = Number.POSITIVE_INFINITY;
   let hi = Number.NEGATIVE_INFINITY;
   for (const r of records) {
-    decisions[r.decision] = (decisions[r.decision] ?? 0) + 1;
+    decisions[reviewDecision(r)]++;
     if (r.decision !== 'allow') {
       const key = `${r.code}\u0000${r.reason}`;
       const group = reasons.get(key) ?? { code: r.code, reason: r.reason, count: 0 };
@@ -247,7 +422,7 @@ function summarise(records: readonly AuditRecord[], complete: boolean, f: AuditF
   for (const r of records) {
     const i = Math.floor((Date.parse(r.time) - first) / bucket);
     const b = buckets[i];
-    if (b) b[r.decision]++;
+    if (b) b[reviewDecision(r)]++;
   }
   return {
     total: records.length,
@@ -255,5 +430,6 @@ function summarise(records: readonly AuditRecord[], complete: boolean, f: AuditF
     decisions,
     deny_reasons: [...reasons.values()].sort((a, b) => b.count - a.count || a.reason.localeCompare(b.reason)).slice(0, 50),
     timeline: { bucket_ms: bucket, buckets },
+    roles: summariseRoles(records),
   };
 }

@@ -29,6 +29,8 @@ export const REASONS = {
     meaning: 'A revoke named a request of another identity: answered like "nothing to revoke", recorded as a deny.',
   },
   'audit.pruned': { code: 'OK', meaning: 'Audit records up to a signed prune point were deleted (audit prune).' },
+  'alert.sent': { code: 'OK', meaning: 'An alert was posted to BROKER_ALERT_WEBHOOK (the record says which, about what).' },
+  'alert.failed': { code: 'ERR_UPSTREAM', meaning: 'An alert could not be posted: the webhook refused, timed out or was unreachable.' },
 
   // The request itself.
   'request.body_too_large': { code: 'ERR_PAYLOAD_TOO_LARGE', meaning: 'The body is over the 16 KiB cap.' },
@@ -178,6 +180,7 @@ export const REASONS = {
   'audit_query.cursor': { code: 'ERR_REQUEST_INVALID', meaning: '`cursor` is not one this API handed out.' },
   'audit_query.limit': { code: 'ERR_REQUEST_INVALID', meaning: '`limit` is not 1 to 500.' },
   'audit_query.summary': { code: 'ERR_REQUEST_INVALID', meaning: '`summary` is not 1, 0, true or false.' },
+  'audit_query.type': { code: 'ERR_REQUEST_INVALID', meaning: '`type` is not a credential type (aws, azure, gcp, github, secret).' },
 
   // The broker as an issuer (not audited: public routes).
   'issuer.not_configured': { code: 'ERR_NOT_FOUND', meaning: 'The broker has no signing key: the issuer routes do not exist.' },
@@ -341,4 +344,17 @@ export function isReasonFilter(value: string): boolean {
   if (CODES.has(value)) return true;
   if (Object.keys(REASONS).some((r) => r.startsWith(value))) return true;
   return Object.keys(FAMILIES).some((p) => p.startsWith(value) || value.startsWith(p));
+}
+
+/**
+ * Codes that mean "the broker or an upstream failed", not "the caller was refused": an upstream that refused
+ * or timed out, a store that could not be read, a bug. Review counts them as errors, whatever an older
+ * writer put in the record's `decision` (records are hash-chained and never rewritten).
+ */
+const ERROR_CODES: ReadonlySet<string> = new Set<ErrorCode>(['ERR_UPSTREAM', 'ERR_UNAVAILABLE', 'ERR_INTERNAL']);
+
+/** The decision a reviewer sees: allow, deny (the caller was refused), or error (a failure on our side). */
+export function reviewDecision(record: { decision: 'allow' | 'deny' | 'error'; code: string }): 'allow' | 'deny' | 'error' {
+  if (record.decision === 'allow') return 'allow';
+  return ERROR_CODES.has(record.code) ? 'error' : record.decision;
 }

@@ -13,7 +13,7 @@ export interface CredentialSummary {
 export interface AuditRecord {
   time: string;
   request_id: string;
-  action: 'exchange' | 'revoke' | 'admin_query' | 'audit_prune';
+  action: 'exchange' | 'revoke' | 'admin_query' | 'audit_prune' | 'alert';
   decision: AuditDecision;
   /** The ERR_* code (or OK) and the precise internal reason. */
   code: string;
@@ -35,7 +35,7 @@ export interface AuditRecord {
   upstream?: { type: string; code: string } | undefined;
   /** For revoke records: the exchange whose credentials were revoked. */
   target_request_id?: string;
-  /** For admin_query records: the filters asked for; for audit_prune records: what was pruned. */
+  /** For admin_query records: the filters asked for; for audit_prune records: what was pruned; for alert records: what was said. */
   query?: Record<string, string>;
 }
 

@@ -184,6 +184,35 @@ describe('GET /v1/audit as an admin', () => {
     });
     expect(body.summary.timeline.buckets.reduce((n: number, x: any) => n + x.allow + x.deny, 0)).toBe(5);
   });
+
+  it('GET /v1/audit/summary: the aggregates only, with the per-role view; audited like any query', async () => {
+    await seed();
+    const res = await app.request('/v1/audit/summary?since=1h&action=exchange&role=a*', { headers: bearer });
+    expect(res.status).toBe(200);
+    const body = (await res.json()) as Record<string, any>;
+    expect(body).not.toHaveProperty('records');
+    expect(body.summary).toMatchObject({ total: 4, decisions: { allow: 3, deny: 1, error: 0 } });
+    expect(body.summary.roles).toEqual([
+      expect.objectContaining({
+        role: 'app',
+        total: 4,
+        allow: 3,
+        deny: 1,
+        identities: [{ value: 'acme/web', count: 4 }],
+        refs: [
+          { value: 'refs/heads/main', count: 3 },
+          { value: 'refs/heads/dev', count: 1 },
+        ],
+      }),
+    ]);
+    expect(body.summary.roles[0].last_allow).toBe(body.summary.roles[0].last);
+    const recorded = JSON.parse((await b.audit.list({ descending: true, limit: 1 }))[0]!.record);
+    expect(recorded).toMatchObject({ action: 'admin_query', query: { role: 'a*', summary_only: '1' } });
+    // Unauthenticated: refused like /v1/audit.
+    const anon = await app.request('/v1/audit/summary');
+    expect(anon.status).toBe(401);
+    expect(anon.headers.get('www-authenticate')).toMatch(/^Bearer/);
+  });
 });
 
 describe('/admin/', () => {

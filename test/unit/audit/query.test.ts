@@ -40,7 +40,26 @@ describe('parseAuditQuery', () => {
     expect(parse('')).toMatchObject({ ok: true, query: { filters: {}, limit: 50, summary: false } });
   });
 
+  it('reads the review filters: credential type and target, actor, workflow, environment', () => {
+    const r = parse('type=aws&target=arn:aws:iam::1:role/*&actor=alice&workflow=*deploy.yml*&environment=production&role=*prod*');
+    expect(r).toMatchObject({
+      ok: true,
+      query: {
+        filters: {
+          type: 'aws',
+          target: 'arn:aws:iam::1:role/*',
+          actor: 'alice',
+          workflow: '*deploy.yml*',
+          environment: 'production',
+          role: '*prod*',
+        },
+      },
+    });
+  });
+
   it.each([
+    ['type=ftp', 'audit_query.type'],
+    ['type=aws&type=gcp', 'audit_query.repeated_parameter'],
     ['unknown=1', 'audit_query.unknown_parameter'],
     ['role=a&role=b', 'audit_query.repeated_parameter'],
     ['decision=maybe', 'audit_query.decision'],
@@ -84,6 +103,34 @@ describe('matchesFilters', () => {
     [{ actions: ['admin_query' as const] }, makeRecord(), false],
     [{ since: T0 + 1 }, makeRecord(), false],
     [{ until: T0 }, makeRecord(), true],
+    // Text filters: exact, or a glob with `*` (substring: *x*).
+    [{ role: 'dep*' }, makeRecord(), true],
+    [{ role: '*plo*' }, makeRecord(), true],
+    [{ role: '*prod*' }, makeRecord(), false],
+    [{ repository: 'acme/*' }, makeRecord(), true],
+    [{ repository: '*/web' }, makeRecord(), true],
+    [{ repository: 'grp/*' }, makeRecord(), false],
+    [{ type: 'secret' as const }, makeRecord(), true],
+    [{ type: 'aws' as const }, makeRecord(), false],
+    [{ target: 'DB_URL' }, makeRecord(), true],
+    [{ target: 'DB_*' }, makeRecord(), true],
+    [{ target: 'arn:*' }, makeRecord(), false],
+    [{ actor: 'alice' }, makeRecord({ identity: { actor: 'alice' } }), true],
+    [{ actor: '42' }, makeRecord({ identity: { user_login: 'bob', user_id: 42 } }), true],
+    [{ actor: 'ali' }, makeRecord({ identity: { actor: 'alice' } }), false],
+    [
+      { workflow: '*deploy.yml@*' },
+      makeRecord({ identity: { job_workflow_ref: 'acme/ci/.github/workflows/deploy.yml@refs/heads/main' } }),
+      true,
+    ],
+    [
+      { workflow: 'gitlab.com/grp/app//.gitlab-ci.yml@*' },
+      makeRecord({ identity: { ci_config_ref_uri: 'gitlab.com/grp/app//.gitlab-ci.yml@refs/heads/main' } }),
+      true,
+    ],
+    [{ environment: 'production' }, makeRecord({ identity: { environment: 'production' } }), true],
+    [{ environment: 'prod' }, makeRecord({ identity: { environment: 'production' } }), false],
+    [{ decision: 'error' as const }, makeRecord({ decision: 'deny', code: 'ERR_UPSTREAM', reason: 'aws.timeout' }), true],
   ])('%j', (filters, record, expected) => {
     expect(matchesFilters(record, filters)).toBe(expected);
   });
