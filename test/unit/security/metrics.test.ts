@@ -21,7 +21,9 @@ function parsePrometheus(text: string): Sample[] {
   const types = new Map<string, string>();
   const samples: Sample[] = [];
   const NAME = '[a-zA-Z_:][a-zA-Z0-9_:]*';
-  const VALUE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]Inf|NaN)$/;
+  // Prometheus parses values with Go's ParseFloat: NaN and Inf in any letter case (prom-client writes `Nan`,
+  // e.g. for the event-loop lag before its first sample).
+  const VALUE = /^(?:[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?|[+-]?(?:[iI][nN][fF](?:[iI][nN][iI][tT][yY])?)|[nN][aA][nN])$/;
   for (const [i, line] of text.slice(0, -1).split('\n').entries()) {
     const where = `line ${i + 1}: ${line}`;
     // The format ignores empty lines (prom-client separates families with one).
