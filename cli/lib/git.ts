@@ -86,9 +86,9 @@ function resolveRevision(root: string, rev: string): string {
   return git(root, ['rev-parse', '--verify', '--quiet', `${rev}^{commit}`]).trim();
 }
 
-const POLICY_PATH = /^(?:issuers\.ya?ml|roles\/[^/]+\.ya?ml|tests\/[^/]+\.ya?ml)$/;
+const POLICY_PATH = /^(?:issuers\.ya?ml|roles\/[^/]+\.ya?ml|tests\/[^/]+\.ya?ml|jwks\/[^/]+\.json)$/;
 /** Paths (relative to the policy directory) that the reader opens or walks: none may be a link. */
-const READ_PATH = /^(?:issuers\.ya?ml|roles|tests|roles\/[^/]+\.ya?ml|tests\/[^/]+\.ya?ml)$/;
+const READ_PATH = /^(?:issuers\.ya?ml|roles|tests|jwks|roles\/[^/]+\.ya?ml|tests\/[^/]+\.ya?ml|jwks\/[^/]+\.json)$/;
 /** git modes of a symbolic link and of a submodule (gitlink): content that review would not see. */
 const LINK_MODES: Record<string, string> = { '120000': 'a symbolic link', '160000': 'a submodule' };
 

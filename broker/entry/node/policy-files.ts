@@ -11,7 +11,12 @@ import type { PolicyFile } from '../../src/policy/load.ts';
 export class PolicyDirError extends Error {}
 
 const ISSUER_FILES = ['issuers.yaml', 'issuers.yml'];
-const SUBDIRS = ['roles', 'tests'];
+/** Each subdirectory and the files it holds: role and test YAML, and issuers' key sets (jwks_file). */
+const SUBDIRS: [string, RegExp][] = [
+  ['roles', /\.ya?ml$/],
+  ['tests', /\.ya?ml$/],
+  ['jwks', /\.json$/],
+];
 
 function kindOf(stats: Stats): string {
   if (stats.isSymbolicLink()) return 'a symbolic link';
@@ -54,7 +59,7 @@ export function readPolicyDir(dir: string): PolicyFile[] {
     if (stats.isFile()) wanted.push({ rel: name, path, stats });
     else refuse(name, stats, 'a regular file');
   }
-  for (const sub of SUBDIRS) {
+  for (const [sub, pattern] of SUBDIRS) {
     const subdir = join(dir, sub);
     const stats = lstatSync(subdir, { throwIfNoEntry: false });
     if (!stats) continue;
@@ -64,7 +69,7 @@ export function readPolicyDir(dir: string): PolicyFile[] {
     }
     dirs.push({ sub, path: subdir, stats });
     for (const name of readdirSync(subdir).sort()) {
-      if (!/\.ya?ml$/.test(name)) continue;
+      if (!pattern.test(name)) continue;
       const path = join(subdir, name);
       const entry = lstatSync(path);
       if (entry.isFile()) wanted.push({ rel: `${sub}/${name}`, path, stats: entry });

@@ -1,6 +1,7 @@
 // What one audit record holds (docs/SECURITY.md "Audit"): who asked, for what, what was decided and why, and
 // what was handed out (type, target, expiry: never a value, never the token).
-import type { Claims } from '../policy/match.ts';
+import { claimValue, MISSING, type Claims } from '../policy/match.ts';
+import { pointerTokens } from '../policy/schema.ts';
 
 export type AuditDecision = 'allow' | 'deny' | 'error';
 
@@ -74,13 +75,31 @@ const IDENTITY_CLAIMS = [
   'job_id',
 ] as const;
 
+/**
+ * Nested identity claims (a Kubernetes service-account token's), recorded under the JSON Pointer a policy
+ * condition would use, so a record names the workload as the role does.
+ */
+const IDENTITY_POINTERS = [
+  '/kubernetes.io/namespace',
+  '/kubernetes.io/serviceaccount/name',
+  '/kubernetes.io/serviceaccount/uid',
+  '/kubernetes.io/pod/name',
+  '/kubernetes.io/pod/uid',
+  '/kubernetes.io/node/name',
+] as const;
+
 export function identityOf(claims: Claims): AuditRecord['identity'] {
   const out: AuditRecord['identity'] = {};
-  for (const name of IDENTITY_CLAIMS) {
-    if (!Object.hasOwn(claims, name)) continue;
-    const v = claims[name];
+  const put = (name: string, v: unknown) => {
     if (typeof v === 'string') out[name] = v.length > 512 ? v.slice(0, 512) : v;
     else if (typeof v === 'number' || typeof v === 'boolean') out[name] = v;
+  };
+  for (const name of IDENTITY_CLAIMS) {
+    if (Object.hasOwn(claims, name)) put(name, claims[name]);
+  }
+  for (const pointer of IDENTITY_POINTERS) {
+    const v = claimValue(claims, { claim: pointer, path: pointerTokens(pointer) });
+    if (v !== MISSING) put(pointer, v);
   }
   return out;
 }

@@ -66,8 +66,13 @@ export class JwksRegistry {
     };
   }
 
+  /** Key sets given in the policy (`jwks:` / `jwks_file:`), per loaded policy: a reload brings a new object. */
+  private readonly pinned = new WeakMap<object, { resolver: KeyResolver; kids: Set<string> }>();
+
   /** Returns a key resolver for this issuer that knows `kid`, fetching at most what the guard allows. */
   async keysFor(issuer: CompiledIssuer, kid: string): Promise<KeyLookup> {
+    // Keys from the policy replace discovery entirely: nothing is fetched, nothing is cached elsewhere.
+    if (issuer.jwks) return this.pinnedKeys(issuer, issuer.jwks, kid);
     const st = this.stateOf(issuer);
     const now = this.opts.now();
     // A fetchedAt in the future (beyond clock skew) is stale: it must never make keys fresh forever.
@@ -81,6 +86,21 @@ export class JwksRegistry {
     if (!st.resolver) return { ok: false, reason: 'unavailable', detail: `jwks.unavailable:${issuer.name}` };
     if (!st.kids.has(kid)) return { ok: false, reason: 'unknown_kid', detail: `token.unknown_kid:${issuer.name}` };
     return { ok: true, resolve: st.resolver };
+  }
+
+  private pinnedKeys(issuer: CompiledIssuer, jwks: NonNullable<CompiledIssuer['jwks']>, kid: string): KeyLookup {
+    let entry = this.pinned.get(jwks);
+    if (!entry) {
+      // The schema admitted public signing keys only; usableKeys checks again, as for fetched sets.
+      const keys = usableKeys(jwks.keys as unknown[]);
+      entry = {
+        resolver: createLocalJWKSet({ keys }),
+        kids: new Set(keys.map((k) => k.kid).filter((k): k is string => typeof k === 'string')),
+      };
+      this.pinned.set(jwks, entry);
+    }
+    if (!entry.kids.has(kid)) return { ok: false, reason: 'unknown_kid', detail: `token.unknown_kid:${issuer.name}` };
+    return { ok: true, resolve: entry.resolver };
   }
 
   private stateOf(issuer: CompiledIssuer): IssuerKeys {

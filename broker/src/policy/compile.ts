@@ -3,10 +3,13 @@
 import { parseDuration } from '../util/duration.ts';
 import { compileGlobPattern, compileRegexPattern, type Pattern } from './pattern.ts';
 import type { LoadedPolicy, Located } from './load.ts';
-import type { Condition, ConditionSet, IssuerConfig, Role } from './schema.ts';
+import { pointerTokens, type Condition, type ConditionSet, type IssuerConfig, type Role } from './schema.ts';
 
 export interface CompiledCondition {
+  /** The condition key: a top-level claim name, or a JSON Pointer (`/kubernetes.io/namespace`). */
   claim: string;
+  /** A pointer's unescaped reference tokens; absent for a top-level claim. */
+  path?: readonly string[];
   /** A readable form of the condition for traces: `"refs/heads/main"`, `glob refs/heads/*`. */
   describe: string;
   test(value: unknown): boolean;
@@ -64,21 +67,22 @@ function canonical(value: string | number | bigint | boolean): string {
 
 export function compileCondition(claim: string, condition: Condition): CompiledCondition {
   const parts = (Array.isArray(condition) ? condition : [condition]).map(compileSingle);
+  const at = claim.startsWith('/') ? { claim, path: pointerTokens(claim) } : { claim };
   if (parts.length === 1) {
     const [only] = parts as [Single];
-    return { claim, describe: only.describe, test: only.test, cost: only.cost };
+    return { ...at, describe: only.describe, test: only.test, cost: only.cost };
   }
   // exact values first: a list that names the value never runs its patterns
   const ordered = [...parts].sort((a, b) => a.cost - b.cost);
   return {
-    claim,
+    ...at,
     describe: `any of [${parts.map((p) => p.describe).join(', ')}]`,
     test: (value) => ordered.some((p) => p.test(value)),
     cost: parts.reduce((sum, p) => sum + p.cost, 0),
   };
 }
 
-type Single = Omit<CompiledCondition, 'claim'>;
+type Single = Omit<CompiledCondition, 'claim' | 'path'>;
 
 function compileSingle(condition: Exclude<Condition, unknown[]>): Single {
   if (typeof condition !== 'object') {

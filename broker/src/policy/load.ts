@@ -3,7 +3,16 @@
 import { isMap, isScalar, LineCounter, parseDocument, type Document } from 'yaml';
 import type { z } from 'zod';
 import { sha256Hex } from '../util/encoding.ts';
-import { issuersFileSchema, roleSchema, testsFileSchema, type IssuerConfig, type Role, type TestCase } from './schema.ts';
+import {
+  issuerSchema,
+  issuersFileSchema,
+  roleSchema,
+  testsFileSchema,
+  type InlineJwks,
+  type IssuerConfig,
+  type Role,
+  type TestCase,
+} from './schema.ts';
 
 export interface PolicyFile {
   /** Relative to the policy directory, with forward slashes: issuers.yaml, roles/x.yaml, tests/y.yaml. */
@@ -84,6 +93,15 @@ export async function loadPolicy(files: PolicyFile[]): Promise<LoadResult> {
   } else {
     const parsed = parse(issuersFile, issuersFileSchema);
     for (const [name, issuer] of Object.entries(parsed?.issuers ?? {})) issuers.set(name, issuer);
+    for (const [name, issuer] of issuers) {
+      if (issuer.jwks_file === undefined) continue;
+      const resolved = readJwksFile(sorted, issuer);
+      if (typeof resolved === 'string') {
+        problems.push({ ...lineOf(documents, issuersFile.path, ['issuers', name, 'jwks_file']), message: `jwks_file: ${resolved}` });
+      } else {
+        issuers.set(name, { ...issuer, jwks: resolved });
+      }
+    }
     const urls = new Set<string>();
     for (const [name, issuer] of issuers) {
       if (urls.has(issuer.url)) {
@@ -141,10 +159,32 @@ export async function loadPolicy(files: PolicyFile[]): Promise<LoadResult> {
   return { ok: true, policy: { hash: await hashPolicyFiles(sorted), issuers, roles, tests, files: sorted, documents } };
 }
 
-/** The policy hash covers what decides access (issuers and roles), not the tests. */
+/**
+ * An issuer's `jwks_file`, read from the policy set itself (jwks/NAME.json), so Node, the Worker bundle and a
+ * reload all see the same keys the policy hash covers. Returns the key set or why it is refused.
+ */
+function readJwksFile(files: PolicyFile[], issuer: IssuerConfig): InlineJwks | string {
+  const file = files.find((f) => f.path === issuer.jwks_file);
+  if (!file) return `${issuer.jwks_file} is not in the policy directory`;
+  if (file.text.length > MAX_FILE_BYTES) return `${file.path} is larger than ${MAX_FILE_BYTES} bytes`;
+  let data: unknown;
+  try {
+    data = JSON.parse(file.text);
+  } catch {
+    return `${file.path} is not JSON`;
+  }
+  // Checked as if it were written inline, so the same rules (public keys only, pinned algorithms) hold.
+  const result = issuerSchema.safeParse({ ...issuer, jwks_file: undefined, jwks: data });
+  if (result.success && result.data.jwks) return result.data.jwks;
+  const issue = result.success ? undefined : result.error.issues[0];
+  const where = issue && issue.path.length > 1 ? `${issue.path.slice(1).map(String).join('.')}: ` : '';
+  return `${file.path}: ${where}${issue?.message ?? 'no keys'}`;
+}
+
+/** The policy hash covers what decides access (issuers, roles and key files), not the tests. */
 export async function hashPolicyFiles(files: PolicyFile[]): Promise<string> {
   const parts = files
-    .filter((f) => !f.path.startsWith('tests/') && /\.ya?ml$/.test(f.path))
+    .filter((f) => !f.path.startsWith('tests/') && (/\.ya?ml$/.test(f.path) || /^jwks\/[^/]+\.json$/.test(f.path)))
     .sort((a, b) => (a.path < b.path ? -1 : 1))
     .map((f) => `${f.path}\u0000${f.text}\u0000`);
   return sha256Hex(parts.join(''));

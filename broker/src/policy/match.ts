@@ -1,7 +1,7 @@
 // The decision: pure, total, and explained. Deny sets are checked first and win; then any allow set whose
 // every condition holds allows. A claim the policy names but the token lacks never matches. Deciding and
 // explaining are separate passes: the exchange only decides.
-import type { CompiledRole, CompiledSet } from './compile.ts';
+import type { CompiledCondition, CompiledRole, CompiledSet } from './compile.ts';
 
 export type Claims = Readonly<Record<string, unknown>>;
 
@@ -29,11 +29,33 @@ export type Decision = Outcome & {
   trace: TraceEntry[];
 };
 
-const MISSING = Symbol('missing');
+/** What a condition reads when the token lacks the claim: it never matches. */
+export const MISSING: unique symbol = Symbol('missing');
 
 /** Own properties only: `__proto__`, `constructor` and friends are never read through the prototype. */
-function claimValue(claims: Claims, name: string): unknown {
-  return Object.hasOwn(claims, name) ? claims[name] : MISSING;
+function ownValue(container: unknown, token: string): unknown {
+  if (Array.isArray(container)) {
+    // An array is entered by a canonical index only (RFC 6901: no leading zeros, no "-"): never `length`.
+    if (!/^(?:0|[1-9][0-9]{0,8})$/.test(token)) return MISSING;
+    const i = Number(token);
+    return i < container.length ? container[i] : MISSING;
+  }
+  if (typeof container !== 'object' || container === null) return MISSING;
+  return Object.hasOwn(container, token) ? (container as Record<string, unknown>)[token] : MISSING;
+}
+
+/**
+ * The value a condition reads: a top-level claim, or what its JSON Pointer reaches through JSON objects and
+ * arrays of the claims. Any missing step is MISSING, and MISSING never matches.
+ */
+export function claimValue(claims: Claims, cond: Pick<CompiledCondition, 'claim' | 'path'>): unknown {
+  if (!cond.path) return ownValue(claims, cond.claim);
+  let value: unknown = claims;
+  for (const token of cond.path) {
+    value = ownValue(value, token);
+    if (value === MISSING) return MISSING;
+  }
+  return value;
 }
 
 function show(value: unknown): string | null {
@@ -45,7 +67,7 @@ function show(value: unknown): string | null {
 /** The decision pass: a set stops at its first failing condition, tried cheapest and most selective first. */
 function setHolds(set: CompiledSet, claims: Claims, failing: string[]): boolean {
   for (const cond of set.order) {
-    const value = claimValue(claims, cond.claim);
+    const value = claimValue(claims, cond);
     if (value === MISSING || !cond.test(value)) {
       failing.push(`${set.label}.${cond.claim}`);
       return false;
@@ -83,7 +105,7 @@ export function traceDecision(claims: Claims, role: CompiledRole): TraceEntry[] 
   for (const set of [...role.deny, ...role.allow]) {
     for (const cond of set.conditions) {
       if (trace.length >= TRACE_MAX) return trace;
-      const value = claimValue(claims, cond.claim);
+      const value = claimValue(claims, cond);
       const result = value !== MISSING && cond.test(value);
       trace.push({ set: set.label, claim: cond.claim, condition: cond.describe, actual: show(value), result });
     }

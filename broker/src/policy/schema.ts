@@ -11,6 +11,26 @@ const ISSUER_NAME = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 /** Claim names a condition may use. Prototype keys are refused so claims stay plain data. */
 const CLAIM_NAME = /^[A-Za-z_][A-Za-z0-9_.:-]{0,127}$/;
 const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+/**
+ * A condition key starting with "/" is a JSON Pointer (RFC 6901) into the claims: non-empty reference
+ * tokens of claim-name characters or the escapes ~0 ("~") and ~1 ("/"), at most POINTER_MAX_DEPTH of them.
+ * Empty tokens, a trailing "/", other escapes (~2) and prototype names are refused: none names a claim.
+ */
+export const POINTER_MAX_DEPTH = 8;
+const POINTER = /^(?:\/(?:[A-Za-z0-9_.:-]|~[01]){1,128}){1,8}$/;
+
+/** The unescaped reference tokens of a pointer key (RFC 6901: ~1 before ~0). */
+export function pointerTokens(key: string): string[] {
+  return key
+    .slice(1)
+    .split('/')
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function isConditionKey(key: string): boolean {
+  if (!key.startsWith('/')) return CLAIM_NAME.test(key) && !FORBIDDEN_KEYS.has(key);
+  return key.length <= 512 && POINTER.test(key) && pointerTokens(key).every((t) => !FORBIDDEN_KEYS.has(t));
+}
 
 const duration = (max: number) =>
   z.string().refine(
@@ -68,13 +88,7 @@ export const conditionSetSchema = z
   })
   .pipe(
     z
-      .record(
-        z
-          .string()
-          .regex(CLAIM_NAME, 'a claim name')
-          .refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'),
-        conditionSchema,
-      )
+      .record(z.string().refine(isConditionKey, 'a claim name, or a JSON Pointer such as /kubernetes.io/namespace'), conditionSchema)
       .refine((set) => Object.keys(set).length > 0, 'at least one condition'),
   );
 
@@ -405,33 +419,72 @@ export const roleSchema = z
     }
   });
 
-export const issuerSchema = z.strictObject({
-  url: z.string().refine(isAllowedUrl, 'an https:// URL (http:// only for loopback hosts)'),
-  audience: z.string().min(1),
-  /**
-   * Which platform issues the tokens, for the claim names the lint accepts; inferred from the URL when absent
-   * (review/claim-names.ts). `claims` lists a generic issuer's claim names, and adds to a platform's list.
-   */
-  kind: z.enum(['github', 'gitlab', 'generic']).optional(),
-  claims: z
-    .array(
-      z
-        .string()
-        .regex(CLAIM_NAME, 'a claim name')
-        .refine((k) => !FORBIDDEN_KEYS.has(k), 'a claim name'),
-    )
-    .max(512)
-    .refine((list) => new Set(list).size === list.length, 'each claim name at most once')
-    .optional(),
-  algorithms: z
-    .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA']))
+/** JWK members that carry private or symmetric key material: a policy file holds public keys only. */
+const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const;
+
+/** One public signing key of an inline key set; the algorithm pinning is checked against the issuer below. */
+const publicJwk = z
+  .looseObject({
+    kty: z.enum(['RSA', 'EC', 'OKP']),
+    kid: z.string().min(1).max(256),
+    use: z.literal('sig').optional(),
+    alg: z.string().optional(),
+  })
+  .superRefine((key, ctx) => {
+    for (const member of PRIVATE_JWK_MEMBERS) {
+      if (Object.hasOwn(key, member))
+        ctx.addIssue({ code: 'custom', path: [member], message: 'private key material: list public keys only' });
+    }
+  });
+
+/** A JWKS given in issuers.yaml (`jwks:`) or read from jwks/NAME.json (`jwks_file:`), for issuers without discovery. */
+export const jwksSchema = z.strictObject({
+  keys: z
+    .array(publicJwk)
     .min(1)
-    .default(['RS256']),
-  /** How long after `iat` a token is still accepted. */
-  max_token_age: duration(24 * 3600).default('10m'),
-  /** Cap on exp - iat: tokens minted to live longer are refused. */
-  max_token_lifetime: duration(24 * 3600).default('2h'),
+    .max(32)
+    .refine((keys) => new Set(keys.map((k) => k.kid)).size === keys.length, 'each kid at most once'),
 });
+
+export const issuerSchema = z
+  .strictObject({
+    url: z.string().refine(isAllowedUrl, 'an https:// URL (http:// only for loopback hosts)'),
+    audience: z.string().min(1),
+    /**
+     * Which platform issues the tokens, for the claim names the lint accepts; inferred from the URL when absent
+     * (review/claim-names.ts). `claims` lists a generic issuer's claim names, and adds to a platform's list.
+     */
+    kind: z.enum(['github', 'gitlab', 'kubernetes', 'generic']).optional(),
+    claims: z
+      .array(z.string().refine(isConditionKey, 'a claim name, or a JSON Pointer such as /kubernetes.io/pod/name'))
+      .max(512)
+      .refine((list) => new Set(list).size === list.length, 'each claim name at most once')
+      .optional(),
+    algorithms: z
+      .array(z.enum(['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA']))
+      .min(1)
+      .default(['RS256']),
+    /** How long after `iat` a token is still accepted. */
+    max_token_age: duration(24 * 3600).default('10m'),
+    /** Cap on exp - iat: tokens minted to live longer are refused. */
+    max_token_lifetime: duration(24 * 3600).default('2h'),
+    /** The issuer's keys when its discovery is unreachable (a private cluster): inline, or a file under jwks/. */
+    jwks: jwksSchema.optional(),
+    jwks_file: z
+      .string()
+      .regex(/^jwks\/[A-Za-z0-9_-][A-Za-z0-9_.-]{0,127}\.json$/, 'a file jwks/NAME.json in the policy directory')
+      .optional(),
+  })
+  .superRefine((issuer, ctx) => {
+    if (issuer.jwks !== undefined && issuer.jwks_file !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['jwks_file'], message: 'jwks or jwks_file, not both' });
+    }
+    issuer.jwks?.keys.forEach((key, i) => {
+      if (key.alg !== undefined && !(issuer.algorithms as string[]).includes(key.alg)) {
+        ctx.addIssue({ code: 'custom', path: ['jwks', 'keys', i, 'alg'], message: `${key.alg} is not one of the issuer's algorithms` });
+      }
+    });
+  });
 
 export const issuersFileSchema = z.strictObject({
   issuers: z
@@ -468,4 +521,5 @@ export type GrantOf<T extends Grant['type']> = Extract<Grant, { type: T }>;
 export type Role = z.infer<typeof roleSchema>;
 export type RoleLint = z.infer<typeof roleLintSchema>;
 export type IssuerConfig = z.infer<typeof issuerSchema>;
+export type InlineJwks = z.infer<typeof jwksSchema>;
 export type TestCase = z.infer<typeof testCaseSchema>;

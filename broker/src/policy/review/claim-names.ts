@@ -5,7 +5,7 @@
 // on github and gitlab issuers `claims:` adds names the platform introduced after this list.
 import type { IssuerConfig, Role } from '../schema.ts';
 
-export type IssuerKind = 'github' | 'gitlab' | 'generic';
+export type IssuerKind = 'github' | 'gitlab' | 'kubernetes' | 'generic';
 
 /** RFC 7519's registered claims: in every token, whatever the issuer. */
 const JWT_CLAIMS = ['iss', 'sub', 'aud', 'exp', 'nbf', 'iat', 'jti'];
@@ -81,6 +81,25 @@ const GITLAB_CLAIMS = [
 ];
 
 /**
+ * A Kubernetes API server's projected service-account token (KEP-1205, "Bound Service Account Tokens"):
+ * sub is system:serviceaccount:NS:NAME, and the nested `kubernetes.io` claim names the namespace, the
+ * service account, and the pod, node or secret the token is bound to. Conditions reach them by JSON Pointer.
+ */
+const KUBERNETES_CLAIMS = ['kubernetes.io'];
+const KUBERNETES_POINTERS = [
+  '/kubernetes.io/namespace',
+  '/kubernetes.io/serviceaccount/name',
+  '/kubernetes.io/serviceaccount/uid',
+  '/kubernetes.io/pod/name',
+  '/kubernetes.io/pod/uid',
+  '/kubernetes.io/node/name',
+  '/kubernetes.io/node/uid',
+  '/kubernetes.io/secret/name',
+  '/kubernetes.io/secret/uid',
+  '/kubernetes.io/warnafter',
+];
+
+/**
  * The kind an issuer declares, else the one its URL shows: GitHub's issuer (also with an enterprise's
  * path, https://token.actions.githubusercontent.com/SLUG) and a GitHub Enterprise Server's
  * (https://HOST/_services/token) are github, https://gitlab.com is gitlab, anything else is generic
@@ -108,18 +127,23 @@ export interface Vocabulary {
   checked: boolean;
   names: ReadonlySet<string>;
   prefixes: readonly string[];
+  /** Nested claims a pointer may name in full (kubernetes); elsewhere a pointer is checked by its first token. */
+  pointers?: ReadonlySet<string>;
 }
 
 export function vocabularyOf(issuer: Pick<IssuerConfig, 'url' | 'kind' | 'claims'>): Vocabulary {
   const kind = issuerKind(issuer);
   const own = issuer.claims ?? [];
-  const platform = kind === 'github' ? GITHUB_CLAIMS : kind === 'gitlab' ? GITLAB_CLAIMS : [];
-  return {
+  const platform = kind === 'github' ? GITHUB_CLAIMS : kind === 'gitlab' ? GITLAB_CLAIMS : kind === 'kubernetes' ? KUBERNETES_CLAIMS : [];
+  const vocabulary: Vocabulary = {
     kind,
     checked: kind !== 'generic' || issuer.claims !== undefined,
     names: new Set([...JWT_CLAIMS, ...platform, ...own]),
     prefixes: kind === 'github' ? GITHUB_PREFIXES : [],
   };
+  // `claims:` may add a pointer too (a cluster's own nested claim).
+  if (kind === 'kubernetes') vocabulary.pointers = new Set([...KUBERNETES_POINTERS, ...own.filter((c) => c.startsWith('/'))]);
+  return vocabulary;
 }
 
 /**
@@ -133,15 +157,18 @@ export function claimRoot(key: string): string {
 }
 
 export function knowsClaim(vocabulary: Vocabulary, key: string): boolean {
+  // A Kubernetes pointer must name a nested claim the API server issues: `/kubernetes.io/namespce` never matches.
+  if (key.startsWith('/') && vocabulary.pointers) return vocabulary.pointers.has(key);
   const name = claimRoot(key);
   return vocabulary.names.has(name) || vocabulary.prefixes.some((p) => name.startsWith(p) && name.length > p.length);
 }
 
 /** The closest names in the vocabulary, for "did you mean": at most a third of the name may differ. */
 export function suggestClaims(vocabulary: Vocabulary, key: string, limit = 3): string[] {
-  const name = claimRoot(key);
+  const full = key.startsWith('/') && vocabulary.pointers !== undefined;
+  const name = full ? key : claimRoot(key);
   const budget = Math.max(1, Math.floor(name.length / 3));
-  return [...vocabulary.names]
+  return [...(full ? (vocabulary.pointers ?? []) : vocabulary.names)]
     .map((candidate) => ({ candidate, d: editDistance(name.toLowerCase(), candidate.toLowerCase()) }))
     .filter((x) => x.d <= budget)
     .sort((a, b) => a.d - b.d || (a.candidate < b.candidate ? -1 : 1))
@@ -181,7 +208,8 @@ export function unknownClaims(role: Role, vocabulary: Vocabulary, issuerName: st
   const explain = (name: string) => {
     const near = suggestClaims(vocabulary, name);
     const known = vocabulary.kind === 'generic' ? `the claims listed for issuer ${issuerName}` : `the claims ${vocabulary.kind} issues`;
-    return `${JSON.stringify(claimRoot(name))} is not one of ${known}${near.length > 0 ? `; did you mean ${near.map((n) => JSON.stringify(n)).join(' or ')}?` : ''}`;
+    const shown = name.startsWith('/') && vocabulary.pointers ? name : claimRoot(name);
+    return `${JSON.stringify(shown)} is not one of ${known}${near.length > 0 ? `; did you mean ${near.map((n) => JSON.stringify(n)).join(' or ')}?` : ''}`;
   };
   for (const part of ['allow', 'deny'] as const) {
     role[part].forEach((set, i) => {

@@ -4,7 +4,7 @@
 // does not load. A role waives an exceptable rule with `lint: {exceptions: [{rule, reason}]}`.
 import { isMap, isScalar, LineCounter, parseDocument, visit, type Document } from 'yaml';
 import { parseDuration } from '../../util/duration.ts';
-import { unknownClaims, vocabularyOf } from './claim-names.ts';
+import { issuerKind, unknownClaims, vocabularyOf } from './claim-names.ts';
 import { compileGlob, compileRegex } from '../compile.ts';
 import { locate, type LoadedPolicy, type PolicyFile } from '../load.ts';
 import { inlineModifiers, oddness, parseRegex, prefixIsLiteral, sampleStrings, slashWildcards, type Alternatives } from './regex-scan.ts';
@@ -175,6 +175,26 @@ function slashWitness(pattern: { alternatives: Alternatives | undefined; test: {
 
 // ---------------------------------------------------------------------------------------------------------
 // Allow sets: bindings
+
+const K8S_NAMESPACE = '/kubernetes.io/namespace';
+const K8S_SERVICE_ACCOUNT = '/kubernetes.io/serviceaccount/name';
+
+/**
+ * A Kubernetes allow set must name one workload: the namespace and the service account name, each exactly
+ * (or an exact `sub`, system:serviceaccount:NS:NAME, which names both). Anyone who can create a service
+ * account in any namespace of the cluster gets a token from the same issuer.
+ */
+function lintWorkloadBinding(set: ConditionSet, index: number, drafts: Draft[]): void {
+  const exact = (k: string) => set[k] !== undefined && isExact(set[k]!);
+  if (exact('sub') && singlesOf(set.sub!).every((v) => /^system:serviceaccount:[^:]+:[^:]+$/.test(String(v)))) return;
+  const missing = [K8S_NAMESPACE, K8S_SERVICE_ACCOUNT].filter((k) => !exact(k));
+  if (missing.length === 0) return;
+  drafts.push({
+    rule: 'workload-binding',
+    path: ['allow', index],
+    message: `allow[${index}] does not bind ${missing.join(' and ')} with exact values`,
+  });
+}
 
 function lintBindings(set: ConditionSet, index: number, platform: Platform, drafts: Draft[]): void {
   const path: Path = ['allow', index];
@@ -418,12 +438,15 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
     const platform = platformOf(issuer?.url, role, issuer?.kind);
     const drafts: Draft[] = [];
 
+    const kubernetes = issuer !== undefined && issuerKind(issuer) === 'kubernetes';
     role.allow.forEach((set, i) => {
       lintPatterns(set, ['allow', i], drafts);
-      lintBindings(set, i, platform, drafts);
+      // A cluster's tokens name a workload, not a repository: the CI binding and production rules do not apply.
+      if (kubernetes) lintWorkloadBinding(set, i, drafts);
+      else lintBindings(set, i, platform, drafts);
     });
     const verdict = productionVerdict(role);
-    if (verdict.production) {
+    if (verdict.production && !kubernetes) {
       for (const [i, set] of role.allow.entries()) lintProduction(role, set, i, platform, verdict.because ?? 'production', drafts);
     }
     lintGrants(role, drafts, appKeySecrets);

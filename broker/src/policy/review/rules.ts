@@ -37,6 +37,12 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
     help: 'Add repository_id or repository_owner_id (GitHub), project_id or namespace_id (GitLab) with exact values to every allow set. Names alone can be re-registered after a rename or deletion.',
   },
   {
+    id: 'workload-binding',
+    severity: 'error',
+    title: 'A Kubernetes allow set does not bind the namespace and the service account name with exact values.',
+    help: 'Add /kubernetes.io/namespace and /kubernetes.io/serviceaccount/name (and /kubernetes.io/serviceaccount/uid to pin one incarnation), or an exact sub system:serviceaccount:NS:NAME. Anyone who can create a service account anywhere in the cluster gets a token from the same issuer.',
+  },
+  {
     id: 'owner-wildcard',
     severity: 'error',
     title: 'A glob or regex leaves the owner (organisation, group, account) open.',

@@ -523,6 +523,28 @@ const ROWS: Row[] = [
     },
   },
   {
+    rule: 'workload-binding',
+    fail: {
+      issuers: GITHUB.replace('github:', 'cluster:').replace(
+        'https://token.actions.githubusercontent.com',
+        'https://kubernetes.default.svc\n    kind: kubernetes',
+      ),
+      roles: { r: role('r', '  allow:\n    - /kubernetes.io/namespace: payments\n', { issuer: 'cluster' }) },
+    },
+    pass: {
+      issuers: GITHUB.replace('github:', 'cluster:').replace(
+        'https://token.actions.githubusercontent.com',
+        'https://kubernetes.default.svc\n    kind: kubernetes',
+      ),
+      roles: {
+        r: role('r', '  allow:\n    - /kubernetes.io/namespace: payments\n      /kubernetes.io/serviceaccount/name: api\n', {
+          issuer: 'cluster',
+        }),
+      },
+    },
+    at: ['roles/r.yaml', 5, 5],
+  },
+  {
     rule: 'unknown-claim',
     fail: { roles: { r: role('r', `${BOUND}  deny:\n    - actr: mallory\n`) } },
     pass: { roles: { r: role('r', `${BOUND}  deny:\n    - actor: mallory\n`) } },
