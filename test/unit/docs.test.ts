@@ -9,8 +9,11 @@ const TOP = ['broker', 'cli', 'client', 'action/src', 'scripts', 'test', 'migrat
 /** A repository path as the docs write it: a known top folder, then a file with an extension. */
 const CITED =
   /(?<![\w/.-])((?:broker|cli|client|action|scripts|test|docs|migrations|templates|policies)\/[A-Za-z0-9_./-]+\.(?:ts|md|yml|yaml|sql|json))\b/g;
-/** Paths that stand for a file rather than name one: placeholders (NAME, NNNN_name, x) and the README's sample output. */
-const EXAMPLE = /\/(?:[A-Z]+|x)(?:_[a-z]+)?\.\w+$|^policies\/roles\/(?:org-wide|app)\.yaml$/;
+/**
+ * Paths that stand for a file rather than name one (placeholders: NAME, NNNN_name, x; the README's sample
+ * output), and the Worker's policy bundle, which the build generates and git ignores.
+ */
+const EXAMPLE = /\/(?:[A-Z]+|x)(?:_[a-z]+)?\.\w+$|^policies\/roles\/(?:org-wide|app)\.yaml$|^broker\/entry\/policy-bundle\.gen\.ts$/;
 
 function files(dir: string, out: string[] = []): string[] {
   for (const name of readdirSync(dir)) {
