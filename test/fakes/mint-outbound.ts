@@ -1,4 +1,5 @@
-// The fake AWS STS and fake Google Cloud for the minter tests inside workerd (test/workers/mint-aws-gcp.test.ts).
+// The fake AWS STS, Google Cloud, Entra with Key Vault, and Vault for the minter tests inside workerd
+// (test/workers/mint-aws-gcp.test.ts, mint-secret-stores.test.ts, mint-keyvault-vault.test.ts).
 // Runs on the Node side, in the workers vitest config: the minters inside workerd call the real cloud hosts
 // with the runtime's own fetch, and miniflare's outboundService hands those requests to `outbound` here,
 // which routes them by host to the same fake handlers the Node tests serve over loopback.
@@ -19,13 +20,20 @@ import type { SigningKeyRow } from '../../broker/src/store/ports.ts';
 import { MemoryKeyStore } from '../helpers/memory-stores.ts';
 import { FakeSecretsManager, FakeSsm } from './aws-secret-stores.ts';
 import { FakeAwsSts, type FakeAwsMode } from './aws-sts.ts';
+import { createFakeEntra } from './azure.ts';
 import { FakeSecretManager } from './gcp-secret-manager.ts';
 import { FakeGcp, type FakeGcpMode } from './gcp.ts';
+import { createFakeKeyVault } from './keyvault.ts';
+import { createFakeVault } from './vault.ts';
 
 export const WORKERS_AWS_ROLE = 'arn:aws:iam::111122223333:role/web-deploy';
 export const WORKERS_AWS_KEY = { accessKeyId: 'AKIAWORKERSEXAMPLE01', secretAccessKey: 'workers/Secret+Key/EXAMPLEEXAMPLEEXAMPLE0' };
 export const WORKERS_GCP_PROVIDER = 'projects/123456789012/locations/global/workloadIdentityPools/ci/providers/secret-broker';
 export const WORKERS_GCP_SA = 'deployer@acme-prod.iam.gserviceaccount.com';
+export const WORKERS_AZURE_TENANT = '72f988bf-86f1-41af-91ab-2d7cd011db47';
+export const WORKERS_AZURE_CLIENT = '0c3e2b6a-1f0e-4c4d-9a55-3f5b8d2c7e11';
+/** A Key Vault version id: 32 lower-case hex digits. */
+export const WORKERS_KEY_VAULT_VERSION = '3f2a9c0e5b7d41e8a6c4b2d0f9e8a7c6';
 
 /** What the tests inside workerd receive (JSON, as the TEST_MINT_FAKES binding). */
 export interface MintFakesBinding {
@@ -34,6 +42,7 @@ export interface MintFakesBinding {
   keyRows: SigningKeyRow[];
   aws: { role: string; accessKeyId: string; secretAccessKey: string };
   gcp: { provider: string; serviceAccount: string };
+  azure: { tenantId: string; clientId: string; version: string };
 }
 
 export interface MintFakes {
@@ -148,6 +157,44 @@ export async function startMintFakes(): Promise<MintFakes> {
   fakes['sts-malformed.gcp.fake'] = gcpFake('malformed', 'ok');
   fakes['iam-deny.gcp.fake'] = gcpFake('ok', 'deny');
 
+  // azure_secret and vault_secret at the hosts their grants name (mint-keyvault-vault.test.ts). Entra and
+  // Vault fetch the broker issuer's discovery and JWKS from the loopback server above with Node's fetch.
+  const entra = createFakeEntra({
+    apps: [
+      {
+        tenant_id: WORKERS_AZURE_TENANT,
+        client_id: WORKERS_AZURE_CLIENT,
+        federated: [{ issuer: served.url, subject: 'role:deploy-web-prod' }],
+      },
+    ],
+  });
+  const keyVault = createFakeKeyVault({
+    entra,
+    tenant_id: WORKERS_AZURE_TENANT,
+    readers: [WORKERS_AZURE_CLIENT],
+    secrets: { 'db-password': [{ version: WORKERS_KEY_VAULT_VERSION, value: 'kv-w0rkerd' }] },
+  });
+  const vault = createFakeVault({
+    auth: {
+      mount: 'jwt',
+      jwks_url: `${served.url}/.well-known/jwks.json`,
+      bound_issuer: served.url,
+      roles: [
+        {
+          name: 'ci-broker',
+          bound_audiences: ['https://vault.example.com'],
+          bound_claims: { role: 'deploy-web-prod' },
+          readable: ['secret/data/app/prod'],
+        },
+        { name: 'no-policy', bound_audiences: ['https://vault.example.com'], readable: [] },
+      ],
+    },
+    kv: { secret: { 'app/prod': [{ data: { password: 'old' } }, { data: { username: 'app', password: 'vault-w0rkerd' } }] } },
+  });
+  fakes['login.microsoftonline.com'] = { handle: (req) => entra.handler(req) };
+  fakes['myvault.vault.azure.net'] = { handle: (req) => keyVault.handler(req) };
+  fakes['vault.example.com'] = { handle: (req) => vault.handler(req) };
+
   const state = () => ({
     aws: aws.calls.map((c) => ({ action: c.action, status: c.status, sub: c.claims?.sub ?? null, accessKeyId: c.accessKeyId ?? null })),
     gcp: gcp.calls.map((c) => ({ endpoint: c.endpoint, status: c.status, sub: c.claims?.sub ?? null })),
@@ -157,6 +204,9 @@ export async function startMintFakes(): Promise<MintFakes> {
       ssm: storeSecrets.ssm.calls.map((c) => ({ status: c.status, role: c.role ?? null })),
       secretManager: storeSecrets.secretManager.calls.map((c) => ({ status: c.status, principal: c.principal ?? null })),
       throttled: throttled.calls.length,
+      entra: entra.outcomes,
+      keyVault: keyVault.requests,
+      vault: { logins: vault.loginOutcomes, reads: vault.reads, revoked: vault.revoked.length, live: vault.tokens.size },
     },
   });
 
@@ -166,6 +216,7 @@ export async function startMintFakes(): Promise<MintFakes> {
     keyRows: store.rows,
     aws: { role: WORKERS_AWS_ROLE, ...WORKERS_AWS_KEY },
     gcp: { provider: WORKERS_GCP_PROVIDER, serviceAccount: WORKERS_GCP_SA },
+    azure: { tenantId: WORKERS_AZURE_TENANT, clientId: WORKERS_AZURE_CLIENT, version: WORKERS_KEY_VAULT_VERSION },
   };
   return {
     bindings: { TEST_MINT_FAKES: JSON.stringify(binding) },
