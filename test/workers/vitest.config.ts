@@ -62,7 +62,7 @@ export default defineConfig(async () => {
   const issuerKey = await generateIssuerKey();
   const policyFiles = await readCheckedPolicies(path('./fixtures/policies'));
   const migrations = await readD1Migrations(path('../../migrations'));
-  // The fake AWS STS and Google Cloud for mint-aws-gcp.test.ts (see test/fakes/mint-outbound.ts).
+  // The cloud and secret-store fakes that the Worker's outbound fetches reach (see test/fakes/mint-outbound.ts).
   const mintFakes = await startMintFakes();
   const issuerOutbound = issuerService(issuerKey);
   return {
