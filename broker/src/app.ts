@@ -1,6 +1,7 @@
 // createApp(deps) -> the Hono app, identical on workerd and Node. Routes are thin: read the request,
 // call the exchange, write the response. One onError turns every failure into the wire format.
 import { Hono, type Context } from 'hono';
+import { checkpointAudit, exportAudit, listKeys, listSecrets, putSecret, rotateKeys, sealKey } from './admin/manage.ts';
 import { adminPage, adminQuery, adminSummary, type AdminDeps } from './admin/routes.ts';
 import { BrokerError, errorBody } from './errors.ts';
 import type { BrokerIssuer } from './issuer/issuer.ts';
@@ -157,6 +158,31 @@ export function createApp(deps: AppDeps): Hono<Env> {
       throw err;
     }
   });
+  // Remote administration (admin/manage.ts): the same admin credential, every call audited.
+  const admin = async <T>(c: Context<Env>, run: (req: Request, meta: RequestMeta) => Promise<T>): Promise<T> => {
+    try {
+      return await run(c.req.raw, requestMeta(c));
+    } catch (err) {
+      if (err instanceof BrokerError && err.status === 401 && err.code === 'ERR_TOKEN_INVALID')
+        c.header('WWW-Authenticate', 'Bearer realm="secret-broker admin"');
+      throw err;
+    }
+  };
+  const manage = () => deps.admin?.manage;
+  app.get('/v1/admin/seal-key', async (c) => c.json(await admin(c, (r, m) => sealKey(deps, manage(), r, m))));
+  app.get('/v1/admin/secrets', async (c) => c.json(await admin(c, (r, m) => listSecrets(deps, manage(), r, m))));
+  app.put('/v1/admin/secrets/:name', async (c) =>
+    c.json(await admin(c, (r, m) => putSecret(deps, manage(), r, m, c.req.param('name'), false))),
+  );
+  app.post('/v1/admin/secrets/:name/rotate', async (c) =>
+    c.json(await admin(c, (r, m) => putSecret(deps, manage(), r, m, c.req.param('name'), true))),
+  );
+  app.get('/v1/admin/keys', async (c) => c.json(await admin(c, (r, m) => listKeys(deps, manage(), r, m))));
+  app.post('/v1/admin/keys/rotate', async (c) => c.json(await admin(c, (r, m) => rotateKeys(deps, manage(), r, m))));
+  app.get('/v1/admin/audit/export', async (c) =>
+    c.body(await admin(c, (r, m) => exportAudit(deps, manage(), r, m)), 200, { 'content-type': 'application/x-ndjson' }),
+  );
+  app.post('/v1/admin/audit/checkpoint', async (c) => c.json(await admin(c, (r, m) => checkpointAudit(deps, manage(), r, m))));
   app.get('/admin', (c) => (deps.admin ? c.redirect('/admin/', 308) : c.notFound()));
   app.get('/admin/', () => adminPage(deps));
 

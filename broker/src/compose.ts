@@ -4,6 +4,7 @@
 import { Alerter } from './alerts/alerter.ts';
 import { createAccessVerifier } from './admin/access.ts';
 import { createAdminAuth } from './admin/auth.ts';
+import { SealKeyring } from './admin/seal-key.ts';
 import { createApp, type AppDeps } from './app.ts';
 import { Auditor } from './audit/auditor.ts';
 import { Checkpointer } from './audit/checkpointer.ts';
@@ -153,7 +154,15 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
     version: VERSION,
     clientIp: platform.clientIp,
     log,
-    ...(auth ? { admin: { auth, checkpoints: stores.checkpoints } } : {}),
+    ...(auth
+      ? {
+          admin: {
+            auth,
+            checkpoints: stores.checkpoints,
+            manage: { auth, vault, issuer, checkpoints: stores.checkpoints, checkpointer, sealKeys: new SealKeyring(vault, now) },
+          },
+        }
+      : {}),
     readiness: readinessProbe({
       issuer,
       keks,

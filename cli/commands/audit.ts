@@ -32,6 +32,7 @@ import { roleNameProblem } from '../../client/inputs.ts';
 import { parseSince, str, UsageError, type Command, type CommandContext } from '../context.ts';
 import { nodeSqliteAvailable } from '../lib/runtime.ts';
 import { buildAuditReport, renderHtml, renderMarkdown } from '../lib/audit-report.ts';
+import { BROKER_OPTION, remoteOf } from '../lib/remote.ts';
 
 // The stores load node:sqlite or the PostgreSQL driver: imported when a command runs, so `audit verify --file`
 // also runs on Node 20.
@@ -205,13 +206,27 @@ const list: Command = {
 };
 
 const exportCmd: Command = {
-  usage: 'audit export [--since T] [--out FILE]',
+  usage: 'audit export [--since T] [--out FILE] [--broker URL]',
   summary: 'Write the chain as JSON lines (for a SIEM), ending with a signed checkpoint; verify it with audit verify --file.',
-  options: { since: { type: 'string' }, out: { type: 'string' } },
-  sqlite: true,
+  options: { since: { type: 'string' }, out: { type: 'string' }, ...BROKER_OPTION },
+  sqlite: (ctx) => str(ctx, 'broker') === undefined,
   async run(ctx) {
     const f = filtersOf(ctx);
     const outFile = str(ctx, 'out');
+    const remote = remoteOf(ctx);
+    if (remote) {
+      // The broker verifies its store and signs the checkpoint; check the file with audit verify --jwks.
+      const query = f.since === undefined ? '' : `?since=${encodeURIComponent(new Date(f.since).toISOString())}`;
+      const text = await (await remote.call('GET', `v1/admin/audit/export${query}`)).text();
+      if (outFile) writeFileSync(outFile, text, { mode: 0o600 });
+      else process.stdout.write(text);
+      const lines = text.split('\n').filter(Boolean);
+      const signed = lines.at(-1)?.startsWith('{"checkpoint"') === true;
+      ctx.err(
+        `exported ${signed ? lines.length - 1 : lines.length} record(s) from ${remote.url}${signed ? ', signed checkpoint at the end' : ''}`,
+      );
+      return 0;
+    }
     const out: NodeJS.WritableStream = outFile ? createWriteStream(outFile, { mode: 0o600 }) : process.stdout;
     const write = async (line: unknown) => {
       if (!out.write(`${JSON.stringify(line)}\n`)) await new Promise<void>((r) => out.once('drain', () => r()));
@@ -446,11 +461,18 @@ const prune: Command = {
 };
 
 const checkpointCmd: Command = {
-  usage: 'audit checkpoint',
+  usage: 'audit checkpoint [--broker URL]',
   summary: 'Verify the store and sign its head now; prints the checkpoint line to keep elsewhere (audit verify --checkpoint).',
-  options: {},
-  sqlite: true,
+  options: { ...BROKER_OPTION },
+  sqlite: (ctx) => str(ctx, 'broker') === undefined,
   async run(ctx) {
+    const remote = remoteOf(ctx);
+    if (remote) {
+      const { checkpoint } = await remote.json<{ checkpoint: AuditCheckpoint }>('POST', 'v1/admin/audit/checkpoint');
+      ctx.out(JSON.stringify({ checkpoint }));
+      ctx.err(`signed seq ${checkpoint.seq} with key ${checkpoint.kid}: keep this line where the broker cannot write it`);
+      return 0;
+    }
     const audit = (await openAudit(ctx, { mustExist: true }))!;
     try {
       const keys = await trustedStoreKeys(ctx, audit.keys);

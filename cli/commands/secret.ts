@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { str, UsageError, type Command, type CommandContext } from '../context.ts';
 import { toBase64 } from '../../broker/src/util/encoding.ts';
+import { sealValue, type SealPublicKey } from '../../broker/src/admin/seal.ts';
+import { BROKER_OPTION, remoteOf, type AdminClient } from '../lib/remote.ts';
 
 // The stores load node:sqlite: imported when a command runs, so the client commands also start on Node 20.
 const stores = () => import('../lib/stores.ts');
@@ -25,9 +27,21 @@ function readValue(ctx: CommandContext, allowGenerate: boolean): Uint8Array {
   return bytes;
 }
 
+/** Seals the value to the broker's published key (the name bound in), so only the broker can open it. */
+async function storeRemote(ctx: CommandContext, remote: AdminClient, name: string, value: Uint8Array, verb: string): Promise<number> {
+  const key = await remote.json<SealPublicKey>('GET', 'v1/admin/seal-key');
+  const sealed = await sealValue(key, name, new Uint8Array(value), Math.floor(Date.now() / 1000));
+  const path = `v1/admin/secrets/${encodeURIComponent(name)}${verb === 'rotated' ? '/rotate' : ''}`;
+  const { version } = await remote.json<{ version: number }>(verb === 'rotated' ? 'POST' : 'PUT', path, { sealed });
+  ctx.out(`${verb} ${name} version ${version}`);
+  return 0;
+}
+
 async function store(ctx: CommandContext, allowGenerate: boolean, verb: string): Promise<number> {
   const name = ctx.positionals[0]!;
+  const remote = remoteOf(ctx);
   const value = readValue(ctx, allowGenerate);
+  if (remote) return storeRemote(ctx, remote, name, value, verb);
   const { vault, close } = await (await stores()).openVault(ctx);
   try {
     if (verb === 'rotated' && !(await vault.get(name))) throw new UsageError(`there is no secret "${name}" to rotate (use secret put)`);
@@ -40,32 +54,40 @@ async function store(ctx: CommandContext, allowGenerate: boolean, verb: string):
 }
 
 const put: Command = {
-  usage: 'secret put NAME [--file F]',
+  usage: 'secret put NAME [--file F] [--broker URL]',
   summary: 'Store a secret (a new version if it exists); the value comes from --file or stdin.',
-  options: { file: { type: 'string' }, raw: { type: 'boolean' } },
+  options: { file: { type: 'string' }, raw: { type: 'boolean' }, ...BROKER_OPTION },
   positionals: { min: 1, max: 1 },
-  sqlite: true,
+  sqlite: (ctx) => str(ctx, 'broker') === undefined,
   run: (ctx) => store(ctx, false, 'stored'),
 };
 
 const rotate: Command = {
-  usage: 'secret rotate NAME [--file F | --generate]',
+  usage: 'secret rotate NAME [--file F | --generate] [--broker URL]',
   summary: 'Add a new version of an existing secret; older versions stay readable by version.',
-  options: { file: { type: 'string' }, raw: { type: 'boolean' }, generate: { type: 'boolean' } },
+  options: { file: { type: 'string' }, raw: { type: 'boolean' }, generate: { type: 'boolean' }, ...BROKER_OPTION },
   positionals: { min: 1, max: 1 },
-  sqlite: true,
+  sqlite: (ctx) => str(ctx, 'broker') === undefined,
   run: (ctx) => store(ctx, true, 'rotated'),
 };
 
 const list: Command = {
-  usage: 'secret list',
+  usage: 'secret list [--broker URL]',
   summary: 'List stored secrets (names and versions, never values).',
-  options: { json: { type: 'boolean' } },
-  sqlite: true,
+  options: { json: { type: 'boolean' }, ...BROKER_OPTION },
+  sqlite: (ctx) => str(ctx, 'broker') === undefined,
   async run(ctx) {
-    const { vault, close } = await (await stores()).openVault(ctx);
+    const remote = remoteOf(ctx);
+    const opened = remote ? undefined : await (await stores()).openVault(ctx);
     try {
-      const rows = await vault.list();
+      const rows = remote
+        ? (
+            await remote.json<{ secrets: { name: string; version: number; versions: number; created_at: number }[] }>(
+              'GET',
+              'v1/admin/secrets',
+            )
+          ).secrets
+        : await opened!.vault.list();
       if (ctx.values.json) {
         ctx.out(JSON.stringify(rows));
         return 0;
@@ -78,7 +100,7 @@ const list: Command = {
       }
       return 0;
     } finally {
-      await close();
+      await opened?.close();
     }
   },
 };

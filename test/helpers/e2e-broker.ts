@@ -27,6 +27,8 @@ export interface E2eBrokerOptions {
   secrets: Record<string, string>;
   /** Runs after the issuer is up and before the broker starts (e.g. a token service that needs the issuer). */
   beforeServe?: (ctx: { dir: string; key: IssuerKey; issuer: TestIssuerServer }) => Promise<void>;
+  /** Extra environment for the broker process (e.g. BROKER_ADMIN_TOKEN). */
+  env?: Record<string, string>;
 }
 
 export async function startE2eBroker(opts: E2eBrokerOptions): Promise<E2eBroker> {
@@ -47,7 +49,7 @@ export async function startE2eBroker(opts: E2eBrokerOptions): Promise<E2eBroker>
   }
   await opts.beforeServe?.({ dir, key, issuer });
   // The secrets above were sealed with the development KEK that `secret put` created in the data folder.
-  const broker = await serveBroker(['--dev', '--policies', policies, '--data', data]);
+  const broker = await serveBroker(['--dev', '--policies', policies, '--data', data], opts.env);
   return {
     dir,
     key,

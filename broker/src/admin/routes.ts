@@ -8,12 +8,15 @@ import { audited, limitClient, type PipelineDeps, type RequestMeta } from '../pi
 import type { CheckpointStore } from '../store/ports.ts';
 import { toBase64 } from '../util/encoding.ts';
 import type { AdminAuthenticator } from './auth.ts';
+import type { ManageDeps } from './manage.ts';
 import { renderAdminPage } from './page.ts';
 
 export interface AdminDeps {
   auth: AdminAuthenticator;
   /** Where signed checkpoints are kept; the response names the latest one that verifies. */
   checkpoints?: CheckpointStore;
+  /** Remote administration (/v1/admin/...): secrets, signing keys, audit export. */
+  manage?: ManageDeps;
 }
 
 export interface AdminAuditResponse extends AuditPage {

@@ -7,7 +7,7 @@ import { parseDuration } from '../util/duration.ts';
 import { isReasonFilter, reviewDecision, type Reason } from './reasons.ts';
 import type { AuditDecision, AuditRecord } from './record.ts';
 
-export const ACTIONS = ['exchange', 'revoke', 'admin_query', 'audit_prune', 'alert'] as const;
+export const ACTIONS = ['exchange', 'revoke', 'admin_query', 'audit_prune', 'alert', 'admin'] as const;
 export const DECISIONS = ['allow', 'deny', 'error'] as const;
 export const CREDENTIAL_TYPES = ['aws', 'azure', 'gcp', 'github', 'secret'] as const;
 export type CredentialType = (typeof CREDENTIAL_TYPES)[number];

@@ -166,6 +166,36 @@ export const REASONS = {
   'admin.access_jwt_malformed': { code: 'ERR_TOKEN_INVALID', meaning: 'The Cloudflare Access assertion is not a JWT.' },
   'admin.access_jwt_invalid': { code: 'ERR_TOKEN_INVALID', meaning: 'The Cloudflare Access assertion does not verify.' },
   'admin.access_certs_unavailable': { code: 'ERR_TOKEN_INVALID', meaning: 'The Cloudflare Access keys could not be fetched.' },
+  // Remote administration (admin/manage.ts): secrets, signing keys, audit export and checkpoints.
+  'admin.value_unsealed': {
+    code: 'ERR_REQUEST_INVALID',
+    meaning: "A secret value was sent in clear instead of sealed to the broker's seal key: refused, never stored.",
+  },
+  'admin.seal_malformed': { code: 'ERR_REQUEST_INVALID', meaning: "The sealed value is not a seal of this broker's format." },
+  'admin.seal_expired': { code: 'ERR_REQUEST_INVALID', meaning: 'The sealed value was made more than 5 minutes ago (or in the future).' },
+  'admin.seal_key_unknown': {
+    code: 'ERR_REQUEST_INVALID',
+    meaning: "The sealed value is sealed to a key that is not the broker's seal key.",
+  },
+  'admin.seal_open_failed': {
+    code: 'ERR_REQUEST_INVALID',
+    meaning: 'The sealed value does not open: made for another secret name, time or key, or altered.',
+  },
+  'admin.seal_replayed': { code: 'ERR_TOKEN_REPLAYED', meaning: 'The sealed value was already used once: every put needs a fresh seal.' },
+  'admin.secret_name': { code: 'ERR_REQUEST_INVALID', meaning: 'The secret name is not a valid secret name.' },
+  'admin.secret_reserved': { code: 'ERR_REQUEST_INVALID', meaning: "The secret name (broker.*) is reserved for the broker's own keys." },
+  'admin.secret_missing': { code: 'ERR_NOT_FOUND', meaning: 'A rotate named a secret that does not exist (use put).' },
+  'admin.secret_value': { code: 'ERR_REQUEST_INVALID', meaning: 'The opened value is empty, over 64 KiB, or not UTF-8 text.' },
+  'admin.store_failed': { code: 'ERR_UNAVAILABLE', meaning: 'The secret or key store could not be read or written.' },
+  'admin.activate_in': { code: 'ERR_REQUEST_INVALID', meaning: '`activate_in` is not a number of seconds from 0 to 30 days.' },
+  'admin.audit_broken': {
+    code: 'ERR_UNAVAILABLE',
+    meaning: 'An export was asked for, and the stored chain does not verify: nothing is signed.',
+  },
+  'admin.checkpoint_refused': {
+    code: 'ERR_UNAVAILABLE',
+    meaning: 'A checkpoint was asked for, and there is nothing to sign or signing is refused.',
+  },
   'audit_query.unknown_parameter': { code: 'ERR_REQUEST_INVALID', meaning: 'An unknown query parameter.' },
   'audit_query.repeated_parameter': { code: 'ERR_REQUEST_INVALID', meaning: 'A query parameter given twice.' },
   'audit_query.value_too_long': { code: 'ERR_REQUEST_INVALID', meaning: 'A query value over 256 characters.' },

@@ -14,7 +14,7 @@ export interface CredentialSummary {
 export interface AuditRecord {
   time: string;
   request_id: string;
-  action: 'exchange' | 'revoke' | 'admin_query' | 'audit_prune' | 'alert';
+  action: 'exchange' | 'revoke' | 'admin_query' | 'audit_prune' | 'alert' | 'admin';
   decision: AuditDecision;
   /** The ERR_* code (or OK) and the precise internal reason. */
   code: string;

@@ -11,7 +11,7 @@ export interface SecretReader {
  * Names under which the broker keeps its own upstream keys (AWS access keys for access_key mode, GitHub App
  * private keys). A `secret` grant never hands these out, whatever a policy says.
  */
-const RESERVED_SECRET_NAME = /^(?:aws\.|github-app-)/;
+const RESERVED_SECRET_NAME = /^(?:aws\.|github-app-|broker\.)/;
 
 export function createSecretMinter(secrets: SecretReader): Minter<GrantOf<'secret'>> {
   return {
