@@ -4,7 +4,6 @@
 // GitHub token minted earlier in the same request revoked, the cause in the audit record.
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -16,6 +15,7 @@ import { startFakeEntra, type ServedFakeEntra } from '../fakes/azure.ts';
 import { FakeGcp } from '../fakes/gcp.ts';
 import { generateAppKey, startFakeGithub, type ServedFakeGithub } from '../fakes/github.ts';
 import { serveFake, type ServedFake } from '../fakes/tls.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const AUD = 'https://broker.e2e.test';
 const ROLE_ARN = 'arn:aws:iam::111122223333:role/web-deploy';
@@ -34,14 +34,6 @@ let gcp: FakeGcp;
 let entra: ServedFakeEntra;
 let github: ServedFakeGithub;
 const served: ServedFake[] = [];
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-mint-'));

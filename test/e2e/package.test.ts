@@ -3,7 +3,6 @@
 // the system Node (20 here) and `serve` by Node 24, and the README's two-minute demo pasted as one block.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { accessSync, constants, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { delimiter, dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -11,6 +10,7 @@ import { loadOrCreateIssuerKey, serveTestIssuer, signTestToken, type TestIssuerS
 import { CLIENT_FILE, packageVersion, sha256, TEMPLATE } from '../../scripts/build-package.ts';
 import { releaseArtifacts } from '../../scripts/release-artifacts.ts';
 import { ROOT } from '../helpers/processes.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const VERSION = packageVersion();
 const NODE24 = process.execPath;
@@ -269,17 +269,6 @@ function bash(script: string, cwd: string, env: Record<string, string>): Promise
     child.on('error', reject);
     // The background processes keep the pipes open: settle on exit, not close.
     child.on('exit', (code) => setTimeout(() => resolve({ code, stdout, stderr }), 200));
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as { port: number };
-      s.close(() => resolve(port));
-    });
   });
 }
 

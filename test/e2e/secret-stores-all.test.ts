@@ -4,7 +4,6 @@
 // audit record names every source and version and holds none of the values. The failure classes of each
 // store are covered per store in secret-stores-cloud.test.ts and secret-stores-keyvault-vault.test.ts.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -23,6 +22,7 @@ import {
 } from '../fakes/secret-stores-world.ts';
 import { serveFake, type ServedFake } from '../fakes/tls.ts';
 import { startFakeVault, type ServedFakeVault } from '../fakes/vault.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const AUD = 'https://broker.e2e.test';
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -40,14 +40,6 @@ let entra: ServedFakeEntra;
 let keyVault: ServedFakeKeyVault;
 let vault: ServedFakeVault;
 const served: ServedFake[] = [];
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-all-stores-'));

@@ -4,7 +4,6 @@
 // 502 with nothing returned and the upstream's code in the audit record; a denied caller makes no upstream
 // call; no value ever reaches the audit record.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -20,6 +19,7 @@ import {
   type SecretStoresWorld,
 } from '../fakes/secret-stores-world.ts';
 import { serveFake, type ServedFake } from '../fakes/tls.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const AUD = 'https://broker.e2e.test';
 const VALUES = ['app', 'pa55-w0rd-S3CRET', 'api-key-S3CRET', 'gcp-pa55-S3CRET'];
@@ -30,14 +30,6 @@ let ciKey: IssuerKey;
 let broker: RunningBroker;
 let world: SecretStoresWorld;
 const served: ServedFake[] = [];
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-stores-'));

@@ -4,7 +4,6 @@
 // nothing returned, the upstream's code in the audit record and no value anywhere in it; a denied caller
 // makes no upstream call.
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -14,6 +13,7 @@ import { generateIssuerKey, serveTestIssuer, signTestToken, type IssuerKey, type
 import { startFakeEntra, type ServedFakeEntra } from '../fakes/azure.ts';
 import { keyVaultVersion, startFakeKeyVault, type ServedFakeKeyVault } from '../fakes/keyvault.ts';
 import { startFakeVault, type ServedFakeVault } from '../fakes/vault.ts';
+import { freePort } from '../helpers/ports.ts';
 
 const AUD = 'https://broker.e2e.test';
 const TENANT = '11111111-2222-3333-4444-555555555555';
@@ -29,14 +29,6 @@ let broker: RunningBroker;
 let entra: ServedFakeEntra;
 let keyVault: ServedFakeKeyVault;
 let vault: ServedFakeVault;
-
-async function freePort(): Promise<number> {
-  const srv = createServer();
-  await new Promise<void>((r) => srv.listen(0, '127.0.0.1', r));
-  const port = (srv.address() as { port: number }).port;
-  await new Promise((r) => srv.close(r));
-  return port;
-}
 
 const kvGrant = (name: string, extra = '    env: KV_PASSWORD\n') =>
   `  - type: azure_secret\n    vault_url: ${keyVault.url}\n    name: ${name}\n    tenant_id: ${TENANT}\n    client_id: ${CLIENT}\n    authority_host: ${entra.url}\n${extra}`;

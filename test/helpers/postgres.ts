@@ -4,8 +4,8 @@
 // that user owns. Without the binaries, postgresAvailable() says why, so that suites skip outside CI.
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort } from './ports.ts';
 
 const UNPRIVILEGED = 'nobody';
 
@@ -49,17 +49,6 @@ export interface PostgresCluster {
   pause(): void;
   start(): void;
   stop(): void;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function runAs(cmd: string, args: string[]): void {
