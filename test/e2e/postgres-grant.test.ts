@@ -143,6 +143,72 @@ describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
     await b.broker.stop();
   }, 120_000);
 
+  it('group role names with quotes, semicolons and unicode are quoted by PostgreSQL: the login joins exactly them and is removed', async () => {
+    const odd = ['ro"; DROP ROLE app_readonly; --', "o'brien", 'lecture_seule_ü🙂'];
+    for (const name of odd) {
+      await admin`CREATE ROLE ${admin(name)} NOLOGIN`;
+      await admin`GRANT ${admin(name)} TO broker_mgr WITH ADMIN OPTION`;
+    }
+    fx.writeRole('odd', roleText().replace('role: db', 'role: odd').replace('[app_readonly]', JSON.stringify(odd)));
+    const b = await started();
+    const res = await b.exchange(await fx.token('1', { run_id: 'odd' }), 'odd');
+    expect(res.status).toBe(200);
+    const login = res.body.credentials[0].username;
+    const groups =
+      await admin`select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member where u.rolname = ${login} order by 1`;
+    expect(groups.map((g) => g.rolname).sort()).toEqual([...odd].sort());
+    expect(await admin`select 1 from pg_roles where rolname = 'app_readonly'`).toHaveLength(1);
+    const r = await revoke(b.broker.url, await fx.token('1', { run_id: 'odd' }), res.body.request_id);
+    expect(r.status).toBe(200);
+    expect(await brokerLogins()).toEqual([]);
+    await b.broker.stop();
+  }, 60_000);
+
+  it('a group role with server-level rights is refused at mint, and the failed exchange leaves no login', async () => {
+    await admin`CREATE ROLE strong_group NOLOGIN CREATEDB`;
+    await admin`GRANT strong_group TO broker_mgr WITH ADMIN OPTION`;
+    fx.writeRole('strong', roleText().replace('role: db', 'role: strong').replace('[app_readonly]', '[strong_group]'));
+    const b = await started();
+    const res = await b.exchange(await fx.token('1'), 'strong');
+    expect(res.status).toBe(502);
+    expect(await brokerLogins()).toEqual([]);
+    expect((await b.broker.leases!.sweeper.store.due(Number.MAX_SAFE_INTEGER, 10)).length).toBe(0);
+    await b.broker.stop();
+  }, 60_000);
+
+  it('a failed exchange (a later grant failed) removes the login it created', async () => {
+    fx.writeRole('later', `${roleText().replace('role: db', 'role: later')}  - type: secret\n    name: NOT_STORED\n`);
+    const b = await started();
+    const res = await b.exchange(await fx.token('1'), 'later');
+    expect(res.status).toBe(502);
+    expect(await brokerLogins()).toEqual([]);
+    await b.broker.stop();
+  }, 60_000);
+
+  it('the sweeper drops only logins of the broker form: a lease row naming another role is refused and kept failing', async () => {
+    const b = await started();
+    const store = b.broker.leases!.sweeper.store;
+    await store.put({
+      id: 'app_readonly',
+      kind: 'postgres',
+      target: JSON.stringify({ connection_secret: 'PG_BROKER_ADMIN', database: 'app' }),
+      expires_at: 1,
+      due_at: 1,
+      attempts: 0,
+      last_error: null,
+    });
+    expect(await b.broker.leases!.sweeper.sweep()).toEqual({ removed: 0, failed: 1 });
+    expect(await admin`select 1 from pg_roles where rolname = 'app_readonly'`).toHaveLength(1);
+    expect(await admin`select has_table_privilege('app_readonly', 'visible', 'select') as ok`).toEqual([{ ok: true }]);
+    expect(
+      await admin`select count(*)::int as n from pg_auth_members m join pg_roles g on g.oid = m.roleid where g.rolname = 'app_readonly'`,
+    ).not.toEqual([{ n: 0 }]);
+    expect((await store.get('app_readonly'))?.attempts).toBe(1);
+    expect(b.lines.some((l) => l.event === 'lease.remove_failed' && l.lease === 'app_readonly')).toBe(true);
+    await store.delete('app_readonly');
+    await b.broker.stop();
+  }, 60_000);
+
   it('a denied caller creates nothing (pg_roles unchanged)', async () => {
     const b = await started();
     const before = await admin`select rolname from pg_roles order by rolname`;
