@@ -50,7 +50,21 @@ export interface SecretCredential {
   source?: string;
 }
 
-export type Credential = AwsCredential | AzureCredential | GcpCredential | GithubCredential | SecretCredential;
+/** A PostgreSQL login that exists only for the job (the `postgres` grant); every field but the expiry is masked. */
+export interface PostgresCredential {
+  type: 'postgres';
+  username: string;
+  password: string;
+  host: string;
+  port: string;
+  database: string;
+  url: string;
+  expires_at?: string;
+  /** Prefix of the libpq variables (PGHOST, ...); PG when absent. */
+  env_prefix?: string;
+}
+
+export type Credential = AwsCredential | AzureCredential | GcpCredential | GithubCredential | SecretCredential | PostgresCredential;
 export type CredentialType = Credential['type'];
 
 export interface ExchangeResponse {
@@ -69,6 +83,7 @@ const REQUIRED: Record<CredentialType, readonly string[]> = {
   gcp: ['access_token'],
   github: ['token'],
   secret: ['name', 'value'],
+  postgres: ['username', 'password', 'host', 'port', 'database', 'url'],
 };
 const OPTIONAL_STRINGS: Record<CredentialType, readonly string[]> = {
   aws: ['session_token', 'expires_at', 'region', 'role_arn'],
@@ -76,6 +91,7 @@ const OPTIONAL_STRINGS: Record<CredentialType, readonly string[]> = {
   gcp: ['expires_at', 'service_account', 'project_id'],
   github: ['expires_at'],
   secret: ['env', 'source'],
+  postgres: ['expires_at', 'env_prefix'],
 };
 
 /**
@@ -99,13 +115,14 @@ export const PUBLIC_FIELDS: ReadonlySet<string> = new Set([
   'env',
   'version',
   'source',
+  'env_prefix',
 ]);
 
 /**
  * Types the broker can revoke early (`POST /v1/revoke`: GitHub installation tokens). The others expire on
  * their own; a type this client does not know might be revocable, so it counts as revocable.
  */
-const REVOCABLE_TYPES: ReadonlySet<string> = new Set(['github']);
+const REVOCABLE_TYPES: ReadonlySet<string> = new Set(['github', 'postgres']);
 
 /** Whether a revoke could take anything back: false only when every credential is of a known, non-revocable type. */
 export function hasRevocable(response: Pick<ExchangeResponse, 'credentials' | 'unknown_types'>): boolean {

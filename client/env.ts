@@ -65,6 +65,17 @@ export function envVarsFor(
       case 'secret':
         push(`${prefix}${c.env}`, c.value);
         break;
+      case 'postgres': {
+        // libpq's own names, so psql, pg_dump and most drivers connect with no arguments.
+        const pg = c.env_prefix ?? 'PG';
+        push(`${pg}HOST`, c.host);
+        push(`${pg}PORT`, c.port);
+        push(`${pg}DATABASE`, c.database);
+        push(`${pg}USER`, c.username);
+        push(`${pg}PASSWORD`, c.password);
+        push('DATABASE_URL', c.url);
+        break;
+      }
     }
   }
   return problems.length ? { ok: false, problems } : { ok: true, vars };

@@ -19,7 +19,10 @@ export function summaryMarkdown(response: ExchangeResponse, brokerUrl: string, o
             ? (c.service_account ?? c.project_id ?? '')
             : c.type === 'github'
               ? (c.repositories ?? []).join(', ')
-              : `${c.env}${c.version !== undefined ? ` (version ${c.version})` : ''}`;
+              : c.type === 'postgres'
+                ? // Names only: the login and host are masked values.
+                  `${c.env_prefix ?? 'PG'}HOST..${c.env_prefix ?? 'PG'}PASSWORD, DATABASE_URL`
+                : `${c.env}${c.version !== undefined ? ` (version ${c.version})` : ''}`;
     const target = hidden(raw);
     const expiry = c.type === 'secret' ? '' : (c.expires_at ?? '');
     return `| ${cell(c.type)} | ${cell(target)} | ${cell(expiry)} |`;

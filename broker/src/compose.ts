@@ -10,7 +10,9 @@ import { Auditor } from './audit/auditor.ts';
 import { Checkpointer } from './audit/checkpointer.ts';
 import { BrokerIssuer } from './issuer/issuer.ts';
 import type { BrokerMetrics } from './metrics.ts';
+import { type LeaseRemover, LeaseSweeper } from './leases.ts';
 import { buildMinters } from './mint/index.ts';
+import { createPostgresLeases, type PostgresDriver } from './mint/postgres.ts';
 import { JwksRegistry } from './oidc/jwks.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 import { RateLimiter } from './ratelimit.ts';
@@ -22,6 +24,7 @@ import type {
   CheckpointStore,
   JwksCache,
   KeyStore,
+  LeaseStore,
   RateCounter,
   ReplayGuard,
   RevocationStore,
@@ -57,6 +60,8 @@ export interface Platform {
   clientIp: AppDeps['clientIp'];
   /** Where the platform keeps metrics (Node: prom-client); without it GET /metrics is 404. */
   metrics?: BrokerMetrics;
+  /** The `postgres` grant: a driver and the lease store its logins are kept in (Node; absent on Workers). */
+  postgres?: { driver: PostgresDriver; leases: LeaseStore };
 }
 
 export interface Broker {
@@ -72,6 +77,8 @@ export interface Broker {
   lifecycle: { draining: boolean };
   /** With BROKER_ALERT_WEBHOOK. */
   alerter?: Alerter;
+  /** Removes expired PostgreSQL logins; the entry runs sweep() on a timer. Absent without platform.postgres. */
+  leases?: { sweeper: LeaseSweeper; close(): Promise<void> };
 }
 
 /** Every log line carries its time (ISO 8601, milliseconds), first. */
@@ -122,6 +129,19 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
     intervalMs: settings.audit.checkpointIntervalMs,
   });
   const { rateLimits } = settings;
+  const removers: Record<string, LeaseRemover> = {};
+  const sweeper = platform.postgres ? new LeaseSweeper({ store: platform.postgres.leases, removers, now, log }) : undefined;
+  const pg =
+    platform.postgres && sweeper
+      ? createPostgresLeases({
+          driver: platform.postgres.driver,
+          leases: platform.postgres.leases,
+          sweeper,
+          secrets: vault,
+          timeoutMs: settings.upstreamTimeoutMs,
+        })
+      : undefined;
+  if (pg) removers.postgres = pg.remover;
   const deps: AppDeps = {
     policy,
     jwks: new JwksRegistry({
@@ -139,7 +159,10 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
       failed: (record, error) => alerter?.failed(record, error),
       written: (seconds, ok) => metrics?.auditWrite(seconds, ok),
     }),
-    minters: buildMinters({ fetch: platform.fetch, issuer, secrets: vault, timeoutMs: settings.upstreamTimeoutMs }),
+    minters: buildMinters(
+      { fetch: platform.fetch, issuer, secrets: vault, timeoutMs: settings.upstreamTimeoutMs },
+      pg ? { postgres: pg.minter } : {},
+    ),
     revocations: new RevocationVault(stores.revocations, keks),
     issuer,
     // Opt-in (BROKER_RATE_LIMITS, e.g. client=600/1m,subject=60/1m).
@@ -187,5 +210,6 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
     checkKek: () => checkKek({ issuer, keks, stores }),
     lifecycle,
     ...(alerter ? { alerter } : {}),
+    ...(sweeper && pg ? { leases: { sweeper, close: pg.close } } : {}),
   };
 }

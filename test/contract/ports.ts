@@ -10,6 +10,8 @@ import type {
   AuditStore,
   CheckpointStore,
   KeyStore,
+  LeaseRow,
+  LeaseStore,
   RateCounter,
   ReplayGuard,
   RevocationEntry,
@@ -327,6 +329,54 @@ export function revocationStoreContract(adapter: string, fresh: Factory<Revocati
       expect(await store.has('old')).toBe(false);
       expect(await store.has('edge')).toBe(true);
       expect(await store.has('new')).toBe(true);
+    });
+  });
+}
+
+const lease = (id: string, dueAt: number): LeaseRow => ({
+  id,
+  kind: 'postgres',
+  target: '{"connection_secret":"PG","database":"app"}',
+  expires_at: dueAt,
+  due_at: dueAt,
+  attempts: 0,
+  last_error: null,
+});
+
+export function leaseStoreContract(adapter: string, fresh: Factory<LeaseStore>): void {
+  describe(`LeaseStore contract: ${adapter}`, () => {
+    it('keeps a lease until deleted and gives the due ones, soonest first, up to the limit', async () => {
+      const store = await fresh();
+      await store.put(lease('sb_b', NOW + 10));
+      await store.put(lease('sb_a', NOW - 5));
+      await store.put(lease('sb_c', NOW));
+      expect(await store.get('sb_b')).toEqual(lease('sb_b', NOW + 10));
+      expect((await store.due(NOW, 10)).map((l) => l.id)).toEqual(['sb_a', 'sb_c']);
+      expect((await store.due(NOW, 1)).map((l) => l.id)).toEqual(['sb_a']);
+      await store.delete('sb_a');
+      expect(await store.get('sb_a')).toBeNull();
+      expect((await store.due(NOW + 10, 10)).map((l) => l.id)).toEqual(['sb_c', 'sb_b']);
+    });
+
+    it('counts failed removals, keeps the last error and moves the lease to its retry time', async () => {
+      const store = await fresh();
+      await store.put(lease('sb_x', NOW));
+      await store.failed('sb_x', 'connection refused', NOW + 30);
+      await store.failed('sb_x', 'role "sb_x" can\'t be dropped', NOW + 60);
+      expect(await store.due(NOW + 59, 10)).toEqual([]);
+      expect(await store.get('sb_x')).toEqual({
+        ...lease('sb_x', NOW),
+        due_at: NOW + 60,
+        attempts: 2,
+        last_error: 'role "sb_x" can\'t be dropped',
+      });
+    });
+
+    it('replaces a lease put again (a revoke moving it forward) without duplicating it', async () => {
+      const store = await fresh();
+      await store.put(lease('sb_y', NOW + 100));
+      await store.put({ ...lease('sb_y', NOW + 100), due_at: NOW });
+      expect((await store.due(NOW, 10)).map((l) => l.id)).toEqual(['sb_y']);
     });
   });
 }

@@ -7,6 +7,8 @@ import type {
   AuditStore,
   CheckpointStore,
   KeyStore,
+  LeaseRow,
+  LeaseStore,
   ReplayGuard,
   RevocationEntry,
   RevocationStore,
@@ -178,5 +180,30 @@ export class MemoryRevocationStore implements RevocationStore {
   }
   async purge(now: number): Promise<void> {
     for (const [id, e] of this.entries) if (e.expires_at < now) this.entries.delete(id);
+  }
+}
+
+export class MemoryLeaseStore implements LeaseStore {
+  readonly rows = new Map<string, LeaseRow>();
+  async put(lease: LeaseRow): Promise<void> {
+    this.rows.set(lease.id, { ...lease });
+  }
+  async get(id: string): Promise<LeaseRow | null> {
+    const row = this.rows.get(id);
+    return row ? { ...row } : null;
+  }
+  async due(now: number, limit: number): Promise<LeaseRow[]> {
+    return [...this.rows.values()]
+      .filter((l) => l.due_at <= now)
+      .sort((a, b) => a.due_at - b.due_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit)
+      .map((l) => ({ ...l }));
+  }
+  async failed(id: string, error: string, dueAt: number): Promise<void> {
+    const row = this.rows.get(id);
+    if (row) this.rows.set(id, { ...row, attempts: row.attempts + 1, last_error: error, due_at: dueAt });
+  }
+  async delete(id: string): Promise<void> {
+    this.rows.delete(id);
   }
 }

@@ -21,6 +21,8 @@ import type {
   KeyStore,
   RateCounter,
   ReplayGuard,
+  LeaseRow,
+  LeaseStore,
   RevocationEntry,
   RevocationStore,
   SealedFields,
@@ -552,4 +554,53 @@ export class PgRevocationStore implements RevocationStore {
   async purge(now: number): Promise<void> {
     await this.#db.query('DELETE FROM revocations WHERE expires_at < $1', [now]);
   }
+}
+
+const LEASE_COLUMNS = 'id, kind, target, expires_at, due_at, attempts, last_error';
+
+export class PgLeaseStore implements LeaseStore {
+  readonly #db: PostgresDatabase;
+
+  constructor(db: PostgresDatabase) {
+    this.#db = db;
+  }
+
+  async put(l: LeaseRow): Promise<void> {
+    await this.#db.query(
+      `INSERT INTO leases (${LEASE_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)
+       ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, target = excluded.target, expires_at = excluded.expires_at,
+         due_at = excluded.due_at, attempts = excluded.attempts, last_error = excluded.last_error`,
+      [l.id, l.kind, l.target, l.expires_at, l.due_at, l.attempts, l.last_error],
+    );
+  }
+
+  async get(id: string): Promise<LeaseRow | null> {
+    const [row] = await this.#db.query(`SELECT ${LEASE_COLUMNS} FROM leases WHERE id = $1`, [id]);
+    return row ? pgLease(row) : null;
+  }
+
+  async due(now: number, limit: number): Promise<LeaseRow[]> {
+    const rows = await this.#db.query(`SELECT ${LEASE_COLUMNS} FROM leases WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2`, [now, limit]);
+    return rows.map(pgLease);
+  }
+
+  async failed(id: string, error: string, dueAt: number): Promise<void> {
+    await this.#db.query('UPDATE leases SET attempts = attempts + 1, last_error = $1, due_at = $2 WHERE id = $3', [error, dueAt, id]);
+  }
+
+  async delete(id: string): Promise<void> {
+    await this.#db.query('DELETE FROM leases WHERE id = $1', [id]);
+  }
+}
+
+function pgLease(row: Record<string, unknown>): LeaseRow {
+  return {
+    id: String(row.id),
+    kind: String(row.kind),
+    target: String(row.target),
+    expires_at: Number(row.expires_at),
+    due_at: Number(row.due_at),
+    attempts: Number(row.attempts),
+    last_error: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
+  };
 }

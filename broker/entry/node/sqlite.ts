@@ -17,6 +17,8 @@ import type {
   CheckpointStore,
   KeyStore,
   ReplayGuard,
+  LeaseRow,
+  LeaseStore,
   RevocationEntry,
   RevocationStore,
   SealedFields,
@@ -514,4 +516,55 @@ export class SqliteRevocationStore implements RevocationStore {
   async purge(now: number): Promise<void> {
     this.#purge.run(now);
   }
+}
+
+export class SqliteLeaseStore implements LeaseStore {
+  readonly #put: StatementSync;
+  readonly #get: StatementSync;
+  readonly #due: StatementSync;
+  readonly #failed: StatementSync;
+  readonly #delete: StatementSync;
+
+  constructor(db: DatabaseSync) {
+    this.#put = db.prepare(
+      `INSERT OR REPLACE INTO leases (id, kind, target, expires_at, due_at, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.#get = db.prepare('SELECT * FROM leases WHERE id = ?');
+    this.#due = db.prepare('SELECT * FROM leases WHERE due_at <= ? ORDER BY due_at, id LIMIT ?');
+    this.#failed = db.prepare('UPDATE leases SET attempts = attempts + 1, last_error = ?, due_at = ? WHERE id = ?');
+    this.#delete = db.prepare('DELETE FROM leases WHERE id = ?');
+  }
+
+  async put(l: LeaseRow): Promise<void> {
+    this.#put.run(l.id, l.kind, l.target, l.expires_at, l.due_at, l.attempts, l.last_error);
+  }
+
+  async get(id: string): Promise<LeaseRow | null> {
+    const row = this.#get.get(id);
+    return row ? toLease(row) : null;
+  }
+
+  async due(now: number, limit: number): Promise<LeaseRow[]> {
+    return this.#due.all(now, limit).map(toLease);
+  }
+
+  async failed(id: string, error: string, dueAt: number): Promise<void> {
+    this.#failed.run(error, dueAt, id);
+  }
+
+  async delete(id: string): Promise<void> {
+    this.#delete.run(id);
+  }
+}
+
+function toLease(row: Record<string, unknown>): LeaseRow {
+  return {
+    id: String(row.id),
+    kind: String(row.kind),
+    target: String(row.target),
+    expires_at: Number(row.expires_at),
+    due_at: Number(row.due_at),
+    attempts: Number(row.attempts),
+    last_error: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
+  };
 }

@@ -9,6 +9,7 @@ import type {
   AuditStore,
   CheckpointStore,
   KeyStore,
+  LeaseStore,
   RateCounter,
   ReplayGuard,
   RevocationStore,
@@ -26,6 +27,8 @@ export interface NodeStores {
   keys: KeyStore;
   revocations: RevocationStore;
   rateCounter: RateCounter;
+  /** PostgreSQL logins handed out by `postgres` grants, until the sweeper removed them. */
+  leases: LeaseStore;
   close(): Promise<void>;
 }
 
@@ -46,8 +49,17 @@ export async function openNodeStores(opts: NodeStoreOptions): Promise<NodeStores
   // Each driver is loaded only when used: node:sqlite does not exist before Node 22.13, and the CLI's client
   // commands must still start on Node 20.
   if (url !== undefined) {
-    const { openPostgres, PgAuditStore, PgCheckpointStore, PgKeyStore, PgRateCounter, PgReplayGuard, PgRevocationStore, PgSecretStore } =
-      await import('./postgres.ts');
+    const {
+      openPostgres,
+      PgAuditStore,
+      PgCheckpointStore,
+      PgKeyStore,
+      PgLeaseStore,
+      PgRateCounter,
+      PgReplayGuard,
+      PgRevocationStore,
+      PgSecretStore,
+    } = await import('./postgres.ts');
     const db = await openPostgres({ url, poolSize, statementTimeoutMs, ...(opts.log ? { log: opts.log } : {}) });
     return {
       kind: 'postgres',
@@ -57,6 +69,7 @@ export async function openNodeStores(opts: NodeStoreOptions): Promise<NodeStores
       secrets: new PgSecretStore(db),
       keys: new PgKeyStore(db),
       revocations: new PgRevocationStore(db),
+      leases: new PgLeaseStore(db),
       rateCounter: new PgRateCounter(db),
       close: () => db.end(),
     };
@@ -66,6 +79,7 @@ export async function openNodeStores(opts: NodeStoreOptions): Promise<NodeStores
     SqliteAuditStore,
     SqliteCheckpointStore,
     SqliteKeyStore,
+    SqliteLeaseStore,
     SqliteReplayGuard,
     SqliteRevocationStore,
     SqliteSecretStore,
@@ -79,6 +93,7 @@ export async function openNodeStores(opts: NodeStoreOptions): Promise<NodeStores
     secrets: new SqliteSecretStore(db),
     keys: new SqliteKeyStore(db),
     revocations: new SqliteRevocationStore(db),
+    leases: new SqliteLeaseStore(db),
     // One process: its memory is the only counter there is.
     rateCounter: new MemoryRateCounter(),
     close: async () => {

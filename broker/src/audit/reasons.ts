@@ -106,6 +106,10 @@ export const REASONS = {
   'mint.azure_not_configured': { code: 'ERR_UPSTREAM', meaning: 'The role grants azure, and this broker has no azure minter.' },
   'mint.gcp_not_configured': { code: 'ERR_UPSTREAM', meaning: 'The role grants gcp, and this broker has no gcp minter.' },
   'mint.github_not_configured': { code: 'ERR_UPSTREAM', meaning: 'The role grants github, and this broker has no github minter.' },
+  'mint.postgres_not_configured': {
+    code: 'ERR_UPSTREAM',
+    meaning: 'The role grants postgres, and this broker has no PostgreSQL driver or lease store (Workers today).',
+  },
   'mint.secret_not_configured': { code: 'ERR_UPSTREAM', meaning: 'The role grants secret, and this broker has no secret store.' },
   'mint.aws_secret_not_configured': {
     code: 'ERR_UPSTREAM',
@@ -149,6 +153,10 @@ export const REASONS = {
   'revoke.aws_secret_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking an aws_secret value failed (values are not revocable).' },
   'revoke.aws_parameter_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking an aws_parameter value failed (values are not revocable).' },
   'revoke.gcp_secret_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking a gcp_secret value failed (values are not revocable).' },
+  'revoke.postgres_failed': {
+    code: 'ERR_UPSTREAM',
+    meaning: 'Removing a postgres login failed; the lease stays and the sweeper retries (logged, /readyz).',
+  },
   'revoke.secret_failed': { code: 'ERR_UPSTREAM', meaning: 'Revoking a secret failed.' },
 
   // The audit log.
@@ -322,6 +330,17 @@ export const FAMILIES = {
     meaning:
       'Vault refused or failed: login.http_<status>, read.http_<status>, read.deleted:<version>, read.destroyed:<version>, <step>.<timeout|network|redirect|too_large>, malformed_response:<what>, key_missing:<field>. Never the value.',
   },
+  'postgres.': {
+    code: 'ERR_UPSTREAM',
+    suffix: '<problem>[:<detail>]',
+    meaning:
+      'Creating the login failed: connection_secret_missing:<name>, dsn_invalid:<name>, create_failed:<SQLSTATE>, lease_failed; never the DSN or a password.',
+  },
+  'postgres.unavailable:': {
+    code: 'ERR_UNAVAILABLE',
+    suffix: '<connect|secret_store|lease_store>',
+    meaning: 'The manager connection, the secret store or the lease store could not be reached.',
+  },
   'github.app_key_unavailable:': {
     code: 'ERR_UNAVAILABLE',
     suffix: '<secret name>',
@@ -344,7 +363,8 @@ export type UpstreamName =
   | 'vault_secret'
   | 'aws_secret'
   | 'aws_parameter'
-  | 'gcp_secret';
+  | 'gcp_secret'
+  | 'postgres';
 export type UpstreamStep = UpstreamName | `${UpstreamName}.${string}`;
 
 const CODES: ReadonlySet<string> = new Set<string>(['OK', ...Object.keys(ERROR_STATUS)]);

@@ -11,10 +11,13 @@ import { createGcpSecretMinter } from './gcp-secret.ts';
 import { createGithubMinter } from './github.ts';
 import { createSecretMinter } from './secret.ts';
 import { createVaultSecretMinter } from './vault-secret.ts';
-import type { Minters } from './types.ts';
+import type { Minter, Minters } from './types.ts';
+import type { GrantOf } from '../policy/schema.ts';
 
-export function buildMinters(deps: CloudMintDeps): Minters {
+/** `postgres` needs a driver and a lease store the runtime provides (Node today), so it is passed in built. */
+export function buildMinters(deps: CloudMintDeps, extra: { postgres?: Minter<GrantOf<'postgres'>> } = {}): Minters {
   return {
+    ...extra,
     secret: createSecretMinter(deps.secrets),
     aws: createAwsMinter(deps),
     azure: createAzureMinter(deps),

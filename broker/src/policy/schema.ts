@@ -363,6 +363,55 @@ const gcpSecretGrant = z
   })
   .superRefine(oneExport);
 
+// A PostgreSQL login that exists only for the job (mint/postgres.ts): created by the broker's manager role,
+// member of existing group roles only, removed by the lease sweeper at expiry or on revoke.
+
+/** A PostgreSQL role or database name: 1-63 bytes, no NUL (quoted by the server, never concatenated). */
+const pgIdentifier = (what: string) =>
+  z
+    .string()
+    .min(1)
+    .refine((s) => !s.includes('\u0000') && new TextEncoder().encode(s).length <= 63, `${what}: 1 to 63 bytes, no NUL`);
+
+const postgresGrant = z.strictObject({
+  type: z.literal('postgres'),
+  connection_secret: z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_.-]{0,127}$/, 'a secret name')
+    .describe("The stored secret holding the DSN (postgres://...) of the broker's manager role."),
+  database: pgIdentifier('a database name').describe('The database the login is for (DROP OWNED runs there).'),
+  member_of: z
+    .array(
+      pgIdentifier('a role name').refine(
+        (r) => !/^(?:pg_|sb_)/i.test(r),
+        'not a predefined pg_* role or a broker login (sb_*): they carry server-level rights',
+      ),
+    )
+    .min(1)
+    .max(16)
+    .refine((list) => new Set(list).size === list.length, 'each role at most once')
+    .describe('Existing group roles the login joins; nothing else is granted.'),
+  ttl: duration(12 * 3600).describe("The login's lifetime, at most the role's max_ttl."),
+  connection_limit: z
+    .union([z.number(), z.bigint()])
+    .transform(Number)
+    .pipe(z.number().int().min(1).max(100))
+    .default(2)
+    .describe('CONNECTION LIMIT of the login (default 2).'),
+  inherit: z.boolean().default(true).describe("false: NOINHERIT, the login must SET ROLE to use a group's rights."),
+  client_host: z
+    .string()
+    .regex(/^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,62})(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,62}))*|\[[0-9A-Fa-f:.]+\])$/, 'a host name or address')
+    .max(253)
+    .optional()
+    .describe("The host clients should use, if not the DSN's."),
+  env_prefix: z
+    .string()
+    .regex(/^[A-Z][A-Z0-9_]{0,31}$/, 'an upper-case environment variable prefix')
+    .default('PG')
+    .describe('Prefix of the exported libpq variables: PGHOST, PGPORT, PGDATABASE, PGUSER, PGPASSWORD.'),
+});
+
 export const grantSchema = z.discriminatedUnion('type', [
   awsGrant,
   azureGrant,
@@ -374,6 +423,7 @@ export const grantSchema = z.discriminatedUnion('type', [
   awsSecretGrant,
   awsParameterGrant,
   gcpSecretGrant,
+  postgresGrant,
 ]);
 
 /**
@@ -407,6 +457,17 @@ export const roleSchema = z
     lint: roleLintSchema.optional(),
   })
   .superRefine((role, ctx) => {
+    // A login outliving the role's bound would be a promise the broker did not mean to make.
+    const maxTtl = parseDuration(role.max_ttl) ?? 0;
+    role.grants.forEach((grant, i) => {
+      if (grant.type === 'postgres' && (parseDuration(grant.ttl) ?? 0) > maxTtl) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['grants', i, 'ttl'],
+          message: `ttl ${grant.ttl} is above the role's max_ttl ${role.max_ttl}`,
+        });
+      }
+    });
     // One exchange runs at most every pattern of one role once, each over a capped claim: bound their sum.
     const sets = [...role.allow, ...role.deny] as Record<string, unknown>[];
     const total = sets.reduce((sum, set) => sum + Object.values(set).reduce<number>((n, c) => n + patternCost(c), 0), 0);

@@ -201,3 +201,35 @@ export interface RevocationStore {
   has(requestId: string): Promise<boolean>;
   purge(now: number): Promise<void>;
 }
+
+/**
+ * A credential that exists upstream until the broker removes it (a PostgreSQL login): kept in the store so
+ * that a restart never forgets one. The secret part (password) is never stored, only what removal needs.
+ */
+export interface LeaseRow {
+  /** The upstream name (the login); unique. */
+  id: string;
+  /** Which minter removes it (a grant type). */
+  kind: string;
+  /** What the remover needs to reach it, as JSON (a connection secret's name and a database, never a DSN). */
+  target: string;
+  /** Epoch seconds. */
+  expires_at: number;
+  /** Epoch seconds: the next sweep of this lease (its expiry, sooner on revoke, later after a failure). */
+  due_at: number;
+  /** Failed removal attempts so far. */
+  attempts: number;
+  last_error: string | null;
+}
+
+export interface LeaseStore {
+  /** Records a lease (before the upstream credential is created, so that a crash cannot orphan one). */
+  put(lease: LeaseRow): Promise<void>;
+  get(id: string): Promise<LeaseRow | null>;
+  /** Leases with due_at <= now, soonest first. */
+  due(now: number, limit: number): Promise<LeaseRow[]>;
+  /** After a failed removal: counts the attempt, keeps the error, and sets when to try again. */
+  failed(id: string, error: string, dueAt: number): Promise<void>;
+  /** The credential is gone upstream. */
+  delete(id: string): Promise<void>;
+}

@@ -48,6 +48,7 @@ describe('openDatabase', () => {
     expect(tables.map((t) => t.name)).toEqual([
       'audit',
       'audit_checkpoints',
+      'leases',
       'replay',
       'revocations',
       'schema_version',
@@ -63,6 +64,7 @@ describe('openDatabase', () => {
       { version: 3 },
       { version: 4 },
       { version: 5 },
+      { version: 6 },
     ]);
   });
 

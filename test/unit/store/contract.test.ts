@@ -11,6 +11,7 @@ import {
   PgAuditStore,
   PgCheckpointStore,
   PgKeyStore,
+  PgLeaseStore,
   PgRateCounter,
   PgReplayGuard,
   PgRevocationStore,
@@ -22,6 +23,7 @@ import {
   SqliteAuditStore,
   SqliteCheckpointStore,
   SqliteKeyStore,
+  SqliteLeaseStore,
   SqliteReplayGuard,
   SqliteRevocationStore,
   SqliteSecretStore,
@@ -31,6 +33,7 @@ import {
   auditStoreContract,
   checkpointStoreContract,
   keyStoreContract,
+  leaseStoreContract,
   rateCounterContract,
   replayGuardContract,
   revocationStoreContract,
@@ -40,6 +43,7 @@ import {
   MemoryAuditStore,
   MemoryCheckpointStore,
   MemoryKeyStore,
+  MemoryLeaseStore,
   MemoryReplayGuard,
   MemoryRevocationStore,
   MemorySecretStore,
@@ -106,6 +110,9 @@ keyStoreContract('node:sqlite', () => new SqliteKeyStore(sqlite()));
 revocationStoreContract('memory', () => new MemoryRevocationStore());
 revocationStoreContract('node:sqlite', () => new SqliteRevocationStore(sqlite()));
 
+leaseStoreContract('memory', () => new MemoryLeaseStore());
+leaseStoreContract('node:sqlite', () => new SqliteLeaseStore(sqlite()));
+
 if (withPostgres) {
   replayGuardContract('postgres', async () => new PgReplayGuard(await pg()));
   auditStoreContract('postgres', async () => new PgAuditStore(await pg()));
@@ -117,4 +124,5 @@ if (withPostgres) {
   secretStoreContract('postgres', async () => new PgSecretStore(await pg()));
   keyStoreContract('postgres', async () => new PgKeyStore(await pg()));
   revocationStoreContract('postgres', async () => new PgRevocationStore(await pg()));
+  leaseStoreContract('postgres', async () => new PgLeaseStore(await pg()));
 }

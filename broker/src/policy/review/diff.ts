@@ -387,6 +387,8 @@ function grantIdentity(g: Grant): string {
       return azureSecretId(g);
     case 'vault_secret':
       return vaultSecretId(g);
+    case 'postgres':
+      return `${g.connection_secret}/${g.database}`;
   }
 }
 
@@ -410,6 +412,8 @@ function grantLabel(g: Grant): string {
       return `azure_secret ${azureSecretId(g)} as ${exportedNames(g).join(', ')}`;
     case 'vault_secret':
       return `vault_secret ${vaultSecretId(g)} as ${exportedNames(g).join(', ')}`;
+    case 'postgres':
+      return `postgres login in ${g.database} (member of ${g.member_of.join(', ')}) via ${g.connection_secret}`;
   }
 }
 
@@ -443,6 +447,7 @@ const IDENTITY_FIELDS: Record<Grant['type'], string> = {
   secret: 'name',
   azure_secret: 'vault_url/name',
   vault_secret: 'address/namespace/mount/path',
+  postgres: 'connection_secret/database',
 };
 
 const ENDPOINT_FIELDS = [

@@ -424,10 +424,12 @@ function sharedAudience(issuer: IssuerConfig): string | undefined {
 export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
   const out: LintFinding[] = [];
   const { documents } = policy;
-  // GitHub App keys named by any role: no secret grant anywhere may hand them out.
+  // GitHub App keys and PostgreSQL manager DSNs named by any role: no secret grant anywhere may hand them out.
   const appKeySecrets = new Set(
     [...policy.roles.values()].flatMap((r) =>
-      r.value.grants.flatMap((g) => (g.type === 'github' ? [g.private_key_secret ?? `github-app-${g.app_id}`] : [])),
+      r.value.grants.flatMap((g) =>
+        g.type === 'github' ? [g.private_key_secret ?? `github-app-${g.app_id}`] : g.type === 'postgres' ? [g.connection_secret] : [],
+      ),
     ),
   );
 

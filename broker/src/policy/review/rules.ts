@@ -126,7 +126,8 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
   {
     id: 'secret-names-broker-key',
     severity: 'error',
-    title: "A secret grant names one of the broker's own upstream keys (aws.*, github-app-*, a github grant's private_key_secret).",
+    title:
+      "A secret grant names one of the broker's own upstream keys (aws.*, github-app-*, a github grant's private_key_secret, a postgres grant's connection_secret).",
     help: 'Those secrets hold the keys the broker signs with for AWS access_key mode and GitHub Apps; the secret minter refuses them at run time. Grant the cloud credential (type aws or github) instead of its key.',
   },
   {

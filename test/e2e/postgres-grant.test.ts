@@ -1,0 +1,220 @@
+// The `postgres` grant against a real server (a throwaway cluster, test/helpers/postgres.ts) through an
+// in-process Node broker: the login's rights are exactly app_readonly's; revoke, expiry and a restart in
+// between all end it (no new logins, open sessions terminated, role gone); concurrent exchanges give distinct
+// logins; a denied caller creates nothing.
+import postgres from 'postgres';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { opsFixture, type OpsFixture } from '../helpers/ops-broker.ts';
+import { skipWithoutPostgres, startPostgres, type PostgresCluster } from '../helpers/postgres.ts';
+
+const skip = skipWithoutPostgres('postgres grant');
+const roleText = (ttl = '5m') =>
+  `role: db\nissuer: ci\nmax_ttl: 10m\nallow:\n  - repository_id: "1"\ngrants:\n  - type: postgres\n    connection_secret: PG_BROKER_ADMIN\n    database: app\n    member_of: [app_readonly]\n    ttl: ${ttl}\n    connection_limit: 3\n`;
+
+describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
+  let cluster: PostgresCluster;
+  let admin: ReturnType<typeof postgres>;
+  let fx: OpsFixture;
+  let appUrl: string;
+
+  const brokerLogins = async () =>
+    (await admin<{ rolname: string }[]>`select rolname from pg_roles where rolname like 'sb\\_%'`).map((r) => r.rolname);
+  const connectAs = (cred: { port: string; database: string; username: string; password: string }) =>
+    postgres({
+      host: '127.0.0.1',
+      port: Number(cred.port),
+      database: cred.database,
+      username: cred.username,
+      password: cred.password,
+      max: 1,
+      onnotice: () => {},
+    });
+
+  beforeAll(async () => {
+    cluster = await startPostgres();
+    appUrl = await cluster.createDatabase('app');
+    admin = postgres(appUrl, { max: 2, onnotice: () => {} });
+    // Password authentication for everyone but the superuser, so VALID UNTIL and passwords count.
+    const [{ hba_file }] = (await admin`show hba_file`) as unknown as [{ hba_file: string }];
+    await admin.unsafe(
+      `COPY (SELECT * FROM (VALUES ('local all all trust'), ('host all postgres 127.0.0.1/32 trust'), ('host all all 127.0.0.1/32 scram-sha-256')) v) TO '${hba_file}'`,
+    );
+    await admin`select pg_reload_conf()`;
+    await admin.unsafe(`
+      CREATE ROLE app_readonly NOLOGIN;
+      CREATE TABLE visible (x int); INSERT INTO visible VALUES (1);
+      CREATE TABLE hidden (x int);
+      GRANT SELECT ON visible TO app_readonly;
+      CREATE ROLE broker_mgr LOGIN CREATEROLE PASSWORD 'mgr-pass';
+      GRANT app_readonly TO broker_mgr WITH ADMIN OPTION;
+      GRANT pg_signal_backend TO broker_mgr;`);
+    fx = await opsFixture('pg-grant');
+    fx.writeRole('db', roleText());
+  }, 60_000);
+
+  afterAll(async () => {
+    await fx?.close();
+    await admin?.end();
+    cluster?.stop();
+  });
+
+  async function started() {
+    const b = await fx.start();
+    await b.broker.vault.put(
+      'PG_BROKER_ADMIN',
+      `postgres://broker_mgr:mgr-pass@127.0.0.1:${cluster.port}/app`,
+      Math.floor(Date.now() / 1000),
+    );
+    return b;
+  }
+
+  const revoke = async (url: string, token: string, requestId: string) =>
+    fetch(`${url}/v1/revoke`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token, request_id: requestId }),
+    });
+
+  it('an exchange returns a login that can SELECT what app_readonly can and nothing else; revoke ends it: no new logins, the open session terminated, the role gone', async () => {
+    const b = await started();
+    const res = await b.exchange(await fx.token('1', { run_id: 'r1' }), 'db');
+    expect(res.status).toBe(200);
+    const cred = res.body.credentials[0];
+    expect(cred).toMatchObject({ type: 'postgres', host: '127.0.0.1', port: String(cluster.port), database: 'app' });
+    expect(cred.username).toMatch(/^sb_db_[0-9a-f]{16}$/);
+    expect(cred.url).toBe(`postgres://${cred.username}:${encodeURIComponent(cred.password)}@127.0.0.1:${cluster.port}/app`);
+    const job = connectAs(cred);
+    expect(await job`select x from visible`).toEqual([{ x: 1 }]);
+    await expect(job`select x from hidden`).rejects.toMatchObject({ code: '42501' });
+    await expect(job`create table mine (x int)`).rejects.toMatchObject({ code: '42501' });
+    await expect(job`create role other`).rejects.toMatchObject({ code: '42501' });
+    const [attrs] = await admin`select rolcanlogin, rolconnlimit, rolvaliduntil from pg_roles where rolname = ${cred.username}`;
+    expect(attrs).toMatchObject({ rolcanlogin: true, rolconnlimit: 3 });
+    expect(Math.abs(new Date(attrs!.rolvaliduntil).getTime() - Date.parse(cred.expires_at))).toBeLessThan(1000);
+
+    const r = await revoke(b.broker.url, await fx.token('1', { run_id: 'r1' }), res.body.request_id);
+    expect(r.status).toBe(200);
+    expect(await r.json()).toMatchObject({ revoked: [{ type: 'postgres', ok: true }] });
+    await expect(job`select 1`).rejects.toBeDefined();
+    await job.end({ timeout: 1 }).catch(() => {});
+    expect(await brokerLogins()).toEqual([]);
+    const again = connectAs(cred);
+    await expect(again`select 1`).rejects.toBeDefined();
+    await again.end({ timeout: 1 }).catch(() => {});
+    await b.broker.stop();
+  }, 60_000);
+
+  it('the sweeper removes an expired login, its open session too, even across a broker restart between mint and expiry', async () => {
+    fx.writeRole('db', roleText('2s'));
+    const first = await started();
+    const res = await first.exchange(await fx.token(), 'db');
+    expect(res.status).toBe(200);
+    const cred = res.body.credentials[0];
+    const job = connectAs(cred);
+    expect(await job`select x from visible`).toEqual([{ x: 1 }]);
+    await first.broker.stop();
+
+    const second = await started();
+    await new Promise((r) => setTimeout(r, 3000));
+    expect(await second.broker.leases!.sweeper.sweep()).toEqual({ removed: 1, failed: 0 });
+    expect(await brokerLogins()).toEqual([]);
+    await expect(job`select 1`).rejects.toBeDefined();
+    await job.end({ timeout: 1 }).catch(() => {});
+    expect(second.lines.some((l) => l.event === 'lease.removed' && l.lease === cred.username)).toBe(true);
+    await second.broker.stop();
+    fx.writeRole('db', roleText());
+  }, 60_000);
+
+  it('50 concurrent exchanges give 50 distinct logins, all removed after revoke', async () => {
+    const b = await started();
+    const results = await Promise.all(
+      Array.from({ length: 50 }, async (_, i) => {
+        const token = await fx.token('1', { run_id: `c${i}` });
+        return { token: await fx.token('1', { run_id: `c${i}` }), res: await b.exchange(token, 'db') };
+      }),
+    );
+    expect(results.map((r) => r.res.status)).toEqual(Array(50).fill(200));
+    const names = new Set(results.map((r) => r.res.body.credentials[0].username));
+    expect(names.size).toBe(50);
+    expect(new Set(await brokerLogins())).toEqual(names);
+    const revoked = await Promise.all(results.map((r) => revoke(b.broker.url, r.token, r.res.body.request_id)));
+    expect(revoked.map((r) => r.status)).toEqual(Array(50).fill(200));
+    expect(await brokerLogins()).toEqual([]);
+    await b.broker.stop();
+  }, 120_000);
+
+  it('group role names with quotes, semicolons and unicode are quoted by PostgreSQL: the login joins exactly them and is removed', async () => {
+    const odd = ['ro"; DROP ROLE app_readonly; --', "o'brien", 'lecture_seule_ü🙂'];
+    for (const name of odd) {
+      await admin`CREATE ROLE ${admin(name)} NOLOGIN`;
+      await admin`GRANT ${admin(name)} TO broker_mgr WITH ADMIN OPTION`;
+    }
+    fx.writeRole('odd', roleText().replace('role: db', 'role: odd').replace('[app_readonly]', JSON.stringify(odd)));
+    const b = await started();
+    const res = await b.exchange(await fx.token('1', { run_id: 'odd' }), 'odd');
+    expect(res.status).toBe(200);
+    const login = res.body.credentials[0].username;
+    const groups =
+      await admin`select g.rolname from pg_auth_members m join pg_roles g on g.oid = m.roleid join pg_roles u on u.oid = m.member where u.rolname = ${login} order by 1`;
+    expect(groups.map((g) => g.rolname).sort()).toEqual([...odd].sort());
+    expect(await admin`select 1 from pg_roles where rolname = 'app_readonly'`).toHaveLength(1);
+    const r = await revoke(b.broker.url, await fx.token('1', { run_id: 'odd' }), res.body.request_id);
+    expect(r.status).toBe(200);
+    expect(await brokerLogins()).toEqual([]);
+    await b.broker.stop();
+  }, 60_000);
+
+  it('a group role with server-level rights is refused at mint, and the failed exchange leaves no login', async () => {
+    await admin`CREATE ROLE strong_group NOLOGIN CREATEDB`;
+    await admin`GRANT strong_group TO broker_mgr WITH ADMIN OPTION`;
+    fx.writeRole('strong', roleText().replace('role: db', 'role: strong').replace('[app_readonly]', '[strong_group]'));
+    const b = await started();
+    const res = await b.exchange(await fx.token('1'), 'strong');
+    expect(res.status).toBe(502);
+    expect(await brokerLogins()).toEqual([]);
+    expect((await b.broker.leases!.sweeper.store.due(Number.MAX_SAFE_INTEGER, 10)).length).toBe(0);
+    await b.broker.stop();
+  }, 60_000);
+
+  it('a failed exchange (a later grant failed) removes the login it created', async () => {
+    fx.writeRole('later', `${roleText().replace('role: db', 'role: later')}  - type: secret\n    name: NOT_STORED\n`);
+    const b = await started();
+    const res = await b.exchange(await fx.token('1'), 'later');
+    expect(res.status).toBe(502);
+    expect(await brokerLogins()).toEqual([]);
+    await b.broker.stop();
+  }, 60_000);
+
+  it('the sweeper drops only logins of the broker form: a lease row naming another role is refused and kept failing', async () => {
+    const b = await started();
+    const store = b.broker.leases!.sweeper.store;
+    await store.put({
+      id: 'app_readonly',
+      kind: 'postgres',
+      target: JSON.stringify({ connection_secret: 'PG_BROKER_ADMIN', database: 'app' }),
+      expires_at: 1,
+      due_at: 1,
+      attempts: 0,
+      last_error: null,
+    });
+    expect(await b.broker.leases!.sweeper.sweep()).toEqual({ removed: 0, failed: 1 });
+    expect(await admin`select 1 from pg_roles where rolname = 'app_readonly'`).toHaveLength(1);
+    expect(await admin`select has_table_privilege('app_readonly', 'visible', 'select') as ok`).toEqual([{ ok: true }]);
+    expect(
+      await admin`select count(*)::int as n from pg_auth_members m join pg_roles g on g.oid = m.roleid where g.rolname = 'app_readonly'`,
+    ).not.toEqual([{ n: 0 }]);
+    expect((await store.get('app_readonly'))?.attempts).toBe(1);
+    expect(b.lines.some((l) => l.event === 'lease.remove_failed' && l.lease === 'app_readonly')).toBe(true);
+    await store.delete('app_readonly');
+    await b.broker.stop();
+  }, 60_000);
+
+  it('a denied caller creates nothing (pg_roles unchanged)', async () => {
+    const b = await started();
+    const before = await admin`select rolname from pg_roles order by rolname`;
+    const res = await b.exchange(await fx.token('2'), 'db');
+    expect(res.status).toBe(403);
+    expect(await admin`select rolname from pg_roles order by rolname`).toEqual(before);
+    await b.broker.stop();
+  }, 60_000);
+});
