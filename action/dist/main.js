@@ -1672,14 +1672,16 @@ var REQUIRED = {
   azure: ["access_token"],
   gcp: ["access_token"],
   github: ["token"],
-  secret: ["name", "value"]
+  secret: ["name", "value"],
+  postgres: ["username", "password", "host", "port", "database", "url"]
 };
 var OPTIONAL_STRINGS = {
   aws: ["session_token", "expires_at", "region", "role_arn"],
   azure: ["expires_at", "tenant_id", "client_id", "scope"],
   gcp: ["expires_at", "service_account", "project_id"],
   github: ["expires_at"],
-  secret: ["env", "source"]
+  secret: ["env", "source"],
+  postgres: ["expires_at", "env_prefix"]
 };
 var PUBLIC_FIELDS = /* @__PURE__ */ new Set([
   "type",
@@ -1696,9 +1698,10 @@ var PUBLIC_FIELDS = /* @__PURE__ */ new Set([
   "name",
   "env",
   "version",
-  "source"
+  "source",
+  "env_prefix"
 ]);
-var REVOCABLE_TYPES = /* @__PURE__ */ new Set(["github"]);
+var REVOCABLE_TYPES = /* @__PURE__ */ new Set(["github", "postgres"]);
 function hasRevocable(response) {
   return response.unknown_types.length > 0 || response.credentials.some((c) => REVOCABLE_TYPES.has(c.type));
 }
@@ -2216,6 +2219,16 @@ function envVarsFor(credentials, options = {}) {
       case "secret":
         push(`${prefix}${c.env}`, c.value);
         break;
+      case "postgres": {
+        const pg = c.env_prefix ?? "PG";
+        push(`${pg}HOST`, c.host);
+        push(`${pg}PORT`, c.port);
+        push(`${pg}DATABASE`, c.database);
+        push(`${pg}USER`, c.username);
+        push(`${pg}PASSWORD`, c.password);
+        push("DATABASE_URL", c.url);
+        break;
+      }
     }
   }
   return problems.length ? { ok: false, problems } : { ok: true, vars };
@@ -2464,7 +2477,10 @@ var cell = (s) => s.replace(/[|\r\n<>`]/g, (ch) => ({ "|": "\\|", "\r": " ", "\n
 function summaryMarkdown(response, brokerUrl, options = {}) {
   const hidden = (s) => (options.hide ?? []).reduce((t, h) => h ? t.replaceAll(h, "***") : t, s);
   const rows = response.credentials.map((c) => {
-    const raw = c.type === "aws" ? c.role_arn ?? "" : c.type === "azure" ? c.scope ?? "" : c.type === "gcp" ? c.service_account ?? c.project_id ?? "" : c.type === "github" ? (c.repositories ?? []).join(", ") : `${c.env}${c.version !== void 0 ? ` (version ${c.version})` : ""}`;
+    const raw = c.type === "aws" ? c.role_arn ?? "" : c.type === "azure" ? c.scope ?? "" : c.type === "gcp" ? c.service_account ?? c.project_id ?? "" : c.type === "github" ? (c.repositories ?? []).join(", ") : c.type === "postgres" ? (
+      // Names only: the login and host are masked values.
+      `${c.env_prefix ?? "PG"}HOST..${c.env_prefix ?? "PG"}PASSWORD, DATABASE_URL`
+    ) : `${c.env}${c.version !== void 0 ? ` (version ${c.version})` : ""}`;
     const target = hidden(raw);
     const expiry = c.type === "secret" ? "" : c.expires_at ?? "";
     return `| ${cell(c.type)} | ${cell(target)} | ${cell(expiry)} |`;
