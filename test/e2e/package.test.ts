@@ -11,6 +11,7 @@ import { CLIENT_FILE, packageVersion, sha256, TEMPLATE } from '../../scripts/bui
 import { releaseArtifacts } from '../../scripts/release-artifacts.ts';
 import { ROOT } from '../helpers/processes.ts';
 import { freePort } from '../helpers/ports.ts';
+import { type InstalledServer, startInstalled } from '../helpers/installed.ts';
 
 const VERSION = packageVersion();
 const NODE24 = process.execPath;
@@ -122,7 +123,7 @@ describe('the release files (scripts/release-artifacts.ts, as the release workfl
 
 describe('installed from the tarball into a prefix outside the repository', () => {
   let issuer: TestIssuerServer;
-  let broker: { url: string; logs(): string; stop(): Promise<void> } | undefined;
+  let broker: InstalledServer | undefined;
 
   beforeAll(() => {
     // --offline: nothing may come from a registry (and the bundled package needs nothing).
@@ -272,31 +273,6 @@ function bash(script: string, cwd: string, env: Record<string, string>): Promise
   });
 }
 
-function serve(args: string[]): Promise<{ url: string; logs(): string; stop(): Promise<void> }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(NODE24, [bin, 'serve', '--port', '0', ...args], { cwd: work, env: { PATH: '/usr/bin:/bin', HOME: work } });
-    let logs = '';
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${logs}`)), 20_000);
-    child.stderr.on('data', (d) => {
-      logs += d;
-      const m = /listening on (http:\/\/\S+)/.exec(logs);
-      if (m) {
-        clearTimeout(timer);
-        resolve({
-          url: m[1]!,
-          logs: () => logs,
-          stop: () =>
-            new Promise<void>((r) => {
-              if (child.exitCode !== null) return r();
-              child.once('exit', () => r());
-              child.kill('SIGTERM');
-            }),
-        });
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`serve exited with ${code}:\n${logs}`));
-    });
-  });
+function serve(args: string[]): Promise<InstalledServer> {
+  return startInstalled(NODE24, [bin, 'serve', '--port', '0', ...args], { cwd: work, env: { PATH: '/usr/bin:/bin', HOME: work } });
 }
