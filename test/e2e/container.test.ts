@@ -335,3 +335,19 @@ describe('the deployment examples', () => {
     expect(unknownServeFlags(['--watch', '--database=postgres://x', '--policies', '/p'])).toEqual([]);
   });
 });
+
+describe('the release workflow', () => {
+  const workflow = parseAllDocuments(readFileSync(join(ROOT, '.github/workflows/release.yml'), 'utf8'))[0]!.toJS() as Record<string, any>;
+  const image = workflow.jobs?.image;
+
+  it('builds and pushes this Dockerfile with provenance, after the tested release, every action pinned by commit SHA', () => {
+    expect(image.needs).toBe('release');
+    const steps: { uses?: string; with?: Record<string, unknown> }[] = image.steps;
+    for (const s of steps.filter((s) => s.uses)) expect(s.uses).toMatch(/^[\w.-]+\/[\w.-]+@[0-9a-f]{40}$/);
+    const build = steps.find((s) => s.uses?.startsWith('docker/build-push-action@'));
+    expect(build?.with).toMatchObject({ context: '.', push: true, provenance: 'mode=max' });
+    expect(build?.with?.file).toBeUndefined();
+    expect(steps.some((s) => s.uses?.startsWith('docker/login-action@'))).toBe(true);
+    expect(image.permissions).toEqual({ contents: 'read', packages: 'write' });
+  });
+});
