@@ -94,6 +94,11 @@ function countedReplay(replay: ReplayGuard, metrics: BrokerMetrics): ReplayGuard
         metrics.replayFailure();
         throw err;
       }),
+    claimReuse: (key, tokenSha256, expiresAt, now) =>
+      replay.claimReuse(key, tokenSha256, expiresAt, now).catch((err: unknown) => {
+        metrics.replayFailure();
+        throw err;
+      }),
   };
 }
 

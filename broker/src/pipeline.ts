@@ -164,7 +164,8 @@ export async function authenticate(
   nowMs: number,
 ): Promise<VerifiedToken> {
   if (typeof token !== 'string') throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_missing');
-  draft.record.token_sha256 = await sha256Hex(token);
+  const tokenSha256 = await sha256Hex(token);
+  draft.record.token_sha256 = tokenSha256;
   const verified = await verifyIdToken(token, policy, deps.jwks, nowMs);
   if (!verified.ok) {
     draft.record.issuer = verified.issuer ?? null;
@@ -181,14 +182,25 @@ export async function authenticate(
     throw new BrokerError('ERR_RATE_LIMITED', 'rate_limit.subject');
   }
 
-  // Replay: one atomic claim per (issuer, jti), kept until exp plus leeway.
-  let first: boolean;
+  // Replay: one atomic claim per (issuer, jti), kept until exp plus leeway. An issuer with `replay: reuse`
+  // lets the token that first claimed the jti (by its hash) claim it again, and each use is counted; the
+  // token's age and lifetime were bounded by verification above either way.
+  const key = `${issuer.name}\u0000${claims.jti}`;
+  const expiresAt = claims.exp + REPLAY_LEEWAY_S;
+  const nowS = Math.floor(nowMs / 1000);
+  let accepted: boolean;
   try {
-    first = await deps.replay.claim(`${issuer.name}\u0000${claims.jti}`, claims.exp + REPLAY_LEEWAY_S, Math.floor(nowMs / 1000));
+    if (issuer.replay === 'reuse') {
+      const uses = await deps.replay.claimReuse(key, tokenSha256, expiresAt, nowS);
+      accepted = uses > 0;
+      if (accepted) draft.record.token_uses = uses;
+    } else {
+      accepted = await deps.replay.claim(key, expiresAt, nowS);
+    }
   } catch (err) {
     throw new BrokerError('ERR_UNAVAILABLE', 'replay.store_failed', { cause: err });
   }
-  if (!first) throw new BrokerError('ERR_TOKEN_REPLAYED', 'token.replayed');
+  if (!accepted) throw new BrokerError('ERR_TOKEN_REPLAYED', 'token.replayed');
   return verified.token;
 }
 

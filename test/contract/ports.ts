@@ -53,6 +53,56 @@ export function replayGuardContract(adapter: string, fresh: Factory<ReplayGuard>
       const results = await Promise.all(Array.from({ length: 40 }, () => guard.claim(key, NOW + 100, NOW)));
       expect(results.filter(Boolean)).toHaveLength(1);
     });
+
+    // Reuse by design (`replay: reuse`): one token may present its jti again; another token with it may not.
+    const tokenA = 'a'.repeat(64);
+    const tokenB = 'b'.repeat(64);
+
+    it('reuse: counts the uses of one token, refuses another token with the same key, and restarts after expiry', async () => {
+      const guard = await fresh();
+      const key = `k8s\u0000${crypto.randomUUID()}`;
+      expect(await guard.claimReuse(key, tokenA, NOW + 100, NOW)).toBe(1);
+      expect(await guard.claimReuse(key, tokenA, NOW + 100, NOW + 10)).toBe(2);
+      expect(await guard.claimReuse(key, tokenB, NOW + 100, NOW + 20)).toBe(0);
+      expect(await guard.claimReuse(key, tokenA, NOW + 100, NOW + 100)).toBe(3);
+      // The other token's refusal took nothing over: the key still belongs to the first token.
+      expect(await guard.claimReuse(key, tokenB, NOW + 100, NOW + 100)).toBe(0);
+      // Expired: taken over afresh, by whichever token comes first.
+      expect(await guard.claimReuse(key, tokenB, NOW + 500, NOW + 101)).toBe(1);
+      expect(await guard.claimReuse(key, tokenA, NOW + 500, NOW + 102)).toBe(0);
+    });
+
+    it('reuse: a single-use claim is never reused, and a reused key is never claimed single-use while it lives', async () => {
+      const guard = await fresh();
+      const single = `k8s\u0000${crypto.randomUUID()}`;
+      expect(await guard.claim(single, NOW + 100, NOW)).toBe(true);
+      expect(await guard.claimReuse(single, tokenA, NOW + 100, NOW)).toBe(0);
+      const reused = `k8s\u0000${crypto.randomUUID()}`;
+      expect(await guard.claimReuse(reused, tokenA, NOW + 100, NOW)).toBe(1);
+      expect(await guard.claim(reused, NOW + 100, NOW)).toBe(false);
+      expect(await guard.claimReuse(reused, tokenA, NOW + 100, NOW)).toBe(2);
+      // After expiry a single-use claim takes the key over, and the old token's hash goes with it.
+      expect(await guard.claim(reused, NOW + 500, NOW + 101)).toBe(true);
+      expect(await guard.claimReuse(reused, tokenA, NOW + 500, NOW + 102)).toBe(0);
+    });
+
+    it('reuse: concurrent uses of one token all succeed with distinct counts', async () => {
+      const guard = await fresh();
+      const key = `k8s\u0000${crypto.randomUUID()}`;
+      const counts = await Promise.all(Array.from({ length: 40 }, () => guard.claimReuse(key, tokenA, NOW + 100, NOW)));
+      expect([...counts].sort((x, y) => x - y)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    });
+
+    it('reuse: of concurrent different tokens with one key exactly one wins, and only it is counted on', async () => {
+      const guard = await fresh();
+      const key = `k8s\u0000${crypto.randomUUID()}`;
+      const tokens = Array.from({ length: 20 }, (_, i) => i.toString(16).padStart(2, '0').repeat(32));
+      const counts = await Promise.all(tokens.map((t) => guard.claimReuse(key, t, NOW + 100, NOW)));
+      expect(counts.filter((c) => c === 1)).toHaveLength(1);
+      expect(counts.filter((c) => c === 0)).toHaveLength(tokens.length - 1);
+      const winner = tokens[counts.indexOf(1)]!;
+      expect(await guard.claimReuse(key, winner, NOW + 100, NOW)).toBe(2);
+    });
   });
 }
 

@@ -21,14 +21,30 @@ import type {
 } from '../../broker/src/store/ports.ts';
 
 export class MemoryReplayGuard implements ReplayGuard {
+  /** key -> expiry; with the token hash and use count for reuse claims (null hash: a single-use claim). */
   readonly used = new Map<string, number>();
+  readonly reuse = new Map<string, { tokenSha256: string | null; uses: number }>();
   broken = false;
   async claim(key: string, expiresAt: number, now: number): Promise<boolean> {
     if (this.broken) throw new Error('replay store down');
     const existing = this.used.get(key);
     if (existing !== undefined && existing >= now) return false;
     this.used.set(key, expiresAt);
+    this.reuse.set(key, { tokenSha256: null, uses: 1 });
     return true;
+  }
+  async claimReuse(key: string, tokenSha256: string, expiresAt: number, now: number): Promise<number> {
+    if (this.broken) throw new Error('replay store down');
+    const existing = this.used.get(key);
+    const held = this.reuse.get(key);
+    if (existing !== undefined && existing >= now) {
+      if (held?.tokenSha256 !== tokenSha256) return 0;
+      held.uses += 1;
+      return held.uses;
+    }
+    this.used.set(key, expiresAt);
+    this.reuse.set(key, { tokenSha256, uses: 1 });
+    return 1;
   }
 }
 

@@ -257,11 +257,30 @@ export class PgReplayGuard implements ReplayGuard {
     // concurrent insert of the same key waits for the first to commit and then sees it live: one winner.
     const result = await this.#db.query(
       `INSERT INTO replay (key, expires_at) VALUES ($1, $2)
-       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at < $3`,
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = NULL, uses = 1
+       WHERE replay.expires_at < $3`,
       [Buffer.from(key, 'utf8'), expiresAt, now],
     );
     this.#purger.maybe(now);
     return result.count === 1;
+  }
+
+  async claimReuse(key: string, tokenSha256: string, expiresAt: number, now: number): Promise<number> {
+    // The same upsert, which also counts up a live key held by the same token. A concurrent use waits on
+    // the row lock and re-evaluates against the committed row, so each use gets its own count. A single-use
+    // claim's NULL hash never equals a token's.
+    const [row] = await this.#db.query(
+      `INSERT INTO replay (key, expires_at, token_sha256, uses) VALUES ($1, $2, $3, 1)
+       ON CONFLICT (key) DO UPDATE SET
+         uses = CASE WHEN replay.expires_at < $4 THEN 1 ELSE replay.uses + 1 END,
+         expires_at = CASE WHEN replay.expires_at < $4 THEN excluded.expires_at ELSE replay.expires_at END,
+         token_sha256 = excluded.token_sha256
+       WHERE replay.expires_at < $4 OR replay.token_sha256 = excluded.token_sha256
+       RETURNING uses`,
+      [Buffer.from(key, 'utf8'), expiresAt, Buffer.from(tokenSha256, 'hex'), now],
+    );
+    this.#purger.maybe(now);
+    return row ? Number(row.uses) : 0;
   }
 }
 

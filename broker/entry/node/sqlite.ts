@@ -208,6 +208,7 @@ const PURGE_EVERY_CLAIMS = 1000;
 
 export class SqliteReplayGuard implements ReplayGuard {
   readonly #claim: StatementSync;
+  readonly #claimReuse: StatementSync;
   readonly #purge: StatementSync;
   readonly #writes: WriteBatcher;
   #claimsSincePurge = 0;
@@ -219,7 +220,19 @@ export class SqliteReplayGuard implements ReplayGuard {
     // over. SQLite runs it under its write lock, so across connections and processes exactly one wins.
     this.#claim = db.prepare(
       `INSERT INTO replay (key, expires_at) VALUES (?, ?)
-       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at < ?`,
+       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = NULL, uses = 1
+       WHERE replay.expires_at < ?`,
+    );
+    // Reuse: the same statement shape, and a live key is also counted up when the same token holds it. A
+    // single-use claim's NULL hash never equals a token's, so it is never reused.
+    this.#claimReuse = db.prepare(
+      `INSERT INTO replay (key, expires_at, token_sha256, uses) VALUES (?1, ?2, ?3, 1)
+       ON CONFLICT (key) DO UPDATE SET
+         uses = CASE WHEN replay.expires_at < ?4 THEN 1 ELSE replay.uses + 1 END,
+         expires_at = CASE WHEN replay.expires_at < ?4 THEN excluded.expires_at ELSE replay.expires_at END,
+         token_sha256 = excluded.token_sha256
+       WHERE replay.expires_at < ?4 OR replay.token_sha256 = excluded.token_sha256
+       RETURNING uses`,
     );
     this.#purge = db.prepare('DELETE FROM replay WHERE expires_at < ?');
   }
@@ -228,16 +241,31 @@ export class SqliteReplayGuard implements ReplayGuard {
     // Claims of one turn share a commit, which need not wait for an fsync (see WriteBatcher).
     return this.#writes.run(
       () => {
-        // Purge before claiming: a failing database then fails the request (closed), never after a claim.
-        if (++this.#claimsSincePurge >= PURGE_EVERY_CLAIMS || now - this.#lastPurge >= PURGE_INTERVAL_S) {
-          this.#purge.run(now);
-          this.#claimsSincePurge = 0;
-          this.#lastPurge = now;
-        }
+        this.#maybePurge(now);
         return changedOne(this.#claim, key, expiresAt, now);
       },
       { durable: false },
     );
+  }
+
+  claimReuse(key: string, tokenSha256: string, expiresAt: number, now: number): Promise<number> {
+    return this.#writes.run<number>(
+      () => {
+        this.#maybePurge(now);
+        const row = this.#claimReuse.get(key, expiresAt, tokenSha256, now) as { uses: number } | undefined;
+        return row ? Number(row.uses) : 0;
+      },
+      { durable: false },
+    );
+  }
+
+  /** Purge before claiming: a failing database then fails the request (closed), never after a claim. */
+  #maybePurge(now: number): void {
+    if (++this.#claimsSincePurge >= PURGE_EVERY_CLAIMS || now - this.#lastPurge >= PURGE_INTERVAL_S) {
+      this.#purge.run(now);
+      this.#claimsSincePurge = 0;
+      this.#lastPurge = now;
+    }
   }
 }
 

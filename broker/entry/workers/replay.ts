@@ -27,6 +27,16 @@ export class ReplayGuardObject extends DurableObject<unknown> {
        CREATE INDEX IF NOT EXISTS replay_expires_at ON replay (expires_at);
        CREATE TABLE IF NOT EXISTS rate (key TEXT PRIMARY KEY, window_start INTEGER NOT NULL, count INTEGER NOT NULL, until INTEGER NOT NULL) WITHOUT ROWID;`,
     );
+    // Reuse by design (`replay: reuse`): objects made before it have the table without these columns; SQLite
+    // has no ADD COLUMN IF NOT EXISTS, so the columns are looked up first.
+    const columns = new Set(
+      ctx.storage.sql
+        .exec<{ name: string }>("SELECT name FROM pragma_table_info('replay')")
+        .toArray()
+        .map((c) => c.name),
+    );
+    if (!columns.has('token_sha256')) ctx.storage.sql.exec('ALTER TABLE replay ADD COLUMN token_sha256 TEXT');
+    if (!columns.has('uses')) ctx.storage.sql.exec('ALTER TABLE replay ADD COLUMN uses INTEGER NOT NULL DEFAULT 1');
   }
 
   /**
@@ -40,7 +50,8 @@ export class ReplayGuardObject extends DurableObject<unknown> {
       this.ctx.storage.sql
         .exec(
           `INSERT INTO replay (key, expires_at) VALUES (?, ?)
-           ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at WHERE replay.expires_at < ?
+           ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = NULL, uses = 1
+           WHERE replay.expires_at < ?
            RETURNING key`,
           key,
           expiresAt,
@@ -50,6 +61,34 @@ export class ReplayGuardObject extends DurableObject<unknown> {
     // After the decision: scheduling a purge never delays or changes it.
     if (won) await this.#schedulePurge(expiresAt * 1000);
     return won;
+  }
+
+  /**
+   * A use of `key` by the token hashing to `tokenSha256` (hex): the use count including this one, or 0 when a
+   * live claim belongs to another token or is single-use. One statement, as for claim.
+   */
+  async claimReuse(key: string, tokenSha256: string, expiresAt: number, now: number): Promise<number> {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) throw new TypeError('claimReuse: invalid key');
+    if (typeof tokenSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(tokenSha256)) throw new TypeError('claimReuse: invalid token hash');
+    if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(now)) throw new TypeError('claimReuse: times must be integers');
+    const rows = this.ctx.storage.sql
+      .exec<{ uses: number }>(
+        `INSERT INTO replay (key, expires_at, token_sha256, uses) VALUES (?1, ?2, ?3, 1)
+         ON CONFLICT (key) DO UPDATE SET
+           uses = CASE WHEN replay.expires_at < ?4 THEN 1 ELSE replay.uses + 1 END,
+           expires_at = CASE WHEN replay.expires_at < ?4 THEN excluded.expires_at ELSE replay.expires_at END,
+           token_sha256 = excluded.token_sha256
+         WHERE replay.expires_at < ?4 OR replay.token_sha256 = excluded.token_sha256
+         RETURNING uses`,
+        key,
+        expiresAt,
+        tokenSha256,
+        now,
+      )
+      .toArray();
+    const uses = rows[0]?.uses ?? 0;
+    if (uses === 1) await this.#schedulePurge(expiresAt * 1000);
+    return uses;
   }
 
   /**
@@ -110,6 +149,12 @@ export class DoReplayGuard implements ReplayGuard {
     // A stub per call: stubs are cheap, and one made while serving one request is not reused by another.
     const stub = this.#namespace.get(this.#namespace.idFromName(`replay-${shard}`));
     return stub.claim(key, expiresAt, now);
+  }
+
+  async claimReuse(key: string, tokenSha256: string, expiresAt: number, now: number): Promise<number> {
+    // Sharded by the key alone, so every use of a jti, by whichever token, meets in one object.
+    const shard = (await sha256Hex(key)).slice(0, SHARD_HEX_DIGITS);
+    return this.#namespace.get(this.#namespace.idFromName(`replay-${shard}`)).claimReuse(key, tokenSha256, expiresAt, now);
   }
 }
 

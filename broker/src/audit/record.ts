@@ -26,6 +26,8 @@ export interface AuditRecord {
   identity: Record<string, string | number | boolean | null>;
   jti: string | null;
   token_sha256: string | null;
+  /** Only for an issuer with `replay: reuse`: which use of this token the request was (1 for the first). */
+  token_uses?: number;
   client_ip: string | null;
   user_agent: string | null;
   credentials: CredentialSummary[];

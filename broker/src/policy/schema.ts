@@ -529,6 +529,12 @@ export const issuerSchema = z
     max_token_age: duration(24 * 3600).default('10m'),
     /** Cap on exp - iat: tokens minted to live longer are refused. */
     max_token_lifetime: duration(24 * 3600).default('2h'),
+    /**
+     * `single_use` (the CI rule): a jti is accepted once. `reuse`: the same token (same SHA-256) may present
+     * its jti again within its lifetime, each use counted in the audit; another token with that jti is
+     * refused. For issuers that hand one token out many times (a kubelet's projected token).
+     */
+    replay: z.enum(['single_use', 'reuse']).default('single_use'),
     /** The issuer's keys when its discovery is unreachable (a private cluster): inline, or a file under jwks/. */
     jwks: jwksSchema.optional(),
     jwks_file: z

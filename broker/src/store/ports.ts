@@ -8,6 +8,13 @@ export interface ReplayGuard {
    * and false for every later one while the record lives, however many run concurrently.
    */
   claim(key: string, expiresAt: number, now: number): Promise<boolean>;
+  /**
+   * Reuse by design (an issuer with `replay: reuse`, e.g. a kubelet's projected token): atomically records a
+   * use of `key` by the token whose SHA-256 is `tokenSha256` (hex) until `expiresAt`, and returns the use
+   * count including this one. A live key held by another token, or by a single-use claim, yields 0. An
+   * expired record is taken over (count 1). Concurrent uses of one token get distinct counts.
+   */
+  claimReuse(key: string, tokenSha256: string, expiresAt: number, now: number): Promise<number>;
 }
 
 /** Request counters for rate limits (ratelimit.ts). Counts hits of `key` in the window starting at `windowStart` (epoch s); returns the count including this one. */

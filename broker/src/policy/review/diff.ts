@@ -807,6 +807,14 @@ function diffIssuer(name: string, b: IssuerConfig, a: IssuerConfig): PolicyChang
       where,
       summary: `algorithms removed: ${removed.map(code).join(', ')}`,
     });
+  if (b.replay !== a.replay)
+    out.push({
+      risk: a.replay === 'reuse' ? 'medium' : 'low',
+      direction: a.replay === 'reuse' ? 'widened' : 'narrowed',
+      kind: a.replay === 'reuse' ? 'replay-reuse-allowed' : 'replay-single-use',
+      where,
+      summary: `replay ${code(b.replay)} → ${code(a.replay)}`,
+    });
   for (const field of ['max_token_age', 'max_token_lifetime'] as const) {
     const sign = longer(b[field], a[field], 0);
     if (sign !== 0) {

@@ -514,6 +514,16 @@ export function lintPolicy(policy: LoadedPolicy): LintFinding[] {
         ),
       );
     }
+    if (issuer.replay === 'reuse' && issuerKind(issuer) !== 'kubernetes') {
+      out.push(
+        finding(
+          'replay-reuse',
+          issuersFile,
+          positionOf(documents, issuersFile, ['issuers', name, 'replay']),
+          `issuer ${name} (${issuer.url}) is not kind: kubernetes but sets replay: reuse, so one token can be exchanged many times`,
+        ),
+      );
+    }
     const shared = sharedAudience(issuer);
     if (shared) {
       out.push(

@@ -106,6 +106,12 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
     help: "Set audience to this broker's own URL and request tokens for it, so a token minted for AWS, Azure, GCP or anything else cannot be replayed here.",
   },
   {
+    id: 'replay-reuse',
+    severity: 'warning',
+    title: 'An issuer that is not `kind: kubernetes` sets `replay: reuse`, so one of its tokens can be used many times.',
+    help: 'Keep `replay: single_use` (the default) for CI issuers: their tokens are fresh for every job step, and a stolen one is then worth one exchange. `reuse` is for tokens handed out many times by design, such as a kubelet projected token.',
+  },
+  {
     id: 'unused-issuer',
     severity: 'warning',
     title: 'An issuer in issuers.yaml is not used by any role.',

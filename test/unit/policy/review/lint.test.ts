@@ -374,6 +374,12 @@ const ROWS: Row[] = [
     at: ['issuers.yaml', 5, 3],
   },
   {
+    rule: 'replay-reuse',
+    fail: { issuers: `${GITHUB}    replay: reuse\n`, roles: { r: role('r', BOUND) } },
+    pass: { issuers: `${GITHUB}    replay: single_use\n`, roles: { r: role('r', BOUND) } },
+    at: ['issuers.yaml', 5, 13],
+  },
+  {
     rule: 'role-without-tests',
     fail: { roles: { r: role('r', BOUND) }, tests: false },
     pass: { roles: { r: role('r', BOUND) } },
