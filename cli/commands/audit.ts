@@ -541,11 +541,12 @@ const reportCmd: Command = {
       } catch (err) {
         ctx.err(`WARNING: the policy in ${ctx.policiesDir} does not load (${String(err)}): no roles to review against`);
       }
-      const secretVersions = (await audit.secrets.all()).map(({ name, version, created_at, kek_id }) => ({
+      const secretVersions = (await audit.secrets.all()).map(({ name, version, created_at, kek_id, max_age }) => ({
         name,
         version,
         created_at,
         kek_id,
+        ...(max_age === undefined ? {} : { max_age }),
       }));
       const signingKeys = (await audit.keys.list()).map(({ kid, created_at, activates_at, kek_id }) => ({
         kid,

@@ -113,23 +113,33 @@ export function listSecrets(deps: Deps, manage: ManageDeps | undefined, req: Req
     // Names, versions and dates only: what `secret list` prints locally.
     const secrets = rows
       .filter((r) => !BROKER_OWN.test(r.name))
-      .map((r) => ({ name: r.name, version: r.version, versions: r.versions, created_at: r.created_at }));
+      .map((r) => ({
+        name: r.name,
+        version: r.version,
+        versions: r.versions,
+        created_at: r.created_at,
+        ...(r.max_age === undefined ? {} : { max_age: r.max_age }),
+      }));
     return { request_id: meta.requestId, secrets };
   });
 }
 
 /**
  * PUT /v1/admin/secrets/NAME (put) and POST /v1/admin/secrets/NAME/rotate (rotate: the name must exist).
- * The body is {"sealed": SealedValue} and nothing else: a value in clear is refused, never stored.
+ * The body is {"sealed": SealedValue} and optionally "max_age" (seconds, or null to remove the rotation
+ * policy; absent keeps the previous version's), nothing else: a value in clear is refused, never stored.
  */
 export function putSecret(deps: Deps, manage: ManageDeps | undefined, req: Request, meta: RequestMeta, rawName: string, rotate: boolean) {
   return adminCall(deps, manage, req, meta, rotate ? 'secret_rotate' : 'secret_put', async (draft, m, nowMs) => {
     const name = secretName(draft, rawName);
     const body = await jsonBody(req, MAX_PUT_BODY);
     const keys = Object.keys(body);
-    if (keys.some((k) => k !== 'sealed')) {
+    if (keys.some((k) => k !== 'sealed' && k !== 'max_age')) {
       throw new BrokerError('ERR_REQUEST_INVALID', keys.includes('value') ? 'admin.value_unsealed' : 'request.unknown_field');
     }
+    const maxAge = body.max_age;
+    if (maxAge !== undefined && maxAge !== null && !(typeof maxAge === 'number' && Number.isSafeInteger(maxAge) && maxAge > 0))
+      throw new BrokerError('ERR_REQUEST_INVALID', 'admin.max_age');
     const sealed = body.sealed;
     if (!isSealedShape(sealed))
       throw new BrokerError('ERR_REQUEST_INVALID', typeof sealed === 'string' ? 'admin.value_unsealed' : 'admin.seal_malformed');
@@ -169,10 +179,15 @@ export function putSecret(deps: Deps, manage: ManageDeps | undefined, req: Reque
     }
     try {
       if (rotate && !(await m.vault.get(name))) throw new BrokerError('ERR_NOT_FOUND', 'admin.secret_missing');
-      const { version } = await m.vault.put(name, value, now);
-      draft.record.query = { ...draft.record.query, version: String(version) };
+      const stored = await m.vault.put(name, value, now, maxAge === undefined ? {} : { maxAge });
+      const { version } = stored;
+      draft.record.query = {
+        ...draft.record.query,
+        version: String(version),
+        ...(stored.max_age === undefined ? {} : { max_age: String(stored.max_age) }),
+      };
       draft.record.credentials = [{ type: 'secret', target: `${name}@${version}` }];
-      return { request_id: meta.requestId, name, version };
+      return { request_id: meta.requestId, name, version, ...(stored.max_age === undefined ? {} : { max_age: stored.max_age }) };
     } catch (err) {
       if (err instanceof BrokerError) throw err;
       throw new BrokerError('ERR_UNAVAILABLE', 'admin.store_failed', { cause: err });
