@@ -106,8 +106,13 @@ export function sealKey(deps: Deps, manage: ManageDeps | undefined, req: Request
 }
 
 export function listSecrets(deps: Deps, manage: ManageDeps | undefined, req: Request, meta: RequestMeta) {
-  return adminCall(deps, manage, req, meta, 'secret_list', async (_draft, m) => {
-    const rows = await m.vault.list().catch((err: unknown) => {
+  return adminCall(deps, manage, req, meta, 'secret_list', async (draft, m) => {
+    const params = new URL(req.url).searchParams;
+    if ([...params.keys()].some((k) => k !== 'history')) throw new BrokerError('ERR_REQUEST_INVALID', 'request.unknown_field');
+    // ?history=1: every version's metadata and the current KEK id as well (`audit report --broker`).
+    const history = params.get('history') === '1';
+    if (history) draft.record.query = { ...draft.record.query, history: '1' };
+    const [rows, versions] = await Promise.all([m.vault.list(), history ? m.vault.versions() : undefined]).catch((err: unknown) => {
       throw new BrokerError('ERR_UNAVAILABLE', 'admin.store_failed', { cause: err });
     });
     // Names, versions and dates only: what `secret list` prints locally.
@@ -120,7 +125,14 @@ export function listSecrets(deps: Deps, manage: ManageDeps | undefined, req: Req
         created_at: r.created_at,
         ...(r.max_age === undefined ? {} : { max_age: r.max_age }),
       }));
-    return { request_id: meta.requestId, secrets };
+    if (!versions) return { request_id: meta.requestId, secrets };
+    return {
+      request_id: meta.requestId,
+      secrets,
+      // The broker's own (the seal key) too, as metadata: the KEK section must count every wrapped row.
+      versions,
+      current_kek_id: m.vault.currentKekId,
+    };
   });
 }
 
@@ -210,6 +222,7 @@ export function listKeys(deps: Deps, manage: ManageDeps | undefined, req: Reques
       state: r.kid === signing ? 'signing' : r.activates_at > now ? 'next' : published.has(r.kid) ? 'previous' : 'retired',
       created_at: r.created_at,
       activates_at: r.activates_at,
+      kek_id: r.kek_id,
     }));
     return { request_id: meta.requestId, keys, problems: health.problems.map((p) => ({ kid: p.kid, reason: p.reason })) };
   });

@@ -192,6 +192,25 @@ export class SecretVault {
     throw new SecretTamperedError(problems);
   }
 
+  /** The current KEK's id (stored in the clear with every row; never the key). */
+  get currentKekId(): string {
+    return this.#keys.current.id;
+  }
+
+  /**
+   * Every version's metadata, oldest first: names, versions, times, KEK ids, rotation policies (the audit
+   * report's evidence). Never a wrapped key or a ciphertext.
+   */
+  async versions(): Promise<{ name: string; version: number; created_at: number; kek_id: string; max_age?: number }[]> {
+    return (await this.#store.all()).map(({ name, version, created_at, kek_id, max_age }) => ({
+      name,
+      version,
+      created_at,
+      kek_id,
+      ...(max_age === undefined ? {} : { max_age }),
+    }));
+  }
+
   /**
    * Rewraps every stored data key under `newKek` and makes it the current KEK (the old one stays readable
    * as a previous key of this vault). Rows already under `newKek` are skipped, so an interrupted rotation
