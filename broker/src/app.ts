@@ -75,6 +75,7 @@ export function createApp(deps: AppDeps): Hono<Env> {
         status: r.ready ? 'ready' : 'not_ready',
         checks: r.checks,
         failing: r.failing,
+        details: r.details,
         policy_hash: deps.policy().hash,
         version: deps.version,
       },

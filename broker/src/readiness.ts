@@ -10,6 +10,7 @@ import type { Checkpointer } from './audit/checkpointer.ts';
 import type { BrokerIssuer } from './issuer/issuer.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 import type { Kek } from './store/envelope.ts';
+import { overdueSecrets } from './store/secrets.ts';
 import type { AuditStore, CheckpointStore, KeyStore, ReplayGuard, SecretStore } from './store/ports.ts';
 
 /** Names of the checks, as /readyz reports them. */
@@ -19,6 +20,11 @@ export interface Readiness {
   ready: boolean;
   checks: Partial<Record<ReadinessCheck, 'ok' | 'failed'>>;
   failing: ReadinessCheck[];
+  /**
+   * Findings that do not make the broker unready (it still serves correctly): how many stored secrets are
+   * past their rotation policy (max_age). A count only: the names go to the log.
+   */
+  details: { secrets_past_max_age: number };
 }
 
 export interface ReadinessDeps {
@@ -107,7 +113,19 @@ export function readinessProbe(deps: ReadinessDeps): () => Promise<Readiness> {
       if (deps.draining?.()) throw new Error('the broker is draining');
     },
   };
+  /** The overdue secrets, or 0 when the store does not answer (the stores check reports that). */
+  const pastMaxAge = async (): Promise<number> => {
+    try {
+      const overdue = overdueSecrets(await withTimeout(deps.stores.secrets.list(), CHECK_TIMEOUT_MS), Math.floor(deps.now() / 1000));
+      if (overdue.length > 0)
+        deps.log?.({ level: 'warn', event: 'readiness.secret_rotation_overdue', secrets: overdue.map((o) => `${o.name}@${o.version}`) });
+      return overdue.length;
+    } catch {
+      return 0;
+    }
+  };
   return async () => {
+    const overdue = pastMaxAge();
     const results = await Promise.all(
       Object.entries(checks).map(async ([name, run]) => {
         try {
@@ -124,6 +142,7 @@ export function readinessProbe(deps: ReadinessDeps): () => Promise<Readiness> {
       ready: failing.length === 0,
       checks: Object.fromEntries(results.map(([name, problem]) => [name, problem === undefined ? 'ok' : 'failed'])),
       failing: failing.map(([name]) => name),
+      details: { secrets_past_max_age: await overdue },
     };
   };
 }

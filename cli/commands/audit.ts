@@ -32,7 +32,8 @@ import { roleNameProblem } from '../../client/inputs.ts';
 import { parseSince, str, UsageError, type Command, type CommandContext } from '../context.ts';
 import { nodeSqliteAvailable } from '../lib/runtime.ts';
 import { buildAuditReport, renderHtml, renderMarkdown } from '../lib/audit-report.ts';
-import { BROKER_OPTION, remoteOf } from '../lib/remote.ts';
+import { BROKER_OPTION, remoteOf, type AdminClient } from '../lib/remote.ts';
+import { brokerEndpoint } from '../../client/exchange.ts';
 
 // The stores load node:sqlite or the PostgreSQL driver: imported when a command runs, so `audit verify --file`
 // also runs on Node 20.
@@ -283,26 +284,26 @@ const exportCmd: Command = {
 
 type ExportLine = (ExportedEntry & { line: number }) | { checkpoint: LocatedCheckpoint };
 
+/** One line of an export (a record, or a signed checkpoint); line numbers are 1-based. */
+function parseExportLine(text: string, line: number, source: string): ExportLine {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = null;
+  }
+  const cp = (parsed as { checkpoint?: { jws?: unknown } } | null)?.checkpoint;
+  if (cp && typeof cp === 'object' && typeof cp.jws === 'string') return { checkpoint: { jws: cp.jws, line, source } };
+  const entry = parsed && typeof parsed === 'object' ? (parsed as ExportedEntry) : { seq: Number.NaN, prev_hash: '', hash: '', record: {} };
+  return { ...entry, line };
+}
+
 async function* readLines(file: string): AsyncGenerator<ExportLine> {
   const rl = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
   let line = 0;
   for await (const text of rl) {
     line++;
-    if (text.trim() === '') continue;
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      parsed = null;
-    }
-    const cp = (parsed as { checkpoint?: { jws?: unknown } } | null)?.checkpoint;
-    if (cp && typeof cp === 'object' && typeof cp.jws === 'string') {
-      yield { checkpoint: { jws: cp.jws, line, source: file } };
-      continue;
-    }
-    const entry =
-      parsed && typeof parsed === 'object' ? (parsed as ExportedEntry) : { seq: Number.NaN, prev_hash: '', hash: '', record: {} };
-    yield { ...entry, line };
+    if (text.trim() !== '') yield parseExportLine(text, line, file);
   }
 }
 
@@ -501,72 +502,85 @@ const checkpointCmd: Command = {
 
 const REPORT_FORMATS = ['md', 'html', 'json'] as const;
 
+type ReportInput = Parameters<typeof buildAuditReport>[0];
+
+/** The policy's roles (to find unused ones) from the policies folder; none, with a warning, when it does not load. */
+async function localRoles(ctx: CommandContext): Promise<{ roles: string[]; hash: string }> {
+  try {
+    const { loadCompiledPolicy } = await import('../../broker/entry/node.ts');
+    const policy = await loadCompiledPolicy(ctx.policiesDir);
+    return { roles: [...policy.roles.keys()], hash: policy.hash };
+  } catch (err) {
+    ctx.err(`WARNING: the policy in ${ctx.policiesDir} does not load (${String(err)}): no roles to review against`);
+    return { roles: [], hash: '' };
+  }
+}
+
+/**
+ * `audit report --broker URL`: the same inputs as the local report, from the admin API. The whole chain comes
+ * from /v1/admin/audit/export (the broker refuses to sign a store that does not verify) and is verified here
+ * again, against the broker's published JWKS: a chain or checkpoint altered in transit or by a proxy fails.
+ * Secrets and signing keys are metadata only (names, versions, times, KEK ids), never a value.
+ */
+async function remoteReportInput(ctx: CommandContext, remote: AdminClient, since: number, now: number): Promise<ReportInput> {
+  const [text, secrets, keys, health, jwks] = await Promise.all([
+    remote.call('GET', 'v1/admin/audit/export').then((r) => r.text()),
+    remote.json<{ versions: ReportInput['secretVersions']; current_kek_id: string }>('GET', 'v1/admin/secrets?history=1'),
+    remote.json<{ keys: ReportInput['signingKeys'] }>('GET', 'v1/admin/keys'),
+    remote.json<{ policy_hash?: string }>('GET', 'healthz'),
+    loadJwks(brokerEndpoint(remote.url, '.well-known/jwks.json')),
+  ]);
+  const entries: VerifiableEntry[] = [];
+  const checkpoints: LocatedCheckpoint[] = [];
+  const records: AuditRecord[] = [];
+  const source = `${remote.url} (audit export)`;
+  for (const [i, lineText] of text.split('\n').entries()) {
+    if (lineText.trim() === '') continue;
+    const l = parseExportLine(lineText, i + 1, source);
+    if ('checkpoint' in l) {
+      checkpoints.push(l.checkpoint);
+      continue;
+    }
+    entries.push(l);
+    const r = l.record as unknown as AuditRecord;
+    const t = Date.parse(r?.time);
+    if (t >= since && t <= now) records.push(r);
+  }
+  const verification = await verifyAudit({ entries, checkpoints, keys: jwks, mode: 'file' });
+  const local = await localRoles(ctx);
+  const current = health.policy_hash ?? '';
+  if (local.hash && current && local.hash !== current)
+    ctx.err(
+      `WARNING: the policy in ${ctx.policiesDir} (${local.hash}) is not the one the broker runs (${current}): unused roles are of the local one`,
+    );
+  return {
+    since,
+    now,
+    records,
+    roles: local.roles,
+    policyHash: current,
+    secretVersions: secrets.versions,
+    signingKeys: keys.keys.map(({ kid, created_at, activates_at, kek_id }) => ({ kid, created_at, activates_at, kek_id })),
+    currentKekId: secrets.current_kek_id,
+    verification,
+  };
+}
+
 const reportCmd: Command = {
-  usage: 'audit report [--since 90d] [--format md|html|json] [--out FILE]',
+  usage: 'audit report [--since 90d] [--format md|html|json] [--out FILE] [--broker URL]',
   summary:
     'Compliance evidence for the window: access review per role, unused roles, secret ages and rotations, signing keys, KEKs, chain and checkpoints, policy hashes.',
-  options: { since: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, broker: { type: 'string' } },
+  options: { since: { type: 'string' }, format: { type: 'string' }, out: { type: 'string' }, ...BROKER_OPTION },
+  sqlite: (ctx) => str(ctx, 'broker') === undefined,
   async run(ctx) {
     const now = Date.now();
     const since = parseSince(str(ctx, 'since') ?? '90d', now);
     const format = str(ctx, 'format') ?? 'md';
     if (!(REPORT_FORMATS as readonly string[]).includes(format)) throw new UsageError('--format must be md, html or json');
-    // Secrets, signing keys and the chain's links are not served over HTTP (GET /v1/audit gives records and
-    // aggregates, not prev_hash or the stores): a remote report would miss sections, so there is none yet.
-    if (str(ctx, 'broker') !== undefined)
-      throw new UsageError(
-        'audit report --broker is not available yet (it needs an admin API for secrets and keys): run it where the data folder is',
-      );
-    const audit = (await openAudit(ctx, { mustExist: true }))!;
+    const remote = remoteOf(ctx);
     let report: ReturnType<typeof buildAuditReport>;
-    try {
-      const records: AuditRecord[] = [];
-      for await (const e of readAll(audit.store)) {
-        const r = JSON.parse(e.record) as AuditRecord;
-        const t = Date.parse(r.time);
-        if (t >= since && t <= now) records.push(r);
-      }
-      const opened = await (await stores()).openIssuer(ctx, { keys: audit.keys, existingKek: true });
-      if (!opened) ctx.err('WARNING: no KEK: no stored signing key can be trusted, so no checkpoint verifies');
-      const keys = opened ? await opened.issuer.verificationKeys() : [];
-      const located = (await listAll(audit.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
-      const verification = await verifyAudit({ entries: readAll(audit.store), checkpoints: located, keys, mode: 'store' });
-      let roles: string[] = [];
-      let hash = '';
-      try {
-        const { loadCompiledPolicy } = await import('../../broker/entry/node.ts');
-        const policy = await loadCompiledPolicy(ctx.policiesDir);
-        roles = [...policy.roles.keys()];
-        hash = policy.hash;
-      } catch (err) {
-        ctx.err(`WARNING: the policy in ${ctx.policiesDir} does not load (${String(err)}): no roles to review against`);
-      }
-      const secretVersions = (await audit.secrets.all()).map(({ name, version, created_at, kek_id }) => ({
-        name,
-        version,
-        created_at,
-        kek_id,
-      }));
-      const signingKeys = (await audit.keys.list()).map(({ kid, created_at, activates_at, kek_id }) => ({
-        kid,
-        created_at,
-        activates_at,
-        kek_id,
-      }));
-      report = buildAuditReport({
-        since,
-        now,
-        records,
-        roles,
-        policyHash: hash,
-        secretVersions,
-        signingKeys,
-        currentKekId: opened?.kek.id ?? 'none',
-        verification,
-      });
-    } finally {
-      audit.close();
-    }
+    if (remote) report = buildAuditReport(await remoteReportInput(ctx, remote, since, now));
+    else report = await localReport(ctx, since, now);
     const text =
       format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : format === 'html' ? renderHtml(report) : renderMarkdown(report);
     const outFile = str(ctx, 'out');
@@ -577,6 +591,50 @@ const reportCmd: Command = {
     return integrity.chain_ok ? 0 : 1;
   },
 };
+
+async function localReport(ctx: CommandContext, since: number, now: number): Promise<ReturnType<typeof buildAuditReport>> {
+  const audit = (await openAudit(ctx, { mustExist: true }))!;
+  try {
+    const records: AuditRecord[] = [];
+    for await (const e of readAll(audit.store)) {
+      const r = JSON.parse(e.record) as AuditRecord;
+      const t = Date.parse(r.time);
+      if (t >= since && t <= now) records.push(r);
+    }
+    const opened = await (await stores()).openIssuer(ctx, { keys: audit.keys, existingKek: true });
+    if (!opened) ctx.err('WARNING: no KEK: no stored signing key can be trusted, so no checkpoint verifies');
+    const keys = opened ? await opened.issuer.verificationKeys() : [];
+    const located = (await listAll(audit.checkpoints)).map((c) => ({ jws: c.jws, source: 'the store' }));
+    const verification = await verifyAudit({ entries: readAll(audit.store), checkpoints: located, keys, mode: 'store' });
+    const { roles, hash } = await localRoles(ctx);
+    const secretVersions = (await audit.secrets.all()).map(({ name, version, created_at, kek_id, max_age }) => ({
+      name,
+      version,
+      created_at,
+      kek_id,
+      ...(max_age === undefined ? {} : { max_age }),
+    }));
+    const signingKeys = (await audit.keys.list()).map(({ kid, created_at, activates_at, kek_id }) => ({
+      kid,
+      created_at,
+      activates_at,
+      kek_id,
+    }));
+    return buildAuditReport({
+      since,
+      now,
+      records,
+      roles,
+      policyHash: hash,
+      secretVersions,
+      signingKeys,
+      currentKekId: opened?.kek.id ?? 'none',
+      verification,
+    });
+  } finally {
+    audit.close();
+  }
+}
 
 export const auditCommands: Record<string, Command> = {
   'audit report': reportCmd,

@@ -1,5 +1,5 @@
-import { appendFileSync, readFileSync } from 'node:fs';
-import { relative, resolve } from 'node:path';
+import { appendFileSync, existsSync, readFileSync } from 'node:fs';
+import { join, relative, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { readPolicyDir } from '../../broker/entry/node/policy-files.ts';
 import { checkPolicy } from '../../broker/src/policy/review/check.ts';
@@ -12,6 +12,9 @@ import { match } from '../../broker/src/policy/match.ts';
 import { runPolicyTests } from '../../broker/src/policy/review/run-tests.ts';
 import { toSarif } from '../../broker/src/policy/review/sarif.ts';
 import { VERSION } from '../../broker/src/version.ts';
+import { DATABASE_FILE } from '../../broker/entry/node/database-file.ts';
+import { overdueSecrets, type OverdueSecret } from '../../broker/src/store/secrets.ts';
+import { nodeSqliteAvailable } from '../lib/runtime.ts';
 import { str, UsageError, type Command, type CommandContext } from '../context.ts';
 import { describeRevision, readPolicyDirAtRevision } from '../lib/git.ts';
 import { buildReview, publishReview, repoPrefix, targetFromEnv } from '../lib/review.ts';
@@ -40,6 +43,28 @@ function format<T extends string>(ctx: CommandContext, allowed: readonly T[], fa
   return value as T;
 }
 
+/**
+ * The stored secrets past their rotation policy (max_age), when this command can see the broker's store (a
+ * data folder with a database, or --database); undefined when there is none, as in a policy repository's CI.
+ * Names and ages only: no KEK is needed, nothing is opened.
+ */
+async function rotationOverdue(ctx: CommandContext): Promise<OverdueSecret[] | undefined> {
+  if (!ctx.databaseUrl && !(existsSync(join(ctx.dataDir, DATABASE_FILE)) && (await nodeSqliteAvailable()))) return undefined;
+  try {
+    const stores = await (await import('../lib/stores.ts')).openStores(ctx);
+    try {
+      return overdueSecrets(await stores.secrets.list(), Math.floor(Date.now() / 1000));
+    } finally {
+      await stores.close();
+    }
+  } catch (err) {
+    ctx.err(`WARNING: the secret store does not open (${String((err as Error)?.message ?? err)}): rotation policies not checked`);
+    return undefined;
+  }
+}
+
+const days = (s: number) => Math.floor(s / 86_400);
+
 const check: Command = {
   usage: 'policy check [--format text|json|sarif]',
   summary: 'Schema and lint (rule ids, file:line:column, fix hints); exit 1 on errors.',
@@ -48,6 +73,8 @@ const check: Command = {
     const fmt = format(ctx, ['text', 'json', 'sarif'] as const, 'text');
     const report = await checkPolicy(readPolicyDir(ctx.policiesDir));
     const code = report.errors > 0 ? 1 : 0;
+    // A warning, never an error: an overdue rotation is for the owner to act on, not a broken policy.
+    const overdue = fmt === 'sarif' ? undefined : await rotationOverdue(ctx);
     if (fmt === 'sarif') {
       ctx.out(JSON.stringify(toSarif(report.findings, { uriPrefix: repoPrefix(ctx.policiesDir), toolVersion: VERSION }), null, 2));
       return code;
@@ -62,6 +89,7 @@ const check: Command = {
             warnings: report.warnings,
             hash: report.policy?.hash ?? null,
             findings: report.findings.map((f) => ({ ...f, path: `${prefix}${f.file}` })),
+            ...(overdue ? { secrets_past_max_age: overdue } : {}),
           },
           null,
           2,
@@ -73,6 +101,10 @@ const check: Command = {
       ctx.out(`${shown(ctx, f.file)}:${f.line}:${f.column}: ${f.severity} [${f.rule}] ${f.message}`);
       ctx.out(`    fix: ${f.hint}`);
     }
+    for (const o of overdue ?? [])
+      ctx.out(
+        `secret ${o.name}: warning [secret-max-age] version ${o.version} is ${days(o.age)} days old, past its max age of ${days(o.max_age)} days\n    fix: secret-broker secret rotate ${o.name}`,
+      );
     if (report.policy && report.errors === 0) {
       const warned = report.warnings > 0 ? ` with ${report.warnings} warning(s)` : '';
       ctx.out(

@@ -42,7 +42,7 @@ export interface ReportInput {
   roles: readonly string[];
   policyHash: string;
   /** Every version of every secret: names, versions, times, KEK ids (no ciphertext). */
-  secretVersions: readonly { name: string; version: number; created_at: number; kek_id: string }[];
+  secretVersions: readonly { name: string; version: number; created_at: number; kek_id: string; max_age?: number }[];
   /** Epoch seconds, as stored. */
   signingKeys: readonly { kid: string; created_at: number; activates_at: number; kek_id: string }[];
   currentKekId: string;
@@ -133,13 +133,31 @@ export function buildAuditReport(input: ReportInput) {
   // Secrets: the current (newest) version's age, and the versions created in the window after the first.
   const names = new Map<
     string,
-    { name: string; version: number; created_at: number; versions: number; rotations: number; kek_id: string }
+    {
+      name: string;
+      version: number;
+      created_at: number;
+      versions: number;
+      rotations: number;
+      kek_id: string;
+      max_age: number | null;
+    }
   >();
   for (const v of input.secretVersions) {
-    const s = names.get(v.name) ?? { name: v.name, version: 0, created_at: 0, versions: 0, rotations: 0, kek_id: v.kek_id };
+    const s = names.get(v.name) ?? {
+      name: v.name,
+      version: 0,
+      created_at: 0,
+      versions: 0,
+      rotations: 0,
+      kek_id: v.kek_id,
+      max_age: null,
+    };
     s.versions++;
     if (v.version > 1 && v.created_at * 1000 >= input.since) s.rotations++;
-    if (v.version > s.version) Object.assign(s, { version: v.version, created_at: v.created_at, kek_id: v.kek_id });
+    // The rotation policy is the newest version's (a rotation carries it forward or changes it).
+    if (v.version > s.version)
+      Object.assign(s, { version: v.version, created_at: v.created_at, kek_id: v.kek_id, max_age: v.max_age ?? null });
     names.set(v.name, s);
   }
   const secrets = [...names.values()]
@@ -151,6 +169,8 @@ export function buildAuditReport(input: ReportInput) {
       current_version_created: iso(s.created_at * 1000),
       age_days: Math.floor((input.now - s.created_at * 1000) / DAY),
       rotations_in_window: s.rotations,
+      max_age_days: s.max_age === null ? null : s.max_age / 86_400,
+      past_max_age: s.max_age !== null && input.now - s.created_at * 1000 > s.max_age * 1000,
     }));
 
   const keys = [...input.signingKeys].sort((a, b) => a.activates_at - b.activates_at);
@@ -191,8 +211,10 @@ export function buildAuditReport(input: ReportInput) {
         roles: unused,
       },
       secrets: {
-        title: 'Stored secrets: age of the current version, rotations in the window',
+        title: 'Stored secrets: age of the current version, rotations in the window, rotation policy',
         controls: CONTROLS.secrets,
+        /** Names of the secrets whose current version is older than their max_age. */
+        past_max_age: secrets.filter((x) => x.past_max_age).map((x) => x.name),
         secrets,
       },
       signing_keys: {
@@ -280,10 +302,10 @@ function tablesOf(report: AuditReport): { key: string; title: string; controls: 
       key: 'secrets',
       title: s.secrets.title,
       controls: s.secrets.controls,
-      notes: [],
+      notes: s.secrets.past_max_age.length ? [`Past their max age (rotation overdue): ${s.secrets.past_max_age.join(', ')}.`] : [],
       tables: [
         {
-          head: ['Secret', 'Version', 'Versions', 'Current since', 'Age (days)', 'Rotations in window'],
+          head: ['Secret', 'Version', 'Versions', 'Current since', 'Age (days)', 'Rotations in window', 'Max age (days)', 'Overdue'],
           rows: s.secrets.secrets.map((x) => [
             x.name,
             x.current_version,
@@ -291,6 +313,8 @@ function tablesOf(report: AuditReport): { key: string; title: string; controls: 
             x.current_version_created,
             x.age_days,
             x.rotations_in_window,
+            x.max_age_days,
+            x.past_max_age ? 'OVERDUE' : 'no',
           ]),
         },
       ],

@@ -281,6 +281,31 @@ export function secretStoreContract(adapter: string, fresh: Factory<SecretStore>
       await expect(store.rewrap('NOPE', 1, 'kek-2', 'x')).rejects.toThrow();
     });
 
+    it("keeps a version's max_age through get, read, all and list, and leaves it absent when none was set", async () => {
+      const store = await fresh();
+      const long = 400 * 86_400; // past 32 bits of milliseconds, well inside every column type
+      expect(await store.insert({ ...secretRow('ROT', 1), max_age: 86_400 }, secretHead('ROT', 1))).toBe(true);
+      expect(await store.insert({ ...secretRow('ROT', 2), max_age: long }, secretHead('ROT', 2))).toBe(true);
+      expect(await store.insert(secretRow('PLAIN', 1))).toBe(true);
+      expect(await store.get('ROT')).toEqual({ ...secretRow('ROT', 2), max_age: long });
+      expect(await store.get('ROT', 1)).toEqual({ ...secretRow('ROT', 1), max_age: 86_400 });
+      expect((await store.read('ROT', 1)).row).toEqual({ ...secretRow('ROT', 1), max_age: 86_400 });
+      expect((await store.read('ROT')).row?.max_age).toBe(long);
+      expect(await store.get('PLAIN')).toEqual(secretRow('PLAIN', 1));
+      expect(Object.fromEntries((await store.all()).map((r) => [`${r.name}${r.version}`, r.max_age ?? null]))).toEqual({
+        ROT1: 86_400,
+        ROT2: long,
+        PLAIN1: null,
+      });
+      expect(await store.list()).toEqual([
+        { name: 'PLAIN', version: 1, versions: 1, created_at: NOW + 1 },
+        { name: 'ROT', version: 2, versions: 2, created_at: NOW + 2, max_age: long },
+      ]);
+      // A rewrap changes the wrapping only, never the policy.
+      await store.rewrap('ROT', 2, 'kek-2', 'rewrapped');
+      expect((await store.get('ROT'))?.max_age).toBe(long);
+    });
+
     it('lets one of many concurrent writers of one version win', async () => {
       const store = await fresh();
       const results = await Promise.all(

@@ -2,6 +2,8 @@
 // exchange returns the value; `keys list/rotate --broker`; `audit export --broker` then `audit verify --jwks URL`
 // passes, and fails after an edit. The value never shows in the broker's logs or its audit records.
 import { readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signTestToken } from '../../cli/lib/test-issuer.ts';
@@ -118,5 +120,69 @@ describe('the CLI administers a running broker with --broker URL', () => {
     const cp = await runCli(['audit', 'checkpoint', '--broker', e.broker.url], { env: admin });
     expect(cp.code, cp.stderr).toBe(0);
     expect(JSON.parse(cp.stdout)).toHaveProperty('checkpoint.jws');
+  });
+
+  it("audit report --broker gives the local report from the admin API, its chain verified against the broker's JWKS", async () => {
+    const put = await runCli(['secret', 'put', 'ROTATING', '--max-age', '30d', '--broker', e.broker.url], { input: 'r1', env: admin });
+    expect(put.code, put.stderr).toBe(0);
+    expect(await exchangeValue()).toBeDefined();
+    const run = await runCli(['audit', 'report', '--broker', e.broker.url, '--format', 'json', '--policies', e.policies], {
+      env: admin,
+    });
+    expect(run.code, run.stderr).toBe(0);
+    const s = JSON.parse(run.stdout).sections;
+    const deploy = s.access_review.roles.find((r: any) => r.role === 'deploy');
+    expect(deploy).toMatchObject({ in_policy: true, denied: 0, errors: 0 });
+    // Three exchanges in this file: after the put (v1), after the rotation (v2), and here (v2).
+    expect(deploy.allowed).toBe(3);
+    expect(deploy.identities.map((i: any) => i.identity)).toEqual(['repo:acme/web']);
+    expect(deploy.credentials).toEqual([
+      { type: 'secret', target: 'REMOTE_KEY@2', count: 2 },
+      { type: 'secret', target: 'REMOTE_KEY@1', count: 1 },
+    ]);
+    expect(s.unused_roles.roles).toEqual([]);
+    const byName = Object.fromEntries(s.secrets.secrets.map((x: any) => [x.name, x]));
+    expect(byName.REMOTE_KEY).toMatchObject({ current_version: 2, versions: 2, rotations_in_window: 1, max_age_days: null });
+    expect(byName.ROTATING).toMatchObject({ current_version: 1, max_age_days: 30, past_max_age: false });
+    expect(s.signing_keys.keys.length).toBeGreaterThanOrEqual(2);
+    expect(s.signing_keys.rotations_in_window).toBeGreaterThanOrEqual(1);
+    expect(s.kek.rewrap_complete).toBe(true);
+    expect(s.kek.by_kek).toEqual([expect.objectContaining({ kek_id: s.kek.current_kek_id })]);
+    expect(s.audit_integrity).toMatchObject({ chain_ok: true, problems: [], uncovered: 0 });
+    expect(s.audit_integrity.checkpoints_verified).toBeGreaterThanOrEqual(1);
+    const health = (await (await fetch(`${e.broker.url}/healthz`)).json()) as { policy_hash: string };
+    expect(s.policy.current).toBe(health.policy_hash);
+    // Evidence, never a value.
+    expect(run.stdout).not.toMatch(new RegExp(`${VALUE}|${ROTATED}|r1"|ciphertext|wrapped_key`));
+
+    const md = await runCli(['audit', 'report', '--broker', e.broker.url, '--policies', e.policies], { env: admin });
+    expect(md.code, md.stderr).toBe(0);
+    expect(md.stdout.match(/^## /gm)).toHaveLength(7);
+  });
+
+  it('audit report --broker verifies the chain itself: an export altered on the way (a proxy) is reported broken, exit 1', async () => {
+    // A loopback proxy that passes everything on and edits one record of the export.
+    const proxy = createServer(async (req, res) => {
+      const upstream = await fetch(`${e.broker.url}${req.url}`, {
+        method: req.method ?? 'GET',
+        headers: { authorization: String(req.headers.authorization ?? '') },
+      });
+      let body = await upstream.text();
+      if (req.url?.startsWith('/v1/admin/audit/export')) body = body.replace('"decision":"allow"', '"decision":"deny"');
+      res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'text/plain' });
+      res.end(body);
+    });
+    await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', () => r()));
+    try {
+      const url = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
+      const run = await runCli(['audit', 'report', '--broker', url, '--format', 'json', '--policies', e.policies], { env: admin });
+      expect(run.code).toBe(1);
+      expect(run.stderr).toContain('does NOT verify');
+      const integrity = JSON.parse(run.stdout).sections.audit_integrity;
+      expect(integrity.chain_ok).toBe(false);
+      expect(integrity.problems[0]).toMatchObject({ kind: 'chain' });
+    } finally {
+      proxy.close();
+    }
   });
 });

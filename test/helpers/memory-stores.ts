@@ -88,7 +88,7 @@ export class MemorySecretStore implements SecretStore {
   }
   async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
     if (this.rows.some((r) => r.name === row.name && r.version === row.version)) return false;
-    this.rows.push(row);
+    this.rows.push({ ...row });
     if (head && (this.headsByName.get(head.name)?.version ?? 0) < head.version) this.headsByName.set(head.name, { ...head });
     return true;
   }
@@ -113,7 +113,13 @@ export class MemorySecretStore implements SecretStore {
     return names.map((name) => {
       const rows = this.rows.filter((r) => r.name === name);
       const top = rows.reduce((a, b) => (a.version > b.version ? a : b));
-      return { name, version: top.version, versions: rows.length, created_at: top.created_at };
+      return {
+        name,
+        version: top.version,
+        versions: rows.length,
+        created_at: top.created_at,
+        ...(top.max_age === undefined ? {} : { max_age: top.max_age }),
+      };
     });
   }
 }

@@ -35,6 +35,9 @@ import type {
 import {
   advanceHeadParams,
   SECRET_COLUMNS,
+  SECRET_LIST,
+  secretParams,
+  toSecretMeta,
   SECRET_SQL,
   toAuditEntry,
   toCheckpoint,
@@ -430,8 +433,8 @@ export class PgSecretStore implements SecretStore {
   }
 
   async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
-    const insert = `INSERT INTO secrets (${SECRET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT (name, version) DO NOTHING`;
-    const params = [row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at];
+    const insert = `INSERT INTO secrets (${SECRET_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name, version) DO NOTHING`;
+    const params = secretParams(row);
     if (!head) return (await this.#db.query(insert, params)).count === 1;
     // The version and its head in one transaction: no reader or crash ever sees one without the other.
     return this.#db.transaction(async (run) => {
@@ -456,18 +459,8 @@ export class PgSecretStore implements SecretStore {
   }
 
   async list(): Promise<SecretMeta[]> {
-    const rows = await this.#db.query(
-      `SELECT s.name, s.version, s.created_at, n.versions FROM secrets s
-       JOIN (SELECT name, MAX(version) AS version, COUNT(*) AS versions FROM secrets GROUP BY name) n
-         ON s.name = n.name AND s.version = n.version
-       ORDER BY s.name`,
-    );
-    return rows.map((row) => ({
-      name: String(row.name),
-      version: Number(row.version),
-      versions: Number(row.versions),
-      created_at: Number(row.created_at),
-    }));
+    const rows = await this.#db.query(SECRET_LIST);
+    return rows.map(toSecretMeta);
   }
 
   async heads(): Promise<SecretHead[]> {

@@ -31,6 +31,9 @@ import type {
 import {
   advanceHeadParams,
   SECRET_COLUMNS,
+  SECRET_LIST,
+  secretParams,
+  toSecretMeta,
   SECRET_SQL,
   toAuditEntry,
   toCheckpoint,
@@ -86,7 +89,7 @@ function migrate(db: DatabaseSync): void {
   }
 }
 
-function changedOne(statement: StatementSync, ...params: (string | number)[]): boolean {
+function changedOne(statement: StatementSync, ...params: (string | number | null)[]): boolean {
   return Number(statement.run(...params).changes) === 1;
 }
 
@@ -391,16 +394,11 @@ export class SqliteSecretStore implements SecretStore {
     this.#latest = db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE name = ? ORDER BY version DESC LIMIT 1`);
     this.#version = db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets WHERE name = ? AND version = ?`);
     this.#insert = db.prepare(
-      `INSERT INTO secrets (${SECRET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING`,
+      `INSERT INTO secrets (${SECRET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING`,
     );
     this.#rewrap = db.prepare('UPDATE secrets SET kek_id = ?, wrapped_key = ? WHERE name = ? AND version = ?');
     this.#all = db.prepare(`SELECT ${SECRET_COLUMNS} FROM secrets ORDER BY created_at, name, version`);
-    this.#list = db.prepare(
-      `SELECT s.name, s.version, s.created_at, n.versions FROM secrets s
-       JOIN (SELECT name, MAX(version) AS version, COUNT(*) AS versions FROM secrets GROUP BY name) n
-         ON s.name = n.name AND s.version = n.version
-       ORDER BY s.name`,
-    );
+    this.#list = db.prepare(SECRET_LIST);
   }
 
   async get(name: string, version?: number): Promise<SecretRow | null> {
@@ -413,8 +411,7 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
-    const insertRow = () =>
-      changedOne(this.#insert, row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at);
+    const insertRow = () => changedOne(this.#insert, ...secretParams(row));
     if (!head) return insertRow();
     // The version and its head in one transaction: no reader or crash ever sees one without the other.
     // Synchronous from BEGIN to COMMIT, so the connection's batched writes cannot interleave.
@@ -449,12 +446,7 @@ export class SqliteSecretStore implements SecretStore {
   }
 
   async list(): Promise<SecretMeta[]> {
-    return this.#list.all().map((row) => ({
-      name: String(row.name),
-      version: Number(row.version),
-      versions: Number(row.versions),
-      created_at: Number(row.created_at),
-    }));
+    return this.#list.all().map(toSecretMeta);
   }
 }
 

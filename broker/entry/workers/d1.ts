@@ -18,6 +18,9 @@ import type {
 import {
   advanceHeadParams,
   SECRET_COLUMNS,
+  SECRET_LIST,
+  secretParams,
+  toSecretMeta,
   SECRET_SQL,
   toAuditEntry,
   toCheckpoint,
@@ -104,8 +107,8 @@ export class D1SecretStore implements SecretStore {
 
   async insert(row: SecretRow, head?: SecretHead): Promise<boolean> {
     const insert = this.#db
-      .prepare(`INSERT INTO secrets (${SECRET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING`)
-      .bind(row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at);
+      .prepare(`INSERT INTO secrets (${SECRET_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (name, version) DO NOTHING`)
+      .bind(...secretParams(row));
     if (!head) return (await insert.run()).meta.changes === 1;
     // One batch is one transaction: the version and its head land together. The head statement checks
     // that the row is this writer's, so a writer that lost the version moves nothing.
@@ -136,20 +139,8 @@ export class D1SecretStore implements SecretStore {
   }
 
   async list(): Promise<SecretMeta[]> {
-    const { results } = await this.#db
-      .prepare(
-        `SELECT s.name, s.version, s.created_at, n.versions FROM secrets s
-         JOIN (SELECT name, MAX(version) AS version, COUNT(*) AS versions FROM secrets GROUP BY name) n
-           ON s.name = n.name AND s.version = n.version
-         ORDER BY s.name`,
-      )
-      .all<Row>();
-    return results.map((row) => ({
-      name: String(row.name),
-      version: Number(row.version),
-      versions: Number(row.versions),
-      created_at: Number(row.created_at),
-    }));
+    const { results } = await this.#db.prepare(SECRET_LIST).all<Row>();
+    return results.map(toSecretMeta);
   }
 }
 

@@ -106,30 +106,52 @@ export function sealKey(deps: Deps, manage: ManageDeps | undefined, req: Request
 }
 
 export function listSecrets(deps: Deps, manage: ManageDeps | undefined, req: Request, meta: RequestMeta) {
-  return adminCall(deps, manage, req, meta, 'secret_list', async (_draft, m) => {
-    const rows = await m.vault.list().catch((err: unknown) => {
+  return adminCall(deps, manage, req, meta, 'secret_list', async (draft, m) => {
+    const params = new URL(req.url).searchParams;
+    if ([...params.keys()].some((k) => k !== 'history')) throw new BrokerError('ERR_REQUEST_INVALID', 'request.unknown_field');
+    // ?history=1: every version's metadata and the current KEK id as well (`audit report --broker`).
+    const history = params.get('history') === '1';
+    if (history) draft.record.query = { ...draft.record.query, history: '1' };
+    const [rows, versions] = await Promise.all([m.vault.list(), history ? m.vault.versions() : undefined]).catch((err: unknown) => {
       throw new BrokerError('ERR_UNAVAILABLE', 'admin.store_failed', { cause: err });
     });
     // Names, versions and dates only: what `secret list` prints locally.
     const secrets = rows
       .filter((r) => !BROKER_OWN.test(r.name))
-      .map((r) => ({ name: r.name, version: r.version, versions: r.versions, created_at: r.created_at }));
-    return { request_id: meta.requestId, secrets };
+      .map((r) => ({
+        name: r.name,
+        version: r.version,
+        versions: r.versions,
+        created_at: r.created_at,
+        ...(r.max_age === undefined ? {} : { max_age: r.max_age }),
+      }));
+    if (!versions) return { request_id: meta.requestId, secrets };
+    return {
+      request_id: meta.requestId,
+      secrets,
+      // The broker's own (the seal key) too, as metadata: the KEK section must count every wrapped row.
+      versions,
+      current_kek_id: m.vault.currentKekId,
+    };
   });
 }
 
 /**
  * PUT /v1/admin/secrets/NAME (put) and POST /v1/admin/secrets/NAME/rotate (rotate: the name must exist).
- * The body is {"sealed": SealedValue} and nothing else: a value in clear is refused, never stored.
+ * The body is {"sealed": SealedValue} and optionally "max_age" (seconds, or null to remove the rotation
+ * policy; absent keeps the previous version's), nothing else: a value in clear is refused, never stored.
  */
 export function putSecret(deps: Deps, manage: ManageDeps | undefined, req: Request, meta: RequestMeta, rawName: string, rotate: boolean) {
   return adminCall(deps, manage, req, meta, rotate ? 'secret_rotate' : 'secret_put', async (draft, m, nowMs) => {
     const name = secretName(draft, rawName);
     const body = await jsonBody(req, MAX_PUT_BODY);
     const keys = Object.keys(body);
-    if (keys.some((k) => k !== 'sealed')) {
+    if (keys.some((k) => k !== 'sealed' && k !== 'max_age')) {
       throw new BrokerError('ERR_REQUEST_INVALID', keys.includes('value') ? 'admin.value_unsealed' : 'request.unknown_field');
     }
+    const maxAge = body.max_age;
+    if (maxAge !== undefined && maxAge !== null && !(typeof maxAge === 'number' && Number.isSafeInteger(maxAge) && maxAge > 0))
+      throw new BrokerError('ERR_REQUEST_INVALID', 'admin.max_age');
     const sealed = body.sealed;
     if (!isSealedShape(sealed))
       throw new BrokerError('ERR_REQUEST_INVALID', typeof sealed === 'string' ? 'admin.value_unsealed' : 'admin.seal_malformed');
@@ -169,10 +191,15 @@ export function putSecret(deps: Deps, manage: ManageDeps | undefined, req: Reque
     }
     try {
       if (rotate && !(await m.vault.get(name))) throw new BrokerError('ERR_NOT_FOUND', 'admin.secret_missing');
-      const { version } = await m.vault.put(name, value, now);
-      draft.record.query = { ...draft.record.query, version: String(version) };
+      const stored = await m.vault.put(name, value, now, maxAge === undefined ? {} : { maxAge });
+      const { version } = stored;
+      draft.record.query = {
+        ...draft.record.query,
+        version: String(version),
+        ...(stored.max_age === undefined ? {} : { max_age: String(stored.max_age) }),
+      };
       draft.record.credentials = [{ type: 'secret', target: `${name}@${version}` }];
-      return { request_id: meta.requestId, name, version };
+      return { request_id: meta.requestId, name, version, ...(stored.max_age === undefined ? {} : { max_age: stored.max_age }) };
     } catch (err) {
       if (err instanceof BrokerError) throw err;
       throw new BrokerError('ERR_UNAVAILABLE', 'admin.store_failed', { cause: err });
@@ -195,6 +222,7 @@ export function listKeys(deps: Deps, manage: ManageDeps | undefined, req: Reques
       state: r.kid === signing ? 'signing' : r.activates_at > now ? 'next' : published.has(r.kid) ? 'previous' : 'retired',
       created_at: r.created_at,
       activates_at: r.activates_at,
+      kek_id: r.kek_id,
     }));
     return { request_id: meta.requestId, keys, problems: health.problems.map((p) => ({ kid: p.kid, reason: p.reason })) };
   });

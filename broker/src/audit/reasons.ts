@@ -195,6 +195,10 @@ export const REASONS = {
   'admin.secret_missing': { code: 'ERR_NOT_FOUND', meaning: 'A rotate named a secret that does not exist (use put).' },
   'admin.secret_value': { code: 'ERR_REQUEST_INVALID', meaning: 'The opened value is empty, over 64 KiB, or not UTF-8 text.' },
   'admin.store_failed': { code: 'ERR_UNAVAILABLE', meaning: 'The secret or key store could not be read or written.' },
+  'admin.max_age': {
+    code: 'ERR_REQUEST_INVALID',
+    meaning: "`max_age` (a secret's rotation policy) is not a positive whole number of seconds, nor null to remove it.",
+  },
   'admin.activate_in': { code: 'ERR_REQUEST_INVALID', meaning: '`activate_in` is not a number of seconds from 0 to 30 days.' },
   'admin.audit_broken': {
     code: 'ERR_UNAVAILABLE',

@@ -95,6 +95,8 @@ export interface SecretRow {
   iv: string;
   ciphertext: string;
   created_at: number;
+  /** Rotation policy: the longest this version should stay the newest, in seconds (absent: none). */
+  max_age?: number;
 }
 
 export interface SecretMeta {
@@ -102,6 +104,8 @@ export interface SecretMeta {
   version: number;
   versions: number;
   created_at: number;
+  /** The newest version's max_age. */
+  max_age?: number;
 }
 
 /**

@@ -1,13 +1,17 @@
 // Rows as both SQL stores return them (node:sqlite and D1 share one schema), mapped to the port types in one
 // place so the two entries cannot drift apart.
-import type { AuditCheckpoint, AuditEntry, SecretHead, SecretRow } from './ports.ts';
+import type { AuditCheckpoint, AuditEntry, SecretHead, SecretMeta, SecretRow } from './ports.ts';
 
 export type SqlRow = Record<string, unknown>;
 
-export const SECRET_COLUMNS = 'name, version, kek_id, wrapped_key, iv, ciphertext, created_at';
+export const SECRET_COLUMNS = 'name, version, kek_id, wrapped_key, iv, ciphertext, created_at, max_age';
+/** SECRET_COLUMNS of a row, in order, for an INSERT. */
+export function secretParams(row: SecretRow): (string | number | null)[] {
+  return [row.name, row.version, row.kek_id, row.wrapped_key, row.iv, row.ciphertext, row.created_at, row.max_age ?? null];
+}
 
 /** The statements of SecretStore.read and the head writes, shared by node:sqlite and D1. */
-const READ = `SELECT s.name, s.version, s.kek_id, s.wrapped_key, s.iv, s.ciphertext, s.created_at,
+const READ = `SELECT s.name, s.version, s.kek_id, s.wrapped_key, s.iv, s.ciphertext, s.created_at, s.max_age,
     h.name AS head_name, h.version AS head_version, h.kek_id AS head_kek_id, h.seal AS head_seal
   FROM (SELECT ? AS name) q
   LEFT JOIN secret_heads h ON h.name = q.name`;
@@ -65,5 +69,27 @@ export function toSecretRow(row: SqlRow): SecretRow {
     iv: String(row.iv),
     ciphertext: String(row.ciphertext),
     created_at: Number(row.created_at),
+    ...maxAgeOf(row),
+  };
+}
+
+/** The max_age column (NULL: none) as the optional port field. */
+export function maxAgeOf(row: SqlRow): { max_age?: number } {
+  return row.max_age === null || row.max_age === undefined ? {} : { max_age: Number(row.max_age) };
+}
+
+/** The list() statement of every SQL adapter: the newest version per name, with the count. */
+export const SECRET_LIST = `SELECT s.name, s.version, s.created_at, s.max_age, n.versions FROM secrets s
+  JOIN (SELECT name, MAX(version) AS version, COUNT(*) AS versions FROM secrets GROUP BY name) n
+    ON s.name = n.name AND s.version = n.version
+  ORDER BY s.name`;
+
+export function toSecretMeta(row: SqlRow): SecretMeta {
+  return {
+    name: String(row.name),
+    version: Number(row.version),
+    versions: Number(row.versions),
+    created_at: Number(row.created_at),
+    ...maxAgeOf(row),
   };
 }

@@ -53,6 +53,22 @@ export function checkSecretName(name: string): void {
   }
 }
 
+/** A secret whose newest version is older than its max_age (rotation overdue). */
+export interface OverdueSecret {
+  name: string;
+  version: number;
+  max_age: number;
+  /** Seconds since the newest version was stored. */
+  age: number;
+}
+
+/** The secrets past their rotation policy at `now` (epoch seconds), by name. */
+export function overdueSecrets(metas: readonly SecretMeta[], now: number): OverdueSecret[] {
+  return metas
+    .filter((m) => m.max_age !== undefined && now - m.created_at > m.max_age)
+    .map((m) => ({ name: m.name, version: m.version, max_age: m.max_age!, age: now - m.created_at }));
+}
+
 export class SecretVault {
   readonly #store: SecretStore;
   #keys: SecretKeys;
@@ -67,9 +83,20 @@ export class SecretVault {
     return [this.#keys.current, ...(this.#keys.previous ?? [])];
   }
 
-  /** Stores a new version of `name` (1 for a new name) and returns its number. */
-  async put(name: string, value: string | Uint8Array, now: number): Promise<{ name: string; version: number }> {
+  /**
+   * Stores a new version of `name` (1 for a new name) and returns its number. `maxAge` (seconds) is the
+   * rotation policy: absent, the new version keeps the previous version's; null removes it.
+   */
+  async put(
+    name: string,
+    value: string | Uint8Array,
+    now: number,
+    opts: { maxAge?: number | null } = {},
+  ): Promise<{ name: string; version: number; max_age?: number }> {
     checkSecretName(name);
+    if (opts.maxAge != null && !(Number.isSafeInteger(opts.maxAge) && opts.maxAge > 0)) {
+      throw new Error(`secret ${name}: max_age must be a positive number of seconds`);
+    }
     const bytes = typeof value === 'string' ? utf8(value) : value;
     if (bytes.length === 0) throw new Error(`secret ${name}: the value is empty`);
     if (bytes.length > MAX_SECRET_BYTES) {
@@ -87,7 +114,10 @@ export class SecretVault {
       const version = Math.max(latest?.version ?? 0, head?.version ?? 0) + 1;
       // Sealed per attempt: the version is bound into the ciphertext as associated data.
       const row = await sealSecret(this.#keys.current, name, version, bytes, now, { counted: true });
-      if (await this.#store.insert(row, await sealHead(this.#keys.current, name, version))) return { name, version };
+      const maxAge = opts.maxAge === undefined ? latest?.max_age : (opts.maxAge ?? undefined);
+      if (maxAge !== undefined) row.max_age = maxAge;
+      if (await this.#store.insert(row, await sealHead(this.#keys.current, name, version)))
+        return { name, version, ...(maxAge === undefined ? {} : { max_age: maxAge }) };
     }
     throw new Error(`secret ${name}: ${PUT_ATTEMPTS} concurrent writes conflicted; try again`);
   }
@@ -160,6 +190,25 @@ export class SecretVault {
       if (problems.length === 0) return metas;
     }
     throw new SecretTamperedError(problems);
+  }
+
+  /** The current KEK's id (stored in the clear with every row; never the key). */
+  get currentKekId(): string {
+    return this.#keys.current.id;
+  }
+
+  /**
+   * Every version's metadata, oldest first: names, versions, times, KEK ids, rotation policies (the audit
+   * report's evidence). Never a wrapped key or a ciphertext.
+   */
+  async versions(): Promise<{ name: string; version: number; created_at: number; kek_id: string; max_age?: number }[]> {
+    return (await this.#store.all()).map(({ name, version, created_at, kek_id, max_age }) => ({
+      name,
+      version,
+      created_at,
+      kek_id,
+      ...(max_age === undefined ? {} : { max_age }),
+    }));
   }
 
   /**

@@ -65,6 +65,8 @@ describe('openDatabase', () => {
       { version: 4 },
       { version: 5 },
       { version: 6 },
+      { version: 7 },
+      { version: 8 },
     ]);
   });
 

@@ -267,6 +267,27 @@ describe('admin API: a secret value is accepted only sealed to the broker, for i
   });
 });
 
+describe("admin API: a secret's rotation policy (max_age)", () => {
+  it('max_age is a positive whole number of seconds or null, set on put, carried by rotate, listed, audited', async () => {
+    const body = async (extra: Record<string, unknown>) => ({ sealed: await seal('ROT'), ...extra });
+    for (const bad of [0, -1, 1.5, '30d', true, {}, [86400], 2 ** 60]) {
+      const res = await call('PUT', '/v1/admin/secrets/ROT', { body: await body({ max_age: bad }) });
+      expect(res.status, JSON.stringify(bad)).toBe(400);
+      expect(lastRecord().reason).toBe('admin.max_age');
+    }
+    expect(await broker.vault.get('ROT')).toBeNull();
+    const res = await call('PUT', '/v1/admin/secrets/ROT', { body: await body({ max_age: 86_400 }) });
+    expect(await res.json()).toMatchObject({ version: 1, max_age: 86_400 });
+    expect(lastRecord().query).toMatchObject({ op: 'secret_put', max_age: '86400' });
+    const rot = await call('POST', '/v1/admin/secrets/ROT/rotate', { body: await body({}) });
+    expect(await rot.json()).toMatchObject({ version: 2, max_age: 86_400 });
+    const listed = (await (await call('GET', '/v1/admin/secrets')).json()) as { secrets: Record<string, unknown>[] };
+    expect(listed.secrets).toEqual([expect.objectContaining({ name: 'ROT', version: 2, max_age: 86_400 })]);
+    const cleared = await call('POST', '/v1/admin/secrets/ROT/rotate', { body: await body({ max_age: null }) });
+    expect(await cleared.json()).not.toHaveProperty('max_age');
+  });
+});
+
 describe('admin API: keys and audit', () => {
   it('keys rotate adds a signing key, keys list shows it, and both are audited', async () => {
     await broker.issuer.ensureKey();

@@ -93,6 +93,24 @@ describe('/readyz is 200 only when the KEK, signing keys, stores, policy set and
     await b.broker.stop();
   });
 
+  it('a secret past its max_age is counted in /readyz details (names only in the log) and leaves the broker ready', async () => {
+    const b = await fx.start({ data: 'rotation' });
+    const fresh = (await (await fetch(`${b.broker.url}/readyz`)).json()) as Record<string, any>;
+    expect(fresh.details).toEqual({ secrets_past_max_age: 0 });
+    // S (stored at start) gets a 1-hour policy and becomes two hours old; FRESH has a policy and is new.
+    const d = db('rotation');
+    d.exec("UPDATE secrets SET max_age = 3600, created_at = created_at - 7200 WHERE name = 'S'");
+    d.close();
+    await b.broker.vault.put('FRESH_ONE', 'x', Math.floor(Date.now() / 1000), { maxAge: 3600 });
+    const res = await fetch(`${b.broker.url}/readyz`);
+    const text = await res.text();
+    expect(res.status).toBe(200);
+    expect(JSON.parse(text)).toMatchObject({ status: 'ready', failing: [], details: { secrets_past_max_age: 1 } });
+    expect(text).not.toContain('"S@');
+    expect(b.lines.some((l) => l.event === 'readiness.secret_rotation_overdue' && JSON.stringify(l.secrets) === '["S@1"]')).toBe(true);
+    await b.broker.stop();
+  });
+
   it('a refused (planted) signing key fails signing_keys; a store that stops answering fails stores; the body names checks only', async () => {
     const b = await fx.start({ data: 'ready2' });
     const d = db('ready2');
