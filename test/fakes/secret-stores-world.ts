@@ -6,7 +6,7 @@ import type { CloudMintDeps } from '../../broker/src/mint/broker-token.ts';
 import { createAwsParameterMinter } from '../../broker/src/mint/aws-parameter.ts';
 import { createAwsSecretMinter } from '../../broker/src/mint/aws-secret.ts';
 import { createGcpSecretMinter } from '../../broker/src/mint/gcp-secret.ts';
-import type { RetryOptions } from '../../broker/src/mint/store-secret.ts';
+import type { RetryOptions } from '../../broker/src/mint/store-retry.ts';
 import type { MintResult } from '../../broker/src/mint/types.ts';
 import { grantOf, mintContext } from './mint-context.ts';
 import { serveBrokerIssuer, type ServedIssuer } from '../helpers/broker-issuer.ts';

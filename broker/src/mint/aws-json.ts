@@ -10,7 +10,8 @@ import type { GrantOf } from '../policy/schema.ts';
 import type { Fetched } from '../util/http.ts';
 import { AWS_MIN_DURATION, createAwsMinter } from './aws.ts';
 import type { CloudMintDeps } from './broker-token.ts';
-import { fetchRetrying, type RetryOptions, type StoreName } from './store-secret.ts';
+import { fetchRetrying, type RetryOptions } from './store-retry.ts';
+import { storeReadBudget, type StoreName } from './store-secret.ts';
 import type { MintContext } from './types.ts';
 import { cleanUpstreamCode, transportFailure, upstreamFailure, type MintFailure } from './upstream.ts';
 import { parseJsonObject } from './upstream-json.ts';
@@ -107,7 +108,12 @@ export async function awsJsonCall(
     datetime: new Date(call.now * 1000).toISOString().replace(/[:-]|\.\d{3}/g, ''),
   });
   const signed = await signer.sign();
-  const answer = await fetchRetrying(deps, call.url, { method: 'POST', headers: signed.headers, body }, retryable, retry);
+  const answer = await fetchRetrying(
+    deps.fetch,
+    call.url,
+    { method: 'POST', headers: signed.headers, body },
+    storeReadBudget(deps, retryable, retry),
+  );
   if (!answer.ok) return transportFailure(call.store, answer);
   if (answer.status !== 200) {
     const code = awsErrorCode(answer);

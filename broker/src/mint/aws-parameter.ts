@@ -4,7 +4,8 @@
 import type { GrantOf } from '../policy/schema.ts';
 import { assumeForRead, awsJsonCall, defaultAwsEndpoint } from './aws-json.ts';
 import type { CloudMintDeps } from './broker-token.ts';
-import { storeSecretResult, type RetryOptions } from './store-secret.ts';
+import type { RetryOptions } from './store-retry.ts';
+import { storeSecretResult } from './store-secret.ts';
 import type { Minter } from './types.ts';
 import { upstreamFailure } from './upstream.ts';
 

@@ -9,7 +9,8 @@ import { crc32c } from '../util/crc32c.ts';
 import { fromBase64 } from '../util/encoding.ts';
 import type { CloudMintDeps } from './broker-token.ts';
 import { CLOUD_PLATFORM_SCOPE, createGcpMinter } from './gcp.ts';
-import { fetchRetrying, storeSecretResult, type RetryOptions } from './store-secret.ts';
+import { fetchRetrying, type RetryOptions } from './store-retry.ts';
+import { storeReadBudget, storeSecretResult } from './store-secret.ts';
 import type { Minter } from './types.ts';
 import { cleanUpstreamCode, transportFailure, upstreamFailure } from './upstream.ts';
 import { parseJsonObject } from './upstream-json.ts';
@@ -44,11 +45,10 @@ export function createGcpSecretMinter(deps: CloudMintDeps, retry?: RetryOptions)
 
       const url = `${grant.secret_manager_url.replace(/\/+$/, '')}/v1/${grant.secret}:access`;
       const answer = await fetchRetrying(
-        deps,
+        deps.fetch,
         url,
         { method: 'GET', headers: { authorization: `Bearer ${bearer}`, accept: 'application/json' } },
-        retryable,
-        retry,
+        storeReadBudget(deps, retryable, retry),
       );
       if (!answer.ok) return transportFailure('gcp_secret', answer);
       const json = parseJsonObject(answer.body);

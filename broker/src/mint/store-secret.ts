@@ -1,15 +1,15 @@
 // What the secret-store grants (aws_secret, aws_parameter, gcp_secret) share once the value is fetched: the
 // `type: "secret"` credentials, one per exported name (`env`, or each `json_keys` field of a JSON value), with
 // `source` naming the grant type and the secret's identifier, and the audit summary (source, id and version;
-// never the value). And how their reads are retried: only throttling and 5xx answers, within one deadline.
+// never the value). And the retry budget of their reads: one deadline of the per-call timeout.
 //
 // A value never goes into a failure's detail: details name the problem and, for json_keys, the field name
 // from the policy.
 import type { UpstreamName } from '../audit/reasons.ts';
 import type { CredentialSummary } from '../audit/record.ts';
 import { storeSecretEnvNames, storeSecretId, type StoreSecretGrant } from '../policy/store-secret-names.ts';
-import { type Fetched, fetchLimited } from '../util/http.ts';
 import type { CloudMintDeps } from './broker-token.ts';
+import type { RetryBudget, RetryOptions } from './store-retry.ts';
 import type { Credential, MintResult } from './types.ts';
 import { upstreamFailure, UPSTREAM_MAX_BYTES, type MintFailure } from './upstream.ts';
 
@@ -66,40 +66,14 @@ function pickJsonKeys(
   return { ok: true, values };
 }
 
-export interface RetryOptions {
-  /** Attempts in all, the first included. */
-  attempts?: number;
-  /** The first backoff; each further one doubles, with jitter. */
-  baseDelayMs?: number;
-  sleep?: (ms: number) => Promise<void>;
-}
-
-const sleepFor = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
 /**
- * `fetchLimited` with retries for the answers that say "try again" (`retryable`: throttling, 5xx), all
- * attempts within one deadline of `deps.timeoutMs`: a retry that could not finish before it is not tried,
- * and the last answer is returned as it is. A call that got no answer (timeout, network) is not retried.
+ * The retry budget of one read: all its attempts within one `deps.timeoutMs` from now, only the answers
+ * `retryable` names tried again.
  */
-export async function fetchRetrying(
-  deps: Pick<CloudMintDeps, 'fetch' | 'timeoutMs'>,
-  url: string,
-  init: RequestInit,
-  retryable: (answer: Extract<Fetched, { ok: true }>) => boolean,
+export function storeReadBudget(
+  deps: Pick<CloudMintDeps, 'timeoutMs'>,
+  retryable: NonNullable<RetryBudget['retryable']>,
   options: RetryOptions = {},
-): Promise<Fetched> {
-  const attempts = options.attempts ?? 3;
-  const base = options.baseDelayMs ?? 100;
-  const sleep = options.sleep ?? sleepFor;
-  const deadline = Date.now() + deps.timeoutMs;
-  for (let attempt = 1; ; attempt++) {
-    const left = deadline - Date.now();
-    if (left <= 0) return { ok: false, reason: 'timeout', detail: 'deadline exceeded' };
-    const answer = await fetchLimited(deps.fetch, url, init, { timeoutMs: left, maxBytes: STORE_MAX_BYTES });
-    if (!answer.ok || !retryable(answer) || attempt >= attempts) return answer;
-    const delay = base * 2 ** (attempt - 1) * (0.5 + Math.random() / 2);
-    // Leave the next attempt some time of its own, or give the answer we have.
-    if (Date.now() + delay + 50 >= deadline) return answer;
-    await sleep(delay);
-  }
+): RetryBudget {
+  return { ...options, deadlineAt: Date.now() + deps.timeoutMs, attemptMs: deps.timeoutMs, maxBytes: STORE_MAX_BYTES, retryable };
 }
