@@ -7,9 +7,9 @@
 // and then the role of that session against each secret's readers (AccessDeniedException otherwise).
 // Modes make them misbehave on demand; `calls` records what arrived and what was decided.
 // The oracle test (test/unit/mint/aws-secret-stores-oracle.test.ts) points the AWS SDK clients at them.
-import { AwsV4Signer } from 'aws4fetch';
 import type { FakeAwsSts } from './aws-sts.ts';
 import { hang } from './oidc.ts';
+import { SIGNATURE_MISMATCH_MESSAGE, verifySigV4 } from './sigv4.ts';
 
 export type FakeAwsStoreMode = 'ok' | 'hang' | 'throttle' | 'throttle_once' | 'server_error' | 'malformed' | 'deny';
 
@@ -129,71 +129,51 @@ abstract class FakeAwsJsonService {
 
   /** SigV4 as AWS checks it, with the keys of a session the fake STS issued; returns that session's role. */
   private async authenticate(req: Request, raw: ArrayBuffer): Promise<string> {
-    const auth = req.headers.get('authorization');
-    if (!auth) throw new AwsJsonError(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
-    const m =
-      /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
-        auth,
-      );
-    if (!m)
-      throw new AwsJsonError(400, 'IncompleteSignatureException', 'Authorization header requires Credential, SignedHeaders and Signature.');
-    const [, keyId = '', day = '', region = '', service = '', signedHeaders = '', signature = ''] = m;
-    const session = this.opts.sts.calls.find((c) => c.issued?.accessKeyId === keyId);
-    if (!session?.issued)
-      throw new AwsJsonError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (req.headers.get('x-amz-security-token') !== session.issued.sessionToken)
-      throw new AwsJsonError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
-    if (session.issued.expiration <= this.nowS())
-      throw new AwsJsonError(400, 'ExpiredTokenException', 'The security token included in the request is expired');
-    if (service !== this.service)
-      throw new AwsJsonError(400, 'InvalidSignatureException', `Credential should be scoped to correct service: '${this.service}'.`);
-    if (region !== this.opts.region)
-      throw new AwsJsonError(400, 'InvalidSignatureException', 'Credential should be scoped to a valid region.');
-    const amzDate = req.headers.get('x-amz-date');
-    const names = signedHeaders.split(';');
-    if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate) || !names.includes('host') || !names.includes('x-amz-date'))
-      throw new AwsJsonError(400, 'IncompleteSignatureException', 'Signed headers must include host and x-amz-date.');
-    if (!names.includes('x-amz-security-token') || !names.includes('x-amz-target'))
-      throw new AwsJsonError(400, 'InvalidSignatureException', 'The security token and the target must be signed.');
-    if (amzDate.slice(0, 8) !== day)
-      throw new AwsJsonError(400, 'InvalidSignatureException', 'Credential should be scoped to a valid date.');
-    const signedAt =
-      Date.UTC(
-        +amzDate.slice(0, 4),
-        +amzDate.slice(4, 6) - 1,
-        +amzDate.slice(6, 8),
-        +amzDate.slice(9, 11),
-        +amzDate.slice(11, 13),
-        +amzDate.slice(13, 15),
-      ) / 1000;
-    if (Math.abs(this.nowS() - signedAt) > 15 * 60) throw new AwsJsonError(400, 'InvalidSignatureException', 'Signature expired.');
-    const headers = new Headers();
-    for (const name of names) {
-      if (name === 'host') continue;
-      const value = req.headers.get(name);
-      if (value === null) throw new AwsJsonError(400, 'InvalidSignatureException', `Signed header ${name} is missing.`);
-      headers.set(name, value);
-    }
-    const signer = new AwsV4Signer({
-      method: req.method,
-      url: req.url,
-      headers,
-      body: raw,
-      accessKeyId: keyId,
-      secretAccessKey: session.issued.secretAccessKey,
-      service,
-      region,
-      datetime: amzDate,
-      allHeaders: true,
+    const verified = await verifySigV4(req, raw, {
+      service: this.service,
+      region: this.opts.region,
+      mustSign: ['x-amz-security-token', 'x-amz-target'],
+      lookup: (keyId) => {
+        const session = this.opts.sts.calls.find((c) => c.issued?.accessKeyId === keyId);
+        if (!session?.issued) return undefined;
+        if (req.headers.get('x-amz-security-token') !== session.issued.sessionToken)
+          throw new AwsJsonError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+        if (session.issued.expiration <= this.nowS())
+          throw new AwsJsonError(400, 'ExpiredTokenException', 'The security token included in the request is expired');
+        return { secretAccessKey: session.issued.secretAccessKey, role: session.params.RoleArn ?? '' };
+      },
+      nowS: this.nowS(),
     });
-    if (signer.signedHeaders !== signedHeaders || (await signer.signature()) !== signature) {
-      throw new AwsJsonError(
-        400,
-        'InvalidSignatureException',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
-      );
+    if (verified.ok) return verified.key.role;
+    const f = verified.failure;
+    switch (f.reason) {
+      case 'missing_authorization':
+        throw new AwsJsonError(400, 'MissingAuthenticationTokenException', 'Missing Authentication Token');
+      case 'malformed_authorization':
+        throw new AwsJsonError(
+          400,
+          'IncompleteSignatureException',
+          'Authorization header requires Credential, SignedHeaders and Signature.',
+        );
+      case 'unknown_key':
+        throw new AwsJsonError(400, 'UnrecognizedClientException', 'The security token included in the request is invalid.');
+      case 'wrong_service':
+        throw new AwsJsonError(400, 'InvalidSignatureException', `Credential should be scoped to correct service: '${f.service}'.`);
+      case 'wrong_region':
+        throw new AwsJsonError(400, 'InvalidSignatureException', 'Credential should be scoped to a valid region.');
+      case 'incomplete_signed_headers':
+        throw new AwsJsonError(400, 'IncompleteSignatureException', 'Signed headers must include host and x-amz-date.');
+      case 'required_unsigned':
+        throw new AwsJsonError(400, 'InvalidSignatureException', 'The security token and the target must be signed.');
+      case 'wrong_date':
+        throw new AwsJsonError(400, 'InvalidSignatureException', 'Credential should be scoped to a valid date.');
+      case 'expired':
+        throw new AwsJsonError(400, 'InvalidSignatureException', 'Signature expired.');
+      case 'header_missing':
+        throw new AwsJsonError(400, 'InvalidSignatureException', `Signed header ${f.name} is missing.`);
+      case 'mismatch':
+        throw new AwsJsonError(400, 'InvalidSignatureException', SIGNATURE_MISMATCH_MESSAGE);
     }
-    return session.params.RoleArn ?? '';
   }
 }
 

@@ -10,9 +10,9 @@
 //   policy's size and JSON, policy ARNs, SourceIdentity, Tags.
 // Modes make it misbehave on demand; `calls` records what it received and what it decided.
 // The oracle tests (test/unit/mint/aws-fake-oracle.test.ts) point @aws-sdk/client-sts at it.
-import { AwsV4Signer } from 'aws4fetch';
 import { decodeJwt, type JWTPayload } from 'jose';
 import { hang, randomChars, TrustedIssuerVerifier, type FetchLike } from './oidc.ts';
+import { SIGNATURE_MISMATCH_MESSAGE, verifySigV4 } from './sigv4.ts';
 
 export const STS_NAMESPACE = 'https://sts.amazonaws.com/doc/2011-06-15/';
 
@@ -424,64 +424,38 @@ export class FakeAwsSts {
 
   /** SigV4 as STS checks it; returns the access key id whose signature matched. */
   private async verifySignature(req: Request, raw: ArrayBuffer): Promise<string> {
-    const auth = req.headers.get('authorization');
-    if (!auth) throw new StsError(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
-    const m =
-      /^AWS4-HMAC-SHA256 Credential=([^/,\s]+)\/(\d{8})\/([^/,\s]+)\/([^/,\s]+)\/aws4_request,\s*SignedHeaders=([a-z0-9;-]+),\s*Signature=([0-9a-f]{64})$/.exec(
-        auth,
-      );
-    if (!m) throw new StsError(400, 'IncompleteSignature', 'Authorization header requires Credential, SignedHeaders and Signature.');
-    const [, keyId = '', day = '', region = '', service = '', signedHeaders = '', signature = ''] = m;
-    const secret = this.opts.accessKeys && Object.hasOwn(this.opts.accessKeys, keyId) ? this.opts.accessKeys[keyId] : undefined;
-    if (secret === undefined) throw new StsError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
-    if (service !== 'sts') throw new StsError(403, 'SignatureDoesNotMatch', "Credential should be scoped to correct service: 'sts'.");
-    if (this.opts.region !== undefined && region !== this.opts.region)
-      throw new StsError(403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid region.');
-    const amzDate = req.headers.get('x-amz-date');
-    const names = signedHeaders.split(';');
-    if (!amzDate || !/^\d{8}T\d{6}Z$/.test(amzDate) || !names.includes('host') || !names.includes('x-amz-date')) {
-      throw new StsError(400, 'IncompleteSignature', 'Signed headers must include host and x-amz-date.');
-    }
-    if (amzDate.slice(0, 8) !== day) throw new StsError(403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid date.');
-    const signedAt =
-      Date.UTC(
-        +amzDate.slice(0, 4),
-        +amzDate.slice(4, 6) - 1,
-        +amzDate.slice(6, 8),
-        +amzDate.slice(9, 11),
-        +amzDate.slice(11, 13),
-        +amzDate.slice(13, 15),
-      ) / 1000;
-    if (Math.abs(this.nowS() - signedAt) > 15 * 60) {
-      throw new StsError(403, 'SignatureDoesNotMatch', `Signature expired: ${amzDate} is now earlier than the allowed window.`);
-    }
-    const headers = new Headers();
-    for (const name of names) {
-      if (name === 'host') continue;
-      const value = req.headers.get(name);
-      if (value === null) throw new StsError(403, 'SignatureDoesNotMatch', `Signed header ${name} is missing.`);
-      headers.set(name, value);
-    }
-    const signer = new AwsV4Signer({
-      method: req.method,
-      url: req.url,
-      headers,
-      body: raw,
-      accessKeyId: keyId,
-      secretAccessKey: secret,
-      service,
-      region,
-      datetime: amzDate,
-      allHeaders: true,
+    const keys = this.opts.accessKeys;
+    const verified = await verifySigV4(req, raw, {
+      service: 'sts',
+      region: this.opts.region,
+      lookup: (keyId) => (keys && Object.hasOwn(keys, keyId) && keys[keyId] !== undefined ? { secretAccessKey: keys[keyId] } : undefined),
+      nowS: this.nowS(),
     });
-    if (signer.signedHeaders !== signedHeaders || (await signer.signature()) !== signature) {
-      throw new StsError(
-        403,
-        'SignatureDoesNotMatch',
-        'The request signature we calculated does not match the signature you provided. Check your AWS Secret Access Key and signing method.',
-      );
+    if (verified.ok) return verified.keyId;
+    const f = verified.failure;
+    switch (f.reason) {
+      case 'missing_authorization':
+        throw new StsError(403, 'MissingAuthenticationToken', 'Request is missing Authentication Token');
+      case 'malformed_authorization':
+        throw new StsError(400, 'IncompleteSignature', 'Authorization header requires Credential, SignedHeaders and Signature.');
+      case 'unknown_key':
+        throw new StsError(403, 'InvalidClientTokenId', 'The security token included in the request is invalid.');
+      case 'wrong_service':
+        throw new StsError(403, 'SignatureDoesNotMatch', `Credential should be scoped to correct service: '${f.service}'.`);
+      case 'wrong_region':
+        throw new StsError(403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid region.');
+      case 'incomplete_signed_headers':
+      case 'required_unsigned':
+        throw new StsError(400, 'IncompleteSignature', 'Signed headers must include host and x-amz-date.');
+      case 'wrong_date':
+        throw new StsError(403, 'SignatureDoesNotMatch', 'Credential should be scoped to a valid date.');
+      case 'expired':
+        throw new StsError(403, 'SignatureDoesNotMatch', `Signature expired: ${f.amzDate} is now earlier than the allowed window.`);
+      case 'header_missing':
+        throw new StsError(403, 'SignatureDoesNotMatch', `Signed header ${f.name} is missing.`);
+      case 'mismatch':
+        throw new StsError(403, 'SignatureDoesNotMatch', SIGNATURE_MISMATCH_MESSAGE);
     }
-    return keyId;
   }
 
   private success(
