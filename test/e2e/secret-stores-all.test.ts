@@ -18,9 +18,10 @@ import {
   GCP_SA,
   READER_ROLE,
   secretStoresWorld,
+  serveSecretStores,
+  type ServedSecretStores,
   type SecretStoresWorld,
 } from '../fakes/secret-stores-world.ts';
-import { serveFake, type ServedFake } from '../fakes/tls.ts';
 import { startFakeVault, type ServedFakeVault } from '../fakes/vault.ts';
 import { freePort } from '../helpers/ports.ts';
 
@@ -39,7 +40,7 @@ let world: SecretStoresWorld;
 let entra: ServedFakeEntra;
 let keyVault: ServedFakeKeyVault;
 let vault: ServedFakeVault;
-const served: ServedFake[] = [];
+let served: ServedSecretStores | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-all-stores-'));
@@ -48,12 +49,8 @@ beforeAll(async () => {
   const port = await freePort();
   const brokerUrl = `http://127.0.0.1:${port}`;
   world = await secretStoresWorld(brokerUrl);
-  const [sts, sm, ssm, gcp, gsm] = await Promise.all(
-    [world.sts.handle, world.secretsManager.handle, world.ssm.handle, world.gcp.handle, world.secretManager.handle].map((h) =>
-      serveFake(h),
-    ),
-  );
-  served.push(sts!, sm!, ssm!, gcp!, gsm!);
+  served = await serveSecretStores(world);
+  const { sts, secretsManager: sm, ssm, gcp, secretManager: gsm } = served;
   entra = await startFakeEntra({
     apps: [{ tenant_id: TENANT, client_id: CLIENT, federated: [{ issuer: brokerUrl, subject: `role:${ROLE}` }] }],
   });
@@ -95,23 +92,23 @@ grants:
     region: us-east-1
     role_arn: ${READER_ROLE}
     json_keys: { DB_PASSWORD: password }
-    sts_endpoint: ${sts!.url}/
-    secretsmanager_endpoint: ${sm!.url}/
+    sts_endpoint: ${sts.url}/
+    secretsmanager_endpoint: ${sm.url}/
   - type: aws_parameter
     name: /prod/api/key
     region: us-east-1
     role_arn: ${READER_ROLE}
     env: API_KEY
-    sts_endpoint: ${sts!.url}/
-    ssm_endpoint: ${ssm!.url}/
+    sts_endpoint: ${sts.url}/
+    ssm_endpoint: ${ssm.url}/
   - type: gcp_secret
     secret: projects/acme-prod/secrets/db-password/versions/latest
     workload_identity_provider: ${GCP_PROVIDER}
     service_account: ${GCP_SA}
     env: GCP_DB_PASSWORD
-    sts_url: ${gcp!.url}/v1/token
-    iam_credentials_url: ${gcp!.url}
-    secret_manager_url: ${gsm!.url}
+    sts_url: ${gcp.url}/v1/token
+    iam_credentials_url: ${gcp.url}
+    secret_manager_url: ${gsm.url}
   - type: azure_secret
     vault_url: ${keyVault.url}
     name: db-password
@@ -134,7 +131,7 @@ grants:
 afterAll(async () => {
   await broker?.stop();
   await ciIssuer?.close();
-  for (const s of served) await s.close();
+  await served?.close();
   await world?.close();
   await keyVault?.close();
   await vault?.close();

@@ -16,9 +16,10 @@ import {
   GCP_SA,
   READER_ROLE,
   secretStoresWorld,
+  serveSecretStores,
+  type ServedSecretStores,
   type SecretStoresWorld,
 } from '../fakes/secret-stores-world.ts';
-import { serveFake, type ServedFake } from '../fakes/tls.ts';
 import { freePort } from '../helpers/ports.ts';
 
 const AUD = 'https://broker.e2e.test';
@@ -29,7 +30,7 @@ let ciIssuer: TestIssuerServer;
 let ciKey: IssuerKey;
 let broker: RunningBroker;
 let world: SecretStoresWorld;
-const served: ServedFake[] = [];
+let served: ServedSecretStores | undefined;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'sb-stores-'));
@@ -38,12 +39,8 @@ beforeAll(async () => {
   const port = await freePort();
   const brokerUrl = `http://127.0.0.1:${port}`;
   world = await secretStoresWorld(brokerUrl);
-  const [sts, sm, ssm, gcp, gsm] = await Promise.all(
-    [world.sts.handle, world.secretsManager.handle, world.ssm.handle, world.gcp.handle, world.secretManager.handle].map((h) =>
-      serveFake(h),
-    ),
-  );
-  served.push(sts!, sm!, ssm!, gcp!, gsm!);
+  served = await serveSecretStores(world);
+  const { sts, secretsManager: sm, ssm, gcp, secretManager: gsm } = served;
   const pol = join(dir, 'policies');
   mkdirSync(join(pol, 'roles'), { recursive: true });
   writeFileSync(join(pol, 'issuers.yaml'), `issuers:\n  ci:\n    url: ${ciIssuer.url}\n    audience: ${AUD}\n`);
@@ -60,23 +57,23 @@ grants:
     region: us-east-1
     role_arn: ${READER_ROLE}
     json_keys: { DB_USER: username, DB_PASSWORD: password }
-    sts_endpoint: ${sts!.url}/
-    secretsmanager_endpoint: ${sm!.url}/
+    sts_endpoint: ${sts.url}/
+    secretsmanager_endpoint: ${sm.url}/
   - type: aws_parameter
     name: /prod/api/key
     region: us-east-1
     role_arn: ${READER_ROLE}
     env: API_KEY
-    sts_endpoint: ${sts!.url}/
-    ssm_endpoint: ${ssm!.url}/
+    sts_endpoint: ${sts.url}/
+    ssm_endpoint: ${ssm.url}/
   - type: gcp_secret
     secret: projects/acme-prod/secrets/db-password/versions/latest
     workload_identity_provider: ${GCP_PROVIDER}
     service_account: ${GCP_SA}
     env: GCP_DB_PASSWORD
-    sts_url: ${gcp!.url}/v1/token
-    iam_credentials_url: ${gcp!.url}
-    secret_manager_url: ${gsm!.url}
+    sts_url: ${gcp.url}/v1/token
+    iam_credentials_url: ${gcp.url}
+    secret_manager_url: ${gsm.url}
 `,
   );
   const env = { BROKER_KEK: generateKekBase64(), BROKER_PUBLIC_URL: brokerUrl, BROKER_UPSTREAM_TIMEOUT_MS: '1500' };
@@ -86,7 +83,7 @@ grants:
 afterAll(async () => {
   await broker?.stop();
   await ciIssuer?.close();
-  for (const s of served) await s.close();
+  await served?.close();
   await world?.close();
   rmSync(dir, { recursive: true, force: true });
 });

@@ -14,6 +14,7 @@ import { FakeSecretsManager, FakeSsm } from './aws-secret-stores.ts';
 import { FakeAwsSts } from './aws-sts.ts';
 import { FakeGcp } from './gcp.ts';
 import { FakeSecretManager } from './gcp-secret-manager.ts';
+import { serveFake, type ServedFake } from './tls.ts';
 
 export const READER_ROLE = 'arn:aws:iam::111122223333:role/broker-secrets';
 export const OTHER_ROLE = 'arn:aws:iam::111122223333:role/other';
@@ -186,4 +187,31 @@ export async function mintStoreGrant(
         ? createAwsParameterMinter(world.deps, retry)
         : createGcpSecretMinter(world.deps, retry);
   return (minter.mint as (g: typeof grant, c: typeof ctx) => Promise<MintResult>)(grant, ctx);
+}
+
+/** The world's five fakes served on loopback (HTTPS, test/fakes/tls.ts), for a broker process to call. */
+export interface ServedSecretStores {
+  sts: ServedFake;
+  secretsManager: ServedFake;
+  ssm: ServedFake;
+  gcp: ServedFake;
+  secretManager: ServedFake;
+  close(): Promise<void>;
+}
+
+export async function serveSecretStores(world: SecretStoresWorld): Promise<ServedSecretStores> {
+  const [sts, secretsManager, ssm, gcp, secretManager] = await Promise.all(
+    [world.sts, world.secretsManager, world.ssm, world.gcp, world.secretManager].map((fake) => serveFake(fake.handle)),
+  );
+  const all = [sts!, secretsManager!, ssm!, gcp!, secretManager!];
+  return {
+    sts: sts!,
+    secretsManager: secretsManager!,
+    ssm: ssm!,
+    gcp: gcp!,
+    secretManager: secretManager!,
+    close: async () => {
+      for (const s of all) await s.close();
+    },
+  };
 }
