@@ -1,6 +1,7 @@
 // Node entry: node:sqlite stores in the data folder, or PostgreSQL for replicas (BROKER_DATABASE_URL), the
 // policy directory read once at start, wired by the one composition root (broker/src/compose.ts) and served by @hono/node-server.
 import { serve, type ServerType } from '@hono/node-server';
+import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pruneAudit } from '../src/audit/retention.ts';
@@ -113,6 +114,8 @@ export async function buildNodeBroker(opts: NodeBrokerOptions): Promise<NodeBrok
           req.headers.get('x-forwarded-for'),
         ),
       metrics,
+      // Synchronous: WebCrypto's digest is a thread-pool round trip on Node (broker/src/util/digest.ts).
+      sha256Hex: (text) => createHash('sha256').update(text, 'utf8').digest('hex'),
       // The driver is loaded here, not in broker/src: the Workers bundle has no TCP sockets for it yet.
       postgres: { driver: (await import('postgres')).default, leases: stores.leases },
     };

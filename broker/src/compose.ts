@@ -32,6 +32,7 @@ import type {
 } from './store/ports.ts';
 import { RevocationVault } from './store/revocations.ts';
 import { SecretVault } from './store/secrets.ts';
+import type { Sha256Hex } from './util/digest.ts';
 import { VERSION } from './version.ts';
 
 export type Log = (line: Record<string, unknown>) => void;
@@ -60,6 +61,8 @@ export interface Platform {
   clientIp: AppDeps['clientIp'];
   /** Where the platform keeps metrics (Node: prom-client); without it GET /metrics is 404. */
   metrics?: BrokerMetrics;
+  /** A synchronous SHA-256 for the hot paths (util/digest.ts); WebCrypto's when absent. */
+  sha256Hex?: Sha256Hex;
   /** The `postgres` grant: a driver and the lease store its logins are kept in (Node; absent on Workers). */
   postgres?: { driver: PostgresDriver; leases: LeaseStore };
 }
@@ -159,11 +162,15 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
       },
     }),
     replay: metrics ? countedReplay(stores.replay, metrics) : stores.replay,
-    auditor: new Auditor(checkpointer.watch(stores.audit), {
-      appended: (record, entry) => alerter?.appended(record, entry),
-      failed: (record, error) => alerter?.failed(record, error),
-      written: (seconds, ok) => metrics?.auditWrite(seconds, ok),
-    }),
+    auditor: new Auditor(
+      checkpointer.watch(stores.audit),
+      {
+        appended: (record, entry) => alerter?.appended(record, entry),
+        failed: (record, error) => alerter?.failed(record, error),
+        written: (seconds, ok) => metrics?.auditWrite(seconds, ok),
+      },
+      platform.sha256Hex,
+    ),
     minters: buildMinters(
       { fetch: platform.fetch, issuer, secrets: vault, timeoutMs: settings.upstreamTimeoutMs },
       pg ? { postgres: pg.minter } : {},
@@ -179,6 +186,7 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
         }
       : {}),
     now,
+    ...(platform.sha256Hex ? { sha256Hex: platform.sha256Hex } : {}),
     version: VERSION,
     clientIp: platform.clientIp,
     log,

@@ -12,7 +12,7 @@ import { CLOCK_TOLERANCE_S, type VerifiedToken, verifyIdToken } from './oidc/ver
 import type { CompiledPolicy } from './policy/compile.ts';
 import type { RateLimiter } from './ratelimit.ts';
 import type { ReplayGuard } from './store/ports.ts';
-import { sha256Hex } from './util/encoding.ts';
+import { type Sha256Hex, webSha256Hex } from './util/digest.ts';
 
 export const MAX_BODY_BYTES = 16 * 1024;
 /** A used jti is remembered this long past the token's exp (beyond the clock tolerance). */
@@ -29,6 +29,8 @@ export interface PipelineDeps {
   now: () => number;
   /** Counts and times exchanges (Node: GET /metrics). */
   metrics?: BrokerMetrics;
+  /** The token hash (util/digest.ts); WebCrypto's by default. */
+  sha256Hex?: Sha256Hex;
 }
 
 /** What the caller was answered, with the record behind it (for the request log line and the metrics). */
@@ -157,14 +159,14 @@ export async function limitClient(deps: Pick<PipelineDeps, 'rateLimiter'>, meta:
 
 /** Verify the ID token and claim its jti, filling in the record (steps 2-4 of exchange and revoke). */
 export async function authenticate(
-  deps: Pick<PipelineDeps, 'jwks' | 'replay' | 'rateLimiter'>,
+  deps: Pick<PipelineDeps, 'jwks' | 'replay' | 'rateLimiter' | 'sha256Hex'>,
   policy: CompiledPolicy,
   token: unknown,
   draft: Draft,
   nowMs: number,
 ): Promise<VerifiedToken> {
   if (typeof token !== 'string') throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_missing');
-  const tokenSha256 = await sha256Hex(token);
+  const tokenSha256 = await (deps.sha256Hex ?? webSha256Hex)(token);
   draft.record.token_sha256 = tokenSha256;
   const verified = await verifyIdToken(token, policy, deps.jwks, nowMs);
   if (!verified.ok) {

@@ -7,6 +7,7 @@
 // insert-if-absent on seq resolves races and the loser retries.
 import { BrokerError } from '../errors.ts';
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
+import { type Sha256Hex, webSha256Hex } from '../util/digest.ts';
 import { buildEntry, GENESIS_HASH } from './chain.ts';
 import type { AuditRecord } from './record.ts';
 
@@ -40,9 +41,13 @@ export class Auditor {
   /** Told of every record written, every one that could not be, and each group write's time; never blocks a write. */
   private readonly observer: AuditObserver | undefined;
 
-  constructor(store: AuditStore, observer?: AuditObserver) {
+  /** The chain hash (util/digest.ts): synchronous where the platform has one, so a group hashes without waiting. */
+  private readonly hash: Sha256Hex;
+
+  constructor(store: AuditStore, observer?: AuditObserver, hash: Sha256Hex = webSha256Hex) {
     this.store = store;
     this.observer = observer;
+    this.hash = hash;
   }
 
   /** Resolves once the record is durably stored; throws ERR_UNAVAILABLE when it cannot be. */
@@ -91,7 +96,7 @@ export class Auditor {
         let seq = head?.seq ?? 0;
         let prev = head?.hash ?? GENESIS_HASH;
         for (const p of group.slice(done)) {
-          const entry = await buildEntry(++seq, prev, p.record);
+          const entry = await buildEntry(++seq, prev, p.record, this.hash);
           entries.push(entry);
           prev = entry.hash;
         }

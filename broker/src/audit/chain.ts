@@ -1,6 +1,7 @@
 // The hash chain. Entry n covers (n, hash of entry n-1, canonical JSON of the record), so editing,
 // removing, reordering or inserting any entry breaks every later link, and `verifyChain` names the first.
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
+import { type Sha256Hex, webSha256Hex } from '../util/digest.ts';
 import { canonicalJson, sha256Hex } from '../util/encoding.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
@@ -9,9 +10,9 @@ function entryHash(seq: number, prevHash: string, recordJson: string): Promise<s
   return sha256Hex(`${seq}\n${prevHash}\n${recordJson}`);
 }
 
-export async function buildEntry(seq: number, prevHash: string, record: object): Promise<AuditEntry> {
+export async function buildEntry(seq: number, prevHash: string, record: object, hash: Sha256Hex = webSha256Hex): Promise<AuditEntry> {
   const json = canonicalJson(record);
-  return { seq, prev_hash: prevHash, hash: await entryHash(seq, prevHash, json), record: json };
+  return { seq, prev_hash: prevHash, hash: await hash(`${seq}\n${prevHash}\n${json}`), record: json };
 }
 
 /** An entry as exported (JSON lines): the record as an object rather than a string. */

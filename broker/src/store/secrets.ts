@@ -69,9 +69,38 @@ export function overdueSecrets(metas: readonly SecretMeta[], now: number): Overd
     .map((m) => ({ name: m.name, version: m.version, max_age: m.max_age!, age: now - m.created_at }));
 }
 
+/** Opened versions kept at most (SecretVault.get). */
+const OPENED_MAX = 256;
+
+/** Every field of the row and the head a value was opened from, and the version asked for. */
+function openedKey(version: number | undefined, row: SecretRow, head: SecretHead): string {
+  return [
+    version ?? '',
+    row.name,
+    row.version,
+    row.kek_id,
+    row.wrapped_key,
+    row.iv,
+    row.ciphertext,
+    row.created_at,
+    row.max_age ?? '',
+    head.name,
+    head.version,
+    head.kek_id,
+    head.seal,
+  ].join('\u0000');
+}
+
 export class SecretVault {
   readonly #store: SecretStore;
   #keys: SecretKeys;
+  /**
+   * Values by the exact row and head they were opened from, so that serving a version again costs a string
+   * comparison instead of the head's MAC, the unwrap and the decryption: three WebCrypto calls, each a
+   * thread-pool round trip on Node, on every exchange. Any change to the row or the head in the store misses
+   * and is checked in full; a KEK change empties it. A value stays in memory no longer than the process.
+   */
+  #opened = new Map<string, SecretValue>();
 
   constructor(store: SecretStore, keys: SecretKeys) {
     this.#store = store;
@@ -133,11 +162,24 @@ export class SecretVault {
     if (row && (row.name !== name || (version !== undefined && row.version !== version))) {
       throw new Error(`secret ${name}: the store returned a different row`);
     }
+    // Only with a head: without one the check reads the newest row as well, which the key does not cover.
+    const memo = row && head ? openedKey(version, row, head) : undefined;
+    const known = memo === undefined ? undefined : this.#opened.get(memo);
+    if (memo !== undefined && known) {
+      this.#opened.delete(memo);
+      this.#opened.set(memo, known);
+      return { ...known };
+    }
     const problem = await this.#checkHead(name, version, row, head);
     if (problem) throw new SecretTamperedError([{ name, problem }]);
     if (!row) return null;
     const plain = await openSecret(this.#readKeys, row);
-    return { name, version: row.version, value: strictUtf8.decode(plain), created_at: row.created_at };
+    const value = { name, version: row.version, value: strictUtf8.decode(plain), created_at: row.created_at };
+    if (memo !== undefined) {
+      this.#opened.set(memo, value);
+      if (this.#opened.size > OPENED_MAX) this.#opened.delete(this.#opened.keys().next().value!);
+    }
+    return { ...value };
   }
 
   /**
@@ -236,6 +278,7 @@ export class SecretVault {
     }
     const previous = this.#readKeys.filter((k) => k.id !== newKek.id);
     this.#keys = { current: newKek, previous };
+    this.#opened.clear();
     return count;
   }
 }

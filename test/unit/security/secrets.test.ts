@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, SqliteSecretStore } from '../../../broker/entry/node/sqlite.ts';
 import { createApp } from '../../../broker/src/app.ts';
 import { createSecretMinter } from '../../../broker/src/mint/secret.ts';
@@ -31,6 +31,8 @@ interface Tamper {
   head(name: string): SecretHead | undefined;
   /** Overwrites (or creates) a head row as given, bypassing every rule of the store. */
   setHead(head: SecretHead): void;
+  /** Overwrites one stored field of a version's row. */
+  editRow(name: string, version: number, field: 'ciphertext' | 'wrapped_key' | 'iv', value: string): void;
   close(): void;
 }
 
@@ -50,6 +52,9 @@ const adapters: [string, () => Tamper][] = [
           return h && { ...h };
         },
         setHead: (head) => void store.headsByName.set(head.name, { ...head }),
+        editRow: (name, version, field, value) => {
+          store.rows = store.rows.map((r) => (r.name === name && r.version === version ? { ...r, [field]: value } : r));
+        },
         close() {},
       };
     },
@@ -69,6 +74,8 @@ const adapters: [string, () => Tamper][] = [
           void db
             .prepare('INSERT OR REPLACE INTO secret_heads (name, version, kek_id, seal) VALUES (?, ?, ?, ?)')
             .run(h.name, h.version, h.kek_id, h.seal),
+        editRow: (name, version, field, value) =>
+          void db.prepare(`UPDATE secrets SET ${field} = ? WHERE name = ? AND version = ?`).run(value, name, version),
         close: () => {
           db.close();
           rmSync(dir, { recursive: true, force: true });
@@ -204,6 +211,66 @@ describe.each(adapters)('secret versions over %s', (_adapter, open) => {
     t.deleteRow('LEGACY', 2);
     t.deleteHead('LEGACY');
     await expect(vault.get('LEGACY')).rejects.toMatchObject(TAMPERED);
+  });
+
+  const flip = (s: string, at = 10) => `${s.slice(0, at)}${s[at] === 'A' ? 'B' : 'A'}${s.slice(at + 1)}`;
+  const flipField = async (t: Tamper, field: 'ciphertext' | 'wrapped_key' | 'iv') => {
+    const row = (await t.store.get('DB_URL', 3))!;
+    t.editRow('DB_URL', 3, field, flip(row[field], 4));
+  };
+  it.each<[string, (t: Tamper) => Promise<void> | void]>([
+    ['the newest version deleted', (t) => t.deleteRow('DB_URL', 3)],
+    [
+      'the newest version and its counter deleted',
+      (t) => {
+        t.deleteRow('DB_URL', 3);
+        t.deleteHead('DB_URL');
+      },
+    ],
+    ['the counter deleted', (t) => t.deleteHead('DB_URL')],
+    ['a flipped bit in the seal', (t) => t.setHead({ ...t.head('DB_URL')!, seal: flip(t.head('DB_URL')!.seal) })],
+    ['a flipped bit in the ciphertext', (t) => flipField(t, 'ciphertext')],
+    ['a flipped bit in the wrapped key', (t) => flipField(t, 'wrapped_key')],
+    ['a flipped bit in the IV', (t) => flipField(t, 'iv')],
+    [
+      'another version’s wrapped key, IV and ciphertext grafted on',
+      async (t) => {
+        const v1 = (await t.store.get('DB_URL', 1))!;
+        t.editRow('DB_URL', 3, 'wrapped_key', v1.wrapped_key);
+        t.editRow('DB_URL', 3, 'iv', v1.iv);
+        t.editRow('DB_URL', 3, 'ciphertext', v1.ciphertext);
+      },
+    ],
+  ])('a value served before is no shield: %s after a read is still detected', async (_case, attack) => {
+    expect(await vault.get('DB_URL')).toMatchObject({ version: 3, value: 'v3' });
+    await attack(t);
+    await expect(vault.get('DB_URL')).rejects.toThrow();
+  });
+
+  it('a value served before is no shield: an older counter replayed after a read is still detected', async () => {
+    const older = t.head('OTHER')!;
+    await vault.put('OTHER', 'o2', NOW + 4);
+    expect(await vault.get('OTHER')).toMatchObject({ version: 2, value: 'o2' });
+    t.setHead(older);
+    await expect(vault.get('OTHER')).rejects.toMatchObject(TAMPERED);
+  });
+
+  it('a version is opened once per stored row and counter, and again once either changes', async () => {
+    const decrypt = vi.spyOn(crypto.subtle, 'decrypt');
+    try {
+      expect((await vault.get('DB_URL'))?.value).toBe('v3');
+      expect((await vault.get('DB_URL'))?.value).toBe('v3');
+      expect((await vault.get('DB_URL', 1))?.value).toBe('v1');
+      expect((await vault.get('DB_URL', 1))?.value).toBe('v1');
+      expect(decrypt).toHaveBeenCalledTimes(2);
+      await vault.put('DB_URL', 'v4', NOW + 4);
+      expect((await vault.get('DB_URL'))?.value).toBe('v4');
+      // The head moved, so an older version asked for by number is checked against it again.
+      expect((await vault.get('DB_URL', 1))?.value).toBe('v1');
+      expect(decrypt).toHaveBeenCalledTimes(4);
+    } finally {
+      decrypt.mockRestore();
+    }
   });
 
   it('concurrent writes and reads never raise a false alarm', async () => {
