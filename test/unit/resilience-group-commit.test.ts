@@ -2,12 +2,12 @@
 // Node broker at a few hundred exchanges a second). Group commit must keep every promise the ports make:
 // one success per jti however claims race, nothing resolved before its commit, a failed write undone alone,
 // and an audit chain that stays whole when records are written in groups, also by two processes at once.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { fstatSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DatabaseSync } from 'node:sqlite';
 import { isValid } from 'ulid';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { openDatabase, SqliteAuditStore, SqliteReplayGuard, writeBatcher } from '../../broker/entry/node/sqlite.ts';
 import { Auditor } from '../../broker/src/audit/auditor.ts';
 import { readAll, verifyChain } from '../../broker/src/audit/chain.ts';
@@ -16,6 +16,26 @@ import type { AuditEntry, AuditStore } from '../../broker/src/store/ports.ts';
 import { newRequestId } from '../../broker/src/util/ids.ts';
 import { MemoryAuditStore } from '../helpers/memory-stores.ts';
 import { makeRecord } from './audit/fixtures.ts';
+
+// Every fdatasync the batcher asks for, passed on to the real one unless a test holds it back.
+const syncs = vi.hoisted(() => ({
+  calls: [] as number[],
+  hold: undefined as undefined | ((run: () => void) => void),
+  fail: undefined as undefined | NodeJS.ErrnoException,
+}));
+vi.mock('node:fs', async (importOriginal) => {
+  const fs = await importOriginal<typeof import('node:fs')>();
+  return {
+    ...fs,
+    fdatasync: (fd: number, cb: (err: NodeJS.ErrnoException | null) => void) => {
+      syncs.calls.push(fd);
+      const failure = syncs.fail;
+      const run = () => (failure ? setImmediate(() => cb(failure)) : fs.fdatasync(fd, cb));
+      if (syncs.hold) syncs.hold(run);
+      else run();
+    },
+  };
+});
 
 const NOW = 1_800_000_000;
 let dir: string;
@@ -28,6 +48,9 @@ const open = () => {
 
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), 'sb-group-commit-'));
+  syncs.calls.length = 0;
+  syncs.hold = undefined;
+  syncs.fail = undefined;
 });
 afterEach(() => {
   for (const h of handles.splice(0)) if (h.isOpen) h.close();
@@ -63,17 +86,70 @@ describe('replay claims in group commits', () => {
     expect(results.filter(Boolean)).toHaveLength(40);
   });
 
-  it('claims commit without waiting for an fsync; everything else, and the connection afterwards, with synchronous=FULL', async () => {
+  it('claims commit without waiting for an fsync; the connection afterwards is back at synchronous=FULL', async () => {
     const db = open();
     const batcher = writeBatcher(db);
     const level = () => Number(db.prepare('PRAGMA synchronous').get()?.synchronous);
     expect(await batcher.run(level, { durable: false })).toBe(1); // NORMAL
-    expect(await batcher.run(level)).toBe(2); // FULL
-    // A relaxed write that shares a batch with a durable one commits durably.
-    const [relaxed, durable] = await Promise.all([batcher.run(level, { durable: false }), batcher.run(level)]);
-    expect([relaxed, durable]).toEqual([2, 2]);
     await new SqliteReplayGuard(db).claim('k', NOW + 60, NOW);
-    expect(level()).toBe(2);
+    expect(syncs.calls).toEqual([]);
+    expect(level()).toBe(2); // FULL for the writes outside the batcher (secrets, keys, checkpoints)
+  });
+
+  it('a durable write settles only once the WAL file it was committed to is fdatasynced, off the event loop', async () => {
+    const db = open();
+    const batcher = writeBatcher(db);
+    const held: (() => void)[] = [];
+    syncs.hold = (run) => held.push(run);
+    const insert = db.prepare('INSERT INTO replay (key, expires_at) VALUES (?, ?)');
+    let settled = false;
+    let claimed = false;
+    const durable = batcher
+      .run(() => insert.run('durable', NOW))
+      .then(() => {
+        settled = true;
+      });
+    const claim = batcher
+      .run(() => insert.run('claim', NOW), { durable: false })
+      .then(() => {
+        claimed = true;
+      });
+    await claim;
+    await new Promise((r) => setTimeout(r, 20));
+    // Committed (another connection sees it) and the claim of the same batch answered, but not the durable write.
+    expect(Number(open().prepare("SELECT COUNT(*) AS n FROM replay WHERE key = 'durable'").get()?.n)).toBe(1);
+    expect(claimed).toBe(true);
+    expect(settled).toBe(false);
+    expect(held).toHaveLength(1);
+    // The sync is of the database's own WAL file.
+    expect(fstatSync(syncs.calls[0]!).ino).toBe(statSync(join(dir, 'broker.db-wal')).ino);
+    held[0]!();
+    await durable;
+    expect(settled).toBe(true);
+  });
+
+  it('a failed fdatasync fails the durable writes of its batch (fail closed), not the claims', async () => {
+    const batcher = writeBatcher(open());
+    const db = handles[0]!;
+    syncs.fail = Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+    const insert = db.prepare('INSERT INTO replay (key, expires_at) VALUES (?, ?)');
+    const results = await Promise.allSettled([
+      batcher.run(() => insert.run('a', NOW)),
+      batcher.run(() => insert.run('b', NOW), { durable: false }),
+    ]);
+    expect(syncs.calls).toHaveLength(1);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'fulfilled']);
+    expect(results[0]).toMatchObject({ reason: { code: 'EIO' } });
+  });
+
+  it('without a WAL file (an in-memory database) durable batches commit with synchronous=FULL', async () => {
+    const { DatabaseSync } = await import('node:sqlite');
+    const db = new DatabaseSync(':memory:');
+    handles.push(db);
+    const batcher = writeBatcher(db);
+    const level = () => Number(db.prepare('PRAGMA synchronous').get()?.synchronous);
+    expect(await batcher.run(level)).toBe(2);
+    expect(syncs.calls).toEqual([]);
   });
 
   it('a write that throws is undone and rejected alone; the others in its batch commit', async () => {
