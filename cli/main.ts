@@ -1,4 +1,5 @@
 // `secret-broker`: one table of commands, each in its own module under cli/commands.
+import { agentCommand } from './commands/agent.ts';
 import { auditCommands } from './commands/audit.ts';
 import { kekCommands } from './commands/kek.ts';
 import { keysCommands } from './commands/keys.ts';
@@ -14,6 +15,7 @@ const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   token: tokenCommand,
   exchange: exchangeCommand,
+  agent: agentCommand,
   ...policyCommands,
   ...secretCommands,
   ...auditCommands,
