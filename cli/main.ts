@@ -11,7 +11,7 @@ import { tokenCommand } from './commands/token.ts';
 import type { Command } from './context.ts';
 import { commandRows, dispatch, groupsOf } from './dispatch.ts';
 
-const COMMANDS: Record<string, Command> = {
+export const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   token: tokenCommand,
   exchange: exchangeCommand,
