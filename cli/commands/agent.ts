@@ -214,7 +214,16 @@ async function runAgent(o: AgentOptions, ctx: CommandContext): Promise<number> {
         line: `${PREFIX}: role "${o.role}" (request id ${response.request_id}): nothing was written: ${problem}`,
       };
     }
-    await files.replace(rendered.files);
+    try {
+      await files.replace(rendered.files);
+    } catch (err) {
+      // A full memory volume or a changed mode: the old files stay (each write is all or nothing); retried.
+      const code = (err as NodeJS.ErrnoException).code ?? 'error';
+      return {
+        exit: EXIT.unusable,
+        line: `${PREFIX}: role "${o.role}" (request id ${response.request_id}): could not write the files in ${o.out} (${code})`,
+      };
+    }
     return { response, expiresMs, count: rendered.files.size };
   };
 

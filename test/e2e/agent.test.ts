@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { publicJwks, signTestToken, type IssuerKey } from '../../cli/lib/test-issuer.ts';
 import { startE2eBroker, type E2eBroker } from '../helpers/e2e-broker.ts';
+import { allTypesResponse, serveFakeBroker } from '../helpers/fake-broker.ts';
 import { CLI, ROOT, runCli } from '../helpers/processes.ts';
 
 const AUD = 'https://broker.agent.test';
@@ -258,5 +259,53 @@ describe('secret-broker agent with a Kubernetes service-account token', () => {
     expect(log.some((l) => /expired at .* without renewal; removing the files and exiting/.test(l))).toBe(true);
     expect(readdirSync(p.out)).toEqual([]);
     noValues(log.join('\n'));
+  }, 30_000);
+});
+
+describe('secret-broker agent and revocable credentials', () => {
+  it('on SIGTERM the agent revokes the current request when it holds something revocable, with the token file; --keep revokes nothing', async () => {
+    const body = allTypesResponse('01JAGENTREVOKE000000000000');
+    for (const keep of [false, true]) {
+      const fake = await serveFakeBroker({
+        '/v1/exchange': [{ status: 200, body }],
+        '/v1/revoke': [
+          { status: 200, body: { request_id: 'r', revoked_request_id: body.request_id, revoked: [{ type: 'github', ok: true }] } },
+        ],
+      });
+      try {
+        const tokenFile = join(dir, `fake-token-${keep}`);
+        writeFileSync(tokenFile, 'header.payload.signature\n');
+        const out = join(dir, `fake-out-${keep}`);
+        mkdirSync(out);
+        const agent = startAgent([
+          'agent',
+          '--broker',
+          fake.url,
+          '--role',
+          'deploy',
+          '--token-file',
+          tokenFile,
+          '--out',
+          out,
+          ...(keep ? ['--keep'] : []),
+        ]);
+        await until(() => agent.lines.some((l) => l.text.includes('renewing in')), 15_000, 'the first write');
+        expect(readdirSync(out)).toContain('GH_TOKEN');
+        agent.child.kill('SIGTERM');
+        expect(await agent.exited).toBe(0);
+        const revokes = fake.requests.filter((r) => r.path === '/v1/revoke');
+        if (keep) {
+          expect(revokes).toEqual([]);
+          expect(readdirSync(out)).toContain('GH_TOKEN');
+        } else {
+          expect(revokes.map((r) => r.body)).toEqual([{ token: 'header.payload.signature', request_id: body.request_id }]);
+          expect(readdirSync(out)).toEqual([]);
+          expect(agent.lines.map((l) => l.text).join('\n')).toMatch(/revoked github of request 01JAGENTREVOKE000000000000/);
+        }
+        expect(agent.lines.map((l) => l.text).join('\n')).not.toContain('ghs_fakeGitHubInstallationToken0001');
+      } finally {
+        await fake.close();
+      }
+    }
   }, 30_000);
 });

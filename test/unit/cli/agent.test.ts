@@ -1,9 +1,13 @@
 // The agent's schedule and file rendering, without processes or waiting: renewals only ever come earlier than
 // --refresh-at asks, backoff grows to a cap and never waits past the expiry, and each format writes what its
 // reader expects, or refuses with names only.
+import { lstatSync, mkdtempSync, readdirSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseExchangeResponse } from '../../../client/credentials.ts';
 import { renderAgentFiles } from '../../../cli/commands/agent.ts';
+import { AgentFiles, outDirProblem } from '../../../cli/lib/agent-files.ts';
 import { BACKOFF_CAP_MS, failureDelayMs, parseRefreshAt, RENEW_JITTER, renewDelayMs } from '../../../cli/lib/agent-schedule.ts';
 import { formatAwsCredentialProcess } from '../../../cli/lib/client-formats.ts';
 import { allTypesResponse } from '../../helpers/fake-broker.ts';
@@ -93,5 +97,51 @@ describe('agent files', () => {
       env,
     );
     expect(split.ok).toBe(false);
+  });
+});
+
+describe('agent file writes', () => {
+  it('a new set replaces the old file by file, then drops the names it no longer has; removeAll removes only what it wrote', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-agent-files-'));
+    writeFileSync(join(dir, 'APP_CONFIG'), "not the agent's");
+    const files = new AgentFiles(dir);
+    await files.replace(
+      new Map([
+        ['A', '1'],
+        ['B', '2'],
+      ]),
+    );
+    await files.replace(
+      new Map([
+        ['B', '3'],
+        ['C', '4'],
+      ]),
+    );
+    expect(readdirSync(dir).sort()).toEqual(['APP_CONFIG', 'B', 'C']);
+    expect(readFileSync(join(dir, 'B'), 'utf8')).toBe('3');
+    for (const name of ['B', 'C']) expect(lstatSync(join(dir, name)).mode & 0o777).toBe(0o400);
+    await files.removeAll();
+    expect(readdirSync(dir)).toEqual(['APP_CONFIG']);
+  });
+
+  it('a symlink planted at DIR/NAME is replaced by the file, and its target is never written', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-agent-link-'));
+    const target = join(mkdtempSync(join(tmpdir(), 'sb-agent-target-')), 'victim');
+    writeFileSync(target, 'untouched');
+    symlinkSync(target, join(dir, 'API_KEY'));
+    const files = new AgentFiles(dir);
+    await files.replace(new Map([['API_KEY', 'value']]));
+    expect(lstatSync(join(dir, 'API_KEY')).isSymbolicLink()).toBe(false);
+    expect(readFileSync(target, 'utf8')).toBe('untouched');
+    await files.removeAll();
+    expect(readFileSync(target, 'utf8')).toBe('untouched');
+  });
+
+  it('--out must be an existing, writable directory', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sb-agent-out-'));
+    expect(await outDirProblem(dir)).toBeUndefined();
+    expect(await outDirProblem(join(dir, 'missing'))).toMatch(/does not exist: create it, or mount a volume there/);
+    writeFileSync(join(dir, 'file'), '');
+    expect(await outDirProblem(join(dir, 'file'))).toMatch(/is not a directory/);
   });
 });
