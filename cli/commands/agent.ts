@@ -40,10 +40,9 @@ export const agentCommand: Command = {
   usage:
     'agent --broker URL --role R --token-file F --out DIR [--once] [--format files|dotenv|json|aws-credentials] [--refresh-at 0.66] [--keep]',
   summary:
-    "Exchange a token file (a pod's projected service-account token) for credentials written to files in DIR (0400, replaced " +
-    'atomically); renew them at --refresh-at of their lifetime until SIGTERM, which removes them (unless --keep). --once: one ' +
-    'exchange, for init containers. Exit 0 ok or stopped, 1 refused, 2 usage, 3 broker unavailable, 4 unusable answer; after ' +
-    'credentials expired without renewal, the code of the last failure.',
+    "Keep a workload's credentials in files in DIR (0400, replaced atomically), exchanged for a token file (a pod's " +
+    'service-account token) and renewed until SIGTERM, which removes them unless --keep; --once for init containers. ' +
+    'Exit codes as exchange; non-zero once credentials expired without renewal.',
   options: {
     broker: { type: 'string' },
     role: { type: 'string' },
