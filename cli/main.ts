@@ -1,4 +1,5 @@
 // `secret-broker`: one table of commands, each in its own module under cli/commands.
+import { agentCommand } from './commands/agent.ts';
 import { auditCommands } from './commands/audit.ts';
 import { kekCommands } from './commands/kek.ts';
 import { keysCommands } from './commands/keys.ts';
@@ -10,10 +11,11 @@ import { tokenCommand } from './commands/token.ts';
 import type { Command } from './context.ts';
 import { commandRows, dispatch, groupsOf } from './dispatch.ts';
 
-const COMMANDS: Record<string, Command> = {
+export const COMMANDS: Record<string, Command> = {
   serve: serveCommand,
   token: tokenCommand,
   exchange: exchangeCommand,
+  agent: agentCommand,
   ...policyCommands,
   ...secretCommands,
   ...auditCommands,

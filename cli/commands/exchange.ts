@@ -18,7 +18,14 @@ import {
   type NumberRange,
 } from '../../client/inputs.ts';
 import { VERSION } from '../../broker/src/version.ts';
-import { dotenvProblems, formatDotenv, formatEnv } from '../lib/client-formats.ts';
+import {
+  awsFieldProblem,
+  dotenvProblems,
+  formatAwsCredentialProcess,
+  formatDotenv,
+  formatEnv,
+  onlyCredential,
+} from '../lib/client-formats.ts';
 import { str, UsageError, type Command } from '../context.ts';
 
 /** Exit codes, documented in the README and in --help. */
@@ -36,12 +43,15 @@ const EXIT = {
   unusable: 4,
 } as const;
 
-const FORMATS = ['env', 'dotenv', 'json'] as const;
+/** aws-credential-process: the JSON an AWS config's `credential_process` runs for (one aws credential). */
+const FORMATS = ['env', 'dotenv', 'json', 'aws-credential-process'] as const;
 
 export const exchangeCommand: Command = {
-  usage: 'exchange --broker URL --role R [--grants A,B] [--token-env VAR] [--token-file F] [--format env|dotenv|json]',
+  usage:
+    'exchange --broker URL --role R [--grants A,B] [--token-env VAR] [--token-file F] [--format env|dotenv|json|aws-credential-process]',
   summary:
-    'Trade a CI ID token for credentials, written to stdout (env: export lines, dotenv, json). ' +
+    'Trade a CI ID token for credentials, written to stdout (env: export lines, dotenv, json, or ' +
+    'aws-credential-process: the JSON of an AWS credential_process). ' +
     'Exit 0 ok, 1 refused, 2 usage, 3 broker unavailable, 4 unusable answer.',
   options: {
     broker: { type: 'string' },
@@ -91,6 +101,16 @@ export const exchangeCommand: Command = {
     let text: string;
     if (format === 'json') {
       text = `${JSON.stringify(result.body, null, 2)}\n`;
+    } else if (format === 'aws-credential-process') {
+      const aws = onlyCredential(response.credentials, 'aws');
+      const problem = aws.ok ? awsFieldProblem(aws.credential) : aws.problem;
+      if (!aws.ok || problem) {
+        ctx.err(
+          `secret-broker exchange: role "${role}" (request id ${response.request_id}): no credential_process answer, nothing was written: ${problem}.`,
+        );
+        return EXIT.unusable;
+      }
+      text = formatAwsCredentialProcess(aws.credential);
     } else {
       const plan = envVarsFor(response.credentials, { prefix, awsRegion });
       if (!plan.ok) {

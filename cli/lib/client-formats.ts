@@ -1,6 +1,7 @@
 // How `secret-broker exchange` writes credentials to stdout. Each format is meant for a machine: a shell
 // that sources it, a dotenv reader, or a JSON parser. Values are written as they are, never reformatted, and
 // never in a form any of those readers would execute or expand.
+import type { AwsCredential, Credential } from '../../client/credentials.ts';
 import { printableName, type EnvVar } from '../../client/env.ts';
 
 /**
@@ -45,4 +46,55 @@ export function formatDotenv(vars: EnvVar[]): string {
 
 export function shellQuote(value: string): string {
   return `'${value.replaceAll("'", `'\\''`)}'`;
+}
+
+/**
+ * The one credential of `type` in a response, for the formats that carry one credential (an AWS
+ * credential_process answer, a shared credentials file). Several would leave the choice to chance, so they
+ * are refused with the fix: select one with --grants.
+ */
+export function onlyCredential<T extends Credential['type']>(
+  credentials: Credential[],
+  type: T,
+): { ok: true; credential: Extract<Credential, { type: T }> } | { ok: false; problem: string } {
+  const found = credentials.filter((c): c is Extract<Credential, { type: T }> => c.type === type);
+  if (found.length === 1) return { ok: true, credential: found[0]! };
+  return {
+    ok: false,
+    problem:
+      found.length === 0
+        ? `the response holds no ${type} credential (the role grants ${credentials.map((c) => c.type).join(', ') || 'nothing'})`
+        : `the response holds ${found.length} ${type} credentials: select one with --grants`,
+  };
+}
+
+/** Why an AWS credential cannot be written as one line per field (INI, JSON is always fine), or undefined. */
+export function awsFieldProblem(c: AwsCredential): string | undefined {
+  const values = [c.access_key_id, c.secret_access_key, c.session_token ?? ''];
+  // Access keys and session tokens are base64-like; a line break would start another INI key.
+  return values.some((v) => /[\0\r\n\u2028\u2029]/.test(v) || v !== v.trim())
+    ? 'an AWS value spans lines or has surrounding spaces'
+    : undefined;
+}
+
+/**
+ * The AWS CLI/SDK `credential_process` answer: https://docs.aws.amazon.com/cli/latest/userguide/cli-configure-sourcing-external.html
+ * Expiration lets the SDK call the process again before the credentials run out.
+ */
+export function formatAwsCredentialProcess(c: AwsCredential): string {
+  return `${JSON.stringify({
+    Version: 1,
+    AccessKeyId: c.access_key_id,
+    SecretAccessKey: c.secret_access_key,
+    ...(c.session_token ? { SessionToken: c.session_token } : {}),
+    ...(c.expires_at ? { Expiration: new Date(c.expires_at).toISOString() } : {}),
+  })}\n`;
+}
+
+/** The AWS shared credentials file (INI, `[default]`), for AWS_SHARED_CREDENTIALS_FILE. The region belongs in the config file. */
+export function formatAwsSharedCredentials(c: AwsCredential, profile = 'default'): string {
+  if (awsFieldProblem(c)) throw new Error('formatAwsSharedCredentials: a value cannot be written as INI');
+  const lines = [`[${profile}]`, `aws_access_key_id = ${c.access_key_id}`, `aws_secret_access_key = ${c.secret_access_key}`];
+  if (c.session_token) lines.push(`aws_session_token = ${c.session_token}`);
+  return `${lines.join('\n')}\n`;
 }

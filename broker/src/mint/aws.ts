@@ -23,8 +23,8 @@
 // Responses are parsed strictly (see xml.ts): the exact root element in the STS namespace, exactly one of
 // each credential element. AWS error codes (ErrorResponse/Error/Code) are kept as upstream_code.
 import { AwsV4Signer } from 'aws4fetch';
-import type { GrantOf } from '../policy/schema.ts';
-import type { Claims } from '../policy/match.ts';
+import { claimValue, MISSING, type Claims } from '../policy/match.ts';
+import { pointerTokens, type GrantOf } from '../policy/schema.ts';
 import { isoSeconds, parseDuration } from '../util/duration.ts';
 import { fetchLimited } from '../util/http.ts';
 import { brokerTokenClaims, type CloudMintDeps } from './broker-token.ts';
@@ -174,6 +174,14 @@ function claimText(claims: Claims, name: string): string | undefined {
   return undefined;
 }
 
+/** A string, a finite number or a boolean as tag text; anything else (objects, arrays, null) is no value. */
+function tagText(v: unknown): string | undefined {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'boolean') return String(v);
+  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
+  return undefined;
+}
+
 /** Replaces every character AWS does not allow in a session name or source identity with `-`. */
 export function awsSafeName(text: string): string {
   return text.replace(NAME_DISALLOWED, '-');
@@ -198,7 +206,7 @@ export function sourceIdentityOf(claims: Claims, roleName: string): string {
 }
 
 /**
- * Session tags: tag name -> the value of a claim of the caller's verified token. A claim the token lacks, or
+ * Session tags: tag name -> the value of a claim (or, for a JSON Pointer, a nested claim) of the caller's verified token. A claim the token lacks, or
  * whose value AWS would refuse, refuses the mint: a silently missing or altered tag could change what an
  * ABAC condition allows.
  */
@@ -210,8 +218,9 @@ export function sessionTagsOf(map: Record<string, string>, claims: Claims): { ok
     // Tag keys are case-insensitive in AWS: two spellings of one key would be refused by STS.
     if (seen.has(key.toLowerCase())) return upstreamFailure(`aws.session_tag_key_duplicate:${key}`);
     seen.add(key.toLowerCase());
-    const raw = Object.hasOwn(claims, claim) ? claims[claim] : undefined;
-    const value = typeof raw === 'boolean' ? String(raw) : claimText(claims, claim);
+    // A pointer reads a nested claim by the conditions' own rules (own properties, canonical indexes).
+    const raw = claimValue(claims, claim.startsWith('/') ? { claim, path: pointerTokens(claim) } : { claim });
+    const value = raw === MISSING ? undefined : tagText(raw);
     if (value === undefined) return upstreamFailure(`aws.session_tag_claim_missing:${key}`);
     if (!TAG_VALUE.test(value)) return upstreamFailure(`aws.session_tag_value_invalid:${key}`);
     tags.push([key, value]);

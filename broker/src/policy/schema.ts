@@ -103,7 +103,10 @@ const awsGrant = z.strictObject({
     .array(z.string().regex(/^arn:aws[a-z-]*:iam::(?:\d{12}|aws):policy\/.+$/))
     .max(10)
     .optional(),
-  session_tags: z.record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().regex(CLAIM_NAME)).optional(),
+  // A claim name, or a JSON Pointer into nested claims (/kubernetes.io/namespace), as in conditions.
+  session_tags: z
+    .record(z.string().regex(/^[\w .:/=+@-]{1,128}$/), z.string().refine(isConditionKey, 'a claim name or a JSON Pointer into the claims'))
+    .optional(),
   sts_endpoint: endpoint.optional(),
 });
 

@@ -32,7 +32,8 @@ const DESCRIPTIONS: Record<string, string> = {
   mode: 'web_identity (default): AssumeRoleWithWebIdentity with a broker token; access_key: AssumeRole signed with broker-held keys.',
   session_policy: 'An inline session policy (JSON) that limits the session below the IAM role.',
   policy_arns: 'Managed session policies that limit the session below the IAM role.',
-  session_tags: 'Session tag name -> claim name whose value becomes the tag.',
+  session_tags:
+    'Session tag name -> claim name, or JSON Pointer into nested claims (/kubernetes.io/namespace), whose value becomes the tag.',
   sts_endpoint: 'Non-default STS endpoint (flagged by the lint: non-default-endpoint).',
   tenant_id: 'The Entra tenant.',
   client_id: 'The application (client) id with a federated credential for the broker.',
