@@ -49,11 +49,13 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
       const { claims, issuer } = await authenticate(deps, policy, fields.token, draft, nowMs);
 
       // 5. Policy: a missing role, a role for another issuer and a denied match all answer the same 403.
+      const deciding = performance.now();
       const role = policy.roles.get(roleName);
       if (!role) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.no_such_role');
       if (role.issuer !== issuer.name) throw new BrokerError('ERR_ACCESS_DENIED', 'policy.issuer_mismatch');
       // The decision pass only (no trace): each set stops at its first failing condition, which is recorded.
       const decision = decide(claims, role);
+      draft.stages.policy = (performance.now() - deciding) / 1000;
       draft.record.policy_trace = {
         matched: decision.matched ?? null,
         failed: decision.failing.slice(0, 32),
@@ -65,6 +67,7 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
 
       // 6. Mint every grant in order; the first failure stops the rest and nothing is returned. Nothing is
       //    minted while the audit log is failing: the record of what was minted could not be kept.
+      const minting = performance.now();
       await deps.auditor.ensureAvailable();
       const now = Math.floor(nowMs / 1000);
       minted = { credentials: [], revocations: [] };
@@ -92,6 +95,7 @@ export function exchange(deps: ExchangeDeps, input: RequestInput, meta: RequestM
         summaries.push(result.summary);
         if (result.revocation) minted.revocations.push({ type: grant.type, data: result.revocation });
       }
+      draft.stages.mint = (performance.now() - minting) / 1000;
       const expiresAt = expiryOf(summaries, now, role);
       if (minted.revocations.length > 0 && deps.revocations) {
         try {

@@ -6,9 +6,19 @@
 import type { AuditRecord } from './audit/record.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 
+/**
+ * Where an exchange's time went, in seconds, for the stages it reached: verify (token hash, signature and
+ * claims), replay (the jti claim), policy (the decision), mint (every grant), audit_queue (waiting for the
+ * group write ahead of its own) and audit_write (its group's write up to durable). What the sum leaves of
+ * the exchange's time is the rest: parsing, the per-client limit, the answer.
+ */
+export const EXCHANGE_STAGES = ['verify', 'replay', 'policy', 'mint', 'audit_queue', 'audit_write'] as const;
+export type ExchangeStage = (typeof EXCHANGE_STAGES)[number];
+export type StageTimes = Partial<Record<ExchangeStage, number>>;
+
 export interface BrokerMetrics {
-  /** One exchange as the caller saw it, with its wall time in seconds. */
-  exchange(outcome: { decision: AuditRecord['decision']; code: string; role: string }, seconds: number): void;
+  /** One exchange as the caller saw it, with its wall time in seconds, and the time of each stage it reached. */
+  exchange(outcome: { decision: AuditRecord['decision']; code: string; role: string }, seconds: number, stages?: StageTimes): void;
   /** One grant minted (or refused) by its minter. */
   mint(type: string, seconds: number, ok: boolean): void;
   /** One JWKS fetch of a token issuer. */

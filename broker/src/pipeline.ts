@@ -6,7 +6,7 @@ import type { Auditor } from './audit/auditor.ts';
 import type { Reason } from './audit/reasons.ts';
 import { type AuditRecord, identityOf } from './audit/record.ts';
 import { BrokerError, ERROR_STATUS, type ErrorCode } from './errors.ts';
-import { type BrokerMetrics, roleLabel } from './metrics.ts';
+import { type BrokerMetrics, roleLabel, type StageTimes } from './metrics.ts';
 import type { JwksRegistry } from './oidc/jwks.ts';
 import { CLOCK_TOLERANCE_S, type VerifiedToken, verifyIdToken } from './oidc/verify.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
@@ -59,6 +59,8 @@ export class Draft {
   readonly record: AuditRecord;
   /** Set by a route whose success has more than one meaning for the audit (what the caller sees is one). */
   outcome: { reason: Reason; decision: AuditRecord['decision'] } | undefined;
+  /** Where the request's time went (seconds, by stage), for the metrics and `npm run bench`. */
+  readonly stages: StageTimes = {};
 
   constructor(meta: RequestMeta, nowMs: number, policyHash: string, action: AuditRecord['action']) {
     this.record = {
@@ -110,7 +112,11 @@ export async function audited<T>(
   const answered = (code: ErrorCode | 'OK', decision: AuditRecord['decision']) => {
     meta.observe?.({ record: draft.record, decision, code });
     if (action === 'exchange')
-      deps.metrics?.exchange({ decision, code, role: roleLabel(draft.record.role, policy) }, (performance.now() - started) / 1000);
+      deps.metrics?.exchange(
+        { decision, code, role: roleLabel(draft.record.role, policy) },
+        (performance.now() - started) / 1000,
+        draft.stages,
+      );
   };
   try {
     const result = await recorded(deps, draft, action, () => body(draft, policy, nowMs), onUnaudited);
@@ -135,13 +141,13 @@ async function recorded<T>(
     result = await run();
   } catch (err) {
     const e = err instanceof BrokerError ? err : new BrokerError('ERR_INTERNAL', 'bug', { cause: err });
-    await deps.auditor.append(draft.finish(e.code, e.detail));
+    await deps.auditor.append(draft.finish(e.code, e.detail), draft.stages);
     throw e;
   }
   try {
     const record = draft.finish('OK', draft.outcome?.reason ?? (action === 'exchange' ? 'allowed' : 'done'));
     if (draft.outcome) record.decision = draft.outcome.decision;
-    await deps.auditor.append(record);
+    await deps.auditor.append(record, draft.stages);
   } catch (err) {
     // Fail closed, and take back what can be taken back.
     await onUnaudited?.(result).catch(() => {});
@@ -166,9 +172,11 @@ export async function authenticate(
   nowMs: number,
 ): Promise<VerifiedToken> {
   if (typeof token !== 'string') throw new BrokerError('ERR_REQUEST_INVALID', 'request.token_missing');
+  const verifying = performance.now();
   const tokenSha256 = await (deps.sha256Hex ?? webSha256Hex)(token);
   draft.record.token_sha256 = tokenSha256;
   const verified = await verifyIdToken(token, policy, deps.jwks, nowMs);
+  draft.stages.verify = (performance.now() - verifying) / 1000;
   if (!verified.ok) {
     draft.record.issuer = verified.issuer ?? null;
     throw new BrokerError(verified.code, verified.detail);
@@ -191,6 +199,7 @@ export async function authenticate(
   const expiresAt = claims.exp + REPLAY_LEEWAY_S;
   const nowS = Math.floor(nowMs / 1000);
   let accepted: boolean;
+  const claiming = performance.now();
   try {
     if (issuer.replay === 'reuse') {
       const uses = await deps.replay.claimReuse(key, tokenSha256, expiresAt, nowS);
@@ -202,6 +211,7 @@ export async function authenticate(
   } catch (err) {
     throw new BrokerError('ERR_UNAVAILABLE', 'replay.store_failed', { cause: err });
   }
+  draft.stages.replay = (performance.now() - claiming) / 1000;
   if (!accepted) throw new BrokerError('ERR_TOKEN_REPLAYED', 'token.replayed');
   return verified.token;
 }

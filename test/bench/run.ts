@@ -14,7 +14,8 @@ import { createContext } from './lib/context.ts';
 import { createFixture } from './lib/fixture.ts';
 import { postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { benchAction, type ActionFigures } from './sections/action.ts';
-import { benchExchange, type ExchangeFigures } from './sections/exchange.ts';
+import { EXCHANGE_STAGES } from '../../broker/src/metrics.ts';
+import { benchExchange, type ExchangeFigures, type StageBreakdown } from './sections/exchange.ts';
 import { benchMemory, type MemoryFigures } from './sections/memory.ts';
 import { benchPolicyScale, type PolicyScaleFigures } from './sections/policy-scale.ts';
 import { benchResilience, type ResilienceFigures } from './sections/resilience.ts';
@@ -56,7 +57,13 @@ export function evaluateGoals(r: Omit<BenchReport, 'goals'>): Goal[] {
     met: value === null || value === undefined || Number.isNaN(value) ? null : met(value),
   });
   return [
-    goal('exchange throughput vs the jose floor (c32)', '>= 0.70', r.exchange?.ratio, (v) => v >= 0.7),
+    goal('exchange throughput vs the jose floor (c32)', '>= 0.90', r.exchange?.ratio, (v) => v >= 0.9),
+    goal(
+      'exchange p50 at c1 above the floor’s (ms)',
+      '<= 1.00',
+      r.exchange ? r.exchange.c1.p50_ms - r.exchange.c1.floor_p50_ms : null,
+      (v) => v <= 1,
+    ),
     goal('policy eval, 10,000 roles vs 10 roles', '<= 1.10', r.policy_scale?.ratio_10000_vs_10, (v) => v <= 1.1),
     goal(
       'worker bundle, gzip (KiB)',
@@ -75,6 +82,13 @@ function fmt(v: unknown): string {
   return String(v);
 }
 
+/** One exchange's mean time by stage (see StageBreakdown), inside the broker and as the client saw it. */
+function stageLine(s: StageBreakdown): string {
+  const f = (v: number) => (v < 0.1 ? v.toFixed(3) : v.toFixed(2));
+  const inner = EXCHANGE_STAGES.map((k) => `${k} ${f(s[k])}`).join(', ');
+  return `${inner}, rest ${f(s.rest)} = broker ${f(s.broker)}; client ${f(s.client)}`;
+}
+
 export function renderTable(r: BenchReport): string {
   const rows: [string, string, unknown][] = [];
   const add = (section: string, metric: string, value: unknown) => rows.push([section, metric, value]);
@@ -90,6 +104,8 @@ export function renderTable(r: BenchReport): string {
     add('exchange', 'floor rps, c1', e.c1.floor_rps);
     add('exchange', 'floor p50 / p99 ms, c1', `${fmt(e.c1.floor_p50_ms)} / ${fmt(e.c1.floor_p99_ms)}`);
     add('exchange', 'ratio broker / floor, c1', e.c1.ratio);
+    add('exchange', 'where the time goes, c32 (mean ms)', stageLine(e.stages.c32));
+    add('exchange', 'where the time goes, c1 (mean ms)', stageLine(e.stages.c1));
     add(
       'exchange',
       'broker answers',
@@ -107,6 +123,8 @@ export function renderTable(r: BenchReport): string {
     add('exchange/pg', 'broker rps, c1 (node:sqlite)', `${fmt(e.c1.rps)} (${fmt(sqlite?.c1.rps ?? null)})`);
     add('exchange/pg', 'broker p50 / p99 ms, c1', `${fmt(e.c1.p50_ms)} / ${fmt(e.c1.p99_ms)}`);
     add('exchange/pg', 'ratio broker / floor, c1', e.c1.ratio);
+    add('exchange/pg', 'where the time goes, c32 (mean ms)', stageLine(e.stages.c32));
+    add('exchange/pg', 'where the time goes, c1 (mean ms)', stageLine(e.stages.c1));
     add(
       'exchange/pg',
       'broker answers',

@@ -1,11 +1,13 @@
 // The broker's metrics on Node, with prom-client: one registry per broker (not the global one, so that two
 // brokers in one process, as in tests, do not mix their counts), plus the process's default metrics.
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { BrokerMetrics } from '../../src/metrics.ts';
+import { type BrokerMetrics, EXCHANGE_STAGES } from '../../src/metrics.ts';
 import { VERSION } from '../../src/version.ts';
 
 /** Seconds: an exchange is milliseconds when local, seconds when a cloud is slow; the upstream deadline is 10 s. */
 const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+/** A stage of a local exchange takes from microseconds (the policy) to milliseconds (a durable write). */
+const STAGE_BUCKETS = [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 10];
 
 export function createPromMetrics(): BrokerMetrics {
   const registry = new Registry();
@@ -24,6 +26,15 @@ export function createPromMetrics(): BrokerMetrics {
     buckets: DURATION_BUCKETS,
     registers,
   });
+  const stageSeconds = new Histogram({
+    name: 'secret_broker_exchange_stage_duration_seconds',
+    help: 'Time of each stage of an exchange (verify, replay, policy, mint, audit_queue, audit_write), for the exchanges that reached it.',
+    labelNames: ['stage'] as const,
+    buckets: STAGE_BUCKETS,
+    registers,
+  });
+  // Bound once: the exchange path observes six stages and should not hash label sets to do it.
+  const stages = EXCHANGE_STAGES.map((stage) => [stage, stageSeconds.labels({ stage })] as const);
   const mintSeconds = new Histogram({
     name: 'secret_broker_upstream_mint_duration_seconds',
     help: 'Time to mint one grant, by grant type (the upstream call for cloud and GitHub grants).',
@@ -81,9 +92,15 @@ export function createPromMetrics(): BrokerMetrics {
   for (const result of ['ok', 'failed']) reloads.inc({ result }, 0);
 
   return {
-    exchange(outcome, seconds) {
+    exchange(outcome, seconds, times) {
       exchanges.inc({ decision: outcome.decision, code: outcome.code, role: outcome.role });
       exchangeSeconds.observe({ decision: outcome.decision }, seconds);
+      if (times) {
+        for (const [stage, histogram] of stages) {
+          const t = times[stage];
+          if (t !== undefined) histogram.observe(t);
+        }
+      }
     },
     mint(type, seconds, ok) {
       mintSeconds.observe({ type }, seconds);

@@ -9,6 +9,7 @@ import { BrokerError } from '../errors.ts';
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
 import { type Sha256Hex, webSha256Hex } from '../util/digest.ts';
 import { buildEntry, GENESIS_HASH } from './chain.ts';
+import type { StageTimes } from '../metrics.ts';
 import type { AuditRecord } from './record.ts';
 
 const MAX_ATTEMPTS = 50;
@@ -17,6 +18,8 @@ const MAX_GROUP = 256;
 
 interface Pending {
   record: AuditRecord;
+  /** performance.now() when the group holding this record began writing. */
+  writing?: number;
   outcome?: { ok: true; entry: AuditEntry } | { ok: false; error: BrokerError };
 }
 
@@ -50,8 +53,12 @@ export class Auditor {
     this.hash = hash;
   }
 
-  /** Resolves once the record is durably stored; throws ERR_UNAVAILABLE when it cannot be. */
-  async append(record: AuditRecord): Promise<AuditEntry> {
+  /**
+   * Resolves once the record is durably stored; throws ERR_UNAVAILABLE when it cannot be. `stages` is told
+   * how long the record waited for earlier groups (audit_queue) and how long its own group took (audit_write).
+   */
+  async append(record: AuditRecord, stages?: StageTimes): Promise<AuditEntry> {
+    const queued = performance.now();
     const me: Pending = { record };
     this.queue.push(me);
     // Wait for the write in flight; then, unless a group took this record meanwhile, lead the next group.
@@ -62,6 +69,12 @@ export class Auditor {
       await this.writing;
     }
     const outcome = me.outcome;
+    if (stages) {
+      const done = performance.now();
+      const writing = me.writing ?? queued;
+      stages.audit_queue = (writing - queued) / 1000;
+      stages.audit_write = (done - writing) / 1000;
+    }
     try {
       if (outcome.ok) this.observer?.appended?.(record, outcome.entry);
       else this.observer?.failed?.(record, outcome.error);
@@ -88,6 +101,7 @@ export class Auditor {
   /** Writes a group in order and gives every record its outcome: its entry once stored, else the error. */
   private async appendGroup(group: Pending[]): Promise<void> {
     const started = performance.now();
+    for (const p of group) p.writing = started;
     let done = 0;
     try {
       for (let attempt = 0; attempt < MAX_ATTEMPTS && done < group.length; attempt++) {

@@ -3,12 +3,21 @@
 // that only verifies the same tokens with jose (lib/floor-server.ts, also a child process). Both get the
 // same pre-signed tokens, each used once, at concurrency 1 and 32; the load generator runs here.
 import { join } from 'node:path';
+import { EXCHANGE_STAGES, type ExchangeStage } from '../../../broker/src/metrics.ts';
 import { ROOT } from '../../helpers/processes.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { AUDIENCE, publicJwks, type Fixture } from '../lib/fixture.ts';
 import { percentile, poolSize, round, runLoad, type LoadResult } from '../lib/load.ts';
 import { spawnServer, startBroker, type Child } from '../lib/processes.ts';
 import { signTokensParallel } from '../lib/tokens.ts';
+
+/**
+ * Where the broker's time went per exchange (mean milliseconds), from its own stage metrics
+ * (secret_broker_exchange_stage_duration_seconds): each stage, `broker` the whole exchange inside the
+ * broker (secret_broker_exchange_duration_seconds), `rest` what the stages leave of it (parsing, limits,
+ * the answer), and `client` the mean latency the load generator saw (HTTP, event-loop queueing).
+ */
+export type StageBreakdown = Record<ExchangeStage | 'broker' | 'rest' | 'client', number>;
 
 export interface ExchangeFigures {
   rps: number;
@@ -32,6 +41,44 @@ export interface ExchangeFigures {
   };
   /** Every answer the broker gave during the measured runs, by status (all should be 200). */
   statuses: Record<string, number>;
+  /** Per-stage means at concurrency 32 and 1. */
+  stages: { c32: StageBreakdown; c1: StageBreakdown };
+}
+
+/** Sums and counts of the broker's stage and exchange histograms, read from GET /metrics. */
+type StageTotals = Record<string, { sum: number; count: number }>;
+
+async function stageTotals(url: string): Promise<StageTotals> {
+  const text = await (await fetch(`${url}/metrics`)).text();
+  const totals: StageTotals = {};
+  const add = (key: string, what: string, value: number) => {
+    totals[key] ??= { sum: 0, count: 0 };
+    const t = totals[key];
+    if (what === 'sum') t.sum += value;
+    else t.count += value;
+  };
+  for (const m of text.matchAll(/^secret_broker_exchange_stage_duration_seconds_(sum|count)\{stage="(\w+)"\} (\S+)$/gm)) {
+    add(m[2]!, m[1]!, Number(m[3]));
+  }
+  for (const m of text.matchAll(/^secret_broker_exchange_duration_seconds_(sum|count)\{[^}]*\} (\S+)$/gm))
+    add('broker', m[1]!, Number(m[2]));
+  return totals;
+}
+
+function breakdown(before: StageTotals, after: StageTotals, clientMeanMs: number): StageBreakdown {
+  const mean = (key: string) => {
+    const sum = (after[key]?.sum ?? 0) - (before[key]?.sum ?? 0);
+    const count = (after[key]?.count ?? 0) - (before[key]?.count ?? 0);
+    return count > 0 ? (sum / count) * 1000 : 0;
+  };
+  const out = { broker: round(mean('broker'), 3), client: round(clientMeanMs, 3) } as StageBreakdown;
+  let staged = 0;
+  for (const stage of EXCHANGE_STAGES) {
+    out[stage] = round(mean(stage), 3);
+    staged += mean(stage);
+  }
+  out.rest = round(Math.max(0, mean('broker') - staged), 3);
+  return out;
 }
 
 export interface ExchangeRun {
@@ -52,23 +99,33 @@ async function compare(
   tokens: () => Promise<string[]>,
   connections: number,
   rounds: number,
-): Promise<{ broker: LoadResult; floor: LoadResult; statuses: Record<string, number> }> {
+): Promise<{ broker: LoadResult; floor: LoadResult; statuses: Record<string, number>; stages: StageBreakdown }> {
   const runs: { broker: LoadResult[]; floor: LoadResult[] } = { broker: [], floor: [] };
   const statuses: Record<string, number> = {};
+  let first: StageTotals | undefined;
+  let last: StageTotals | undefined;
   for (let r = 0; r < rounds; r++) {
     const pool = await tokens();
     const order = r % 2 === 0 ? (['floor', 'broker'] as const) : (['broker', 'floor'] as const);
     for (const which of order) {
       // The floor never remembers a token, so it may see the very tokens the broker gets.
+      const before = which === 'broker' ? await stageTotals(targets.broker.url) : undefined;
       const result = await runLoad({ url: targets[which].url, tokens: pool, role: 'bench', connections });
       runs[which].push(result);
-      if (which === 'broker') addStatuses(statuses, result.statuses);
+      if (which === 'broker') {
+        addStatuses(statuses, result.statuses);
+        // Rounds alternate with the floor, whose runs the broker's counters do not see: the totals
+        // between the first round's start and the last's end cover the broker's runs only.
+        first ??= before;
+        last = await stageTotals(targets.broker.url);
+      }
     }
     ctx.progress(
       `exchange: c${connections} round ${r + 1}/${rounds}: broker ${runs.broker.at(-1)!.rps} rps, floor ${runs.floor.at(-1)!.rps} rps`,
     );
   }
-  return { broker: pool(runs.broker), floor: pool(runs.floor), statuses };
+  const broker = pool(runs.broker);
+  return { broker, floor: pool(runs.floor), statuses, stages: breakdown(first!, last!, broker.mean_ms) };
 }
 
 /** Several runs as one: total requests over total time, percentiles over every response. */
@@ -147,6 +204,7 @@ export async function benchExchange(ctx: BenchContext, fixture: Fixture, nodeArg
           requests: c1.broker.requests,
         },
         statuses,
+        stages: { c32: c32.stages, c1: c1.stages },
       },
     };
   } catch (err) {

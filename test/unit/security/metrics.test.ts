@@ -136,6 +136,19 @@ describe('/metrics parses as Prometheus text and counts exactly the exchanges ma
     expect(sum(samples, 'secret_broker_audit_write_failures_total')).toBe(0);
     expect(sum(samples, 'secret_broker_replay_store_failures_total')).toBe(0);
     expect(samples.find((s) => s.name === 'secret_broker_build_info')?.labels.policy_hash).toBe(b.broker.deps.policy().hash);
+    // Where the time went, per stage, for the exchanges that reached it: every one was audited, only the
+    // allowed ones minted, and the stages never add up to more than the exchanges took.
+    const stage = (name: string, what: '_count' | '_sum') =>
+      sum(samples, `secret_broker_exchange_stage_duration_seconds${what}`, { stage: name });
+    expect(stage('audit_write', '_count')).toBe(12);
+    expect(stage('audit_queue', '_count')).toBe(12);
+    expect(stage('mint', '_count')).toBe(5);
+    expect(stage('replay', '_count')).toBeGreaterThanOrEqual(8);
+    expect(stage('verify', '_count')).toBe(stage('replay', '_count') + 1); // not-a-jwt fails in verify
+    expect(stage('policy', '_count')).toBeGreaterThanOrEqual(8);
+    const stagesSum = ['verify', 'replay', 'policy', 'mint', 'audit_queue', 'audit_write'].reduce((a, n) => a + stage(n, '_sum'), 0);
+    expect(stagesSum).toBeGreaterThan(0);
+    expect(stagesSum).toBeLessThanOrEqual(sum(samples, 'secret_broker_exchange_duration_seconds_sum'));
 
     // A reload is counted and the build info follows it.
     fx.writeRole('other', 'role: other\nissuer: ci\nmax_ttl: 5m\nallow:\n  - repository_id: "5"\ngrants:\n  - type: secret\n    name: S\n');
