@@ -135,7 +135,20 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
   });
   const { rateLimits } = settings;
   const removers: Record<string, LeaseRemover> = {};
-  const sweeper = platform.postgres ? new LeaseSweeper({ store: platform.postgres.leases, removers, now, log }) : undefined;
+  const sweeper = platform.postgres
+    ? new LeaseSweeper({
+        store: platform.postgres.leases,
+        removers,
+        now,
+        log,
+        ...(metrics
+          ? {
+              removal: (kind: string, ok: boolean) => metrics.leaseRemoval(kind, ok),
+              overdueChanged: (n: number) => metrics.leasesOverdue(n),
+            }
+          : {}),
+      })
+    : undefined;
   const pg =
     platform.postgres && sweeper
       ? createPostgresLeases({
@@ -200,6 +213,7 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
       now,
       log,
       draining: () => lifecycle.draining,
+      ...(sweeper ? { leases: sweeper } : {}),
     }),
     ...(metrics ? { metrics, metricsToken: settings.metricsToken } : {}),
   };

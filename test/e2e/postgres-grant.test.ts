@@ -209,6 +209,61 @@ describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
     await b.broker.stop();
   }, 60_000);
 
+  it('a sweep that keeps failing turns /readyz not ready (check leases, the logins named in the log) and shows in /metrics; recovery clears both', async () => {
+    const b = await started();
+    const res = await b.exchange(await fx.token('1', { run_id: 'stuck' }), 'db');
+    expect(res.status).toBe(200);
+    const login: string = res.body.credentials[0].username;
+    const sweeper = b.broker.leases!.sweeper;
+    const ready = async () => {
+      const r = await fetch(`${b.broker.url}/readyz`);
+      return { status: r.status, body: (await r.json()) as Record<string, any> };
+    };
+    const metric = async (line: RegExp) => {
+      const text = await (await fetch(`${b.broker.url}/metrics`)).text();
+      return Number(
+        text
+          .split('\n')
+          .find((l) => line.test(l))
+          ?.split(' ')
+          .pop(),
+      );
+    };
+    expect(await ready()).toMatchObject({ status: 200, body: { checks: { leases: 'ok' }, details: { leases_overdue: 0 } } });
+
+    // The manager DSN now points at a port nobody listens on, and the lease is three minutes past expiry.
+    await b.broker.vault.put('PG_BROKER_ADMIN', `postgres://broker_mgr:mgr-pass@127.0.0.1:1/app`, Math.floor(Date.now() / 1000));
+    const now = Math.floor(Date.now() / 1000);
+    const lease = (await sweeper.store.get(login))!;
+    await sweeper.store.put({ ...lease, expires_at: now - 180, due_at: now - 180 });
+    expect(await sweeper.sweep()).toEqual({ removed: 0, failed: 1 });
+    expect(await brokerLogins()).toEqual([login]);
+    const down = await ready();
+    expect(down).toMatchObject({ status: 503, body: { status: 'not_ready', failing: ['leases'], details: { leases_overdue: 1 } } });
+    expect(JSON.stringify(down.body)).not.toContain(login);
+    const logged = b.lines.find((l) => l.event === 'readiness.failed' && l.check === 'leases');
+    expect(String(logged?.detail)).toContain(`leases past expiry not removed: ${login} (postgres`);
+    expect(await metric(/^secret_broker_leases_overdue /)).toBe(1);
+    expect(await metric(/^secret_broker_lease_removals_total\{kind="postgres",result="failed"\}/)).toBeGreaterThanOrEqual(1);
+    // Its retry is later (15 s, doubling): still overdue whatever its next sweep.
+    expect((await sweeper.store.get(login))!.due_at).toBeGreaterThan(now);
+    expect((await ready()).status).toBe(503);
+
+    // The server is reachable again: the next sweep of the lease removes it and both clear.
+    await b.broker.vault.put(
+      'PG_BROKER_ADMIN',
+      `postgres://broker_mgr:mgr-pass@127.0.0.1:${cluster.port}/app`,
+      Math.floor(Date.now() / 1000),
+    );
+    await sweeper.store.put({ ...(await sweeper.store.get(login))!, due_at: now });
+    expect(await sweeper.sweep()).toEqual({ removed: 1, failed: 0 });
+    expect(await brokerLogins()).toEqual([]);
+    expect(await ready()).toMatchObject({ status: 200, body: { status: 'ready', failing: [], details: { leases_overdue: 0 } } });
+    expect(await metric(/^secret_broker_leases_overdue /)).toBe(0);
+    expect(await metric(/^secret_broker_lease_removals_total\{kind="postgres",result="ok"\}/)).toBeGreaterThanOrEqual(1);
+    await b.broker.stop();
+  }, 60_000);
+
   it('a denied caller creates nothing (pg_roles unchanged)', async () => {
     const b = await started();
     const before = await admin`select rolname from pg_roles order by rolname`;
