@@ -185,27 +185,64 @@ describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
     await b.broker.stop();
   }, 60_000);
 
-  it('the sweeper drops only logins of the broker form: a lease row naming another role is refused and kept failing', async () => {
+  it('the sweeper drops only logins of the broker form (sb_<role>_<16 hex>): a lease row naming another role the manager could drop is refused by the name check and kept failing', async () => {
+    // Roles the manager holds ADMIN OPTION on, own nothing and have no privileges: PostgreSQL itself would
+    // let it drop every one of them, so only the broker's own name check stands between a planted lease
+    // row and a DROP ROLE of a human login or a look-alike.
+    const victims = [
+      'alice', // a human login
+      'sb_db_0123456789abcde', // 15 hex
+      'sb_db_0123456789abcdef0', // 17 hex
+      'sb_db_0123456789ABCDEF', // upper-case hex
+      'sb_db_0123456789abcdeg', // not hex
+      'sb__0123456789abcdef', // no role part
+      'sb_db"x_0123456789abcdef', // a quote
+      "sb_o'b_0123456789abcdef",
+      'sb_db_0123456789abcdef\n', // a trailing newline
+      ' sb_db_0123456789abcdef', // a leading space
+      'sbx_db_0123456789abcdef', // another prefix
+      'SB_db_0123456789abcdef',
+      'app_db_0123456789abcdef',
+      `sb_${'a'.repeat(41)}_0123456789abcdef`, // a role part longer than the broker makes
+    ];
+    for (const name of victims) {
+      await admin`CREATE ROLE ${admin(name)} LOGIN PASSWORD 'victim-pass'`;
+      await admin`GRANT ${admin(name)} TO broker_mgr WITH ADMIN OPTION`;
+    }
     const b = await started();
-    const store = b.broker.leases!.sweeper.store;
-    await store.put({
-      id: 'app_readonly',
-      kind: 'postgres',
-      target: JSON.stringify({ connection_secret: 'PG_BROKER_ADMIN', database: 'app' }),
-      expires_at: 1,
-      due_at: 1,
-      attempts: 0,
-      last_error: null,
-    });
-    expect(await b.broker.leases!.sweeper.sweep()).toEqual({ removed: 0, failed: 1 });
+    const sweeper = b.broker.leases!.sweeper;
+    const store = sweeper.store;
+    const planted = ['app_readonly', ...victims];
+    for (const id of planted) {
+      await store.put({
+        id,
+        kind: 'postgres',
+        target: JSON.stringify({ connection_secret: 'PG_BROKER_ADMIN', database: 'app' }),
+        expires_at: 1,
+        due_at: 1,
+        attempts: 0,
+        last_error: null,
+      });
+    }
+    expect(await sweeper.sweep()).toEqual({ removed: 0, failed: planted.length });
+    // A revoke-style removal by id is refused the same way.
+    for (const id of victims) expect(await sweeper.end(id)).toEqual({ ok: false, detail: 'lease names no broker login' });
+    const left = await admin<{ rolname: string; rolcanlogin: boolean }[]>`
+      select rolname, rolcanlogin from pg_roles where rolname = any(${victims}::text[])`;
+    expect(left.map((r) => r.rolname).sort()).toEqual([...victims].sort());
+    expect(left.every((r) => r.rolcanlogin)).toBe(true);
     expect(await admin`select 1 from pg_roles where rolname = 'app_readonly'`).toHaveLength(1);
     expect(await admin`select has_table_privilege('app_readonly', 'visible', 'select') as ok`).toEqual([{ ok: true }]);
     expect(
       await admin`select count(*)::int as n from pg_auth_members m join pg_roles g on g.oid = m.roleid where g.rolname = 'app_readonly'`,
     ).not.toEqual([{ n: 0 }]);
-    expect((await store.get('app_readonly'))?.attempts).toBe(1);
+    for (const id of planted) {
+      expect((await store.get(id))?.attempts).toBeGreaterThanOrEqual(1);
+      expect((await store.get(id))?.last_error).toBe('lease names no broker login');
+    }
     expect(b.lines.some((l) => l.event === 'lease.remove_failed' && l.lease === 'app_readonly')).toBe(true);
-    await store.delete('app_readonly');
+    for (const id of planted) await store.delete(id);
+    for (const name of victims) await admin`DROP ROLE ${admin(name)}`;
     await b.broker.stop();
   }, 60_000);
 
