@@ -2,8 +2,10 @@
 // in-process Node broker: the login's rights are exactly app_readonly's; revoke, expiry and a restart in
 // between all end it (no new logins, open sessions terminated, role gone); concurrent exchanges give distinct
 // logins; a denied caller creates nothing.
+import { readFileSync } from 'node:fs';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scramVerifier } from '../../broker/src/mint/scram.ts';
 import { opsFixture, type OpsFixture } from '../helpers/ops-broker.ts';
 import { skipWithoutPostgres, startPostgres, type PostgresCluster } from '../helpers/postgres.ts';
 
@@ -102,6 +104,44 @@ describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
     await expect(again`select 1`).rejects.toBeDefined();
     await again.end({ timeout: 1 }).catch(() => {});
     await b.broker.stop();
+  }, 60_000);
+
+  it('the password never reaches the server: CREATE ROLE carries a SCRAM-SHA-256 verifier, the login authenticates by SCRAM, and with log_statement=all the log holds the verifier and never the password', async () => {
+    await admin`ALTER ROLE broker_mgr SET log_statement = 'all'`;
+    await admin`ALTER SYSTEM SET log_connections = on`;
+    await admin`select pg_reload_conf()`;
+    try {
+      const b = await started();
+      const res = await b.exchange(await fx.token('1', { run_id: 'scram' }), 'db');
+      expect(res.status).toBe(200);
+      const cred = res.body.credentials[0];
+      const job = connectAs(cred);
+      expect(await job`select current_user as u`).toEqual([{ u: cred.username }]);
+      await job.end();
+      const [{ rolpassword }] = (await admin`select rolpassword from pg_authid where rolname = ${cred.username}`) as unknown as [
+        { rolpassword: string },
+      ];
+      expect(rolpassword).toMatch(/^SCRAM-SHA-256\$4096:[A-Za-z0-9+/]{22}==\$[A-Za-z0-9+/]{43}=:[A-Za-z0-9+/]{43}=$/);
+      // Our verifier for this password and the stored salt is exactly what the server holds.
+      const salt = Buffer.from(rolpassword.split('$')[1]!.split(':')[1]!, 'base64');
+      expect(await scramVerifier(cred.password, new Uint8Array(salt))).toBe(rolpassword);
+      await new Promise((r) => setTimeout(r, 200)); // the log is written by the server's processes
+      const log = readFileSync(cluster.logFile, 'utf8');
+      // The statement that made the role was logged (the test can fail), with the verifier as its password.
+      const created = log.split('\n').find((l) => l.includes(`CREATE ROLE ${cred.username} `));
+      expect(created).toContain(`PASSWORD '${rolpassword}'`);
+      expect(log).toMatch(new RegExp(`connection authenticated: identity="${cred.username}" method=scram-sha-256`));
+      expect(log).not.toContain(cred.password);
+      expect(log).not.toContain(encodeURIComponent(cred.password));
+      await revoke(b.broker.url, await fx.token('1', { run_id: 'scram' }), res.body.request_id);
+      expect(await brokerLogins()).toEqual([]);
+      expect(readFileSync(cluster.logFile, 'utf8')).not.toContain(cred.password);
+      await b.broker.stop();
+    } finally {
+      await admin`ALTER ROLE broker_mgr RESET log_statement`;
+      await admin`ALTER SYSTEM RESET log_connections`;
+      await admin`select pg_reload_conf()`;
+    }
   }, 60_000);
 
   it('the sweeper removes an expired login, its open session too, even across a broker restart between mint and expiry', async () => {

@@ -12,6 +12,7 @@ import type { LeaseRemover, LeaseSweeper } from '../leases.ts';
 import type { GrantOf } from '../policy/schema.ts';
 import type { LeaseStore } from '../store/ports.ts';
 import { isoSeconds, parseDuration } from '../util/duration.ts';
+import { scramVerifier } from './scram.ts';
 import type { Minter, MintResult, RevokeResult } from './types.ts';
 
 export type PostgresDriver = typeof postgres;
@@ -121,6 +122,9 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
 
       const username = loginName(ctx.role.name);
       const password = randomPassword();
+      // CREATE ROLE carries the SCRAM verifier, never the password; its PBKDF2 runs while the lease is written.
+      const verifier = scramVerifier(password);
+      verifier.catch(() => {});
       // The lease first: whatever happens after this line, the sweeper knows the name.
       try {
         await deps.leases.put({
@@ -139,7 +143,7 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
       try {
         await createLogin(pool(dsnText, grant.database), {
           username,
-          password,
+          verifier: await verifier,
           validUntil: new Date(expiresAt * 1000).toISOString(),
           connectionLimit: grant.connection_limit,
           inherit: grant.inherit,
@@ -204,7 +208,8 @@ class RefusedMember extends Error {
 
 interface NewLogin {
   username: string;
-  password: string;
+  /** The SCRAM-SHA-256 verifier (scram.ts): PostgreSQL stores it as given. */
+  verifier: string;
   validUntil: string;
   connectionLimit: number;
   inherit: boolean;
@@ -225,7 +230,7 @@ async function createLogin(sql: Sql, login: NewLogin): Promise<void> {
     const [statement] = await tx<{ text: string }[]>`
       select format('CREATE ROLE %I WITH LOGIN %s NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT %s PASSWORD %L VALID UNTIL %L',
         ${login.username}::text, ${login.inherit ? 'INHERIT' : 'NOINHERIT'}::text, ${login.connectionLimit}::int,
-        ${login.password}::text, ${login.validUntil}::text) as text`;
+        ${login.verifier}::text, ${login.validUntil}::text) as text`;
     if (!statement) throw new Error('format returned nothing');
     await tx.unsafe(statement.text);
     for (const group of login.memberOf) await tx`GRANT ${tx(group)} TO ${tx(login.username)}`;
