@@ -60,8 +60,11 @@ export interface Platform {
   clientIp: AppDeps['clientIp'];
   /** Where the platform keeps metrics (Node: prom-client); without it GET /metrics is 404. */
   metrics?: BrokerMetrics;
-  /** The `postgres` grant: a driver and the lease store its logins are kept in (Node; absent on Workers). */
-  postgres?: { driver: PostgresDriver; leases: LeaseStore };
+  /**
+   * The `postgres` grant: a driver and the lease store its logins are kept in (Node; on Workers only with the
+   * worker-postgres entry). clientPerOperation: no pool shared across requests (Workers).
+   */
+  postgres?: { driver: PostgresDriver; leases: LeaseStore; clientPerOperation?: boolean };
 }
 
 export interface Broker {
@@ -157,6 +160,7 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
           sweeper,
           secrets: vault,
           timeoutMs: settings.upstreamTimeoutMs,
+          ...(platform.postgres.clientPerOperation ? { clientPerOperation: true } : {}),
         })
       : undefined;
   if (pg) removers.postgres = pg.remover;

@@ -25,6 +25,11 @@ export interface PostgresMintDeps {
   secrets: { get(name: string): Promise<{ name: string; version: number; value: string } | null> };
   /** Per statement, milliseconds. */
   timeoutMs: number;
+  /**
+   * A client of its own for each mint and removal, ended after it, instead of a pool kept per DSN: Workers,
+   * where a socket opened for one request cannot serve another (put Hyperdrive in front for pooling).
+   */
+  clientPerOperation?: boolean;
 }
 
 /** Only names of this form are ever dropped: a lease row that names another role is refused, not obeyed. */
@@ -70,23 +75,33 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
   remover: LeaseRemover;
   close(): Promise<void>;
 } {
-  // One small pool per manager DSN and database, reused by mints and sweeps.
+  // One small pool per manager DSN and database, reused by mints and sweeps (or one client per operation).
   const pools = new Map<string, Sql>();
-  const pool = (dsn: string, database: string): Sql => {
+  const open = (dsn: string, database: string, max: number): Sql =>
+    deps.driver(dsn, {
+      database,
+      max,
+      idle_timeout: 30,
+      connect_timeout: Math.ceil(deps.timeoutMs / 1000),
+      onnotice: () => {},
+      connection: { application_name: 'secret-broker', statement_timeout: deps.timeoutMs },
+    });
+  const withSql = async <T>(dsn: string, database: string, run: (sql: Sql) => Promise<T>): Promise<T> => {
+    if (deps.clientPerOperation) {
+      const sql = open(dsn, database, 1);
+      try {
+        return await run(sql);
+      } finally {
+        await sql.end({ timeout: 1 }).catch(() => {});
+      }
+    }
     const key = `${dsn}\u0000${database}`;
     let sql = pools.get(key);
     if (!sql) {
-      sql = deps.driver(dsn, {
-        database,
-        max: 4,
-        idle_timeout: 30,
-        connect_timeout: Math.ceil(deps.timeoutMs / 1000),
-        onnotice: () => {},
-        connection: { application_name: 'secret-broker', statement_timeout: deps.timeoutMs },
-      });
+      sql = open(dsn, database, 4);
       pools.set(key, sql);
     }
-    return sql;
+    return run(sql);
   };
 
   const managerDsn = async (name: string): Promise<string> => {
@@ -99,8 +114,7 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
   const remover: LeaseRemover = async (lease) => {
     if (!LOGIN_NAME.test(lease.id)) throw new Error('lease names no broker login');
     const target = JSON.parse(lease.target) as Target;
-    const sql = pool(await managerDsn(target.connection_secret), target.database);
-    await removeLogin(sql, lease.id);
+    await withSql(await managerDsn(target.connection_secret), target.database, (sql) => removeLogin(sql, lease.id));
   };
 
   const minter: Minter<GrantOf<'postgres'>> = {
@@ -141,14 +155,15 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
       }
 
       try {
-        await createLogin(pool(dsnText, grant.database), {
+        const login = {
           username,
           verifier: await verifier,
           validUntil: new Date(expiresAt * 1000).toISOString(),
           connectionLimit: grant.connection_limit,
           inherit: grant.inherit,
           memberOf: grant.member_of,
-        });
+        };
+        await withSql(dsnText, grant.database, (sql) => createLogin(sql, login));
       } catch (err) {
         // Nothing usable was handed out: remove whatever may exist now (or leave the lease to the sweeper).
         const ended = await deps.sweeper.end(username).catch(() => ({ ok: false }));
