@@ -1,18 +1,21 @@
 // The postgres grant inside workerd: the broker's own minter, remover and sweeper (broker/src/mint/postgres.ts,
 // leases.ts) with the D1 lease store, through postgres.js's Workers build over cloudflare:sockets, against
 // the PostgreSQL cluster the config started on loopback. One client per operation, as the Worker entry
-// configures it (a socket cannot outlive the request that opened it). What the handler adds (the exchange
-// route, the cron) is the same code as on Node, tested there (test/e2e/postgres-grant.test.ts).
-import { env } from 'cloudflare:test';
+// configures it (a socket cannot outlive the request that opened it); and the Worker handler's cron sweeping
+// with them. The exchange route is the same code as on Node, tested there (test/e2e/postgres-grant.test.ts).
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { D1LeaseStore } from '../../broker/entry/workers/d1.ts';
+import { D1LeaseStore, D1SecretStore } from '../../broker/entry/workers/d1.ts';
+import { createWorkerHandler, type WorkerEnv } from '../../broker/entry/workers/handler.ts';
 import { LeaseSweeper, type LeaseRemover } from '../../broker/src/leases.ts';
 import { createPostgresLeases } from '../../broker/src/mint/postgres.ts';
 import type { MintContext } from '../../broker/src/mint/types.ts';
 import { compilePolicy } from '../../broker/src/policy/compile.ts';
 import { loadPolicy } from '../../broker/src/policy/load.ts';
 import type { GrantOf } from '../../broker/src/policy/schema.ts';
+import { generateKekBase64, importKek } from '../../broker/src/store/envelope.ts';
+import { SecretVault } from '../../broker/src/store/secrets.ts';
 
 const ROLE = `role: db
 issuer: ci
@@ -123,5 +126,52 @@ describe.skipIf(env.PG_SKIP)(`postgres grant inside workerd (real PostgreSQL)${e
     expect(await sweeper.sweep()).toEqual({ removed: 1, failed: 0 });
     expect(await brokerLogins()).toEqual([]);
     expect((await sweeper.status()).overdue).toEqual([]);
+  });
+
+  it("the Worker entry's cron (scheduled) sweeps an expired login: the handler wires the driver, D1 leases and the stored manager DSN", async () => {
+    // The handler as broker/entry/worker-postgres.ts builds it, on its own D1 with the manager DSN sealed in it.
+    const kek = generateKekBase64();
+    const workerEnv = {
+      DB: env.HANDLER_DB,
+      JWKS_CACHE: env.JWKS_CACHE,
+      REPLAY: {} as WorkerEnv['REPLAY'], // a cron run claims no token
+      BROKER_KEK: kek,
+      BROKER_PUBLIC_URL: 'https://broker.test',
+    } satisfies WorkerEnv;
+    const workerLines: Record<string, unknown>[] = [];
+    const handler = createWorkerHandler(
+      [
+        { path: 'issuers.yaml', text: ISSUERS },
+        { path: 'roles/db.yaml', text: ROLE },
+      ],
+      { postgres, log: (l) => workerLines.push(l) },
+    );
+    const vault = new SecretVault(new D1SecretStore(env.HANDLER_DB), { current: await importKek(kek), previous: [] });
+    await vault.put('PG_BROKER_ADMIN', env.PG_MANAGER_DSN, Math.floor(Date.now() / 1000));
+
+    // A login minted by the same code on the handler's lease table, already expired.
+    const handlerLeases = new D1LeaseStore(env.HANDLER_DB);
+    const minting = createPostgresLeases({
+      driver: postgres,
+      leases: handlerLeases,
+      sweeper: new LeaseSweeper({ store: handlerLeases, removers: {}, now: Date.now, log: () => {} }),
+      secrets: vault,
+      timeoutMs: 10_000,
+      clientPerOperation: true,
+    });
+    const minted = await minting.minter.mint(grant, { ...ctx, now: Math.floor(Date.now() / 1000) });
+    if (!minted.ok) throw new Error(minted.detail);
+    const login = String(minted.credential.username);
+    const lease = (await handlerLeases.get(login))!;
+    await handlerLeases.put({ ...lease, expires_at: lease.expires_at - 3600, due_at: lease.due_at - 3600 });
+    expect(await brokerLogins()).toEqual([login]);
+
+    const run = createExecutionContext();
+    await handler.scheduled({}, workerEnv, run);
+    await waitOnExecutionContext(run);
+    expect(workerLines.some((l) => l.event === 'broker.ready')).toBe(true);
+    expect(workerLines.some((l) => l.event === 'lease.removed' && l.lease === login)).toBe(true);
+    expect(await brokerLogins()).toEqual([]);
+    expect(await handlerLeases.get(login)).toBeNull();
   });
 });
