@@ -1,9 +1,10 @@
 // The postgres grant inside workerd: the broker's own minter, remover and sweeper (broker/src/mint/postgres.ts,
 // leases.ts) with the D1 lease store, through postgres.js's Workers build over cloudflare:sockets, against
 // the PostgreSQL cluster the config started on loopback. One client per operation, as the Worker entry
-// configures it (a socket cannot outlive the request that opened it); and the Worker handler's cron sweeping
-// with them. The exchange route is the same code as on Node, tested there (test/e2e/postgres-grant.test.ts).
+// configures it (a socket cannot outlive the request that opened it); and the Worker handler built as
+// broker/entry/worker-postgres.ts builds it: an exchange and /v1/revoke, and its cron sweeping.
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { importJWK, type JWK, SignJWT } from 'jose';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { D1LeaseStore, D1SecretStore } from '../../broker/entry/workers/d1.ts';
@@ -173,5 +174,72 @@ describe.skipIf(env.PG_SKIP)(`postgres grant inside workerd (real PostgreSQL)${e
     expect(workerLines.some((l) => l.event === 'lease.removed' && l.lease === login)).toBe(true);
     expect(await brokerLogins()).toEqual([]);
     expect(await handlerLeases.get(login)).toBeNull();
+  });
+
+  it("through the Worker handler: an exchange returns a working login, the post step's /v1/revoke removes it", async () => {
+    const kek = generateKekBase64();
+    const workerEnv = {
+      DB: env.EXCHANGE_DB,
+      JWKS_CACHE: env.JWKS_CACHE,
+      REPLAY: env.REPLAY,
+      BROKER_KEK: kek,
+      BROKER_PUBLIC_URL: 'https://broker.test',
+    } satisfies WorkerEnv;
+    const handler = createWorkerHandler(
+      [
+        {
+          path: 'issuers.yaml',
+          text: `issuers:\n  ci:\n    url: ${env.TEST_ISSUER_URL}\n    audience: https://broker.test\n    algorithms: [RS256]\n`,
+        },
+        { path: 'roles/db.yaml', text: ROLE },
+      ],
+      { postgres, log: () => {} },
+    );
+    await new SecretVault(new D1SecretStore(env.EXCHANGE_DB), { current: await importKek(kek), previous: [] }).put(
+      'PG_BROKER_ADMIN',
+      env.PG_MANAGER_DSN,
+      Math.floor(Date.now() / 1000),
+    );
+    const jwk = JSON.parse(env.TEST_ISSUER_JWK) as JWK & { kid: string };
+    const key = await importJWK(jwk, 'RS256');
+    const token = async () => {
+      const now = Math.floor(Date.now() / 1000);
+      return new SignJWT({ sub: 'repo:acme/app', repository_id: '1', jti: crypto.randomUUID() })
+        .setProtectedHeader({ alg: 'RS256', kid: jwk.kid, typ: 'JWT' })
+        .setIssuer(env.TEST_ISSUER_URL)
+        .setAudience('https://broker.test')
+        .setIssuedAt(now)
+        .setNotBefore(now)
+        .setExpirationTime(now + 300)
+        .sign(key);
+    };
+    const call = async (path: string, body: unknown) => {
+      const run = createExecutionContext();
+      const res = await handler.fetch(
+        new Request(`https://broker.test${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        }),
+        workerEnv,
+        run,
+      );
+      await waitOnExecutionContext(run);
+      return { status: res.status, body: (await res.json()) as Record<string, any> };
+    };
+
+    const res = await call('/v1/exchange', { token: await token(), role: 'db' });
+    expect(res.status).toBe(200);
+    const cred = res.body.credentials[0];
+    expect(cred).toMatchObject({ type: 'postgres', host: '127.0.0.1', port: env.PG_PORT, database: 'app' });
+    const job = connectAs(cred);
+    expect(await job`select x from visible`).toEqual([{ x: 1 }]);
+    expect(await brokerLogins()).toEqual([cred.username]);
+
+    const revoked = await call('/v1/revoke', { token: await token(), request_id: res.body.request_id });
+    expect(revoked).toMatchObject({ status: 200, body: { revoked: [{ type: 'postgres', ok: true }] } });
+    expect(await brokerLogins()).toEqual([]);
+    await expect(job`select 1`).rejects.toBeDefined();
+    await job.end({ timeout: 1 }).catch(() => {});
   });
 });

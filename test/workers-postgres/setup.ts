@@ -3,3 +3,4 @@ import { applyD1Migrations, env } from 'cloudflare:test';
 
 await applyD1Migrations(env.LEASES_DB, env.TEST_MIGRATIONS);
 await applyD1Migrations(env.HANDLER_DB, env.TEST_MIGRATIONS);
+await applyD1Migrations(env.EXCHANGE_DB, env.TEST_MIGRATIONS);

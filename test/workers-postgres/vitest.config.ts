@@ -7,6 +7,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-worker
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { defineConfig } from 'vitest/config';
+import { generateIssuerKey, publicJwks } from '../../cli/lib/test-issuer.ts';
 import { postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
@@ -41,20 +42,46 @@ async function cluster(): Promise<Record<string, string> | null> {
   };
 }
 
+/** The test issuer's URL (issuers.yaml in the test); its two documents are answered by outboundService. */
+const ISSUER_URL = 'http://127.0.0.1:9999';
+
 export default defineConfig(async () => {
   const pg = await cluster();
+  const issuerKey = await generateIssuerKey();
+  const documents: Record<string, unknown> = {
+    [`${ISSUER_URL}/.well-known/openid-configuration`]: {
+      issuer: ISSUER_URL,
+      jwks_uri: `${ISSUER_URL}/.well-known/jwks.json`,
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+    },
+    [`${ISSUER_URL}/.well-known/jwks.json`]: publicJwks(issuerKey),
+  };
   return {
     plugins: [
       cloudflareTest({
+        // Only for the replay Durable Object the exchange test's handler uses.
+        main: path('./worker.ts'),
         miniflare: {
           compatibilityDate: '2026-08-01',
           compatibilityFlags: ['nodejs_compat'],
           bindings: {
             TEST_MIGRATIONS: await readD1Migrations(path('../../migrations')),
+            TEST_ISSUER_URL: ISSUER_URL,
+            TEST_ISSUER_JWK: JSON.stringify(issuerKey.privateJwk),
             ...(pg ?? { PG_SKIP: postgresAvailable() ?? 'no PostgreSQL' }),
           },
-          d1Databases: { LEASES_DB: 'leases', HANDLER_DB: 'handler' },
+          d1Databases: { LEASES_DB: 'leases', HANDLER_DB: 'handler', EXCHANGE_DB: 'exchange' },
           kvNamespaces: ['JWKS_CACHE'],
+          durableObjects: { REPLAY: { className: 'ReplayGuardObject', useSQLite: true } },
+          // The issuer's documents; nothing else (TCP to PostgreSQL goes through connect(), not fetch).
+          outboundService: (request: Request) => {
+            const body = request.method === 'GET' ? documents[request.url] : undefined;
+            return body === undefined
+              ? Response.json({ error: `no network in tests: ${request.method} ${request.url}` }, { status: 502 })
+              : Response.json(body);
+          },
         },
       }),
     ],
