@@ -63,8 +63,11 @@ export interface Platform {
   metrics?: BrokerMetrics;
   /** A synchronous SHA-256 for the hot paths (util/digest.ts); WebCrypto's when absent. */
   sha256Hex?: Sha256Hex;
-  /** The `postgres` grant: a driver and the lease store its logins are kept in (Node; absent on Workers). */
-  postgres?: { driver: PostgresDriver; leases: LeaseStore };
+  /**
+   * The `postgres` grant: a driver and the lease store its logins are kept in (Node; on Workers only with the
+   * worker-postgres entry). clientPerOperation: no pool shared across requests (Workers).
+   */
+  postgres?: { driver: PostgresDriver; leases: LeaseStore; clientPerOperation?: boolean };
 }
 
 export interface Broker {
@@ -138,7 +141,20 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
   });
   const { rateLimits } = settings;
   const removers: Record<string, LeaseRemover> = {};
-  const sweeper = platform.postgres ? new LeaseSweeper({ store: platform.postgres.leases, removers, now, log }) : undefined;
+  const sweeper = platform.postgres
+    ? new LeaseSweeper({
+        store: platform.postgres.leases,
+        removers,
+        now,
+        log,
+        ...(metrics
+          ? {
+              removal: (kind: string, ok: boolean) => metrics.leaseRemoval(kind, ok),
+              overdueChanged: (n: number) => metrics.leasesOverdue(n),
+            }
+          : {}),
+      })
+    : undefined;
   const pg =
     platform.postgres && sweeper
       ? createPostgresLeases({
@@ -147,6 +163,7 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
           sweeper,
           secrets: vault,
           timeoutMs: settings.upstreamTimeoutMs,
+          ...(platform.postgres.clientPerOperation ? { clientPerOperation: true } : {}),
         })
       : undefined;
   if (pg) removers.postgres = pg.remover;
@@ -208,6 +225,7 @@ export function composeBroker(platform: Platform, settings: Settings, policy: ()
       now,
       log,
       draining: () => lifecycle.draining,
+      ...(sweeper ? { leases: sweeper } : {}),
     }),
     ...(metrics ? { metrics, metricsToken: settings.metricsToken } : {}),
   };

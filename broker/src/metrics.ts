@@ -29,6 +29,10 @@ export interface BrokerMetrics {
   replayFailure(): void;
   /** A policy reload (SIGHUP, --watch), and whether the new set was taken. */
   policyReload(ok: boolean): void;
+  /** One attempt of the lease sweeper (or a revoke) to remove an upstream login, by lease kind. */
+  leaseRemoval(kind: string, ok: boolean): void;
+  /** Leases past their expiry that the sweeper has not removed (refreshed after each sweep). */
+  leasesOverdue(count: number): void;
   /** The set now in force (build info carries its hash). */
   policyLoaded(policy: CompiledPolicy): void;
   /** The Prometheus text exposition. */

@@ -8,13 +8,14 @@
 // would need a table, a store method in every adapter, and its own rewrap, for what these already prove.
 import type { Checkpointer } from './audit/checkpointer.ts';
 import type { BrokerIssuer } from './issuer/issuer.ts';
+import type { LeaseStatus } from './leases.ts';
 import type { CompiledPolicy } from './policy/compile.ts';
 import type { Kek } from './store/envelope.ts';
 import { overdueSecrets } from './store/secrets.ts';
 import type { AuditStore, CheckpointStore, KeyStore, ReplayGuard, SecretStore } from './store/ports.ts';
 
 /** Names of the checks, as /readyz reports them. */
-export type ReadinessCheck = 'kek' | 'signing_keys' | 'stores' | 'policy' | 'audit_checkpoints' | 'shutting_down';
+export type ReadinessCheck = 'kek' | 'signing_keys' | 'stores' | 'policy' | 'audit_checkpoints' | 'shutting_down' | 'leases';
 
 export interface Readiness {
   ready: boolean;
@@ -24,7 +25,7 @@ export interface Readiness {
    * Findings that do not make the broker unready (it still serves correctly): how many stored secrets are
    * past their rotation policy (max_age). A count only: the names go to the log.
    */
-  details: { secrets_past_max_age: number };
+  details: { secrets_past_max_age: number; leases_overdue?: number };
 }
 
 export interface ReadinessDeps {
@@ -37,6 +38,8 @@ export interface ReadinessDeps {
   log?: (line: Record<string, unknown>) => void;
   /** True once the broker is draining (SIGTERM): a load balancer should send no more. */
   draining?: () => boolean;
+  /** The lease sweeper's last status (leases.ts): leases it keeps failing to remove fail the `leases` check. */
+  leases?: { status(): Promise<LeaseStatus> };
 }
 
 /** A check that does not answer within this long has failed: a probe must not hang on a hung store. */
@@ -67,6 +70,14 @@ export async function checkKek(deps: Pick<ReadinessDeps, 'issuer' | 'keks' | 'st
       (sealedWith.length > 0 ? ` (sealed with KEK id ${sealedWith.join(', ')})` : ' (the stored signing keys do not open under it)') +
       ': set BROKER_KEK to that KEK, or during a rotation keep it in BROKER_KEK_PREVIOUS until `secret-broker secret rewrap` has run',
   };
+}
+
+class OverdueLeases extends Error {
+  readonly count: number;
+  constructor(count: number, message: string) {
+    super(message);
+    this.count = count;
+  }
 }
 
 function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
@@ -112,7 +123,25 @@ export function readinessProbe(deps: ReadinessDeps): () => Promise<Readiness> {
     async shutting_down() {
       if (deps.draining?.()) throw new Error('the broker is draining');
     },
+    async leases() {
+      const status = await deps.leases?.status();
+      if (!status || status.overdue.length === 0) return;
+      // The login names (not secret) go to the log line; the response carries the check name and a count.
+      const named = status.overdue
+        .slice(0, 10)
+        .map(
+          (l) =>
+            `${l.id} (${l.kind}, expired ${new Date(l.expires_at * 1000).toISOString()}, ${l.attempts} attempts: ${l.last_error ?? 'not tried yet'})`,
+        );
+      const more = status.overdue.length > named.length ? ` and ${status.overdue.length - named.length} more` : '';
+      throw new OverdueLeases(status.overdue.length, `leases past expiry not removed: ${named.join('; ')}${more}`);
+    },
   };
+  /**
+   * The leases check is listed where the policy set hands out postgres logins, and whenever leases are
+   * overdue (a set that dropped the grant may still hold logins to remove).
+   */
+  const leasesListed = () => [...deps.policy().roles.values()].some((r) => r.role.grants.some((g) => g.type === 'postgres'));
   /** The overdue secrets, or 0 when the store does not answer (the stores check reports that). */
   const pastMaxAge = async (): Promise<number> => {
     try {
@@ -130,19 +159,29 @@ export function readinessProbe(deps: ReadinessDeps): () => Promise<Readiness> {
       Object.entries(checks).map(async ([name, run]) => {
         try {
           await withTimeout(run(), CHECK_TIMEOUT_MS);
-          return [name as ReadinessCheck, undefined] as const;
+          return [name as ReadinessCheck, undefined, undefined] as const;
         } catch (err) {
-          return [name as ReadinessCheck, String((err as Error)?.message ?? err)] as const;
+          return [
+            name as ReadinessCheck,
+            String((err as Error)?.message ?? err),
+            err instanceof OverdueLeases ? err.count : undefined,
+          ] as const;
         }
       }),
     );
-    const failing = results.filter(([, problem]) => problem !== undefined);
+    const leases = results.find(([name]) => name === 'leases');
+    const listed = results.filter(([name, problem]) => name !== 'leases' || problem !== undefined || (deps.leases && leasesListed()));
+    const failing = listed.filter(([, problem]) => problem !== undefined);
     for (const [check, detail] of failing) deps.log?.({ level: 'warn', event: 'readiness.failed', check, detail });
+    const leaseCount = leases?.[2] ?? 0;
     return {
       ready: failing.length === 0,
-      checks: Object.fromEntries(results.map(([name, problem]) => [name, problem === undefined ? 'ok' : 'failed'])),
+      checks: Object.fromEntries(listed.map(([name, problem]) => [name, problem === undefined ? 'ok' : 'failed'])),
       failing: failing.map(([name]) => name),
-      details: { secrets_past_max_age: await overdue },
+      details: {
+        secrets_past_max_age: await overdue,
+        ...(listed.some(([name]) => name === 'leases') ? { leases_overdue: leaseCount } : {}),
+      },
     };
   };
 }

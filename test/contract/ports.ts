@@ -447,6 +447,20 @@ export function leaseStoreContract(adapter: string, fresh: Factory<LeaseStore>):
       });
     });
 
+    it('lists the expired leases whatever their next sweep, earliest expiry first, up to the limit', async () => {
+      const store = await fresh();
+      await store.put({ ...lease('sb_late', NOW - 10), due_at: NOW + 600 });
+      await store.put(lease('sb_early', NOW - 20));
+      await store.put(lease('sb_live', NOW + 5));
+      await store.put(lease('sb_edge', NOW));
+      expect((await store.expired(NOW, 10)).map((l) => l.id)).toEqual(['sb_early', 'sb_late']);
+      expect((await store.expired(NOW, 1)).map((l) => l.id)).toEqual(['sb_early']);
+      await store.failed('sb_early', 'down', NOW + 900);
+      expect(await store.expired(NOW - 15, 10)).toEqual([
+        { ...lease('sb_early', NOW - 20), due_at: NOW + 900, attempts: 1, last_error: 'down' },
+      ]);
+    });
+
     it('replaces a lease put again (a revoke moving it forward) without duplicating it', async () => {
       const store = await fresh();
       await store.put(lease('sb_y', NOW + 100));

@@ -221,6 +221,13 @@ export class MemoryLeaseStore implements LeaseStore {
       .slice(0, limit)
       .map((l) => ({ ...l }));
   }
+  async expired(before: number, limit: number): Promise<LeaseRow[]> {
+    return [...this.rows.values()]
+      .filter((l) => l.expires_at < before)
+      .sort((a, b) => a.expires_at - b.expires_at || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
+      .slice(0, limit)
+      .map((l) => ({ ...l }));
+  }
   async failed(id: string, error: string, dueAt: number): Promise<void> {
     const row = this.rows.get(id);
     if (row) this.rows.set(id, { ...row, attempts: row.attempts + 1, last_error: error, due_at: dueAt });

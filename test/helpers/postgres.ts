@@ -43,6 +43,8 @@ export interface PostgresCluster {
   /** postgres://postgres@127.0.0.1:<port>/postgres */
   url: string;
   port: number;
+  /** The server's log (pg_ctl -l): what log_statement and log_connections write, for tests that read it. */
+  logFile: string;
   /** A URL to a fresh, empty database in the cluster (for one test suite or store). */
   createDatabase(name?: string): Promise<string>;
   /** Stops the server (fast shutdown) without removing the data, for outage tests; start() brings it back. */
@@ -96,6 +98,7 @@ export async function startPostgres(): Promise<PostgresCluster> {
   return {
     url,
     port,
+    logFile: join(dir, 'log'),
     pause,
     start,
     stop,

@@ -1,14 +1,16 @@
 // The port contract suites (test/contract/ports.ts) against the Workers adapters on their real bindings:
-// D1 (CONTRACT_DB, emptied before each suite's store is made) and the replay Durable Objects. The same suites
+// D1 (CONTRACT_DB, emptied before each suite's store is made; the leases table from migrations/0006, shared
+// with node:sqlite) and the replay Durable Objects. The same suites
 // run against memory and node:sqlite in test/unit/store/contract.test.ts.
 import { env } from 'cloudflare:test';
-import { D1AuditStore, D1CheckpointStore, D1SecretStore } from '../../broker/entry/workers/d1.ts';
+import { D1AuditStore, D1CheckpointStore, D1LeaseStore, D1SecretStore } from '../../broker/entry/workers/d1.ts';
 import { D1KeyStore, D1RevocationStore } from '../../broker/entry/workers/d1-issuer.ts';
 import { DoRateCounter, DoReplayGuard } from '../../broker/entry/workers/replay.ts';
 import {
   auditStoreContract,
   checkpointStoreContract,
   keyStoreContract,
+  leaseStoreContract,
   rateCounterContract,
   replayGuardContract,
   revocationStoreContract,
@@ -37,3 +39,4 @@ rateCounterContract('Durable Object', () => new DoRateCounter(env.REPLAY));
 secretStoreContract('D1', async () => new D1SecretStore(await emptyDatabase()));
 keyStoreContract('D1', async () => new D1KeyStore(await emptyDatabase()));
 revocationStoreContract('D1', async () => new D1RevocationStore(await emptyDatabase()));
+leaseStoreContract('D1', async () => new D1LeaseStore(await emptyDatabase()));

@@ -82,6 +82,17 @@ export function createPromMetrics(): BrokerMetrics {
     labelNames: ['result'] as const,
     registers,
   });
+  const leaseRemovals = new Counter({
+    name: 'secret_broker_lease_removals_total',
+    help: 'Attempts to remove an upstream login the broker handed out (sweep at expiry, revoke, failed exchange), by lease kind and result.',
+    labelNames: ['kind', 'result'] as const,
+    registers,
+  });
+  const leasesOverdue = new Gauge({
+    name: 'secret_broker_leases_overdue',
+    help: 'Leases past their expiry (and a 2-minute grace) still held: logins the sweeper keeps failing to remove.',
+    registers,
+  });
   const buildInfo = new Gauge({
     name: 'secret_broker_build_info',
     help: 'Always 1: the broker version and the hash of the policy set in force.',
@@ -90,6 +101,7 @@ export function createPromMetrics(): BrokerMetrics {
   });
   // Every label value that can occur is known up front, so a counter reads 0 before its first event.
   for (const result of ['ok', 'failed']) reloads.inc({ result }, 0);
+  for (const result of ['ok', 'failed']) leaseRemovals.inc({ kind: 'postgres', result }, 0);
 
   return {
     exchange(outcome, seconds, times) {
@@ -116,6 +128,8 @@ export function createPromMetrics(): BrokerMetrics {
     },
     replayFailure: () => replayFailures.inc(),
     policyReload: (ok) => reloads.inc({ result: ok ? 'ok' : 'failed' }),
+    leaseRemoval: (kind, ok) => leaseRemovals.inc({ kind, result: ok ? 'ok' : 'failed' }),
+    leasesOverdue: (count) => leasesOverdue.set(count),
     policyLoaded(policy) {
       buildInfo.reset();
       buildInfo.set({ version: VERSION, policy_hash: policy.hash }, 1);

@@ -596,6 +596,14 @@ export class PgLeaseStore implements LeaseStore {
     return rows.map(pgLease);
   }
 
+  async expired(before: number, limit: number): Promise<LeaseRow[]> {
+    const rows = await this.#db.query(`SELECT ${LEASE_COLUMNS} FROM leases WHERE expires_at < $1 ORDER BY expires_at, id LIMIT $2`, [
+      before,
+      limit,
+    ]);
+    return rows.map(pgLease);
+  }
+
   async failed(id: string, error: string, dueAt: number): Promise<void> {
     await this.#db.query('UPDATE leases SET attempts = attempts + 1, last_error = $1, due_at = $2 WHERE id = $3', [error, dueAt, id]);
   }

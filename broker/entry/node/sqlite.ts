@@ -608,6 +608,7 @@ export class SqliteLeaseStore implements LeaseStore {
   readonly #put: StatementSync;
   readonly #get: StatementSync;
   readonly #due: StatementSync;
+  readonly #expired: StatementSync;
   readonly #failed: StatementSync;
   readonly #delete: StatementSync;
 
@@ -617,6 +618,7 @@ export class SqliteLeaseStore implements LeaseStore {
     );
     this.#get = db.prepare('SELECT * FROM leases WHERE id = ?');
     this.#due = db.prepare('SELECT * FROM leases WHERE due_at <= ? ORDER BY due_at, id LIMIT ?');
+    this.#expired = db.prepare('SELECT * FROM leases WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?');
     this.#failed = db.prepare('UPDATE leases SET attempts = attempts + 1, last_error = ?, due_at = ? WHERE id = ?');
     this.#delete = db.prepare('DELETE FROM leases WHERE id = ?');
   }
@@ -632,6 +634,10 @@ export class SqliteLeaseStore implements LeaseStore {
 
   async due(now: number, limit: number): Promise<LeaseRow[]> {
     return this.#due.all(now, limit).map(toLease);
+  }
+
+  async expired(before: number, limit: number): Promise<LeaseRow[]> {
+    return this.#expired.all(before, limit).map(toLease);
   }
 
   async failed(id: string, error: string, dueAt: number): Promise<void> {

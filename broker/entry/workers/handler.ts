@@ -4,6 +4,8 @@
 // is missing, the broker fails closed: every request answers 503 ERR_UNAVAILABLE and the problems are logged.
 import type { D1Database, DurableObjectNamespace, ExecutionContext, KVNamespace } from '@cloudflare/workers-types';
 import type { Checkpointer } from '../../src/audit/checkpointer.ts';
+import type { LeaseSweeper } from '../../src/leases.ts';
+import type { PostgresDriver } from '../../src/mint/postgres.ts';
 import { composeBroker, type Broker, type Log } from '../../src/compose.ts';
 import { ERROR_STATUS, errorBody } from '../../src/errors.ts';
 import { compilePolicy } from '../../src/policy/compile.ts';
@@ -14,7 +16,7 @@ import { importNamedKek, importPreviousKeks } from '../../src/store/keks.ts';
 import { deriveMacKey, JWKS_CACHE_MAC_PURPOSE } from '../../src/store/subkeys.ts';
 import { newRequestId } from '../../src/util/ids.ts';
 import { VERSION } from '../../src/version.ts';
-import { D1AuditStore, D1CheckpointStore, D1SecretStore } from './d1.ts';
+import { D1AuditStore, D1CheckpointStore, D1LeaseStore, D1SecretStore } from './d1.ts';
 import { D1KeyStore, D1RevocationStore } from './d1-issuer.ts';
 import { KvJwksCache } from './kv.ts';
 import { DoRateCounter, DoReplayGuard, type ReplayGuardObject } from './replay.ts';
@@ -49,9 +51,14 @@ export type { Log };
 export interface WorkerHandlerOptions {
   log?: Log;
   now?: () => number;
+  /**
+   * The `postgres` grant: postgres.js's Workers build (TCP through cloudflare:sockets), passed by the entry
+   * that bundles it (broker/entry/worker-postgres.ts, which needs nodejs_compat). Leases go to D1.
+   */
+  postgres?: PostgresDriver;
 }
 
-type Built = { ok: true; app: Broker['app']; checkpointer: Checkpointer } | { ok: false; problems: string[] };
+type Built = { ok: true; app: Broker['app']; checkpointer: Checkpointer; sweeper?: LeaseSweeper } | { ok: false; problems: string[] };
 
 /** JSON lines on the console: what Workers Logs index. */
 const consoleLog: Log = (line) => (line.level === 'error' ? console.error : console.log)(JSON.stringify(line));
@@ -64,7 +71,7 @@ export function createWorkerHandler(files: PolicyFile[], options: WorkerHandlerO
   let built: Promise<Built> | undefined;
 
   const build = (env: WorkerEnv): Promise<Built> =>
-    (built ??= buildBroker(env, files, log, now).catch((error: unknown) => {
+    (built ??= buildBroker(env, files, log, now, options.postgres).catch((error: unknown) => {
       built = undefined;
       throw error;
     }));
@@ -84,17 +91,33 @@ export function createWorkerHandler(files: PolicyFile[], options: WorkerHandlerO
     /**
      * The cron trigger (wrangler.toml [triggers]): signs an audit checkpoint when one is due. Appends also
      * ask for one every 1,000 records, but work left running after a response may be cut short on Workers;
-     * the cron makes sure the head is signed at least every interval.
+     * the cron makes sure the head is signed at least every interval. With the postgres grant it also
+     * sweeps the due leases (run the cron every minute then: the expiry is honoured within one).
      */
     async scheduled(_controller: unknown, env: WorkerEnv, ctx: ExecutionContext): Promise<void> {
       const broker = await build(env);
-      if (broker.ok) ctx.waitUntil(broker.checkpointer.tick());
+      if (!broker.ok) return;
+      ctx.waitUntil(broker.checkpointer.tick());
+      const sweeper = broker.sweeper;
+      if (sweeper)
+        ctx.waitUntil(
+          sweeper.sweep().then(
+            () => {},
+            (err: unknown) => log({ level: 'error', event: 'lease.sweep_failed', detail: String((err as Error)?.message ?? err) }),
+          ),
+        );
     },
   };
 }
 
 /** The Workers platform: D1, the replay Durable Objects, KV, and the edge's client address. */
-export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log, now: () => number): Promise<Built> {
+export async function buildBroker(
+  env: WorkerEnv,
+  files: PolicyFile[],
+  log: Log,
+  now: () => number,
+  postgres?: PostgresDriver,
+): Promise<Built> {
   const problems: string[] = [];
 
   const loaded = await loadPolicy(files);
@@ -134,6 +157,8 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
         log,
         // Set by Cloudflare's edge for every request; a client cannot forge it through the proxy.
         clientIp: (req) => req.headers.get('cf-connecting-ip'),
+        // A socket belongs to the request that opened it: one client per mint or removal, no shared pool.
+        ...(postgres ? { postgres: { driver: postgres, leases: new D1LeaseStore(env.DB), clientPerOperation: true } } : {}),
       },
       parsed.settings,
       () => policy,
@@ -146,7 +171,7 @@ export async function buildBroker(env: WorkerEnv, files: PolicyFile[], log: Log,
   const kek = await broker.checkKek();
   if (!kek.ok) return refuseToServe([kek.problem], log);
   log({ level: 'info', event: 'broker.ready', policy_hash: policy.hash, roles: policy.roles.size, version: VERSION });
-  return { ok: true, app: broker.app, checkpointer: broker.checkpointer };
+  return { ok: true, app: broker.app, checkpointer: broker.checkpointer, ...(broker.leases ? { sweeper: broker.leases.sweeper } : {}) };
 }
 
 function refuseToServe(problems: string[], log: Log): Built {

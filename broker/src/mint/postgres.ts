@@ -12,6 +12,7 @@ import type { LeaseRemover, LeaseSweeper } from '../leases.ts';
 import type { GrantOf } from '../policy/schema.ts';
 import type { LeaseStore } from '../store/ports.ts';
 import { isoSeconds, parseDuration } from '../util/duration.ts';
+import { scramVerifier } from './scram.ts';
 import type { Minter, MintResult, RevokeResult } from './types.ts';
 
 export type PostgresDriver = typeof postgres;
@@ -24,6 +25,11 @@ export interface PostgresMintDeps {
   secrets: { get(name: string): Promise<{ name: string; version: number; value: string } | null> };
   /** Per statement, milliseconds. */
   timeoutMs: number;
+  /**
+   * A client of its own for each mint and removal, ended after it, instead of a pool kept per DSN: Workers,
+   * where a socket opened for one request cannot serve another (put Hyperdrive in front for pooling).
+   */
+  clientPerOperation?: boolean;
 }
 
 /** Only names of this form are ever dropped: a lease row that names another role is refused, not obeyed. */
@@ -69,23 +75,33 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
   remover: LeaseRemover;
   close(): Promise<void>;
 } {
-  // One small pool per manager DSN and database, reused by mints and sweeps.
+  // One small pool per manager DSN and database, reused by mints and sweeps (or one client per operation).
   const pools = new Map<string, Sql>();
-  const pool = (dsn: string, database: string): Sql => {
+  const open = (dsn: string, database: string, max: number): Sql =>
+    deps.driver(dsn, {
+      database,
+      max,
+      idle_timeout: 30,
+      connect_timeout: Math.ceil(deps.timeoutMs / 1000),
+      onnotice: () => {},
+      connection: { application_name: 'secret-broker', statement_timeout: deps.timeoutMs },
+    });
+  const withSql = async <T>(dsn: string, database: string, run: (sql: Sql) => Promise<T>): Promise<T> => {
+    if (deps.clientPerOperation) {
+      const sql = open(dsn, database, 1);
+      try {
+        return await run(sql);
+      } finally {
+        await sql.end({ timeout: 1 }).catch(() => {});
+      }
+    }
     const key = `${dsn}\u0000${database}`;
     let sql = pools.get(key);
     if (!sql) {
-      sql = deps.driver(dsn, {
-        database,
-        max: 4,
-        idle_timeout: 30,
-        connect_timeout: Math.ceil(deps.timeoutMs / 1000),
-        onnotice: () => {},
-        connection: { application_name: 'secret-broker', statement_timeout: deps.timeoutMs },
-      });
+      sql = open(dsn, database, 4);
       pools.set(key, sql);
     }
-    return sql;
+    return run(sql);
   };
 
   const managerDsn = async (name: string): Promise<string> => {
@@ -98,8 +114,7 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
   const remover: LeaseRemover = async (lease) => {
     if (!LOGIN_NAME.test(lease.id)) throw new Error('lease names no broker login');
     const target = JSON.parse(lease.target) as Target;
-    const sql = pool(await managerDsn(target.connection_secret), target.database);
-    await removeLogin(sql, lease.id);
+    await withSql(await managerDsn(target.connection_secret), target.database, (sql) => removeLogin(sql, lease.id));
   };
 
   const minter: Minter<GrantOf<'postgres'>> = {
@@ -121,6 +136,9 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
 
       const username = loginName(ctx.role.name);
       const password = randomPassword();
+      // CREATE ROLE carries the SCRAM verifier, never the password; its PBKDF2 runs while the lease is written.
+      const verifier = scramVerifier(password);
+      verifier.catch(() => {});
       // The lease first: whatever happens after this line, the sweeper knows the name.
       try {
         await deps.leases.put({
@@ -137,14 +155,15 @@ export function createPostgresLeases(deps: PostgresMintDeps): {
       }
 
       try {
-        await createLogin(pool(dsnText, grant.database), {
+        const login = {
           username,
-          password,
+          verifier: await verifier,
           validUntil: new Date(expiresAt * 1000).toISOString(),
           connectionLimit: grant.connection_limit,
           inherit: grant.inherit,
           memberOf: grant.member_of,
-        });
+        };
+        await withSql(dsnText, grant.database, (sql) => createLogin(sql, login));
       } catch (err) {
         // Nothing usable was handed out: remove whatever may exist now (or leave the lease to the sweeper).
         const ended = await deps.sweeper.end(username).catch(() => ({ ok: false }));
@@ -204,7 +223,8 @@ class RefusedMember extends Error {
 
 interface NewLogin {
   username: string;
-  password: string;
+  /** The SCRAM-SHA-256 verifier (scram.ts): PostgreSQL stores it as given. */
+  verifier: string;
   validUntil: string;
   connectionLimit: number;
   inherit: boolean;
@@ -225,7 +245,7 @@ async function createLogin(sql: Sql, login: NewLogin): Promise<void> {
     const [statement] = await tx<{ text: string }[]>`
       select format('CREATE ROLE %I WITH LOGIN %s NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS CONNECTION LIMIT %s PASSWORD %L VALID UNTIL %L',
         ${login.username}::text, ${login.inherit ? 'INHERIT' : 'NOINHERIT'}::text, ${login.connectionLimit}::int,
-        ${login.password}::text, ${login.validUntil}::text) as text`;
+        ${login.verifier}::text, ${login.validUntil}::text) as text`;
     if (!statement) throw new Error('format returned nothing');
     await tx.unsafe(statement.text);
     for (const group of login.memberOf) await tx`GRANT ${tx(group)} TO ${tx(login.username)}`;

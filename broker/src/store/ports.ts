@@ -239,6 +239,11 @@ export interface LeaseStore {
   get(id: string): Promise<LeaseRow | null>;
   /** Leases with due_at <= now, soonest first. */
   due(now: number, limit: number): Promise<LeaseRow[]>;
+  /**
+   * Leases that expired before `before`, whatever their next sweep (a failing removal is retried later),
+   * earliest expiry first: what /readyz and the metrics call overdue. The table holds live leases only.
+   */
+  expired(before: number, limit: number): Promise<LeaseRow[]>;
   /** After a failed removal: counts the attempt, keeps the error, and sets when to try again. */
   failed(id: string, error: string, dueAt: number): Promise<void>;
   /** The credential is gone upstream. */

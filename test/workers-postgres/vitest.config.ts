@@ -1,0 +1,96 @@
+// The `workers-postgres` project: the postgres grant's code (minter, remover, sweeper, D1LeaseStore) inside
+// workerd, through postgres.js's Workers build (cloudflare:sockets), against a throwaway PostgreSQL cluster
+// that this config starts on the Node side (test/helpers/postgres.ts) on loopback. A project of its own
+// because postgres.js on Workers needs nodejs_compat (node:buffer, node:events, node:stream), which the
+// broker's own Worker (wrangler.toml, the `workers` project) does without.
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
+import { fileURLToPath } from 'node:url';
+import postgres from 'postgres';
+import { defineConfig } from 'vitest/config';
+import { generateIssuerKey, publicJwks } from '../../cli/lib/test-issuer.ts';
+import { postgresAvailable, skipWithoutPostgres, startPostgres } from '../helpers/postgres.ts';
+
+const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
+
+/** The cluster, its manager role and group, as in test/e2e/postgres-grant.test.ts; null without PostgreSQL. */
+async function cluster(): Promise<Record<string, string> | null> {
+  // In CI a missing server fails the run (never a silent skip).
+  if (skipWithoutPostgres('workers-postgres')) return null;
+  const pg = await startPostgres();
+  const appUrl = await pg.createDatabase('app');
+  const admin = postgres(appUrl, { max: 1, onnotice: () => {} });
+  try {
+    const [{ hba_file }] = (await admin`show hba_file`) as unknown as [{ hba_file: string }];
+    await admin.unsafe(
+      `COPY (SELECT * FROM (VALUES ('local all all trust'), ('host all postgres 127.0.0.1/32 trust'), ('host all all 127.0.0.1/32 scram-sha-256')) v) TO '${hba_file}'`,
+    );
+    await admin`select pg_reload_conf()`;
+    await admin.unsafe(`
+      CREATE ROLE app_readonly NOLOGIN;
+      CREATE TABLE visible (x int); INSERT INTO visible VALUES (1);
+      CREATE TABLE hidden (x int);
+      GRANT SELECT ON visible TO app_readonly;
+      CREATE ROLE broker_mgr LOGIN CREATEROLE PASSWORD 'mgr-pass';
+      GRANT app_readonly TO broker_mgr WITH ADMIN OPTION;
+      GRANT pg_signal_backend TO broker_mgr;`);
+  } finally {
+    await admin.end();
+  }
+  return {
+    PG_MANAGER_DSN: `postgres://broker_mgr:mgr-pass@127.0.0.1:${pg.port}/app`,
+    PG_SUPERUSER_URL: appUrl,
+    PG_PORT: String(pg.port),
+  };
+}
+
+/** The test issuer's URL (issuers.yaml in the test); its two documents are answered by outboundService. */
+const ISSUER_URL = 'http://127.0.0.1:9999';
+
+export default defineConfig(async () => {
+  const pg = await cluster();
+  const issuerKey = await generateIssuerKey();
+  const documents: Record<string, unknown> = {
+    [`${ISSUER_URL}/.well-known/openid-configuration`]: {
+      issuer: ISSUER_URL,
+      jwks_uri: `${ISSUER_URL}/.well-known/jwks.json`,
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+    },
+    [`${ISSUER_URL}/.well-known/jwks.json`]: publicJwks(issuerKey),
+  };
+  return {
+    plugins: [
+      cloudflareTest({
+        // Only for the replay Durable Object the exchange test's handler uses.
+        main: path('./worker.ts'),
+        miniflare: {
+          compatibilityDate: '2026-08-01',
+          compatibilityFlags: ['nodejs_compat'],
+          bindings: {
+            TEST_MIGRATIONS: await readD1Migrations(path('../../migrations')),
+            TEST_ISSUER_URL: ISSUER_URL,
+            TEST_ISSUER_JWK: JSON.stringify(issuerKey.privateJwk),
+            ...(pg ?? { PG_SKIP: postgresAvailable() ?? 'no PostgreSQL' }),
+          },
+          d1Databases: { LEASES_DB: 'leases', HANDLER_DB: 'handler', EXCHANGE_DB: 'exchange' },
+          kvNamespaces: ['JWKS_CACHE'],
+          durableObjects: { REPLAY: { className: 'ReplayGuardObject', useSQLite: true } },
+          // The issuer's documents; nothing else (TCP to PostgreSQL goes through connect(), not fetch).
+          outboundService: (request: Request) => {
+            const body = request.method === 'GET' ? documents[request.url] : undefined;
+            return body === undefined
+              ? Response.json({ error: `no network in tests: ${request.method} ${request.url}` }, { status: 502 })
+              : Response.json(body);
+          },
+        },
+      }),
+    ],
+    test: {
+      name: 'workers-postgres',
+      include: ['**/*.test.ts'],
+      setupFiles: ['./setup.ts'],
+      testTimeout: 30_000,
+    },
+  };
+});
