@@ -136,6 +136,8 @@ export class Auditor {
       for (const p of group.slice(done)) p.outcome = { ok: false, error };
       return;
     }
+    if (done === group.length) return;
+    // Only now: an Error captures a stack, which every group would otherwise pay for.
     const contention = new BrokerError('ERR_UNAVAILABLE', 'audit.contention');
     for (const p of group.slice(done)) p.outcome = { ok: false, error: contention };
   }
