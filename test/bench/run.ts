@@ -149,6 +149,7 @@ export function renderTable(r: BenchReport): string {
     add('worker', 'first exchange on a fresh isolate, ms', w.first_exchange_ms);
     add('worker', 'workerd exchange p50 / p99 ms, c1', `${fmt(w.exchange_p50_ms)} / ${fmt(w.exchange_p99_ms)}`);
     add('worker', 'workerd exchange rps, c1 / c8', `${fmt(w.exchange_rps_c1)} / ${fmt(w.exchange_rps_c8)}`);
+    add('worker', 'workerd CPU ms per exchange / per bare verify, c1', `${fmt(w.exchange_cpu_ms)} / ${fmt(w.floor_cpu_ms)}`);
     if (w.skipped) add('worker', 'skipped', w.skipped);
   }
   if (r.action) {

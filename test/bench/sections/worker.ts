@@ -35,6 +35,14 @@ export interface WorkerFigures {
   exchange_rps_c8: number | null;
   exchange_p50_ms_c8: number | null;
   exchange_p99_ms_c8: number | null;
+  /**
+   * CPU milliseconds of the workerd process per exchange at concurrency 1 (Workers bill CPU time). An upper
+   * bound: locally the D1 database and the Durable Object run in the same process, which production does
+   * not bill to the Worker.
+   */
+  exchange_cpu_ms: number | null;
+  /** The same for a Worker that only verifies the token with jose (the floor of the Node section). */
+  floor_cpu_ms: number | null;
   skipped?: string;
 }
 
@@ -128,8 +136,124 @@ function statements(sql: string): string[] {
     .filter((s) => s !== '');
 }
 
+/** The workerd processes that are children of this one (Miniflare starts one per instance). */
+function workerdPids(): Set<number> {
+  const pids = new Set<number>();
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      if (stat.includes('(workerd)') && Number(fields[1]) === process.pid) pids.add(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return pids;
+}
+
+/** CPU milliseconds (user + system) a process has used, or null where there is no /proc. */
+function cpuMs(pid: number | undefined): number | null {
+  if (pid === undefined) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
+  } catch {
+    return null;
+  }
+}
+
+/** Miniflare with the given options, and the pid of the workerd process it started. */
+async function startMiniflare(options: ConstructorParameters<typeof Miniflare>[0]): Promise<{ mf: Miniflare; url: string; pid?: number }> {
+  const before = workerdPids();
+  const mf = new Miniflare(options);
+  const url = (await mf.ready).toString().replace(/\/$/, '');
+  const started = [...workerdPids()].filter((p) => !before.has(p));
+  return { mf, url, ...(started.length === 1 ? { pid: started[0]! } : {}) };
+}
+
+/** A Worker that answers POST /v1/exchange by verifying the token as the broker does, and nothing else. */
+const FLOOR_WORKER = `
+import { createLocalJWKSet, jwtVerify } from 'jose';
+export default {
+  async fetch(request, env) {
+    const jwks = createLocalJWKSet(JSON.parse(env.FLOOR_JWKS));
+    let body;
+    try { body = await request.json(); } catch { return Response.json({ error: 'ERR_REQUEST_INVALID' }, { status: 400 }); }
+    try {
+      const { payload } = await jwtVerify(body.token, jwks, {
+        issuer: env.FLOOR_ISSUER, audience: env.FLOOR_AUDIENCE, algorithms: ['RS256'],
+        requiredClaims: ['iss', 'sub', 'aud', 'exp', 'iat', 'jti'], clockTolerance: 30, maxTokenAge: 600,
+      });
+      return Response.json({ sub: payload.sub, jti: payload.jti });
+    } catch { return Response.json({ error: 'ERR_TOKEN_INVALID' }, { status: 401 }); }
+  },
+};
+`;
+
+async function bundleWorker(dir: string, source: string): Promise<string> {
+  const entry = join(dir, 'entry.js');
+  writeFileSync(entry, source);
+  const script = join(dir, 'worker.js');
+  await esbuild.build({
+    entryPoints: [entry],
+    outfile: script,
+    bundle: true,
+    format: 'esm',
+    platform: 'neutral',
+    target: 'es2022',
+    conditions: ['workerd', 'worker', 'browser'],
+    mainFields: ['browser', 'module', 'main'],
+    minify: true,
+    external: ['cloudflare:*'],
+    logLevel: 'error',
+    nodePaths: [join(ROOT, 'node_modules')],
+  });
+  return script;
+}
+
+/** CPU per verified token of the floor Worker inside workerd, at concurrency 1. */
+async function floorWorkerCpu(requests: number): Promise<number | null> {
+  const dir = mkdtempSync(join(tmpdir(), 'sb-bench-floor-worker-'));
+  let mf: Miniflare | undefined;
+  try {
+    const script = await bundleWorker(dir, FLOOR_WORKER);
+    const key = await generateIssuerKey();
+    const started = await startMiniflare(
+      convertV4MiniflareOptions({
+        host: '127.0.0.1',
+        port: 0,
+        modules: true,
+        rootPath: dir,
+        scriptPath: script,
+        compatibilityDate: '2026-08-01',
+        bindings: { FLOOR_JWKS: JSON.stringify(publicJwks(key)), FLOOR_ISSUER: ISSUER_URL, FLOOR_AUDIENCE: AUDIENCE },
+      }),
+    );
+    mf = started.mf;
+    const sign = tokenSigner({ privateJwk: key.privateJwk, issuer: ISSUER_URL, audience: AUDIENCE, claims: githubLikeClaims() });
+    await runLoad({ url: started.url, tokens: Array.from({ length: poolSize(20, 1) }, () => sign()), role: 'bench', connections: 1 });
+    const before = cpuMs(started.pid);
+    const r = await runLoad({
+      url: started.url,
+      tokens: Array.from({ length: poolSize(requests, 1) }, () => sign()),
+      role: 'bench',
+      connections: 1,
+    });
+    const after = cpuMs(started.pid);
+    if (r.statuses['200'] !== r.requests) throw new Error(`floor worker: not every verify succeeded: ${JSON.stringify(r.statuses)}`);
+    return before === null || after === null ? null : round((after - before) / r.requests, 3);
+  } finally {
+    await mf?.dispose().catch(() => {});
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export interface Workerd {
   url: string;
+  /** The workerd process (for its CPU time), where it could be found. */
+  pid?: number;
   /** A fresh token for the bench role, signed by the issuer the Worker trusts. */
   sign(): string;
   dispose(): Promise<void>;
@@ -144,22 +268,7 @@ export async function startWorkerd(): Promise<Workerd> {
   const dir = mkdtempSync(join(tmpdir(), 'sb-bench-workerd-'));
   let mf: Miniflare | undefined;
   try {
-    const entry = join(dir, 'entry.ts');
-    writeFileSync(entry, entrySource());
-    const script = join(dir, 'worker.js');
-    await esbuild.build({
-      entryPoints: [entry],
-      outfile: script,
-      bundle: true,
-      format: 'esm',
-      platform: 'neutral',
-      target: 'es2022',
-      conditions: ['workerd', 'worker', 'browser'],
-      mainFields: ['browser', 'module', 'main'],
-      minify: true,
-      external: ['cloudflare:*'],
-      logLevel: 'error',
-    });
+    const script = await bundleWorker(dir, entrySource());
     const key = await generateIssuerKey();
     const kek = generateKekBase64();
     const documents: Record<string, unknown> = {
@@ -167,7 +276,7 @@ export async function startWorkerd(): Promise<Workerd> {
       [`${ISSUER_URL}/.well-known/jwks.json`]: publicJwks(key),
     };
     // The classic (v4) option shape, which this Miniflare converts; it is what the workers tests use too.
-    mf = new Miniflare(
+    const started = await startMiniflare(
       convertV4MiniflareOptions({
         host: '127.0.0.1',
         port: 0,
@@ -187,7 +296,8 @@ export async function startWorkerd(): Promise<Workerd> {
         },
       }),
     );
-    const url = (await mf.ready).toString().replace(/\/$/, '');
+    mf = started.mf;
+    const { url } = started;
     const db = await mf.getD1Database('DB');
     for (const file of readdirSync(join(ROOT, 'migrations'))
       .filter((f) => f.endsWith('.sql'))
@@ -208,12 +318,13 @@ export async function startWorkerd(): Promise<Workerd> {
       .bind(head.name, head.version, head.kek_id, head.seal)
       .run();
     const sign = tokenSigner({ privateJwk: key.privateJwk, issuer: ISSUER_URL, audience: AUDIENCE, claims: githubLikeClaims() });
-    const started = mf;
+    const instance = mf;
     return {
       url,
+      ...(started.pid === undefined ? {} : { pid: started.pid }),
       sign: () => sign(),
       dispose: async () => {
-        await started.dispose().catch(() => {});
+        await instance.dispose().catch(() => {});
         rmSync(dir, { recursive: true, force: true });
       },
     };
@@ -254,7 +365,9 @@ async function workerdLatency(
       throw new Error(`workerd exchange answered ${first.status}: ${JSON.stringify(firstBody)}`);
     await runLoad({ url, tokens: take(poolSize(20, 1)), role: 'bench', connections: 1 });
     ctx.progress(`worker: ${n1} exchanges at concurrency 1, ${n8} at 8`);
+    const cpuBefore = cpuMs(workerd.pid);
     const c1 = await runLoad({ url, tokens: take(poolSize(n1, 1)), role: 'bench', connections: 1 });
+    const cpuAfter = cpuMs(workerd.pid);
     const c8 = await runLoad({ url, tokens: take(poolSize(n8, 8)), role: 'bench', connections: 8 });
     for (const r of [c1, c8])
       if (r.statuses['200'] !== r.requests) throw new Error(`workerd: not every exchange succeeded: ${JSON.stringify(r.statuses)}`);
@@ -267,6 +380,8 @@ async function workerdLatency(
       exchange_rps_c8: c8.rps,
       exchange_p50_ms_c8: c8.p50_ms,
       exchange_p99_ms_c8: c8.p99_ms,
+      exchange_cpu_ms: cpuBefore === null || cpuAfter === null ? null : round((cpuAfter - cpuBefore) / c1.requests, 3),
+      floor_cpu_ms: await floorWorkerCpu(n1),
     };
   } finally {
     await workerd.dispose();
@@ -291,6 +406,8 @@ export async function benchWorker(ctx: BenchContext): Promise<WorkerFigures> {
       exchange_rps_c8: null,
       exchange_p50_ms_c8: null,
       exchange_p99_ms_c8: null,
+      exchange_cpu_ms: null,
+      floor_cpu_ms: null,
       skipped,
     };
   }
