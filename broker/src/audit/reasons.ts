@@ -296,7 +296,7 @@ export const FAMILIES = {
     code: 'ERR_UPSTREAM',
     suffix: '<sts|impersonation|downscope>.<problem>[:<detail>] or <problem>[:<detail>]',
     meaning:
-      'Google STS or IAM Credentials refused or failed: http_<status>:<Google error>, timeout, malformed_response:<field>, token_outlives_max_ttl.',
+      'Google STS or IAM Credentials refused or failed: http_<status>:<Google error>, timeout, malformed_response:<field>, token_outlives_max_ttl; or subject_token_with_access_boundary (a grant the policy schema refuses reached the minter).',
   },
   'aws_secret.': {
     code: 'ERR_UPSTREAM',
