@@ -205,7 +205,8 @@ export function parseExchangeResponse(body: unknown): { ok: true; response: Exch
 function gcpShapeProblem(c: Record<string, unknown>): string | undefined {
   const access = typeof c.access_token === 'string';
   const subject = typeof c.subject_token === 'string';
-  if (access === subject) return access ? '"access_token" and "subject_token" are both present' : '"access_token" is missing or not a string';
+  if (access === subject)
+    return access ? '"access_token" and "subject_token" are both present' : '"access_token" is missing or not a string';
   if (subject) {
     for (const f of ['subject_token_type', 'audience'] as const) {
       if (typeof c[f] !== 'string') return `"${f}" is missing (a subject token needs it)`;

@@ -135,7 +135,8 @@ export function createGcpMinter(deps: CloudMintDeps): Minter<GcpGrant> {
       const boundary = grant.access_boundary && grant.access_boundary.length > 0 ? accessBoundaryOptions(grant.access_boundary) : undefined;
 
       if (grant.hand_out === 'subject_token') {
-        if (grant.access_boundary !== undefined) return { ok: false, code: 'ERR_UPSTREAM', detail: 'gcp.subject_token_with_access_boundary' };
+        if (grant.access_boundary !== undefined)
+          return { ok: false, code: 'ERR_UPSTREAM', detail: 'gcp.subject_token_with_access_boundary' };
         const signed = await signBrokerToken(deps.issuer, ctx, providerAudience(resource));
         const expires = isoSeconds(signed.expiresAt);
         return {
@@ -149,7 +150,11 @@ export function createGcpMinter(deps: CloudMintDeps): Minter<GcpGrant> {
             service_account: grant.service_account ?? null,
             project_id: projectIdOf(grant),
           },
-          summary: { type: 'gcp', target: `subject_token:${grant.service_account ?? `//iam.googleapis.com/${resource}`}`, expires_at: expires },
+          summary: {
+            type: 'gcp',
+            target: `subject_token:${grant.service_account ?? `//iam.googleapis.com/${resource}`}`,
+            expires_at: expires,
+          },
         };
       }
 
