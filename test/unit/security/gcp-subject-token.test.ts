@@ -8,7 +8,9 @@ import { ExecutableResponse } from 'google-auth-library/build/src/auth/executabl
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGcpMinter } from '../../../broker/src/mint/gcp.ts';
 import { roleSchema } from '../../../broker/src/policy/schema.ts';
+import { loadPolicy } from '../../../broker/src/policy/load.ts';
 import { checkPolicy } from '../../../broker/src/policy/review/check.ts';
+import { diffPolicies } from '../../../broker/src/policy/review/diff.ts';
 import { isoSeconds } from '../../../broker/src/util/duration.ts';
 import { parseExchangeResponse, type Credential } from '../../../client/credentials.ts';
 import { envVarsFor } from '../../../client/env.ts';
@@ -169,6 +171,31 @@ describe('access_boundary with hand_out: subject_token', () => {
     expect(warned[0]?.message).toMatch(/whatever the federation grants role:r, and lifetime is not applied/);
     for (const extra of ['', '    hand_out: access_token\n'])
       expect((await checkPolicy(files(extra))).findings.map((f) => f.rule)).not.toContain('gcp-subject-token');
+  });
+});
+
+describe('hand_out in the policy diff', () => {
+  it('the policy diff shows hand_out: access_token -> subject_token as a high-risk widening, and back as a narrowing', async () => {
+    const side = async (extra: string) => {
+      const loaded = await loadPolicy([
+        {
+          path: 'issuers.yaml',
+          text: 'issuers:\n  github:\n    url: https://token.actions.githubusercontent.com\n    audience: https://broker.example.com\n',
+        },
+        {
+          path: 'roles/r.yaml',
+          text: `role: r\nissuer: github\nmax_ttl: 1h\nallow:\n  - repository_id: "1"\ngrants:\n  - type: gcp\n    workload_identity_provider: ${PROVIDER}\n${extra}`,
+        },
+      ]);
+      if (!loaded.ok) throw new Error(JSON.stringify(loaded.problems));
+      return loaded.policy;
+    };
+    const changes = (a: string, b: string) => async () =>
+      diffPolicies(await side(a), await side(b)).roles.flatMap((r) => r.changes.map((c) => [c.kind, c.direction, c.risk]));
+    expect(await changes('', '    hand_out: subject_token\n')()).toContainEqual(['subject-token-handed-out', 'widened', 'high']);
+    expect(await changes('    hand_out: subject_token\n', '')()).toContainEqual(['access-token-handed-out', 'narrowed', 'low']);
+    // Spelling out the default is no change.
+    expect(await changes('', '    hand_out: access_token\n')()).toEqual([]);
   });
 });
 
