@@ -23,9 +23,17 @@ export interface AzureCredential {
   scope?: string;
 }
 
+/**
+ * Either Google's access token (the default), or, from a grant with `hand_out: subject_token`, the broker's
+ * token for the workload identity provider, which google-auth-library exchanges itself: subject_token,
+ * subject_token_type and audience (//iam.googleapis.com/projects/...). Exactly one of the two tokens.
+ */
 export interface GcpCredential {
   type: 'gcp';
-  access_token: string;
+  access_token?: string;
+  subject_token?: string;
+  subject_token_type?: string;
+  audience?: string;
   expires_at?: string;
   service_account?: string;
   project_id?: string;
@@ -80,7 +88,8 @@ export interface ExchangeResponse {
 const REQUIRED: Record<CredentialType, readonly string[]> = {
   aws: ['access_key_id', 'secret_access_key'],
   azure: ['access_token'],
-  gcp: ['access_token'],
+  // access_token or subject_token: checked in parseExchangeResponse.
+  gcp: [],
   github: ['token'],
   secret: ['name', 'value'],
   postgres: ['username', 'password', 'host', 'port', 'database', 'url'],
@@ -88,7 +97,7 @@ const REQUIRED: Record<CredentialType, readonly string[]> = {
 const OPTIONAL_STRINGS: Record<CredentialType, readonly string[]> = {
   aws: ['session_token', 'expires_at', 'region', 'role_arn'],
   azure: ['expires_at', 'tenant_id', 'client_id', 'scope'],
-  gcp: ['expires_at', 'service_account', 'project_id'],
+  gcp: ['access_token', 'subject_token', 'subject_token_type', 'audience', 'expires_at', 'service_account', 'project_id'],
   github: ['expires_at'],
   secret: ['env', 'source'],
   postgres: ['expires_at', 'env_prefix'],
@@ -109,6 +118,9 @@ export const PUBLIC_FIELDS: ReadonlySet<string> = new Set([
   'scope',
   'service_account',
   'project_id',
+  // A gcp subject token's workload identity provider and token type: names, not secrets.
+  'audience',
+  'subject_token_type',
   'repositories',
   'permissions',
   'name',
@@ -167,6 +179,10 @@ export function parseExchangeResponse(body: unknown): { ok: true; response: Exch
       if (c[f] !== undefined && typeof c[f] !== 'string')
         return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is not a string` };
     }
+    if (type === 'gcp') {
+      const problem = gcpShapeProblem(c);
+      if (problem) return { ok: false, reason: `credentials[${i}] (gcp): ${problem}` };
+    }
     if (type === 'secret') {
       credentials.push({ ...(c as unknown as SecretCredential), env: typeof c.env === 'string' ? c.env : (c.name as string) });
     } else {
@@ -183,4 +199,18 @@ export function parseExchangeResponse(body: unknown): { ok: true; response: Exch
       unknown_types: unknownTypes,
     },
   };
+}
+
+/** A gcp credential carries one token: Google's access token, or a subject token with what exchanging it needs. */
+function gcpShapeProblem(c: Record<string, unknown>): string | undefined {
+  const access = typeof c.access_token === 'string';
+  const subject = typeof c.subject_token === 'string';
+  if (access === subject)
+    return access ? '"access_token" and "subject_token" are both present' : '"access_token" is missing or not a string';
+  if (subject) {
+    for (const f of ['subject_token_type', 'audience'] as const) {
+      if (typeof c[f] !== 'string') return `"${f}" is missing (a subject token needs it)`;
+    }
+  }
+  return undefined;
 }

@@ -64,6 +64,8 @@ export function describeRetry(prefix: string, r: { attempt: number; delayMs: num
 
 /** The log line for a success: what was granted, by type and variable name, never a value. */
 export function describeGrant(prefix: string, response: ExchangeResponse): string {
-  const types = response.credentials.map((c) => (c.type === 'secret' ? `secret ${c.env}` : c.type));
+  const types = response.credentials.map((c) =>
+    c.type === 'secret' ? `secret ${c.env}` : c.type === 'gcp' && c.subject_token !== undefined ? 'gcp subject token' : c.type,
+  );
   return `${prefix}: role "${response.role}" granted ${types.join(', ') || 'nothing'} (request id ${response.request_id}, expires ${response.expires_at})`;
 }

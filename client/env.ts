@@ -56,6 +56,8 @@ export function envVarsFor(
         break;
       case 'gcp':
         // The first is read by Terraform's Google provider and client libraries, the second by gcloud.
+        // A subject token becomes no variable: no Google tool reads one from the environment (it is for
+        // `--format gcp-executable`, or json).
         push('GOOGLE_OAUTH_ACCESS_TOKEN', c.access_token);
         push('CLOUDSDK_AUTH_ACCESS_TOKEN', c.access_token);
         break;

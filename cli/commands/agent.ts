@@ -15,14 +15,22 @@ import { VERSION } from '../../broker/src/version.ts';
 import { str, UsageError, type Command, type CommandContext } from '../context.ts';
 import { AgentFiles, outDirProblem } from '../lib/agent-files.ts';
 import { failureDelayMs, parseRefreshAt, renewDelayMs } from '../lib/agent-schedule.ts';
-import { awsFieldProblem, dotenvProblems, formatAwsSharedCredentials, formatDotenv, onlyCredential } from '../lib/client-formats.ts';
+import {
+  awsFieldProblem,
+  dotenvProblems,
+  formatAwsSharedCredentials,
+  formatDotenv,
+  formatGcpExecutable,
+  gcpSubjectCredential,
+  onlyCredential,
+} from '../lib/client-formats.ts';
 
 const PREFIX = 'secret-broker agent';
 
 /** The exit codes of `secret-broker exchange`, and 2 also for a token file that cannot be read. */
 const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3, unusable: 4 } as const;
 
-export const AGENT_FORMATS = ['files', 'dotenv', 'json', 'aws-credentials'] as const;
+export const AGENT_FORMATS = ['files', 'dotenv', 'json', 'aws-credentials', 'gcp-executable'] as const;
 type AgentFormat = (typeof AGENT_FORMATS)[number];
 
 /** The file each single-file format writes in --out. */
@@ -30,6 +38,9 @@ export const AGENT_FILE_NAMES: Record<Exclude<AgentFormat, 'files'>, string> = {
   dotenv: 'credentials.env',
   json: 'credentials.json',
   'aws-credentials': 'credentials',
+  // The `output_file` of a Google executable-sourced credential configuration: the library reads it while
+  // it is unexpired and runs its executable only after that.
+  'gcp-executable': 'gcp-executable.json',
 };
 
 /** Per exchange attempt; near the expiry it is cut to the time left (at least a second). */
@@ -38,7 +49,7 @@ const REVOKE_TIMEOUT_MS = 5_000;
 
 export const agentCommand: Command = {
   usage:
-    'agent --broker URL --role R --token-file F --out DIR [--once] [--format files|dotenv|json|aws-credentials] [--refresh-at 0.66] [--keep]',
+    'agent --broker URL --role R --token-file F --out DIR [--once] [--format files|dotenv|json|aws-credentials|gcp-executable] [--refresh-at 0.66] [--keep]',
   summary:
     "Keep a workload's credentials in files in DIR (0400, replaced atomically), exchanged for a token file (a pod's " +
     'service-account token) and renewed until SIGTERM, which removes them unless --keep; --once for init containers. ' +
@@ -151,6 +162,11 @@ export function renderAgentFiles(
     const problem = awsFieldProblem(aws.credential);
     if (problem) return { ok: false, problem };
     return { ok: true, files: new Map([[AGENT_FILE_NAMES['aws-credentials'], formatAwsSharedCredentials(aws.credential)]]) };
+  }
+  if (format === 'gcp-executable') {
+    const gcp = gcpSubjectCredential(response.credentials);
+    if (!gcp.ok) return gcp;
+    return { ok: true, files: new Map([[AGENT_FILE_NAMES['gcp-executable'], formatGcpExecutable(gcp.credential)]]) };
   }
   const plan = envVarsFor(response.credentials, env);
   if (!plan.ok) return { ok: false, problem: `the credentials cannot become variables: ${plan.problems.join('; ')}` };

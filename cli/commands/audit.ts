@@ -18,6 +18,7 @@ import {
   CREDENTIAL_TYPES,
   DECISIONS,
   matchesFilters,
+  parseClaimFilter,
   type AuditFilters,
   type CredentialType,
 } from '../../broker/src/audit/query.ts';
@@ -73,7 +74,14 @@ function filtersOf(ctx: CommandContext, defaultSince?: string): CliFilters {
   const roles = roleList && roleList.length > 1 ? roleList : undefined;
   if (roleList?.length === 1) text.role = roleList[0]!;
   const reason = str(ctx, 'reason');
+  const claimText = str(ctx, 'claim');
+  const claim = claimText === undefined ? undefined : parseClaimFilter(claimText);
+  if (claimText !== undefined && !claim)
+    throw new UsageError(
+      '--claim must be KEY=PATTERN with KEY a key the audit identity records: a claim name (ref, environment, ...) or a JSON Pointer such as /kubernetes.io/namespace',
+    );
   return {
+    ...(claim ? { claim } : {}),
     ...text,
     ...(type ? { type: type as CredentialType } : {}),
     ...(since ? { since: parseSince(since, now) } : {}),
@@ -147,6 +155,7 @@ const FILTER_OPTIONS = {
   workflow: { type: 'string' },
   environment: { type: 'string' },
   reason: { type: 'string' },
+  claim: { type: 'string' },
   action: { type: 'string' },
 } as const;
 
@@ -166,7 +175,7 @@ const COLUMNS: { title: string; max: number; value: (seq: number, r: AuditRecord
 
 const list: Command = {
   usage:
-    'audit list [--since 24h] [--until T] [--role R] [--decision allow|deny|error] [--repository R] [--type T] [--target T] [--actor A] [--workflow W] [--environment E] [--reason CODE] [--action A] [--limit N] [--json]',
+    'audit list [--since 24h] [--until T] [--role R] [--decision allow|deny|error] [--repository R] [--type T] [--target T] [--actor A] [--workflow W] [--environment E] [--reason CODE] [--claim KEY=PATTERN] [--action A] [--limit N] [--json]',
   summary: 'Show audit records as a table (or JSON lines), oldest first; --limit keeps the newest N.',
   options: { ...FILTER_OPTIONS, limit: { type: 'string' }, json: { type: 'boolean' } },
   sqlite: true,

@@ -24,6 +24,8 @@ import {
   formatAwsCredentialProcess,
   formatDotenv,
   formatEnv,
+  formatGcpExecutable,
+  gcpSubjectCredential,
   onlyCredential,
 } from '../lib/client-formats.ts';
 import { str, UsageError, type Command } from '../context.ts';
@@ -43,15 +45,19 @@ const EXIT = {
   unusable: 4,
 } as const;
 
-/** aws-credential-process: the JSON an AWS config's `credential_process` runs for (one aws credential). */
-const FORMATS = ['env', 'dotenv', 'json', 'aws-credential-process'] as const;
+/**
+ * aws-credential-process: the JSON an AWS config's `credential_process` runs for (one aws credential).
+ * gcp-executable: the response of Google's executable-sourced credentials (one gcp subject token).
+ */
+const FORMATS = ['env', 'dotenv', 'json', 'aws-credential-process', 'gcp-executable'] as const;
 
 export const exchangeCommand: Command = {
   usage:
-    'exchange --broker URL --role R [--grants A,B] [--token-env VAR] [--token-file F] [--format env|dotenv|json|aws-credential-process]',
+    'exchange --broker URL --role R [--grants A,B] [--token-env VAR] [--token-file F] [--format env|dotenv|json|aws-credential-process|gcp-executable]',
   summary:
-    'Trade a CI ID token for credentials, written to stdout (env: export lines, dotenv, json, or ' +
-    'aws-credential-process: the JSON of an AWS credential_process). ' +
+    'Trade a CI ID token for credentials, written to stdout (env: export lines, dotenv, json, ' +
+    'aws-credential-process: the JSON of an AWS credential_process, or gcp-executable: the response of a ' +
+    'Google executable-sourced credential, silent on stderr when it succeeds). ' +
     'Exit 0 ok, 1 refused, 2 usage, 3 broker unavailable, 4 unusable answer.',
   options: {
     broker: { type: 'string' },
@@ -81,6 +87,15 @@ export const exchangeCommand: Command = {
     const timeout = wholeNumber(str(ctx, 'timeout'), TIMEOUT_SECONDS, '--timeout');
     const retries = wholeNumber(str(ctx, 'retries'), RETRIES, '--retries');
     const token = readToken(str(ctx, 'token-env'), str(ctx, 'token-file'), ctx.env);
+    // google-auth-library parses the executable's stdout and stderr together: on success stderr must stay
+    // empty, so retry notes are kept and printed only if the exchange fails after all.
+    const quiet = format === 'gcp-executable';
+    const notes: string[] = [];
+    const note = (line: string) => (quiet ? notes.push(line) : ctx.err(line));
+    const fail = (line: string) => {
+      for (const n of notes) ctx.err(n);
+      ctx.err(line);
+    };
 
     const result = await exchangeToken(role, {
       brokerUrl: broker.url,
@@ -91,10 +106,10 @@ export const exchangeCommand: Command = {
       transport: fetchTransport(fetch, `secret-broker-cli/${VERSION}`),
       timeoutMs: timeout * 1000,
       retries,
-      onRetry: (retry) => ctx.err(describeRetry('secret-broker exchange', retry)),
+      onRetry: (retry) => note(describeRetry('secret-broker exchange', retry)),
     });
     if (!result.ok) {
-      ctx.err(describeFailure(result, `secret-broker exchange: role "${role}"`));
+      fail(describeFailure(result, `secret-broker exchange: role "${role}"`));
       return result.kind === 'refused' ? EXIT.refused : result.kind === 'unavailable' ? EXIT.unavailable : EXIT.unusable;
     }
     const { response } = result;
@@ -111,6 +126,15 @@ export const exchangeCommand: Command = {
         return EXIT.unusable;
       }
       text = formatAwsCredentialProcess(aws.credential);
+    } else if (format === 'gcp-executable') {
+      const gcp = gcpSubjectCredential(response.credentials, ctx.env.GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE);
+      if (!gcp.ok) {
+        fail(
+          `secret-broker exchange: role "${role}" (request id ${response.request_id}): no executable-sourced credential answer, nothing was written: ${gcp.problem}.`,
+        );
+        return EXIT.unusable;
+      }
+      text = formatGcpExecutable(gcp.credential);
     } else {
       const plan = envVarsFor(response.credentials, { prefix, awsRegion });
       if (!plan.ok) {
@@ -131,7 +155,7 @@ export const exchangeCommand: Command = {
       text = format === 'env' ? formatEnv(plan.vars) : formatDotenv(plan.vars);
     }
     process.stdout.write(text);
-    ctx.err(describeGrant('secret-broker exchange', response));
+    if (!quiet) ctx.err(describeGrant('secret-broker exchange', response));
     return EXIT.ok;
   },
 };

@@ -1,7 +1,7 @@
 // How `secret-broker exchange` writes credentials to stdout. Each format is meant for a machine: a shell
 // that sources it, a dotenv reader, or a JSON parser. Values are written as they are, never reformatted, and
 // never in a form any of those readers would execute or expand.
-import type { AwsCredential, Credential } from '../../client/credentials.ts';
+import type { AwsCredential, Credential, GcpCredential } from '../../client/credentials.ts';
 import { printableName, type EnvVar } from '../../client/env.ts';
 
 /**
@@ -97,4 +97,47 @@ export function formatAwsSharedCredentials(c: AwsCredential, profile = 'default'
   const lines = [`[${profile}]`, `aws_access_key_id = ${c.access_key_id}`, `aws_secret_access_key = ${c.secret_access_key}`];
   if (c.session_token) lines.push(`aws_session_token = ${c.session_token}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The one gcp subject-token credential of a response, for Google's executable-sourced credentials, or why
+ * not (names only). An access token cannot serve: the library wants a token it exchanges itself.
+ * `audience` is what the library asked for (GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE), when it said.
+ */
+export function gcpSubjectCredential(
+  credentials: Credential[],
+  audience?: string,
+): { ok: true; credential: GcpCredential & { subject_token: string; subject_token_type: string } } | { ok: false; problem: string } {
+  const gcp = onlyCredential(credentials, 'gcp');
+  if (!gcp.ok) return gcp;
+  const c = gcp.credential;
+  if (c.subject_token === undefined || c.subject_token_type === undefined)
+    return {
+      ok: false,
+      problem:
+        "the gcp credential is an access token, and Google's executable-sourced credentials take a subject token: give the role's gcp grant `hand_out: subject_token`",
+    };
+  if (audience && c.audience !== audience)
+    return {
+      ok: false,
+      problem: `the credential configuration's audience (GOOGLE_EXTERNAL_ACCOUNT_AUDIENCE) is ${audience}, but the role's gcp grant is for ${c.audience}`,
+    };
+  return { ok: true, credential: { ...c, subject_token: c.subject_token, subject_token_type: c.subject_token_type } };
+}
+
+/**
+ * Google's executable-sourced credentials response (version 1), which google-auth-library's
+ * PluggableAuthClient reads from the executable's stdout, or from its output_file while it is unexpired.
+ * expiration_time (epoch seconds) is when the subject token expires; the library runs the executable again
+ * for its next exchange.
+ */
+export function formatGcpExecutable(c: GcpCredential & { subject_token: string; subject_token_type: string }): string {
+  const expires = c.expires_at === undefined ? Number.NaN : Date.parse(c.expires_at);
+  return `${JSON.stringify({
+    version: 1,
+    success: true,
+    token_type: c.subject_token_type,
+    id_token: c.subject_token,
+    ...(Number.isFinite(expires) ? { expiration_time: Math.floor(expires / 1000) } : {}),
+  })}\n`;
 }

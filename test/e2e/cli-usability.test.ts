@@ -86,6 +86,22 @@ describe('secret-broker at a terminal', () => {
     }
   });
 
+  it('audit list --claim KEY=PATTERN filters on one identity key as records store it; a key no identity holds is a usage error', async () => {
+    const count = async (claim: string) => {
+      const r = await runCli(['audit', 'list', '--claim', claim, '--json', ...store()]);
+      expect(r.code, r.stderr).toBe(0);
+      return r.stdout.trim().split('\n').filter(Boolean).length;
+    };
+    expect(await count('repository_id=4*')).toBe(3);
+    expect(await count('repository_id=43')).toBe(0);
+    expect(await count('/kubernetes.io/namespace=*')).toBe(0);
+    for (const bad of ['/__proto__=*', '/../record=*', 'repository_id', 'repository_id=']) {
+      const r = await runCli(['audit', 'list', '--claim', bad, ...store()]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/--claim must be KEY=PATTERN/);
+    }
+  });
+
   it('durations take weeks and days: --since 2w and 14d find the records, 2x is refused', async () => {
     for (const since of ['2w', '14d', '1w2d', '1h']) {
       const r = await runCli(['audit', 'list', '--since', since, '--json', ...store()]);

@@ -5,6 +5,7 @@
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
 import { parseDuration } from '../util/duration.ts';
 import { isReasonFilter, reviewDecision, type Reason } from './reasons.ts';
+import { IDENTITY_KEYS } from './identity-keys.ts';
 import type { AuditDecision, AuditRecord } from './record.ts';
 
 export const ACTIONS = ['exchange', 'revoke', 'admin_query', 'audit_prune', 'alert', 'admin'] as const;
@@ -38,6 +39,12 @@ export interface AuditFilters {
   environment?: string;
   /** An error code (ERR_ACCESS_DENIED, OK) or a reason or its prefix (policy.no_allow_matched, policy.): see reasons.ts. */
   reason?: string;
+  /**
+   * One identity key exactly as the record stores it (a claim name such as `ref`, or a JSON Pointer such
+   * as `/kubernetes.io/namespace`) and a text pattern for its value. Only keys an identity can hold
+   * (record.ts IDENTITY_KEYS) match anything; the key is looked up as it is, never walked as a path.
+   */
+  claim?: { key: string; pattern: string };
   actions?: AuditRecord['action'][];
 }
 
@@ -61,7 +68,7 @@ const PAGE = 500;
 const APPEND_SLACK_MS = 15 * 60_000;
 
 const TEXT_FILTERS = ['role', 'repository', 'target', 'actor', 'workflow', 'environment'] as const;
-const PARAMS = new Set(['since', 'until', 'decision', ...TEXT_FILTERS, 'type', 'reason', 'action', 'cursor', 'limit', 'summary']);
+const PARAMS = new Set(['since', 'until', 'decision', ...TEXT_FILTERS, 'type', 'reason', 'claim', 'action', 'cursor', 'limit', 'summary']);
 const MAX_VALUE = 256;
 
 export type ParsedQuery = { ok: true; query: AuditQueryRequest; echo: Record<string, string> } | { ok: false; detail: Reason };
@@ -73,6 +80,19 @@ function parseTime(text: string, nowMs: number): number | undefined {
   if (!/^\d{4}-\d{2}-\d{2}/.test(text)) return undefined;
   const t = Date.parse(text);
   return Number.isNaN(t) ? undefined : t;
+}
+
+/**
+ * `KEY=PATTERN` (`/kubernetes.io/namespace=team-*`), split at the first `=` (no identity key holds one),
+ * or undefined when KEY is not a key an audit identity can hold or PATTERN is empty: a filter that could
+ * select nothing is a typo.
+ */
+export function parseClaimFilter(text: string): { key: string; pattern: string } | undefined {
+  const at = text.indexOf('=');
+  if (at <= 0) return undefined;
+  const key = text.slice(0, at);
+  const pattern = text.slice(at + 1);
+  return IDENTITY_KEYS.has(key) && pattern !== '' ? { key, pattern } : undefined;
 }
 
 /** Strict: unknown parameters, repeated parameters and bad values are refused, never ignored. */
@@ -113,6 +133,11 @@ export function parseAuditQuery(params: URLSearchParams, nowMs: number): ParsedQ
     // A filter that can select nothing is a typo (or a reason this broker never writes): say so.
     if (!isReasonFilter(echo.reason)) return { ok: false, detail: 'audit_query.reason' };
     filters.reason = echo.reason;
+  }
+  if (echo.claim) {
+    const claim = parseClaimFilter(echo.claim);
+    if (!claim) return { ok: false, detail: 'audit_query.claim' };
+    filters.claim = claim;
   }
   let cursor: number | undefined;
   if (echo.cursor) {
@@ -190,6 +215,8 @@ export function matchesFilters(record: AuditRecord, f: AuditFilters): boolean {
   if (f.actor !== undefined && !anyMatches(id, ACTOR_KEYS, f.actor)) return false;
   if (f.workflow !== undefined && !anyMatches(id, WORKFLOW_KEYS, f.workflow)) return false;
   if (f.environment !== undefined && !anyMatches(id, ['environment'], f.environment)) return false;
+  // The key set is checked here too: a filter built in code must not reach a key no identity holds either.
+  if (f.claim !== undefined && !(IDENTITY_KEYS.has(f.claim.key) && anyMatches(id, [f.claim.key], f.claim.pattern))) return false;
   if (f.type !== undefined && !creds.some((c) => c.type === f.type)) return false;
   if (f.target !== undefined && !creds.some((c) => textMatches(c.target, f.target!))) return false;
   if (f.reason !== undefined && record.code !== f.reason && !String(record.reason).startsWith(f.reason)) return false;

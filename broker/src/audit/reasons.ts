@@ -211,6 +211,11 @@ export const REASONS = {
   'audit_query.unknown_parameter': { code: 'ERR_REQUEST_INVALID', meaning: 'An unknown query parameter.' },
   'audit_query.repeated_parameter': { code: 'ERR_REQUEST_INVALID', meaning: 'A query parameter given twice.' },
   'audit_query.value_too_long': { code: 'ERR_REQUEST_INVALID', meaning: 'A query value over 256 characters.' },
+  'audit_query.claim': {
+    code: 'ERR_REQUEST_INVALID',
+    meaning:
+      '`claim` is not KEY=PATTERN with KEY a key the audit identity records (a claim name such as ref, or a JSON Pointer such as /kubernetes.io/namespace).',
+  },
   'audit_query.since': { code: 'ERR_REQUEST_INVALID', meaning: '`since` is neither a duration (24h, 7d) nor an ISO time.' },
   'audit_query.until': { code: 'ERR_REQUEST_INVALID', meaning: '`until` is neither a duration (24h, 7d) nor an ISO time.' },
   'audit_query.decision': { code: 'ERR_REQUEST_INVALID', meaning: '`decision` is not allow, deny or error.' },
@@ -296,7 +301,7 @@ export const FAMILIES = {
     code: 'ERR_UPSTREAM',
     suffix: '<sts|impersonation|downscope>.<problem>[:<detail>] or <problem>[:<detail>]',
     meaning:
-      'Google STS or IAM Credentials refused or failed: http_<status>:<Google error>, timeout, malformed_response:<field>, token_outlives_max_ttl.',
+      'Google STS or IAM Credentials refused or failed: http_<status>:<Google error>, timeout, malformed_response:<field>, token_outlives_max_ttl; or subject_token_with_access_boundary (a grant the policy schema refuses reached the minter).',
   },
   'aws_secret.': {
     code: 'ERR_UPSTREAM',

@@ -2,6 +2,7 @@
 // what was handed out (type, target, expiry: never a value, never the token).
 import { claimValue, MISSING, type Claims } from '../policy/match.ts';
 import { pointerTokens } from '../policy/schema.ts';
+import { IDENTITY_CLAIMS, IDENTITY_POINTERS } from './identity-keys.ts';
 
 export type AuditDecision = 'allow' | 'deny' | 'error';
 
@@ -41,54 +42,6 @@ export interface AuditRecord {
   /** For admin_query records: the filters asked for; for audit_prune records: what was pruned; for alert records: what was said. */
   query?: Record<string, string>;
 }
-
-/** Identity claims copied into the record when present (GitHub and GitLab names). */
-const IDENTITY_CLAIMS = [
-  'repository',
-  'repository_id',
-  'repository_owner',
-  'repository_owner_id',
-  'repository_visibility',
-  'project_path',
-  'project_id',
-  'namespace_path',
-  'namespace_id',
-  'job_project_path',
-  'job_project_id',
-  'ref',
-  'ref_type',
-  'ref_protected',
-  'sha',
-  'environment',
-  'environment_protected',
-  'event_name',
-  'pipeline_source',
-  'workflow_ref',
-  'job_workflow_ref',
-  'ci_config_ref_uri',
-  'runner_environment',
-  'actor',
-  'actor_id',
-  'user_login',
-  'user_id',
-  'run_id',
-  'run_attempt',
-  'pipeline_id',
-  'job_id',
-] as const;
-
-/**
- * Nested identity claims (a Kubernetes service-account token's), recorded under the JSON Pointer a policy
- * condition would use, so a record names the workload as the role does.
- */
-const IDENTITY_POINTERS = [
-  '/kubernetes.io/namespace',
-  '/kubernetes.io/serviceaccount/name',
-  '/kubernetes.io/serviceaccount/uid',
-  '/kubernetes.io/pod/name',
-  '/kubernetes.io/pod/uid',
-  '/kubernetes.io/node/name',
-] as const;
 
 export function identityOf(claims: Claims): AuditRecord['identity'] {
   const out: AuditRecord['identity'] = {};

@@ -15,6 +15,12 @@
 // impersonation the mint is refused (`gcp.token_outlives_max_ttl`) when Google reports one that outlives
 // min(lifetime, max_ttl): use service_account impersonation for credentials shorter than Google's default.
 //
+// hand_out: subject_token: none of the above. The broker token itself is the credential (with the audience
+// google-auth-library needs), and the caller's library does step 1 and 2 at Google, re-running
+// `exchange --format gcp-executable` for a new one. The lint refuses access_boundary with it (the caller
+// would do the exchange and could leave the boundary out); the minter refuses it too, in case a grant
+// reaches it without the lint.
+//
 // Any failure at any step hands out nothing. Google's error codes (OAuth `error`, or the API error `status`)
 // are kept as upstream_code.
 import type { GrantOf } from '../policy/schema.ts';
@@ -127,6 +133,30 @@ export function createGcpMinter(deps: CloudMintDeps): Minter<GcpGrant> {
       const lifetime = Math.min(wanted, ctx.maxTtl);
       const resource = providerResource(grant.workload_identity_provider);
       const boundary = grant.access_boundary && grant.access_boundary.length > 0 ? accessBoundaryOptions(grant.access_boundary) : undefined;
+
+      if (grant.hand_out === 'subject_token') {
+        if (grant.access_boundary !== undefined)
+          return { ok: false, code: 'ERR_UPSTREAM', detail: 'gcp.subject_token_with_access_boundary' };
+        const signed = await signBrokerToken(deps.issuer, ctx, providerAudience(resource));
+        const expires = isoSeconds(signed.expiresAt);
+        return {
+          ok: true,
+          credential: {
+            type: 'gcp',
+            subject_token: signed.token,
+            subject_token_type: JWT_TOKEN_TYPE,
+            audience: `//iam.googleapis.com/${resource}`,
+            expires_at: expires,
+            service_account: grant.service_account ?? null,
+            project_id: projectIdOf(grant),
+          },
+          summary: {
+            type: 'gcp',
+            target: `subject_token:${grant.service_account ?? `//iam.googleapis.com/${resource}`}`,
+            expires_at: expires,
+          },
+        };
+      }
 
       const subject = await signBrokerToken(deps.issuer, ctx, providerAudience(resource));
       const federated = await exchange(

@@ -141,6 +141,10 @@ const gcpGrant = z.strictObject({
     .optional(),
   sts_url: endpoint.default('https://sts.googleapis.com/v1/token'),
   iam_credentials_url: endpoint.default('https://iamcredentials.googleapis.com'),
+  // access_token (absent = this): the broker does the exchange and hands out Google's access token.
+  // subject_token: it hands out the broker token for the provider instead, which the caller's
+  // google-auth-library exchanges itself (`exchange --format gcp-executable`).
+  hand_out: z.enum(['access_token', 'subject_token']).optional(),
 });
 
 const githubGrant = z.strictObject({
@@ -463,6 +467,16 @@ export const roleSchema = z
     // A login outliving the role's bound would be a promise the broker did not mean to make.
     const maxTtl = parseDuration(role.max_ttl) ?? 0;
     role.grants.forEach((grant, i) => {
+      // Downscoping happens in the exchange; a subject token is exchanged by the caller, who would simply
+      // leave the boundary out. The broker cannot promise it, so it refuses the grant.
+      if (grant.type === 'gcp' && grant.hand_out === 'subject_token' && grant.access_boundary !== undefined) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['grants', i, 'access_boundary'],
+          message:
+            'access_boundary cannot be enforced with hand_out: subject_token (the caller does the token exchange and could leave it out); remove one of them',
+        });
+      }
       if (grant.type === 'postgres' && (parseDuration(grant.ttl) ?? 0) > maxTtl) {
         ctx.addIssue({
           code: 'custom',

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { csvCell, CSV_COLUMNS, toCsv, toJsonLines } from '../../../broker/src/audit/export-format.ts';
 import { matchesFilters, parseAuditQuery, queryAudit, textMatches, type AuditItem } from '../../../broker/src/audit/query.ts';
 import { reviewDecision } from '../../../broker/src/audit/reasons.ts';
-import type { AuditRecord } from '../../../broker/src/audit/record.ts';
+import { identityOf, type AuditRecord } from '../../../broker/src/audit/record.ts';
 import { buildAuditReport, renderHtml, renderMarkdown } from '../../../cli/lib/audit-report.ts';
 import { parseCsv } from '../../helpers/csv.ts';
 import { auditFixture, makeRecord, T0 } from '../audit/fixtures.ts';
@@ -111,6 +111,90 @@ describe('audit review query values', () => {
     const parsed = parseAuditQuery(new URLSearchParams('actor=__proto__&environment=constructor'), T0);
     expect(parsed.ok && matchesFilters(r, parsed.query.filters)).toBe(false);
     expect(matchesFilters(makeRecord({ credentials: [] }), { target: '*' })).toBe(false);
+  });
+});
+
+describe('audit filters on identity keys (claim=KEY=PATTERN)', () => {
+  // As the exchange records a Kubernetes service-account token's identity: nested claims under their pointers.
+  const k8s = makeRecord({
+    identity: identityOf({
+      iss: 'https://kubernetes.default.svc',
+      sub: 'system:serviceaccount:team-a:deployer',
+      'kubernetes.io': { namespace: 'team-a', serviceaccount: { name: 'deployer', uid: 'u-1' }, pod: { name: 'web-1' } },
+    }),
+  });
+  const github = makeRecord({ identity: { repository: 'acme/web', ref: 'refs/heads/main' } });
+  const filters = (query: string) => {
+    const parsed = parseAuditQuery(new URLSearchParams(query), T0);
+    if (!parsed.ok) throw new Error(parsed.detail);
+    return parsed.query.filters;
+  };
+
+  it('a claim filter names a JSON Pointer key exactly as the audit identity stores it, with the glob semantics of the other filters', () => {
+    expect(k8s.identity['/kubernetes.io/namespace']).toBe('team-a');
+    for (const [query, want] of [
+      ['claim=/kubernetes.io/namespace=team-a', true],
+      ['claim=/kubernetes.io/namespace=team-*', true],
+      ['claim=/kubernetes.io/namespace=*-a', true],
+      ['claim=/kubernetes.io/namespace=team', false],
+      ['claim=/kubernetes.io/namespace=Team-a', false],
+      ['claim=/kubernetes.io/namespace=team-b', false],
+      ['claim=/kubernetes.io/serviceaccount/name=dep*', true],
+      ['claim=/kubernetes.io/serviceaccount/uid=u-1', true],
+      // A pattern may itself hold "=": the key ends at the first one.
+      ['claim=/kubernetes.io/pod/name=web-1=', false],
+      ['claim=/kubernetes.io/pod/name=web-*', true],
+    ] as const)
+      expect(matchesFilters(k8s, filters(query)), query).toBe(want);
+    // The top-level claims are identity keys too, and the filter combines with the others.
+    expect(matchesFilters(github, filters('claim=ref=refs/heads/*&repository=acme/web'))).toBe(true);
+    expect(matchesFilters(github, filters('claim=ref=refs/heads/*&repository=acme/api'))).toBe(false);
+  });
+
+  it('a claim filter on an identity key the record does not carry matches nothing', () => {
+    for (const query of ['claim=/kubernetes.io/node/name=*', 'claim=/kubernetes.io/pod/uid=*', 'claim=environment=*']) {
+      expect(matchesFilters(k8s, filters(query)), query).toBe(false);
+    }
+    expect(matchesFilters(github, filters('claim=/kubernetes.io/namespace=*'))).toBe(false);
+    expect(matchesFilters(makeRecord({ identity: {} }), filters('claim=ref=*'))).toBe(false);
+  });
+
+  it('a claim filter cannot reach outside the identity: a key no identity holds is refused by the API and matches nothing', () => {
+    // A tampered record whose identity has own keys that no broker writes.
+    const tampered = makeRecord({
+      identity: JSON.parse('{"__proto__":"x","constructor":"x","code":"OK","/../record":"x","kubernetes.io":"x","/kubernetes.io":"x"}'),
+    });
+    for (const key of [
+      '/../record',
+      '/__proto__',
+      '__proto__',
+      'constructor',
+      'toString',
+      'hasOwnProperty',
+      'code',
+      'reason',
+      'decision',
+      'kubernetes.io',
+      '/kubernetes.io',
+      '/kubernetes.io/',
+      '/kubernetes.io/namespace/..',
+      '/kubernetes.io/namespace/',
+      '/kubernetes.io~1namespace',
+      '/kubernetes.io/serviceaccount',
+      '/record/code',
+      '',
+    ]) {
+      const parsed = parseAuditQuery(new URLSearchParams({ claim: `${key}=*` }), T0);
+      expect(parsed, key).toEqual({ ok: false, detail: 'audit_query.claim' });
+      for (const r of [k8s, github, tampered]) expect(matchesFilters(r, { claim: { key, pattern: '*' } }), key).toBe(false);
+    }
+    for (const bad of ['ref', 'ref=', '=refs/heads/main', '==']) {
+      expect(parseAuditQuery(new URLSearchParams({ claim: bad }), T0), bad).toEqual({ ok: false, detail: 'audit_query.claim' });
+    }
+    expect(parseAuditQuery(new URLSearchParams('claim=ref=a&claim=sub=b'), T0)).toEqual({
+      ok: false,
+      detail: 'audit_query.repeated_parameter',
+    });
   });
 });
 

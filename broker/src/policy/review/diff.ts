@@ -568,6 +568,16 @@ function diffGrant(ctx: RoleContext, where: string, b: Grant, a: Grant, maxTtl: 
       else if (b.access_boundary === undefined) push('low', 'narrowed', 'access-boundary-added', 'access_boundary added');
       else push(widen, 'changed', 'access-boundary-changed', 'access_boundary changed');
     }
+    if ((b.hand_out ?? 'access_token') !== (a.hand_out ?? 'access_token')) {
+      if (a.hand_out === 'subject_token')
+        push(
+          'high',
+          'widened',
+          'subject-token-handed-out',
+          'hand_out: subject_token: the caller exchanges the broker token itself, choosing scopes, lifetime and service account',
+        );
+      else push('low', 'narrowed', 'access-token-handed-out', 'hand_out: access_token: the broker does the exchange again');
+    }
     if (b.project_id !== a.project_id)
       push('medium', 'changed', 'project-changed', `project_id ${code(b.project_id ?? '-')} → ${code(a.project_id ?? '-')}`);
   }

@@ -47,6 +47,8 @@ const DESCRIPTIONS: Record<string, string> = {
   access_boundary: 'Credential access boundary rules that limit the token below the service account.',
   sts_url: 'Non-default Google STS URL (flagged by the lint).',
   iam_credentials_url: 'Non-default IAM Credentials URL (flagged by the lint).',
+  hand_out:
+    "access_token (default): the broker exchanges and hands out Google's access token. subject_token: it hands out its broker token for the provider, which the caller's google-auth-library exchanges (exchange --format gcp-executable); not with access_boundary.",
   app_id: 'The GitHub App id.',
   installation_id: 'The installation of the App whose token is minted.',
   repositories: 'Repository names (without owner) the installation token is limited to.',

@@ -369,6 +369,13 @@ function lintGrants(role: Role, drafts: Draft[], appKeySecrets: Set<string>): vo
         message: `grants[${j}] hands out secret ${grant.name}, which holds a key of the broker's own`,
       });
     }
+    if (grant.type === 'gcp' && grant.hand_out === 'subject_token') {
+      drafts.push({
+        rule: 'gcp-subject-token',
+        path: ['grants', j, 'hand_out'],
+        message: `grants[${j}] (gcp) hands out a broker token for ${grant.workload_identity_provider}: its holder gets whatever the federation grants role:${role.role}${grant.lifetime !== undefined ? ', and lifetime is not applied' : ''}`,
+      });
+    }
     const asked = grant.type === 'aws' ? ['duration', grant.duration] : grant.type === 'gcp' ? ['lifetime', grant.lifetime] : undefined;
     if (asked && asked[1] !== undefined) {
       const seconds = parseDuration(asked[1]) ?? 0;

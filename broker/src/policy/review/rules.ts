@@ -130,6 +130,13 @@ const ALL: Omit<RuleInfo, 'exceptable'>[] = [
     help: "Lower the grant's duration (aws) or lifetime (gcp) to at most max_ttl, or raise max_ttl if that is what you mean.",
   },
   {
+    id: 'gcp-subject-token',
+    severity: 'warning',
+    title:
+      'A gcp grant hands out a subject token (hand_out: subject_token): whoever holds it for its five minutes can do what the workload identity federation allows, not what the grant says.',
+    help: "The caller's library does the exchange, so scopes, lifetime and service account are its choice within the provider's attribute condition and the IAM bindings of role:<role>; the broker bounds none of them and cannot add an access boundary. Keep the default hand_out: access_token unless a long job needs its SDK to refresh by itself, and bind the principal role:<role> to exactly one service account.",
+  },
+  {
     id: 'secret-names-broker-key',
     severity: 'error',
     title:

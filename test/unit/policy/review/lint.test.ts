@@ -380,6 +380,26 @@ const ROWS: Row[] = [
     at: ['issuers.yaml', 5, 13],
   },
   {
+    rule: 'gcp-subject-token',
+    fail: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: gcp\n    workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/q\n    hand_out: subject_token\n',
+        }),
+      },
+    },
+    pass: {
+      roles: {
+        r: role('r', BOUND, {
+          grants:
+            'grants:\n  - type: gcp\n    workload_identity_provider: projects/1/locations/global/workloadIdentityPools/p/providers/q\n    hand_out: access_token\n',
+        }),
+      },
+    },
+    at: ['roles/r.yaml', 11, 15],
+  },
+  {
     rule: 'role-without-tests',
     fail: { roles: { r: role('r', BOUND) }, tests: false },
     pass: { roles: { r: role('r', BOUND) } },
