@@ -1662,7 +1662,9 @@ function describeRetry(prefix, r) {
   return `${prefix}: attempt ${r.attempt} failed (${r.reason}); retrying in ${(r.delayMs / 1e3).toFixed(1)}s`;
 }
 function describeGrant(prefix, response) {
-  const types = response.credentials.map((c) => c.type === "secret" ? `secret ${c.env}` : c.type);
+  const types = response.credentials.map(
+    (c) => c.type === "secret" ? `secret ${c.env}` : c.type === "gcp" && c.subject_token !== void 0 ? "gcp subject token" : c.type
+  );
   return `${prefix}: role "${response.role}" granted ${types.join(", ") || "nothing"} (request id ${response.request_id}, expires ${response.expires_at})`;
 }
 
@@ -1670,7 +1672,8 @@ function describeGrant(prefix, response) {
 var REQUIRED = {
   aws: ["access_key_id", "secret_access_key"],
   azure: ["access_token"],
-  gcp: ["access_token"],
+  // access_token or subject_token: checked in parseExchangeResponse.
+  gcp: [],
   github: ["token"],
   secret: ["name", "value"],
   postgres: ["username", "password", "host", "port", "database", "url"]
@@ -1678,7 +1681,7 @@ var REQUIRED = {
 var OPTIONAL_STRINGS = {
   aws: ["session_token", "expires_at", "region", "role_arn"],
   azure: ["expires_at", "tenant_id", "client_id", "scope"],
-  gcp: ["expires_at", "service_account", "project_id"],
+  gcp: ["access_token", "subject_token", "subject_token_type", "audience", "expires_at", "service_account", "project_id"],
   github: ["expires_at"],
   secret: ["env", "source"],
   postgres: ["expires_at", "env_prefix"]
@@ -1693,6 +1696,9 @@ var PUBLIC_FIELDS = /* @__PURE__ */ new Set([
   "scope",
   "service_account",
   "project_id",
+  // A gcp subject token's workload identity provider and token type: names, not secrets.
+  "audience",
+  "subject_token_type",
   "repositories",
   "permissions",
   "name",
@@ -1735,6 +1741,10 @@ function parseExchangeResponse(body) {
       if (c[f] !== void 0 && typeof c[f] !== "string")
         return { ok: false, reason: `credentials[${i}] (${type}): "${f}" is not a string` };
     }
+    if (type === "gcp") {
+      const problem = gcpShapeProblem(c);
+      if (problem) return { ok: false, reason: `credentials[${i}] (gcp): ${problem}` };
+    }
     if (type === "secret") {
       credentials.push({ ...c, env: typeof c.env === "string" ? c.env : c.name });
     } else {
@@ -1751,6 +1761,18 @@ function parseExchangeResponse(body) {
       unknown_types: unknownTypes
     }
   };
+}
+function gcpShapeProblem(c) {
+  const access2 = typeof c.access_token === "string";
+  const subject = typeof c.subject_token === "string";
+  if (access2 === subject)
+    return access2 ? '"access_token" and "subject_token" are both present' : '"access_token" is missing or not a string';
+  if (subject) {
+    for (const f of ["subject_token_type", "audience"]) {
+      if (typeof c[f] !== "string") return `"${f}" is missing (a subject token needs it)`;
+    }
+  }
+  return void 0;
 }
 
 // client/exchange.ts
