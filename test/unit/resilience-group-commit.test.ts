@@ -142,6 +142,14 @@ describe('replay claims in group commits', () => {
     expect(results[0]).toMatchObject({ reason: { code: 'EIO' } });
   });
 
+  it('a durable write alone in its batch is synced by COMMIT itself (synchronous=FULL), with no hand-off', async () => {
+    const db = open();
+    const batcher = writeBatcher(db);
+    const level = () => Number(db.prepare('PRAGMA synchronous').get()?.synchronous);
+    expect(await batcher.run(level)).toBe(2);
+    expect(syncs.calls).toEqual([]);
+  });
+
   it('without a WAL file (an in-memory database) durable batches commit with synchronous=FULL', async () => {
     const { DatabaseSync } = await import('node:sqlite');
     const db = new DatabaseSync(':memory:');
