@@ -41,8 +41,9 @@ export async function benchAction(ctx: BenchContext, fixture: Fixture, brokerUrl
         env: tokens.env(),
       });
       toExit.push(Date.now() - t0);
-      const outputs = asMap(parseFileCommands(step.read('output')));
-      if (run.code !== 0 || outputs['secret-DATABASE_URL'] !== SECRET_VALUE) {
+      // Values reach later steps through the environment only (output-credentials defaults to false).
+      const exported = asMap(parseFileCommands(step.read('env')));
+      if (run.code !== 0 || exported.DATABASE_URL !== SECRET_VALUE) {
         throw new Error(`the action failed (exit ${run.code}):\n${run.stdout.slice(-2000)}${run.stderr.slice(-2000)}`);
       }
       toOutputs.push(statSync(step.output).mtimeMs - t0);
