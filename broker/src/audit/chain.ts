@@ -2,17 +2,18 @@
 // removing, reordering or inserting any entry breaks every later link, and `verifyChain` names the first.
 import type { AuditEntry, AuditStore } from '../store/ports.ts';
 import { type Sha256Hex, webSha256Hex } from '../util/digest.ts';
-import { canonicalJson, sha256Hex } from '../util/encoding.ts';
+import { canonicalJson } from '../util/encoding.ts';
 
 export const GENESIS_HASH = '0'.repeat(64);
 
-function entryHash(seq: number, prevHash: string, recordJson: string): Promise<string> {
-  return sha256Hex(`${seq}\n${prevHash}\n${recordJson}`);
+/** What entry n's hash covers; `hash` is the injected SHA-256 (util/digest.ts), the same bytes either way. */
+function entryHash(seq: number, prevHash: string, recordJson: string, hash: Sha256Hex = webSha256Hex): string | Promise<string> {
+  return hash(`${seq}\n${prevHash}\n${recordJson}`);
 }
 
 export async function buildEntry(seq: number, prevHash: string, record: object, hash: Sha256Hex = webSha256Hex): Promise<AuditEntry> {
   const json = canonicalJson(record);
-  return { seq, prev_hash: prevHash, hash: await hash(`${seq}\n${prevHash}\n${json}`), record: json };
+  return { seq, prev_hash: prevHash, hash: await entryHash(seq, prevHash, json, hash), record: json };
 }
 
 /** An entry as exported (JSON lines): the record as an object rather than a string. */
