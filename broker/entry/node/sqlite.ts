@@ -30,6 +30,9 @@ import type {
 } from '../../src/store/ports.ts';
 import {
   advanceHeadParams,
+  LEASE_SQL,
+  leaseParams,
+  toLease,
   SECRET_COLUMNS,
   SECRET_LIST,
   secretParams,
@@ -618,18 +621,16 @@ export class SqliteLeaseStore implements LeaseStore {
   readonly #delete: StatementSync;
 
   constructor(db: DatabaseSync) {
-    this.#put = db.prepare(
-      `INSERT OR REPLACE INTO leases (id, kind, target, expires_at, due_at, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-    );
-    this.#get = db.prepare('SELECT * FROM leases WHERE id = ?');
-    this.#due = db.prepare('SELECT * FROM leases WHERE due_at <= ? ORDER BY due_at, id LIMIT ?');
-    this.#expired = db.prepare('SELECT * FROM leases WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?');
-    this.#failed = db.prepare('UPDATE leases SET attempts = attempts + 1, last_error = ?, due_at = ? WHERE id = ?');
-    this.#delete = db.prepare('DELETE FROM leases WHERE id = ?');
+    this.#put = db.prepare(LEASE_SQL.put);
+    this.#get = db.prepare(LEASE_SQL.get);
+    this.#due = db.prepare(LEASE_SQL.due);
+    this.#expired = db.prepare(LEASE_SQL.expired);
+    this.#failed = db.prepare(LEASE_SQL.failed);
+    this.#delete = db.prepare(LEASE_SQL.delete);
   }
 
   async put(l: LeaseRow): Promise<void> {
-    this.#put.run(l.id, l.kind, l.target, l.expires_at, l.due_at, l.attempts, l.last_error);
+    this.#put.run(...leaseParams(l));
   }
 
   async get(id: string): Promise<LeaseRow | null> {
@@ -652,16 +653,4 @@ export class SqliteLeaseStore implements LeaseStore {
   async delete(id: string): Promise<void> {
     this.#delete.run(id);
   }
-}
-
-function toLease(row: Record<string, unknown>): LeaseRow {
-  return {
-    id: String(row.id),
-    kind: String(row.kind),
-    target: String(row.target),
-    expires_at: Number(row.expires_at),
-    due_at: Number(row.due_at),
-    attempts: Number(row.attempts),
-    last_error: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
-  };
 }

@@ -29,6 +29,9 @@ import {
   toSecretHead,
   toSecretRead,
   toSecretRow,
+  LEASE_SQL,
+  leaseParams,
+  toLease,
 } from '../../src/store/rows.ts';
 
 type Row = Record<string, unknown>;
@@ -182,10 +185,7 @@ export class D1CheckpointStore implements CheckpointStore {
   }
 }
 
-/**
- * Upstream logins to remove (the `postgres` grant), as in SqliteLeaseStore: the same table
- * (migrations/0006_leases.sql) and the same statements, each a single one.
- */
+/** Upstream logins to remove (the `postgres` grant): the statements of SqliteLeaseStore (store/rows.ts). */
 export class D1LeaseStore implements LeaseStore {
   readonly #db: D1Database;
 
@@ -195,52 +195,31 @@ export class D1LeaseStore implements LeaseStore {
 
   async put(l: LeaseRow): Promise<void> {
     await this.#db
-      .prepare('INSERT OR REPLACE INTO leases (id, kind, target, expires_at, due_at, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)')
-      .bind(l.id, l.kind, l.target, l.expires_at, l.due_at, l.attempts, l.last_error)
+      .prepare(LEASE_SQL.put)
+      .bind(...leaseParams(l))
       .run();
   }
 
   async get(id: string): Promise<LeaseRow | null> {
-    const row = await this.#db.prepare('SELECT * FROM leases WHERE id = ?').bind(id).first<Row>();
+    const row = await this.#db.prepare(LEASE_SQL.get).bind(id).first<Row>();
     return row ? toLease(row) : null;
   }
 
   async due(now: number, limit: number): Promise<LeaseRow[]> {
-    const { results } = await this.#db
-      .prepare('SELECT * FROM leases WHERE due_at <= ? ORDER BY due_at, id LIMIT ?')
-      .bind(now, limit)
-      .all<Row>();
+    const { results } = await this.#db.prepare(LEASE_SQL.due).bind(now, limit).all<Row>();
     return results.map(toLease);
   }
 
   async expired(before: number, limit: number): Promise<LeaseRow[]> {
-    const { results } = await this.#db
-      .prepare('SELECT * FROM leases WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?')
-      .bind(before, limit)
-      .all<Row>();
+    const { results } = await this.#db.prepare(LEASE_SQL.expired).bind(before, limit).all<Row>();
     return results.map(toLease);
   }
 
   async failed(id: string, error: string, dueAt: number): Promise<void> {
-    await this.#db
-      .prepare('UPDATE leases SET attempts = attempts + 1, last_error = ?, due_at = ? WHERE id = ?')
-      .bind(error, dueAt, id)
-      .run();
+    await this.#db.prepare(LEASE_SQL.failed).bind(error, dueAt, id).run();
   }
 
   async delete(id: string): Promise<void> {
-    await this.#db.prepare('DELETE FROM leases WHERE id = ?').bind(id).run();
+    await this.#db.prepare(LEASE_SQL.delete).bind(id).run();
   }
-}
-
-function toLease(row: Row): LeaseRow {
-  return {
-    id: String(row.id),
-    kind: String(row.kind),
-    target: String(row.target),
-    expires_at: Number(row.expires_at),
-    due_at: Number(row.due_at),
-    attempts: Number(row.attempts),
-    last_error: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
-  };
 }

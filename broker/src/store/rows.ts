@@ -1,6 +1,6 @@
 // Rows as both SQL stores return them (node:sqlite and D1 share one schema), mapped to the port types in one
 // place so the two entries cannot drift apart.
-import type { AuditCheckpoint, AuditEntry, SecretHead, SecretMeta, SecretRow } from './ports.ts';
+import type { AuditCheckpoint, AuditEntry, LeaseRow, SecretHead, SecretMeta, SecretRow } from './ports.ts';
 
 export type SqlRow = Record<string, unknown>;
 
@@ -91,5 +91,38 @@ export function toSecretMeta(row: SqlRow): SecretMeta {
     versions: Number(row.versions),
     created_at: Number(row.created_at),
     ...maxAgeOf(row),
+  };
+}
+
+/** The LeaseStore statements (migrations/0006_leases.sql), each a single one, shared by node:sqlite and D1. */
+export const LEASE_SQL = {
+  /** Binds: leaseParams. */
+  put: 'INSERT OR REPLACE INTO leases (id, kind, target, expires_at, due_at, attempts, last_error) VALUES (?, ?, ?, ?, ?, ?, ?)',
+  /** Binds: id. */
+  get: 'SELECT * FROM leases WHERE id = ?',
+  /** Binds: now, limit. */
+  due: 'SELECT * FROM leases WHERE due_at <= ? ORDER BY due_at, id LIMIT ?',
+  /** Binds: before, limit. */
+  expired: 'SELECT * FROM leases WHERE expires_at < ? ORDER BY expires_at, id LIMIT ?',
+  /** Binds: error, due_at, id. */
+  failed: 'UPDATE leases SET attempts = attempts + 1, last_error = ?, due_at = ? WHERE id = ?',
+  /** Binds: id. */
+  delete: 'DELETE FROM leases WHERE id = ?',
+} as const;
+
+/** LEASE_SQL.put's parameters, in order. */
+export function leaseParams(l: LeaseRow): (string | number | null)[] {
+  return [l.id, l.kind, l.target, l.expires_at, l.due_at, l.attempts, l.last_error];
+}
+
+export function toLease(row: SqlRow): LeaseRow {
+  return {
+    id: String(row.id),
+    kind: String(row.kind),
+    target: String(row.target),
+    expires_at: Number(row.expires_at),
+    due_at: Number(row.due_at),
+    attempts: Number(row.attempts),
+    last_error: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
   };
 }
