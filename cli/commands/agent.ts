@@ -14,6 +14,8 @@ import { awsRegionProblem, envPrefixProblem, parseBrokerUrl, parseGrantList, RET
 import { VERSION } from '../../broker/src/version.ts';
 import { str, UsageError, type Command, type CommandContext } from '../context.ts';
 import { AgentFiles, outDirProblem } from '../lib/agent-files.ts';
+// The exit codes of `secret-broker exchange`; 2 (usage) also for a token file that cannot be read.
+import { EXIT } from './exchange.ts';
 import { failureDelayMs, parseRefreshAt, renewDelayMs } from '../lib/agent-schedule.ts';
 import {
   awsFieldProblem,
@@ -26,9 +28,6 @@ import {
 } from '../lib/client-formats.ts';
 
 const PREFIX = 'secret-broker agent';
-
-/** The exit codes of `secret-broker exchange`, and 2 also for a token file that cannot be read. */
-const EXIT = { ok: 0, refused: 1, usage: 2, unavailable: 3, unusable: 4 } as const;
 
 export const AGENT_FORMATS = ['files', 'dotenv', 'json', 'aws-credentials', 'gcp-executable'] as const;
 type AgentFormat = (typeof AGENT_FORMATS)[number];
@@ -213,7 +212,7 @@ async function runAgent(o: AgentOptions, ctx: CommandContext): Promise<number> {
     onRetry: (r) => ctx.err(`${PREFIX}: attempt ${r.attempt} failed (${r.reason}); retrying in ${seconds(r.delayMs)}`),
   });
 
-  /** One exchange, written to disk: undefined when done, else the failure's exit code and log line. */
+  /** One exchange written to disk, or the failure's exit code and log line, or stopped by a signal. */
   type Renewal = { stopped: true } | { exit: number; line: string } | { response: ExchangeResponse; expiresMs: number; count: number };
   const renew = async (retries: number, timeoutMs: number): Promise<Renewal> => {
     const result = await exchangeToken(o.role, call(retries, timeoutMs));
@@ -272,7 +271,7 @@ async function runAgent(o: AgentOptions, ctx: CommandContext): Promise<number> {
           break;
         }
         if (Date.now() >= expiresMs) {
-          ctx.err(`${next.line}`);
+          ctx.err(next.line);
           ctx.err(
             `${PREFIX}: the credentials of request ${response.request_id} expired at ${response.expires_at} without renewal; ${o.keep ? 'keeping' : 'removing'} the files and exiting`,
           );

@@ -30,8 +30,8 @@ import {
 } from '../lib/client-formats.ts';
 import { str, UsageError, type Command } from '../context.ts';
 
-/** Exit codes, documented in the README and in --help. */
-const EXIT = {
+/** Exit codes, documented in the README and in --help (`agent` answers with the same). */
+export const EXIT = {
   ok: 0,
   /** The broker refused: a 4xx such as ERR_ACCESS_DENIED or ERR_TOKEN_INVALID. Retrying will not help. */
   refused: 1,
