@@ -136,32 +136,33 @@ function statements(sql: string): string[] {
     .filter((s) => s !== '');
 }
 
+/** /proc/<pid>/stat: the command name and the fields after it (state, ppid, ...), or null when gone or absent. */
+function procStat(pid: number | string): { comm: string; fields: string[] } | null {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const end = stat.lastIndexOf(') ');
+    return { comm: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') };
+  } catch {
+    return null;
+  }
+}
+
 /** The workerd processes that are children of this one (Miniflare starts one per instance). */
 function workerdPids(): Set<number> {
   const pids = new Set<number>();
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
-    try {
-      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      if (stat.includes('(workerd)') && Number(fields[1]) === process.pid) pids.add(Number(entry));
-    } catch {
-      // Gone meanwhile.
-    }
+    const stat = procStat(entry);
+    if (stat?.comm === 'workerd' && Number(stat.fields[1]) === process.pid) pids.add(Number(entry));
   }
   return pids;
 }
 
 /** CPU milliseconds (user + system) a process has used, or null where there is no /proc. */
 function cpuMs(pid: number | undefined): number | null {
-  if (pid === undefined) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10; // clock ticks of 10 ms (USER_HZ 100)
-  } catch {
-    return null;
-  }
+  const stat = pid === undefined ? null : procStat(pid);
+  // utime and stime, in clock ticks of 10 ms (USER_HZ 100).
+  return stat ? (Number(stat.fields[11]) + Number(stat.fields[12])) * 10 : null;
 }
 
 /** Miniflare with the given options, and the pid of the workerd process it started. */
