@@ -24,7 +24,7 @@
 // each credential element. AWS error codes (ErrorResponse/Error/Code) are kept as upstream_code.
 import { AwsV4Signer } from 'aws4fetch';
 import { claimValue, MISSING, type Claims } from '../policy/match.ts';
-import { pointerTokens, type GrantOf } from '../policy/schema.ts';
+import { claimLocation, type GrantOf } from '../policy/schema.ts';
 import { isoSeconds, parseDuration } from '../util/duration.ts';
 import { fetchLimited } from '../util/http.ts';
 import { brokerTokenClaims, type CloudMintDeps } from './broker-token.ts';
@@ -166,12 +166,10 @@ async function brokerKeys(
   return { ok: true, accessKeyId: id.value.trim(), secretAccessKey: secret.value.trim() };
 }
 
+/** A claim's own string or finite number as text (session names, source identity: no booleans there). */
 function claimText(claims: Claims, name: string): string | undefined {
-  if (!Object.hasOwn(claims, name)) return undefined;
-  const v = claims[name];
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' && Number.isFinite(v)) return String(v);
-  return undefined;
+  const v = Object.hasOwn(claims, name) ? claims[name] : undefined;
+  return typeof v === 'boolean' ? undefined : tagText(v);
 }
 
 /** A string, a finite number or a boolean as tag text; anything else (objects, arrays, null) is no value. */
@@ -219,7 +217,7 @@ export function sessionTagsOf(map: Record<string, string>, claims: Claims): { ok
     if (seen.has(key.toLowerCase())) return upstreamFailure(`aws.session_tag_key_duplicate:${key}`);
     seen.add(key.toLowerCase());
     // A pointer reads a nested claim by the conditions' own rules (own properties, canonical indexes).
-    const raw = claimValue(claims, claim.startsWith('/') ? { claim, path: pointerTokens(claim) } : { claim });
+    const raw = claimValue(claims, claimLocation(claim));
     const value = raw === MISSING ? undefined : tagText(raw);
     if (value === undefined) return upstreamFailure(`aws.session_tag_claim_missing:${key}`);
     if (!TAG_VALUE.test(value)) return upstreamFailure(`aws.session_tag_value_invalid:${key}`);

@@ -3,7 +3,7 @@
 import { parseDuration } from '../util/duration.ts';
 import { compileGlobPattern, compileRegexPattern, type Pattern } from './pattern.ts';
 import type { LoadedPolicy, Located } from './load.ts';
-import { pointerTokens, type Condition, type ConditionSet, type IssuerConfig, type Role } from './schema.ts';
+import { claimLocation, type Condition, type ConditionSet, type IssuerConfig, type Role } from './schema.ts';
 
 export interface CompiledCondition {
   /** The condition key: a top-level claim name, or a JSON Pointer (`/kubernetes.io/namespace`). */
@@ -67,7 +67,7 @@ function canonical(value: string | number | bigint | boolean): string {
 
 export function compileCondition(claim: string, condition: Condition): CompiledCondition {
   const parts = (Array.isArray(condition) ? condition : [condition]).map(compileSingle);
-  const at = claim.startsWith('/') ? { claim, path: pointerTokens(claim) } : { claim };
+  const at = claimLocation(claim);
   if (parts.length === 1) {
     const [only] = parts as [Single];
     return { ...at, describe: only.describe, test: only.test, cost: only.cost };

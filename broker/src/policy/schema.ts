@@ -27,6 +27,11 @@ export function pointerTokens(key: string): string[] {
     .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'));
 }
 
+/** Where a key reads in the claims (a condition, an aws session tag): a top-level name, or a pointer's tokens. */
+export function claimLocation(key: string): { claim: string; path?: string[] } {
+  return key.startsWith('/') ? { claim: key, path: pointerTokens(key) } : { claim: key };
+}
+
 function isConditionKey(key: string): boolean {
   if (!key.startsWith('/')) return CLAIM_NAME.test(key) && !FORBIDDEN_KEYS.has(key);
   return key.length <= 512 && POINTER.test(key) && pointerTokens(key).every((t) => !FORBIDDEN_KEYS.has(t));
