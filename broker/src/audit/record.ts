@@ -1,7 +1,7 @@
 // What one audit record holds (docs/SECURITY.md "Audit"): who asked, for what, what was decided and why, and
 // what was handed out (type, target, expiry: never a value, never the token).
 import { claimValue, MISSING, type Claims } from '../policy/match.ts';
-import { pointerTokens } from '../policy/schema.ts';
+import { claimLocation } from '../policy/schema.ts';
 import { IDENTITY_CLAIMS, IDENTITY_POINTERS } from './identity-keys.ts';
 
 export type AuditDecision = 'allow' | 'deny' | 'error';
@@ -43,6 +43,9 @@ export interface AuditRecord {
   query?: Record<string, string>;
 }
 
+/** The nested identity claims' locations, split once rather than for every record. */
+const IDENTITY_LOCATIONS = IDENTITY_POINTERS.map(claimLocation);
+
 export function identityOf(claims: Claims): AuditRecord['identity'] {
   const out: AuditRecord['identity'] = {};
   const put = (name: string, v: unknown) => {
@@ -52,9 +55,9 @@ export function identityOf(claims: Claims): AuditRecord['identity'] {
   for (const name of IDENTITY_CLAIMS) {
     if (Object.hasOwn(claims, name)) put(name, claims[name]);
   }
-  for (const pointer of IDENTITY_POINTERS) {
-    const v = claimValue(claims, { claim: pointer, path: pointerTokens(pointer) });
-    if (v !== MISSING) put(pointer, v);
+  for (const location of IDENTITY_LOCATIONS) {
+    const v = claimValue(claims, location);
+    if (v !== MISSING) put(location.claim, v);
   }
   return out;
 }

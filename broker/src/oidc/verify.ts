@@ -3,7 +3,7 @@
 // clock tolerance, a maximum token age, and a cap on exp - iat. Stricter than RFC 7519 where it leaves
 // room for two readings of one token: a `typ` other than exactly "JWT", and repeated member names in the
 // header or the claims, are refused.
-import { base64url, decodeJwt, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
+import { base64url, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { type FixedReason, type Reason, REASONS } from '../audit/reasons.ts';
 import type { CompiledIssuer, CompiledPolicy } from '../policy/compile.ts';
 import { findDuplicateKey } from './duplicate-keys.ts';
@@ -34,6 +34,16 @@ export type VerifyResult =
       issuer?: string;
     };
 
+/**
+ * A header or claims segment read as jose reads it (a leading byte-order mark dropped, as its TextDecoder
+ * does); anything but a JSON object throws.
+ */
+function jsonObject(text: string): Record<string, unknown> {
+  const value: unknown = JSON.parse(text.charCodeAt(0) === 0xfeff ? text.slice(1) : text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new TypeError('not a JSON object');
+  return value as Record<string, unknown>;
+}
+
 /** Cheap structural check, before anything is decoded. */
 function isTokenShaped(token: unknown): token is string {
   return typeof token === 'string' && token.length <= MAX_TOKEN_LENGTH && TOKEN_SHAPE.test(token);
@@ -47,12 +57,12 @@ export async function verifyIdToken(token: string, policy: CompiledPolicy, jwks:
   let header: Record<string, unknown>;
   let segments: [string, string];
   try {
-    unverifiedIss = decodeJwt(token).iss;
-    header = decodeProtectedHeader(token) as Record<string, unknown>;
-    // The same bytes jose parsed, as text; not UTF-8 is refused (jose would read it with replacement
-    // characters, so two different byte strings could become one name).
+    // The bytes jose will verify, as text, decoded once; not UTF-8 is refused (jose would read it with
+    // replacement characters, so two different byte strings could become one name).
     const [h = '', p = ''] = token.split('.');
     segments = [UTF8.decode(base64url.decode(h)), UTF8.decode(base64url.decode(p))];
+    header = jsonObject(segments[0]);
+    unverifiedIss = jsonObject(segments[1]).iss;
   } catch {
     return { ok: false, code: 'ERR_TOKEN_INVALID', detail: 'token.undecodable' };
   }

@@ -37,6 +37,8 @@ export async function sha256Hex(data: string | Uint8Array<ArrayBuffer>): Promise
  * what RFC 8785 prescribes): the form hashes are computed over, so equal records hash equally everywhere.
  */
 export function canonicalJson(value: unknown): string {
+  // Written as loops over one growing string: the audit chain canonicalises every record on the request
+  // path, and map/filter/join made several arrays per object (a sixth of what an exchange allocated).
   if (value === null || typeof value !== 'object') {
     const out = JSON.stringify(value);
     if (out === undefined || (typeof value === 'number' && !Number.isFinite(value))) {
@@ -44,11 +46,20 @@ export function canonicalJson(value: unknown): string {
     }
     return out;
   }
-  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v ?? null)).join(',')}]`;
-  const keys = Object.keys(value)
-    .filter((k) => (value as Record<string, unknown>)[k] !== undefined)
-    .sort();
-  return `{${keys.map((k) => `${JSON.stringify(k)}:${canonicalJson((value as Record<string, unknown>)[k])}`).join(',')}}`;
+  if (Array.isArray(value)) {
+    let out = '[';
+    for (let i = 0; i < value.length; i++) out += `${i === 0 ? '' : ','}${canonicalJson(value[i] ?? null)}`;
+    return `${out}]`;
+  }
+  const object = value as Record<string, unknown>;
+  const keys = Object.keys(object).sort();
+  let out = '{';
+  for (const key of keys) {
+    const member = object[key];
+    if (member === undefined) continue;
+    out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
+  }
+  return `${out}}`;
 }
 
 /** Constant-time comparison (admin tokens): the time depends only on the length of `expected`. */

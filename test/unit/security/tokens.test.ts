@@ -154,6 +154,31 @@ describe('ID tokens with a repeated member name in the header or the claims are 
   });
 });
 
+describe('ID tokens whose header or claims are not one JSON object are refused before any key is fetched', () => {
+  it.each([
+    ['claims that are an array', HEADER, `[${payloadText()}]`],
+    ['claims that are a string', HEADER, JSON.stringify(payloadText())],
+    ['claims that are null', HEADER, 'null'],
+    ['claims that are a number', HEADER, '1'],
+    ['claims cut short', HEADER, payloadText().slice(0, -1)],
+    ['claims with text after the object', HEADER, `${payloadText()}{}`],
+    ['an empty claims segment text', HEADER, ' '],
+    ['a header that is an array', `[${HEADER}]`, payloadText()],
+    ['a header that is a string', JSON.stringify(HEADER), payloadText()],
+    ['a header that is not JSON', '{alg:RS256}', payloadText()],
+    ['two byte-order marks before the claims', HEADER, `\ufeff\ufeff${payloadText()}`],
+  ])('refuses %s (token.undecodable)', async (_name, header, payload) => {
+    expect(await outcome(await signRaw(b.key, header, payload))).toEqual({ status: 401, code: 'ERR_TOKEN_INVALID' });
+    expect(lastReason()).toBe('token.undecodable');
+    expect(b.fetchCalls).toEqual([]);
+    expect(b.mintCalls).toEqual([]);
+  });
+
+  it('reads a header or claims text after one byte-order mark as jose does (the signature covers it)', async () => {
+    expect(await outcome(await signRaw(b.key, `\ufeff${HEADER}`, `\ufeff${payloadText()}`))).toEqual({ status: 200, code: 'OK' });
+  });
+});
+
 describe('findDuplicateKey', () => {
   it.each([
     ['{}', undefined],
