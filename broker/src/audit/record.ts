@@ -2,7 +2,7 @@
 // what was handed out (type, target, expiry: never a value, never the token).
 import { claimValue, MISSING, type Claims } from '../policy/match.ts';
 import { claimLocation } from '../policy/schema.ts';
-import { IDENTITY_CLAIMS, IDENTITY_POINTERS } from './identity-keys.ts';
+import { IDENTITY_KEYS } from './identity-keys.ts';
 
 export type AuditDecision = 'allow' | 'deny' | 'error';
 
@@ -43,21 +43,18 @@ export interface AuditRecord {
   query?: Record<string, string>;
 }
 
-/** The nested identity claims' locations, split once rather than for every record. */
-const IDENTITY_LOCATIONS = IDENTITY_POINTERS.map(claimLocation);
+/**
+ * Every identity key's location (a top-level claim, or a pointer's tokens, split once), in canonical key
+ * order: the identity is then written into the audit chain by one JSON.stringify (util/encoding.ts).
+ */
+const IDENTITY_LOCATIONS = [...IDENTITY_KEYS].sort().map(claimLocation);
 
 export function identityOf(claims: Claims): AuditRecord['identity'] {
   const out: AuditRecord['identity'] = {};
-  const put = (name: string, v: unknown) => {
-    if (typeof v === 'string') out[name] = v.length > 512 ? v.slice(0, 512) : v;
-    else if (typeof v === 'number' || typeof v === 'boolean') out[name] = v;
-  };
-  for (const name of IDENTITY_CLAIMS) {
-    if (Object.hasOwn(claims, name)) put(name, claims[name]);
-  }
   for (const location of IDENTITY_LOCATIONS) {
     const v = claimValue(claims, location);
-    if (v !== MISSING) put(location.claim, v);
+    if (typeof v === 'string') out[location.claim] = v.length > 512 ? v.slice(0, 512) : v;
+    else if (typeof v === 'number' || typeof v === 'boolean') out[location.claim] = v;
   }
   return out;
 }

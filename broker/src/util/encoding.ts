@@ -52,7 +52,9 @@ export function canonicalJson(value: unknown): string {
     return `${out}]`;
   }
   const object = value as Record<string, unknown>;
-  const keys = Object.keys(object).sort();
+  const keys = Object.keys(object);
+  if (isSortedLeaf(object, keys)) return JSON.stringify(object);
+  keys.sort();
   let out = '{';
   for (const key of keys) {
     const member = object[key];
@@ -60,6 +62,32 @@ export function canonicalJson(value: unknown): string {
     out += `${out.length === 1 ? '' : ','}${JSON.stringify(key)}:${canonicalJson(member)}`;
   }
   return `${out}}`;
+}
+
+/**
+ * A plain object whose own keys are already in canonical order and whose members are all strings, booleans,
+ * null or finite numbers: JSON.stringify writes it exactly as canonicalJson would (its key order is the
+ * object's, integer-like keys first, which the order check sees), in one native pass. An audit record's
+ * identity is built in this order for that reason.
+ */
+function isSortedLeaf(object: Record<string, unknown>, keys: string[]): boolean {
+  const proto = Object.getPrototypeOf(object);
+  if (proto !== Object.prototype && proto !== null) return false;
+  for (let i = 0; i < keys.length; i++) {
+    if (i > 0 && !(keys[i - 1]! < keys[i]!)) return false;
+    const member = object[keys[i]!];
+    switch (typeof member) {
+      case 'string':
+      case 'boolean':
+        continue;
+      case 'number':
+        if (!Number.isFinite(member)) return false;
+        continue;
+      default:
+        if (member !== null) return false;
+    }
+  }
+  return true;
 }
 
 /** Constant-time comparison (admin tokens): the time depends only on the length of `expected`. */

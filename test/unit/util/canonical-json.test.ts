@@ -33,7 +33,7 @@ function generator(seed: number) {
       pick(['a', 'B', 'z', '0', '9', '_', '/', '~', '"', '\\', '\n', '\u0000', '\u007f', 'é', '\u2028', '😀', '\ud800', ' ']),
     ).join('');
   const value = (depth: number): unknown => {
-    const kind = Math.floor(next() * (depth > 3 ? 5 : 8));
+    const kind = Math.floor(next() * (depth > 3 ? 5 : 9));
     switch (kind) {
       case 0:
         return null;
@@ -46,6 +46,17 @@ function generator(seed: number) {
         return text();
       case 5:
         return Array.from({ length: Math.floor(next() * 4) }, () => (next() < 0.1 ? undefined : value(depth + 1)));
+      case 6: {
+        // Already in canonical order with only primitive members: the case JSON.stringify writes directly.
+        const o: Record<string, unknown> = {};
+        const keys = Array.from({ length: Math.floor(next() * 6) }, () => pick([text(), '10', '2', '1', 'a', 'A', '', 'b']));
+        for (const k of keys.sort())
+          o[k] =
+            next() < 0.05
+              ? pick([Number.NaN, Number.POSITIVE_INFINITY, undefined, () => 1, new Date(0)])
+              : pick([null, true, 1.5, -0, text()]);
+        return o;
+      }
       default: {
         const o: Record<string, unknown> = {};
         for (let i = Math.floor(next() * 6); i > 0; i--)
@@ -69,10 +80,28 @@ describe('canonicalJson', () => {
     expect(canonicalJson({})).toBe('{}');
     expect(canonicalJson([])).toBe('[]');
     expect(canonicalJson('a"b\\\u2028')).toBe(JSON.stringify('a"b\\\u2028'));
+    // Objects in canonical order already, written in one pass: the same text, and the same refusals.
+    expect(canonicalJson({ a: 'x', b: null, c: true, d: -0 })).toBe('{"a":"x","b":null,"c":true,"d":0}');
+    expect(canonicalJson(Object.assign(Object.create(null), { a: 1, b: 2 }))).toBe('{"a":1,"b":2}');
+    expect(canonicalJson({ 1: 'c', 2: 'b', 10: 'a' })).toBe('{"1":"c","10":"a","2":"b"}');
+    expect(canonicalJson({ a: new Date(0), b: 1 })).toBe('{"a":{},"b":1}');
+    expect(canonicalJson({ a: { toJSON: 'x' } })).toBe('{"a":{"toJSON":"x"}}');
+    expect(() => canonicalJson({ a: { b: 1, toJSON: () => 'x' } })).toThrow(TypeError);
   });
 
   it('refuses what JSON cannot carry', () => {
-    for (const bad of [undefined, Number.NaN, Number.POSITIVE_INFINITY, -Infinity, () => 1, Symbol('s'), { a: [Number.NaN] }, [() => 1]]) {
+    for (const bad of [
+      undefined,
+      Number.NaN,
+      Number.POSITIVE_INFINITY,
+      -Infinity,
+      () => 1,
+      Symbol('s'),
+      { a: [Number.NaN] },
+      [() => 1],
+      { a: Number.NaN },
+      { a: 1, b: Symbol('s') },
+    ]) {
       expect(() => canonicalJson(bad), String(bad)).toThrow(TypeError);
     }
     expect(() => canonicalJson({ n: 1n })).toThrow(TypeError);
