@@ -1,6 +1,6 @@
 // What one audit record holds (docs/SECURITY.md "Audit"): who asked, for what, what was decided and why, and
 // what was handed out (type, target, expiry: never a value, never the token).
-import { claimValue, MISSING, type Claims } from '../policy/match.ts';
+import { type Claims, claimValue } from '../policy/match.ts';
 import { claimLocation } from '../policy/schema.ts';
 import { IDENTITY_KEYS } from './identity-keys.ts';
 
