@@ -15,7 +15,7 @@ import { createFixture } from './lib/fixture.ts';
 import { postgresAvailable, startPostgres } from '../helpers/postgres.ts';
 import { benchAction, type ActionFigures } from './sections/action.ts';
 import { EXCHANGE_STAGES } from '../../broker/src/metrics.ts';
-import { benchExchange, type ExchangeFigures, type StageBreakdown } from './sections/exchange.ts';
+import { benchExchange, type CpuFigures, type ExchangeFigures, type StageBreakdown } from './sections/exchange.ts';
 import { benchMemory, type MemoryFigures } from './sections/memory.ts';
 import { benchPolicyScale, type PolicyScaleFigures } from './sections/policy-scale.ts';
 import { benchResilience, type ResilienceFigures } from './sections/resilience.ts';
@@ -89,6 +89,11 @@ function stageLine(s: StageBreakdown): string {
   return `${inner}, rest ${f(s.rest)} = broker ${f(s.broker)}; client ${f(s.client)}`;
 }
 
+/** CPU per request (see CpuFigures): broker and floor, process and main thread, and the load generator's. */
+function cpuLine(c: CpuFigures): string {
+  return `broker ${fmt(c.broker_process_us)} (main ${fmt(c.broker_main_us)}), floor ${fmt(c.floor_process_us)} (main ${fmt(c.floor_main_us)}); load generator ${fmt(c.load_generator_broker_us)} / ${fmt(c.load_generator_floor_us)}`;
+}
+
 export function renderTable(r: BenchReport): string {
   const rows: [string, string, unknown][] = [];
   const add = (section: string, metric: string, value: unknown) => rows.push([section, metric, value]);
@@ -106,6 +111,8 @@ export function renderTable(r: BenchReport): string {
     add('exchange', 'ratio broker / floor, c1', e.c1.ratio);
     add('exchange', 'where the time goes, c32 (mean ms)', stageLine(e.stages.c32));
     add('exchange', 'where the time goes, c1 (mean ms)', stageLine(e.stages.c1));
+    add('exchange', 'CPU per request, c32 (µs)', cpuLine(e.cpu.c32));
+    add('exchange', 'CPU per request, c1 (µs)', cpuLine(e.cpu.c1));
     add(
       'exchange',
       'broker answers',
@@ -125,6 +132,7 @@ export function renderTable(r: BenchReport): string {
     add('exchange/pg', 'ratio broker / floor, c1', e.c1.ratio);
     add('exchange/pg', 'where the time goes, c32 (mean ms)', stageLine(e.stages.c32));
     add('exchange/pg', 'where the time goes, c1 (mean ms)', stageLine(e.stages.c1));
+    add('exchange/pg', 'CPU per request, c32 (µs; PostgreSQL not counted)', cpuLine(e.cpu.c32));
     add(
       'exchange/pg',
       'broker answers',

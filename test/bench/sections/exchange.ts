@@ -8,7 +8,7 @@ import { ROOT } from '../../helpers/processes.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { AUDIENCE, publicJwks, type Fixture } from '../lib/fixture.ts';
 import { percentile, poolSize, round, runLoad, type LoadResult } from '../lib/load.ts';
-import { spawnServer, startBroker, type Child } from '../lib/processes.ts';
+import { cpuMs, spawnServer, startBroker, type Child } from '../lib/processes.ts';
 import { signTokensParallel } from '../lib/tokens.ts';
 
 /**
@@ -18,6 +18,20 @@ import { signTokensParallel } from '../lib/tokens.ts';
  * the answer), and `client` the mean latency the load generator saw (HTTP, event-loop queueing).
  */
 export type StageBreakdown = Record<ExchangeStage | 'broker' | 'rest' | 'client', number>;
+
+/**
+ * CPU time per request in microseconds, over the measured runs (from /proc, so null elsewhere): the broker's
+ * and the floor's whole process and main thread, and the load generator's (this process) while it drove
+ * each. Two cores are shared by all three, so throughput follows the sum.
+ */
+export interface CpuFigures {
+  broker_process_us: number | null;
+  broker_main_us: number | null;
+  floor_process_us: number | null;
+  floor_main_us: number | null;
+  load_generator_broker_us: number;
+  load_generator_floor_us: number;
+}
 
 export interface ExchangeFigures {
   rps: number;
@@ -43,6 +57,8 @@ export interface ExchangeFigures {
   statuses: Record<string, number>;
   /** Per-stage means at concurrency 32 and 1. */
   stages: { c32: StageBreakdown; c1: StageBreakdown };
+  /** CPU per request at concurrency 32 and 1. */
+  cpu: { c32: CpuFigures; c1: CpuFigures };
 }
 
 /** Sums and counts of the broker's stage and exchange histograms, read from GET /metrics. */
@@ -99,8 +115,9 @@ async function compare(
   tokens: () => Promise<string[]>,
   connections: number,
   rounds: number,
-): Promise<{ broker: LoadResult; floor: LoadResult; statuses: Record<string, number>; stages: StageBreakdown }> {
+): Promise<{ broker: LoadResult; floor: LoadResult; statuses: Record<string, number>; stages: StageBreakdown; cpu: CpuFigures }> {
   const runs: { broker: LoadResult[]; floor: LoadResult[] } = { broker: [], floor: [] };
+  const cpu = { broker: new CpuTotals(targets.broker.pid), floor: new CpuTotals(targets.floor.pid) };
   const statuses: Record<string, number> = {};
   let first: StageTotals | undefined;
   let last: StageTotals | undefined;
@@ -110,7 +127,9 @@ async function compare(
     for (const which of order) {
       // The floor never remembers a token, so it may see the very tokens the broker gets.
       const before = which === 'broker' ? await stageTotals(targets.broker.url) : undefined;
+      const started = cpu[which].start();
       const result = await runLoad({ url: targets[which].url, tokens: pool, role: 'bench', connections });
+      cpu[which].stop(started, result.requests);
       runs[which].push(result);
       if (which === 'broker') {
         addStatuses(statuses, result.statuses);
@@ -125,7 +144,58 @@ async function compare(
     );
   }
   const broker = pool(runs.broker);
-  return { broker, floor: pool(runs.floor), statuses, stages: breakdown(first!, last!, broker.mean_ms) };
+  const [b, f] = [cpu.broker.perRequest(), cpu.floor.perRequest()];
+  return {
+    broker,
+    floor: pool(runs.floor),
+    statuses,
+    stages: breakdown(first!, last!, broker.mean_ms),
+    cpu: {
+      broker_process_us: b.process,
+      broker_main_us: b.main,
+      floor_process_us: f.process,
+      floor_main_us: f.main,
+      load_generator_broker_us: b.loadGenerator,
+      load_generator_floor_us: f.loadGenerator,
+    },
+  };
+}
+
+/** CPU time of a server (its process and its main thread) and of this process, summed over measured runs. */
+class CpuTotals {
+  readonly #pid: number;
+  #process: number | null = 0;
+  #main: number | null = 0;
+  #loadGenerator = 0;
+  #requests = 0;
+
+  constructor(pid: number) {
+    this.#pid = pid;
+  }
+
+  start() {
+    return { process: cpuMs(this.#pid), main: cpuMs(this.#pid, this.#pid), self: process.cpuUsage() };
+  }
+
+  stop(from: ReturnType<CpuTotals['start']>, requests: number): void {
+    const add = (total: number | null, before: number | null, after: number | null) =>
+      total === null || before === null || after === null ? null : total + after - before;
+    this.#process = add(this.#process, from.process, cpuMs(this.#pid));
+    this.#main = add(this.#main, from.main, cpuMs(this.#pid, this.#pid));
+    const self = process.cpuUsage(from.self);
+    this.#loadGenerator += (self.user + self.system) / 1000;
+    this.#requests += requests;
+  }
+
+  /** Microseconds per request. */
+  perRequest(): { process: number | null; main: number | null; loadGenerator: number } {
+    const us = (ms: number) => Math.round((ms * 1000) / Math.max(1, this.#requests));
+    return {
+      process: this.#process === null ? null : us(this.#process),
+      main: this.#main === null ? null : us(this.#main),
+      loadGenerator: us(this.#loadGenerator),
+    };
+  }
 }
 
 /** Several runs as one: total requests over total time, percentiles over every response. */
@@ -205,6 +275,7 @@ export async function benchExchange(ctx: BenchContext, fixture: Fixture, nodeArg
         },
         statuses,
         stages: { c32: c32.stages, c1: c1.stages },
+        cpu: { c32: c32.cpu, c1: c1.cpu },
       },
     };
   } catch (err) {

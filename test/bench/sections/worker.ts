@@ -19,6 +19,7 @@ import type { BenchContext } from '../lib/context.ts';
 import { AUDIENCE, BENCH_ROLE, SECRET_VALUE } from '../lib/fixture.ts';
 import { poolSize, round, runLoad } from '../lib/load.ts';
 import { githubLikeClaims, tokenSigner } from '../lib/tokens.ts';
+import { cpuMs, procStat } from '../lib/processes.ts';
 
 export interface WorkerFigures {
   bundle_bytes: number | null;
@@ -136,17 +137,6 @@ function statements(sql: string): string[] {
     .filter((s) => s !== '');
 }
 
-/** /proc/<pid>/stat: the command name and the fields after it (state, ppid, ...), or null when gone or absent. */
-function procStat(pid: number | string): { comm: string; fields: string[] } | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const end = stat.lastIndexOf(') ');
-    return { comm: stat.slice(stat.indexOf('(') + 1, end), fields: stat.slice(end + 2).split(' ') };
-  } catch {
-    return null;
-  }
-}
-
 /** The workerd processes that are children of this one (Miniflare starts one per instance). */
 function workerdPids(): Set<number> {
   const pids = new Set<number>();
@@ -156,13 +146,6 @@ function workerdPids(): Set<number> {
     if (stat?.comm === 'workerd' && Number(stat.fields[1]) === process.pid) pids.add(Number(entry));
   }
   return pids;
-}
-
-/** CPU milliseconds (user + system) a process has used, or null where there is no /proc. */
-function cpuMs(pid: number | undefined): number | null {
-  const stat = pid === undefined ? null : procStat(pid);
-  // utime and stime, in clock ticks of 10 ms (USER_HZ 100).
-  return stat ? (Number(stat.fields[11]) + Number(stat.fields[12])) * 10 : null;
 }
 
 /** Miniflare with the given options, and the pid of the workerd process it started. */
