@@ -113,6 +113,7 @@ export function renderTable(r: BenchReport): string {
     add('exchange', 'where the time goes, c1 (mean ms)', stageLine(e.stages.c1));
     add('exchange', 'CPU per request, c32 (µs)', cpuLine(e.cpu.c32));
     add('exchange', 'CPU per request, c1 (µs)', cpuLine(e.cpu.c1));
+    add('exchange', 'CPU per exchange without HTTP, c32 (µs)', `main ${fmt(e.inprocess.main_us)}, process ${fmt(e.inprocess.process_us)}`);
     add(
       'exchange',
       'broker answers',
@@ -133,6 +134,11 @@ export function renderTable(r: BenchReport): string {
     add('exchange/pg', 'where the time goes, c32 (mean ms)', stageLine(e.stages.c32));
     add('exchange/pg', 'where the time goes, c1 (mean ms)', stageLine(e.stages.c1));
     add('exchange/pg', 'CPU per request, c32 (µs; PostgreSQL not counted)', cpuLine(e.cpu.c32));
+    add(
+      'exchange/pg',
+      'CPU per exchange without HTTP, c32 (µs)',
+      `main ${fmt(e.inprocess.main_us)}, process ${fmt(e.inprocess.process_us)}`,
+    );
     add(
       'exchange/pg',
       'broker answers',

@@ -2,6 +2,8 @@
 // process with node:sqlite in its data folder), next to the floor: a bare endpoint on the same server stack
 // that only verifies the same tokens with jose (lib/floor-server.ts, also a child process). Both get the
 // same pre-signed tokens, each used once, at concurrency 1 and 32; the load generator runs here.
+import { spawn } from 'node:child_process';
+import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXCHANGE_STAGES, type ExchangeStage } from '../../../broker/src/metrics.ts';
 import { ROOT } from '../../helpers/processes.ts';
@@ -59,6 +61,39 @@ export interface ExchangeFigures {
   stages: { c32: StageBreakdown; c1: StageBreakdown };
   /** CPU per request at concurrency 32 and 1. */
   cpu: { c32: CpuFigures; c1: CpuFigures };
+  /** The exchange without HTTP (lib/inprocess-exchange.ts), at concurrency 32: CPU microseconds per exchange. */
+  inprocess: { exchanges: number; main_us: number; process_us: number };
+}
+
+/** Runs lib/inprocess-exchange.ts on the fixture's data (the HTTP broker is idle meanwhile). */
+async function benchInProcess(fixture: Fixture, warmup: number, measured: number): Promise<ExchangeFigures['inprocess']> {
+  const tokens = await signTokensParallel(fixture.spec(), warmup + measured);
+  const file = join(fixture.dir, 'inprocess-tokens.json');
+  writeFileSync(file, JSON.stringify(tokens));
+  try {
+    const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve, reject) => {
+      const child = spawn(process.execPath, [join(ROOT, 'test/bench/lib/inprocess-exchange.ts'), fixture.policiesDir, fixture.dataDir], {
+        cwd: ROOT,
+        env: { ...process.env, ...fixture.env, INPROC_TOKENS: file, INPROC_WARMUP: String(warmup), INPROC_CONCURRENCY: '32' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d) => (out += d));
+      child.stderr.on('data', (d) => (err += d));
+      child.once('error', reject);
+      child.once('close', (exit) => resolve({ stdout: out, stderr: err, code: exit }));
+    });
+    const result =
+      code === 0
+        ? (JSON.parse(stdout.trim().split('\n').at(-1) ?? 'null') as (ExchangeFigures['inprocess'] & { non_200: number }) | null)
+        : null;
+    if (result?.non_200 !== 0)
+      throw new Error(`the in-process exchange run failed (exit ${code}): ${stdout}${stderr.slice(-2000)}`);
+    return { exchanges: result.exchanges, main_us: result.main_us, process_us: result.process_us };
+  } finally {
+    rmSync(file, { force: true });
+  }
 }
 
 /** Sums and counts of the broker's stage and exchange histograms, read from GET /metrics. */
@@ -248,6 +283,8 @@ export async function benchExchange(ctx: BenchContext, fixture: Fixture, nodeArg
     const c32 = await compare(ctx, { broker, floor }, sign(poolSize(n32, 32)), 32, rounds32);
     ctx.progress(`exchange: ${rounds1} round(s) of ${n1} requests at concurrency 1`);
     const c1 = await compare(ctx, { broker, floor }, sign(poolSize(n1, 1)), 1, rounds1);
+    ctx.progress(`exchange: ${n32} exchanges in-process (no HTTP) at concurrency 32`);
+    const inprocess = await benchInProcess(fixture, warmup, n32);
     const statuses: Record<string, number> = {};
     addStatuses(statuses, c32.statuses);
     addStatuses(statuses, c1.statuses);
@@ -276,6 +313,7 @@ export async function benchExchange(ctx: BenchContext, fixture: Fixture, nodeArg
         statuses,
         stages: { c32: c32.stages, c1: c1.stages },
         cpu: { c32: c32.cpu, c1: c1.cpu },
+        inprocess,
       },
     };
   } catch (err) {
