@@ -88,8 +88,7 @@ async function benchInProcess(fixture: Fixture, warmup: number, measured: number
       code === 0
         ? (JSON.parse(stdout.trim().split('\n').at(-1) ?? 'null') as (ExchangeFigures['inprocess'] & { non_200: number }) | null)
         : null;
-    if (result?.non_200 !== 0)
-      throw new Error(`the in-process exchange run failed (exit ${code}): ${stdout}${stderr.slice(-2000)}`);
+    if (result?.non_200 !== 0) throw new Error(`the in-process exchange run failed (exit ${code}): ${stdout}${stderr.slice(-2000)}`);
     return { exchanges: result.exchanges, main_us: result.main_us, process_us: result.process_us };
   } finally {
     rmSync(file, { force: true });
