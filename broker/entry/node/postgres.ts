@@ -43,6 +43,7 @@ import {
   toCheckpoint,
   toSecretHead,
   toSecretRead,
+  toLease,
   toSecretRow,
   type SqlRow,
 } from '../../src/store/rows.ts';
@@ -588,12 +589,12 @@ export class PgLeaseStore implements LeaseStore {
 
   async get(id: string): Promise<LeaseRow | null> {
     const [row] = await this.#db.query(`SELECT ${LEASE_COLUMNS} FROM leases WHERE id = $1`, [id]);
-    return row ? pgLease(row) : null;
+    return row ? toLease(row) : null;
   }
 
   async due(now: number, limit: number): Promise<LeaseRow[]> {
     const rows = await this.#db.query(`SELECT ${LEASE_COLUMNS} FROM leases WHERE due_at <= $1 ORDER BY due_at, id LIMIT $2`, [now, limit]);
-    return rows.map(pgLease);
+    return rows.map(toLease);
   }
 
   async expired(before: number, limit: number): Promise<LeaseRow[]> {
@@ -601,7 +602,7 @@ export class PgLeaseStore implements LeaseStore {
       before,
       limit,
     ]);
-    return rows.map(pgLease);
+    return rows.map(toLease);
   }
 
   async failed(id: string, error: string, dueAt: number): Promise<void> {
@@ -611,16 +612,4 @@ export class PgLeaseStore implements LeaseStore {
   async delete(id: string): Promise<void> {
     await this.#db.query('DELETE FROM leases WHERE id = $1', [id]);
   }
-}
-
-function pgLease(row: Record<string, unknown>): LeaseRow {
-  return {
-    id: String(row.id),
-    kind: String(row.kind),
-    target: String(row.target),
-    expires_at: Number(row.expires_at),
-    due_at: Number(row.due_at),
-    attempts: Number(row.attempts),
-    last_error: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
-  };
 }
