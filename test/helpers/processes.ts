@@ -11,9 +11,10 @@ export interface RunResult {
   stderr: string;
 }
 
-export function runCli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+/** `node SCRIPT ARGS...` from the repository root, to its end: exit code and everything it printed. */
+export function runNode(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: 'pipe' });
+    const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...opts.env }, stdio: 'pipe' });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d) => (stdout += d));
@@ -22,6 +23,10 @@ export function runCli(args: string[], opts: { input?: string; env?: Record<stri
     child.on('close', (code) => resolvePromise({ code, stdout, stderr }));
     child.stdin.end(opts.input ?? '');
   });
+}
+
+export function runCli(args: string[], opts: { input?: string; env?: Record<string, string> } = {}): Promise<RunResult> {
+  return runNode([CLI, ...args], opts);
 }
 
 export interface ServedBroker {

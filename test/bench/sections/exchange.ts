@@ -2,11 +2,10 @@
 // process with node:sqlite in its data folder), next to the floor: a bare endpoint on the same server stack
 // that only verifies the same tokens with jose (lib/floor-server.ts, also a child process). Both get the
 // same pre-signed tokens, each used once, at concurrency 1 and 32; the load generator runs here.
-import { spawn } from 'node:child_process';
 import { rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EXCHANGE_STAGES, type ExchangeStage } from '../../../broker/src/metrics.ts';
-import { ROOT } from '../../helpers/processes.ts';
+import { ROOT, runNode } from '../../helpers/processes.ts';
 import type { BenchContext } from '../lib/context.ts';
 import { AUDIENCE, publicJwks, type Fixture } from '../lib/fixture.ts';
 import { percentile, poolSize, round, runLoad, type LoadResult } from '../lib/load.ts';
@@ -71,19 +70,12 @@ async function benchInProcess(fixture: Fixture, warmup: number, measured: number
   const file = join(fixture.dir, 'inprocess-tokens.json');
   writeFileSync(file, JSON.stringify(tokens));
   try {
-    const { stdout, stderr, code } = await new Promise<{ stdout: string; stderr: string; code: number | null }>((resolve, reject) => {
-      const child = spawn(process.execPath, [join(ROOT, 'test/bench/lib/inprocess-exchange.ts'), fixture.policiesDir, fixture.dataDir], {
-        cwd: ROOT,
-        env: { ...process.env, ...fixture.env, INPROC_TOKENS: file, INPROC_WARMUP: String(warmup), INPROC_CONCURRENCY: '32' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let out = '';
-      let err = '';
-      child.stdout.on('data', (d) => (out += d));
-      child.stderr.on('data', (d) => (err += d));
-      child.once('error', reject);
-      child.once('close', (exit) => resolve({ stdout: out, stderr: err, code: exit }));
-    });
+    const { stdout, stderr, code } = await runNode(
+      [join(ROOT, 'test/bench/lib/inprocess-exchange.ts'), fixture.policiesDir, fixture.dataDir],
+      {
+        env: { ...fixture.env, INPROC_TOKENS: file, INPROC_WARMUP: String(warmup), INPROC_CONCURRENCY: '32' },
+      },
+    );
     const result =
       code === 0
         ? (JSON.parse(stdout.trim().split('\n').at(-1) ?? 'null') as (ExchangeFigures['inprocess'] & { non_200: number }) | null)
