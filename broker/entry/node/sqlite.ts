@@ -38,6 +38,7 @@ import {
   secretParams,
   toSecretMeta,
   SECRET_SQL,
+  REPLAY_SQL,
   toAuditEntry,
   toCheckpoint,
   toSecretHead,
@@ -293,25 +294,11 @@ export class SqliteReplayGuard implements ReplayGuard {
 
   constructor(db: DatabaseSync) {
     this.#writes = writeBatcher(db);
-    // One statement: a new key is inserted; a live key is left alone (0 changes); an expired key is taken
-    // over. SQLite runs it under its write lock, so across connections and processes exactly one wins.
-    this.#claim = db.prepare(
-      `INSERT INTO replay (key, expires_at) VALUES (?, ?)
-       ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = NULL, uses = 1
-       WHERE replay.expires_at < ?`,
-    );
-    // Reuse: the same statement shape, and a live key is also counted up when the same token holds it. A
-    // single-use claim's NULL hash never equals a token's, so it is never reused.
-    this.#claimReuse = db.prepare(
-      `INSERT INTO replay (key, expires_at, token_sha256, uses) VALUES (?1, ?2, ?3, 1)
-       ON CONFLICT (key) DO UPDATE SET
-         uses = CASE WHEN replay.expires_at < ?4 THEN 1 ELSE replay.uses + 1 END,
-         expires_at = CASE WHEN replay.expires_at < ?4 THEN excluded.expires_at ELSE replay.expires_at END,
-         token_sha256 = excluded.token_sha256
-       WHERE replay.expires_at < ?4 OR replay.token_sha256 = excluded.token_sha256
-       RETURNING uses`,
-    );
-    this.#purge = db.prepare('DELETE FROM replay WHERE expires_at < ?');
+    // One statement each (store/rows.ts REPLAY_SQL): SQLite runs it under its write lock, so across
+    // connections and processes exactly one claim wins.
+    this.#claim = db.prepare(REPLAY_SQL.claim);
+    this.#claimReuse = db.prepare(REPLAY_SQL.claimReuse);
+    this.#purge = db.prepare(REPLAY_SQL.purge);
   }
 
   claim(key: string, expiresAt: number, now: number): Promise<boolean> {

@@ -7,6 +7,7 @@ import { DurableObject } from 'cloudflare:workers';
 import type { DurableObjectNamespace, DurableObjectState } from '@cloudflare/workers-types';
 import type { RateCounter } from '../../src/store/ports.ts';
 import type { ReplayGuard } from '../../src/store/ports.ts';
+import { REPLAY_SQL } from '../../src/store/rows.ts';
 import { sha256Hex } from '../../src/util/encoding.ts';
 
 /** Claims are spread over 16^SHARD_HEX_DIGITS objects so that no single object carries all traffic. */
@@ -46,18 +47,7 @@ export class ReplayGuardObject extends DurableObject<unknown> {
   async claim(key: string, expiresAt: number, now: number): Promise<boolean> {
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) throw new TypeError('claim: invalid key');
     if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(now)) throw new TypeError('claim: times must be integers');
-    const won =
-      this.ctx.storage.sql
-        .exec(
-          `INSERT INTO replay (key, expires_at) VALUES (?, ?)
-           ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = NULL, uses = 1
-           WHERE replay.expires_at < ?
-           RETURNING key`,
-          key,
-          expiresAt,
-          now,
-        )
-        .toArray().length === 1;
+    const won = this.ctx.storage.sql.exec(`${REPLAY_SQL.claim} RETURNING key`, key, expiresAt, now).toArray().length === 1;
     // After the decision: scheduling a purge never delays or changes it.
     if (won) await this.#schedulePurge(expiresAt * 1000);
     return won;
@@ -71,21 +61,7 @@ export class ReplayGuardObject extends DurableObject<unknown> {
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_KEY_LENGTH) throw new TypeError('claimReuse: invalid key');
     if (typeof tokenSha256 !== 'string' || !/^[0-9a-f]{64}$/.test(tokenSha256)) throw new TypeError('claimReuse: invalid token hash');
     if (!Number.isSafeInteger(expiresAt) || !Number.isSafeInteger(now)) throw new TypeError('claimReuse: times must be integers');
-    const rows = this.ctx.storage.sql
-      .exec<{ uses: number }>(
-        `INSERT INTO replay (key, expires_at, token_sha256, uses) VALUES (?1, ?2, ?3, 1)
-         ON CONFLICT (key) DO UPDATE SET
-           uses = CASE WHEN replay.expires_at < ?4 THEN 1 ELSE replay.uses + 1 END,
-           expires_at = CASE WHEN replay.expires_at < ?4 THEN excluded.expires_at ELSE replay.expires_at END,
-           token_sha256 = excluded.token_sha256
-         WHERE replay.expires_at < ?4 OR replay.token_sha256 = excluded.token_sha256
-         RETURNING uses`,
-        key,
-        expiresAt,
-        tokenSha256,
-        now,
-      )
-      .toArray();
+    const rows = this.ctx.storage.sql.exec<{ uses: number }>(REPLAY_SQL.claimReuse, key, expiresAt, tokenSha256, now).toArray();
     const uses = rows[0]?.uses ?? 0;
     if (uses === 1) await this.#schedulePurge(expiresAt * 1000);
     return uses;
@@ -116,7 +92,7 @@ export class ReplayGuardObject extends DurableObject<unknown> {
 
   override async alarm(): Promise<void> {
     this.ctx.storage.sql.exec('DELETE FROM rate WHERE until < ?', Math.floor(Date.now() / 1000));
-    this.ctx.storage.sql.exec('DELETE FROM replay WHERE expires_at < ?', Math.floor(Date.now() / 1000));
+    this.ctx.storage.sql.exec(REPLAY_SQL.purge, Math.floor(Date.now() / 1000));
     const next = this.ctx.storage.sql
       .exec<{ next: number | null }>(
         'SELECT MIN(t) AS next FROM (SELECT MIN(expires_at) AS t FROM replay UNION ALL SELECT MIN(until) FROM rate)',

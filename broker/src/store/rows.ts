@@ -126,3 +126,25 @@ export function toLease(row: SqlRow): LeaseRow {
     last_error: row.last_error === null || row.last_error === undefined ? null : String(row.last_error),
   };
 }
+
+/**
+ * The replay claim statements, shared by node:sqlite (SqliteReplayGuard) and the Workers replay Durable
+ * Object, whose SQLite runs them the same way. `claim` inserts a new key, takes over an expired one and
+ * leaves a live one alone (0 changes; with RETURNING, no row). Binds: key, expires_at, now.
+ * `claimReuse` also counts a live key up when the same token holds it; a single-use claim's NULL hash never
+ * equals a token's, so it is never reused. Binds: ?1 key, ?2 expires_at, ?3 token_sha256, ?4 now.
+ */
+export const REPLAY_SQL = {
+  claim: `INSERT INTO replay (key, expires_at) VALUES (?, ?)
+    ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, token_sha256 = NULL, uses = 1
+    WHERE replay.expires_at < ?`,
+  claimReuse: `INSERT INTO replay (key, expires_at, token_sha256, uses) VALUES (?1, ?2, ?3, 1)
+    ON CONFLICT (key) DO UPDATE SET
+      uses = CASE WHEN replay.expires_at < ?4 THEN 1 ELSE replay.uses + 1 END,
+      expires_at = CASE WHEN replay.expires_at < ?4 THEN excluded.expires_at ELSE replay.expires_at END,
+      token_sha256 = excluded.token_sha256
+    WHERE replay.expires_at < ?4 OR replay.token_sha256 = excluded.token_sha256
+    RETURNING uses`,
+  /** Binds: now. */
+  purge: 'DELETE FROM replay WHERE expires_at < ?',
+} as const;
