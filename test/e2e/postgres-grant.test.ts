@@ -7,7 +7,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scramVerifier } from '../../broker/src/mint/scram.ts';
 import { opsFixture, type OpsFixture } from '../helpers/ops-broker.ts';
-import { skipWithoutPostgres, startPostgres, type PostgresCluster } from '../helpers/postgres.ts';
+import { prepareGrantDatabase, skipWithoutPostgres, startPostgres, type PostgresCluster } from '../helpers/postgres.ts';
 
 const skip = skipWithoutPostgres('postgres grant');
 const roleText = (ttl = '5m') =>
@@ -18,6 +18,7 @@ describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
   let admin: ReturnType<typeof postgres>;
   let fx: OpsFixture;
   let appUrl: string;
+  let managerDsn: string;
 
   const brokerLogins = async () =>
     (await admin<{ rolname: string }[]>`select rolname from pg_roles where rolname like 'sb\\_%'`).map((r) => r.rolname);
@@ -36,20 +37,7 @@ describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
     cluster = await startPostgres();
     appUrl = await cluster.createDatabase('app');
     admin = postgres(appUrl, { max: 2, onnotice: () => {} });
-    // Password authentication for everyone but the superuser, so VALID UNTIL and passwords count.
-    const [{ hba_file }] = (await admin`show hba_file`) as unknown as [{ hba_file: string }];
-    await admin.unsafe(
-      `COPY (SELECT * FROM (VALUES ('local all all trust'), ('host all postgres 127.0.0.1/32 trust'), ('host all all 127.0.0.1/32 scram-sha-256')) v) TO '${hba_file}'`,
-    );
-    await admin`select pg_reload_conf()`;
-    await admin.unsafe(`
-      CREATE ROLE app_readonly NOLOGIN;
-      CREATE TABLE visible (x int); INSERT INTO visible VALUES (1);
-      CREATE TABLE hidden (x int);
-      GRANT SELECT ON visible TO app_readonly;
-      CREATE ROLE broker_mgr LOGIN CREATEROLE PASSWORD 'mgr-pass';
-      GRANT app_readonly TO broker_mgr WITH ADMIN OPTION;
-      GRANT pg_signal_backend TO broker_mgr;`);
+    managerDsn = await prepareGrantDatabase(admin, cluster.port);
     fx = await opsFixture('pg-grant');
     fx.writeRole('db', roleText());
   }, 60_000);
@@ -62,11 +50,7 @@ describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
 
   async function started() {
     const b = await fx.start();
-    await b.broker.vault.put(
-      'PG_BROKER_ADMIN',
-      `postgres://broker_mgr:mgr-pass@127.0.0.1:${cluster.port}/app`,
-      Math.floor(Date.now() / 1000),
-    );
+    await b.broker.vault.put('PG_BROKER_ADMIN', managerDsn, Math.floor(Date.now() / 1000));
     return b;
   }
 
@@ -337,11 +321,7 @@ describe.skipIf(skip)('postgres grant (real PostgreSQL)', () => {
     expect((await ready()).status).toBe(503);
 
     // The server is reachable again: the next sweep of the lease removes it and both clear.
-    await b.broker.vault.put(
-      'PG_BROKER_ADMIN',
-      `postgres://broker_mgr:mgr-pass@127.0.0.1:${cluster.port}/app`,
-      Math.floor(Date.now() / 1000),
-    );
+    await b.broker.vault.put('PG_BROKER_ADMIN', managerDsn, Math.floor(Date.now() / 1000));
     await sweeper.store.put({ ...(await sweeper.store.get(login))!, due_at: now });
     expect(await sweeper.sweep()).toEqual({ removed: 1, failed: 0 });
     expect(await brokerLogins()).toEqual([]);

@@ -5,6 +5,7 @@
 import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Sql } from 'postgres';
 import { freePort } from './ports.ts';
 
 const UNPRIVILEGED = 'nobody';
@@ -113,4 +114,27 @@ export async function startPostgres(): Promise<PostgresCluster> {
       return `postgres://postgres@127.0.0.1:${port}/${name}`;
     },
   };
+}
+
+/**
+ * The postgres grant tests' database, through a superuser connection to it: password logins (SCRAM) for
+ * everyone but the superuser, so that passwords and VALID UNTIL count; a group `app_readonly` that may read
+ * `visible` and not `hidden`; and the manager `broker_mgr` (password `mgr-pass`), who may create logins in
+ * that group and end their sessions. Returns the manager's DSN.
+ */
+export async function prepareGrantDatabase(admin: Sql, port: number, database = 'app'): Promise<string> {
+  const [{ hba_file }] = (await admin`show hba_file`) as unknown as [{ hba_file: string }];
+  await admin.unsafe(
+    `COPY (SELECT * FROM (VALUES ('local all all trust'), ('host all postgres 127.0.0.1/32 trust'), ('host all all 127.0.0.1/32 scram-sha-256')) v) TO '${hba_file}'`,
+  );
+  await admin`select pg_reload_conf()`;
+  await admin.unsafe(`
+    CREATE ROLE app_readonly NOLOGIN;
+    CREATE TABLE visible (x int); INSERT INTO visible VALUES (1);
+    CREATE TABLE hidden (x int);
+    GRANT SELECT ON visible TO app_readonly;
+    CREATE ROLE broker_mgr LOGIN CREATEROLE PASSWORD 'mgr-pass';
+    GRANT app_readonly TO broker_mgr WITH ADMIN OPTION;
+    GRANT pg_signal_backend TO broker_mgr;`);
+  return `postgres://broker_mgr:mgr-pass@127.0.0.1:${port}/${database}`;
 }

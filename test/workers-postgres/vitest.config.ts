@@ -8,36 +8,25 @@ import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { defineConfig } from 'vitest/config';
 import { generateIssuerKey, publicJwks } from '../../cli/lib/test-issuer.ts';
-import { postgresAvailable, skipWithoutPostgres, startPostgres } from '../helpers/postgres.ts';
+import { postgresAvailable, prepareGrantDatabase, skipWithoutPostgres, startPostgres } from '../helpers/postgres.ts';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
 
-/** The cluster, its manager role and group, as in test/e2e/postgres-grant.test.ts; null without PostgreSQL. */
+/** The cluster, its manager role and group (helpers/postgres.ts prepareGrantDatabase); null without PostgreSQL. */
 async function cluster(): Promise<Record<string, string> | null> {
   // In CI a missing server fails the run (never a silent skip).
   if (skipWithoutPostgres('workers-postgres')) return null;
   const pg = await startPostgres();
   const appUrl = await pg.createDatabase('app');
   const admin = postgres(appUrl, { max: 1, onnotice: () => {} });
+  let managerDsn: string;
   try {
-    const [{ hba_file }] = (await admin`show hba_file`) as unknown as [{ hba_file: string }];
-    await admin.unsafe(
-      `COPY (SELECT * FROM (VALUES ('local all all trust'), ('host all postgres 127.0.0.1/32 trust'), ('host all all 127.0.0.1/32 scram-sha-256')) v) TO '${hba_file}'`,
-    );
-    await admin`select pg_reload_conf()`;
-    await admin.unsafe(`
-      CREATE ROLE app_readonly NOLOGIN;
-      CREATE TABLE visible (x int); INSERT INTO visible VALUES (1);
-      CREATE TABLE hidden (x int);
-      GRANT SELECT ON visible TO app_readonly;
-      CREATE ROLE broker_mgr LOGIN CREATEROLE PASSWORD 'mgr-pass';
-      GRANT app_readonly TO broker_mgr WITH ADMIN OPTION;
-      GRANT pg_signal_backend TO broker_mgr;`);
+    managerDsn = await prepareGrantDatabase(admin, pg.port);
   } finally {
     await admin.end();
   }
   return {
-    PG_MANAGER_DSN: `postgres://broker_mgr:mgr-pass@127.0.0.1:${pg.port}/app`,
+    PG_MANAGER_DSN: managerDsn,
     PG_SUPERUSER_URL: appUrl,
     PG_PORT: String(pg.port),
   };
