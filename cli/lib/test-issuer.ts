@@ -72,6 +72,20 @@ export interface TestIssuerServer {
   close(): Promise<void>;
 }
 
+/** The issuer's two documents, by their URLs: discovery and the JWKS of `key`. */
+export function issuerDocuments(issuerUrl: string, key: IssuerKey): Record<string, unknown> {
+  return {
+    [`${issuerUrl}/.well-known/openid-configuration`]: {
+      issuer: issuerUrl,
+      jwks_uri: `${issuerUrl}/.well-known/jwks.json`,
+      response_types_supported: ['id_token'],
+      subject_types_supported: ['public'],
+      id_token_signing_alg_values_supported: ['RS256'],
+    },
+    [`${issuerUrl}/.well-known/jwks.json`]: publicJwks(key),
+  };
+}
+
 /** Serves /.well-known/openid-configuration and /.well-known/jwks.json for `key` on loopback. */
 export async function serveTestIssuer(key: IssuerKey, port = 0, host = '127.0.0.1'): Promise<TestIssuerServer> {
   let issuerUrl = '';
@@ -82,16 +96,8 @@ export async function serveTestIssuer(key: IssuerKey, port = 0, host = '127.0.0.
       res.end(JSON.stringify(body));
     };
     if (req.method !== 'GET') return send(405, { error: 'method not allowed' });
-    if (path === '/.well-known/openid-configuration') {
-      return send(200, {
-        issuer: issuerUrl,
-        jwks_uri: `${issuerUrl}/.well-known/jwks.json`,
-        response_types_supported: ['id_token'],
-        subject_types_supported: ['public'],
-        id_token_signing_alg_values_supported: ['RS256'],
-      });
-    }
-    if (path === '/.well-known/jwks.json') return send(200, publicJwks(key));
+    const body = issuerDocuments(issuerUrl, key)[`${issuerUrl}${path}`];
+    if (body !== undefined) return send(200, body);
     return send(404, { error: 'not found' });
   });
   await new Promise<void>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-worker
 import { fileURLToPath } from 'node:url';
 import postgres from 'postgres';
 import { defineConfig } from 'vitest/config';
-import { generateIssuerKey, publicJwks } from '../../cli/lib/test-issuer.ts';
+import { generateIssuerKey, issuerDocuments } from '../../cli/lib/test-issuer.ts';
 import { postgresAvailable, prepareGrantDatabase, skipWithoutPostgres, startPostgres } from '../helpers/postgres.ts';
 
 const path = (relative: string) => fileURLToPath(new URL(relative, import.meta.url));
@@ -38,16 +38,7 @@ const ISSUER_URL = 'http://127.0.0.1:9999';
 export default defineConfig(async () => {
   const pg = await cluster();
   const issuerKey = await generateIssuerKey();
-  const documents: Record<string, unknown> = {
-    [`${ISSUER_URL}/.well-known/openid-configuration`]: {
-      issuer: ISSUER_URL,
-      jwks_uri: `${ISSUER_URL}/.well-known/jwks.json`,
-      response_types_supported: ['id_token'],
-      subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['RS256'],
-    },
-    [`${ISSUER_URL}/.well-known/jwks.json`]: publicJwks(issuerKey),
-  };
+  const documents = issuerDocuments(ISSUER_URL, issuerKey);
   return {
     plugins: [
       cloudflareTest({

@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 import { defineConfig, type Plugin } from 'vitest/config';
 import { hashPolicyFiles } from '../../broker/src/policy/load.ts';
 import { generateKekBase64 } from '../../broker/src/store/envelope.ts';
-import { generateIssuerKey, publicJwks, type IssuerKey } from '../../cli/lib/test-issuer.ts';
+import { generateIssuerKey, issuerDocuments, type IssuerKey } from '../../cli/lib/test-issuer.ts';
 import { readCheckedPolicies, renderPolicyBundle } from '../../scripts/bundle-policies.ts';
 import { startMintFakes } from '../fakes/mint-outbound.ts';
 
@@ -25,16 +25,7 @@ const ISSUER_URL = 'http://127.0.0.1:9999';
 
 /** Answers the Worker's outbound fetches: the test issuer's two documents, and nothing else. */
 function issuerService(key: IssuerKey) {
-  const documents: Record<string, unknown> = {
-    [`${ISSUER_URL}/.well-known/openid-configuration`]: {
-      issuer: ISSUER_URL,
-      jwks_uri: `${ISSUER_URL}/.well-known/jwks.json`,
-      response_types_supported: ['id_token'],
-      subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['RS256'],
-    },
-    [`${ISSUER_URL}/.well-known/jwks.json`]: publicJwks(key),
-  };
+  const documents = issuerDocuments(ISSUER_URL, key);
   return (request: Request): Response => {
     const body = request.method === 'GET' ? documents[request.url] : undefined;
     if (body === undefined) return Response.json({ error: `no network in tests: ${request.method} ${request.url}` }, { status: 502 });
